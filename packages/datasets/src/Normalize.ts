@@ -1,0 +1,90 @@
+/**
+ * Per-feature standardisation fitted on the train split only, then applied to every split.
+ * Only valid steps of present modalities enter the statistics; padding stays exactly 0.
+ *
+ * @since 0.1.0
+ */
+import type { Dataset, Modality, SequenceBlock, Split } from "./Dataset"
+import { MODALITIES, SPLITS } from "./Dataset"
+
+/** Mean and standard deviation per feature, per modality (serialisable: plain number arrays). */
+export type NormStats = Partial<Record<Modality, { readonly mean: ReadonlyArray<number>; readonly std: ReadonlyArray<number> }>>
+
+/** Features whose train std is below this are only centred (divided by 1). */
+export const MIN_STD = 1e-6
+
+/** Fit mean/std per feature of every modality on one split (the train split). */
+export const fit = (split: Split): NormStats => {
+  const stats: Record<string, { mean: number[]; std: number[] }> = {}
+  for (const m of MODALITIES) {
+    const block = split.features[m]
+    if (!block) continue
+    const { dim, steps } = block
+    const sum = new Float64Array(dim)
+    const sumSq = new Float64Array(dim)
+    let count = 0
+    const mi = MODALITIES.indexOf(m)
+    for (let i = 0; i < block.n; i++) {
+      if (split.mask[i * 3 + mi] === 0) continue
+      const len = block.lengths[i]
+      for (let t = 0; t < len; t++) {
+        const base = (i * steps + t) * dim
+        for (let d = 0; d < dim; d++) {
+          const x = block.data[base + d]
+          sum[d] += x
+          sumSq[d] += x * x
+        }
+      }
+      count += len
+    }
+    const mean = new Array<number>(dim)
+    const std = new Array<number>(dim)
+    for (let d = 0; d < dim; d++) {
+      const mu = count > 0 ? sum[d] / count : 0
+      const variance = count > 0 ? Math.max(sumSq[d] / count - mu * mu, 0) : 1
+      mean[d] = mu
+      std[d] = Math.sqrt(variance) < MIN_STD ? 1 : Math.sqrt(variance)
+    }
+    stats[m] = { mean, std }
+  }
+  return stats
+}
+
+const applyBlock = (block: SequenceBlock, s: { mean: ReadonlyArray<number>; std: ReadonlyArray<number> }): SequenceBlock => {
+  const { dim, steps } = block
+  if (s.mean.length !== dim) throw new RangeError(`normalisation stats have ${s.mean.length} features, data has ${dim}`)
+  const out = new Float32Array(block.data.length)
+  const inv = s.std.map((x) => 1 / x)
+  for (let i = 0; i < block.n; i++) {
+    const len = block.lengths[i]
+    for (let t = 0; t < len; t++) {
+      const base = (i * steps + t) * dim
+      for (let d = 0; d < dim; d++) out[base + d] = (block.data[base + d] - s.mean[d]) * inv[d]
+    }
+  }
+  return { ...block, data: out }
+}
+
+/** Apply stats to one split (new arrays; the input is not modified). */
+export const applySplit = (split: Split, stats: NormStats): Split => {
+  const features: Partial<Record<Modality, SequenceBlock>> = {}
+  for (const m of MODALITIES) {
+    const block = split.features[m]
+    if (!block) continue
+    const s = stats[m]
+    features[m] = s ? applyBlock(block, s) : block
+  }
+  return { ...split, features }
+}
+
+/** Fit on train, apply to train, valid and test. */
+export const normalize = (dataset: Dataset): { readonly dataset: Dataset; readonly stats: NormStats } => {
+  const stats = fit(dataset.splits.train)
+  return { dataset: apply(dataset, stats), stats }
+}
+
+/** Apply previously fitted stats (e.g. from a checkpoint) to every split. */
+export const apply = (dataset: Dataset, stats: NormStats): Dataset => {
+  const splits = Object.fromEntries(SPLITS.map((s) => [s, applySplit(dataset.splits[s], stats)])) as unknown as Dataset["splits"]
+  return { ...dataset, splits }
+}
