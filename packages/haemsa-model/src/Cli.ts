@@ -4,11 +4,16 @@
  *
  * @since 0.1.0
  */
+import type { Dataset } from "@haemsa/datasets"
 import { DatasetLoader, Inspect } from "@haemsa/datasets"
-import { Cause, Effect } from "effect"
+import { Cause, Effect, type Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { parseArgs, UsageError } from "./Args"
+import * as ArchitectureSpec from "./ArchitectureSpec"
+import type * as Evaluate from "./Evaluate"
+import * as Experiment from "./Experiment"
+import * as Layers from "./Layers"
 
 /** Where `--data mosi-real` points by default (relative to the working directory), when it exists. */
 export const MOSI_REAL_CANDIDATES = ["../shared/data/mosi-real", "../../shared/data/mosi-real", "../../../shared/data/mosi-real"]
@@ -25,9 +30,14 @@ export const resolveDataSource = (data: string): string => {
 const USAGE = `haemsa: multimodal sentiment analysis with hierarchical adaptive experts
 
 usage:
-  haemsa data inspect PATH|synthetic|mosi-real [--json] [--verbose]
+  haemsa train   --data synthetic|mosi-real|PATH [--model haemsa|early-fusion|late-fusion] [--modalities t,a,v]
+                 [--epochs N] [--batch-size N] [--patience N] [--seed S] [--backend wasm|cpu|webgpu|tensorflow]
+                 [--spec FILE] [--out DIR] [--json FILE]
+  haemsa eval    --checkpoint DIR --data synthetic|mosi-real|PATH [--modalities t,a,v] [--backend B] [--json FILE]
+  haemsa predict --checkpoint DIR --input FILE [--backend B]
+  haemsa data inspect PATH|synthetic|mosi-real [--json]
 
-Run 'haemsa COMMAND --help' for a command's options.`
+Add --verbose to any command for full error traces; --help after a command for its options.`
 
 /** Output sinks (injectable for tests). */
 export interface Io {
@@ -57,22 +67,156 @@ const dataInspect = (argv: ReadonlyArray<string>, io: Io) =>
     io.out(options["json"] ? JSON.stringify(Inspect.datasetReport(dataset)) : Inspect.formatDataset(dataset, source))
   })
 
+const MODALITY_BY_LETTER: Record<string, Dataset.Modality> = { t: "text", a: "audio", v: "vision", text: "text", audio: "audio", vision: "vision" }
+
+/** Parse `t,a,v` (or full names) into modalities. */
+export const parseModalities = (value: string): Dataset.Modality[] => {
+  const out: Dataset.Modality[] = []
+  for (const part of value.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const m = MODALITY_BY_LETTER[part]
+    if (!m) throw new UsageError({ reason: `--modalities: unknown modality '${part}' (use t, a, v)` })
+    if (!out.includes(m)) out.push(m)
+  }
+  if (out.length === 0) throw new UsageError({ reason: "--modalities needs at least one of t, a, v" })
+  return out
+}
+
+const writeJson = (file: string, value: unknown) =>
+  Effect.tryPromise({
+    try: async () => {
+      await fs.promises.mkdir(path.dirname(path.resolve(file)), { recursive: true })
+      const tmp = `${file}.tmp-${process.pid}`
+      await fs.promises.writeFile(tmp, JSON.stringify(value, null, 2) + "\n")
+      await fs.promises.rename(tmp, file)
+    },
+    catch: (e) => new UsageError({ reason: `cannot write ${file}: ${(e as Error).message}` })
+  })
+
+const readSpecFile = (file: string) =>
+  Effect.try({
+    try: () => ArchitectureSpec.decode(JSON.parse(fs.readFileSync(file, "utf8"))),
+    catch: (e) => new UsageError({ reason: `--spec ${file}: ${e instanceof Error ? e.message : String(e)}` })
+  })
+
+const METRIC_COLUMNS = ["acc2_has0", "acc2_non0", "f1_has0", "f1_non0", "acc5", "acc7", "mae", "corr"] as const
+
+/** A metrics table (rows: label -> metrics) as text. */
+export const metricsTable = (rows: ReadonlyArray<readonly [string, Evaluate.SplitMetrics]>): string => {
+  if (rows.length === 0) return ""
+  const first = rows[0][1] as Record<string, unknown>
+  if ("mae" in first) {
+    const head = ["", ...METRIC_COLUMNS].map((c, i) => (i === 0 ? c.padEnd(18) : c.padStart(10))).join("")
+    const lines = rows.map(([label, m]) =>
+      label.padEnd(18) + METRIC_COLUMNS.map((c) => (m as Record<string, number>)[c].toFixed(4).padStart(10)).join("")
+    )
+    return [head, ...lines].join("\n")
+  }
+  const emotions = Object.keys(first)
+  const head = "".padEnd(18) + emotions.map((e) => `${e} acc`.padStart(14) + `${e} f1`.padStart(14)).join("")
+  const lines = rows.map(([label, m]) =>
+    label.padEnd(18) + emotions.map((e) => {
+      const s = (m as Record<string, { acc: number; f1: number }>)[e]
+      return s.acc.toFixed(4).padStart(14) + s.f1.toFixed(4).padStart(14)
+    }).join("")
+  )
+  return [head, ...lines].join("\n")
+}
+
+const TRAIN_OPTIONS = {
+  data: "string", model: "string", modalities: "string", epochs: "int", "batch-size": "int", patience: "int", seed: "int",
+  backend: "string", spec: "string", out: "string", json: "string", help: "flag"
+} as const
+
+const train = (argv: ReadonlyArray<string>, io: Io) =>
+  Effect.gen(function*() {
+    const { positionals, options } = parseArgs(argv, TRAIN_OPTIONS, "train")
+    if (positionals.length > 0) throw new UsageError({ reason: `train takes no positional arguments (got '${positionals[0]}')` })
+    const model = String(options["model"] ?? "haemsa")
+    if (!["haemsa", "early-fusion", "late-fusion"].includes(model)) {
+      throw new UsageError({ reason: `--model must be haemsa, early-fusion or late-fusion (got '${model}')` })
+    }
+    let spec = options["spec"] ? yield* readSpecFile(String(options["spec"])) : ArchitectureSpec.defaultFor(model as ArchitectureSpec.ModelKind)
+    if (options["spec"] && options["model"]) spec = { ...spec, model: model as ArchitectureSpec.ModelKind }
+    if (options["modalities"]) spec = { ...spec, modalities: parseModalities(String(options["modalities"])) as [Dataset.Modality, ...Dataset.Modality[]] }
+    const seed = Number(options["seed"] ?? 0)
+    const source = resolveDataSource(String(options["data"] ?? "synthetic"))
+    const epochs = Number(options["epochs"] ?? 20)
+    if (epochs < 1) throw new UsageError({ reason: "--epochs must be >= 1" })
+    const report = yield* Experiment.trainJob({
+      source,
+      spec,
+      out: options["out"] === undefined ? undefined : String(options["out"]),
+      train: {
+        epochs,
+        seed,
+        ...(options["batch-size"] !== undefined ? { batchSize: Number(options["batch-size"]) } : {}),
+        ...(options["patience"] !== undefined ? { patience: Number(options["patience"]) } : {})
+      }
+    })
+    io.out(`${report.model} on ${report.data} (${report.modalities.join("+")}), backend ${report.backend}, seed ${report.seed}: ${report.epochs} epochs in ${report.seconds}s (best epoch ${report.best_epoch})`)
+    io.out(metricsTable([["valid", report.valid], ["test", report.test]]))
+    if (options["out"]) io.out(`checkpoint: ${options["out"]}`)
+    if (options["json"]) yield* writeJson(String(options["json"]), report)
+  })
+
+const EVAL_OPTIONS = { checkpoint: "string", data: "string", modalities: "string", backend: "string", json: "string", help: "flag" } as const
+
+const evaluate = (argv: ReadonlyArray<string>, io: Io) =>
+  Effect.gen(function*() {
+    const { options } = parseArgs(argv, EVAL_OPTIONS, "eval")
+    if (!options["checkpoint"]) throw new UsageError({ reason: "eval needs --checkpoint DIR" })
+    const report = yield* Experiment.evalJob({
+      checkpoint: String(options["checkpoint"]),
+      source: resolveDataSource(String(options["data"] ?? "synthetic")),
+      ...(options["modalities"] ? { modalities: parseModalities(String(options["modalities"])) } : {})
+    })
+    io.out(`${report.model} from ${report.checkpoint} on ${report.data} (${report.modalities.join("+")})`)
+    io.out(metricsTable([["valid", report.valid], ["test", report.test]]))
+    io.out("\nmissing modalities (test split, others masked):")
+    io.out(metricsTable(report.missing_modalities.map((r) => [r.modalities.join("+"), r.metrics] as const)))
+    if (options["json"]) yield* writeJson(String(options["json"]), report)
+  })
+
+type Program = Effect.Effect<void, unknown, Layer.Success<ReturnType<typeof Layers.make>>>
+
+const COMMANDS: Record<string, { readonly options: Record<string, string>; readonly help: string; readonly run: (argv: ReadonlyArray<string>, io: Io) => Program }> = {
+  train: { options: TRAIN_OPTIONS, help: "Train a model and report valid/test metrics.", run: train },
+  eval: { options: EVAL_OPTIONS, help: "Score a checkpoint, with the missing-modality table.", run: evaluate },
+  "data inspect": { options: { json: "flag" }, help: "Detect a dataset's format and summarise it.", run: dataInspect }
+}
+
 /** Run the command line; resolves to the exit code. */
 export const run = async (argv: ReadonlyArray<string>, io: Io = defaultIo): Promise<number> => {
   const verbose = argv.includes("--verbose")
   const args = argv.filter((a) => a !== "--verbose")
-  const [cmd, sub, ...rest] = args
-  let program: Effect.Effect<void, unknown, DatasetLoader.DatasetLoader>
-  if (cmd === undefined || cmd === "--help" || cmd === "help") {
+  if (args.length === 0 || args[0] === "--help" || args[0] === "help") {
     io.out(USAGE)
-    return cmd === undefined ? 2 : 0
-  } else if (cmd === "data" && sub === "inspect") {
-    program = Effect.suspend(() => dataInspect(rest, io))
-  } else {
-    io.err(`haemsa: unknown command '${[cmd, sub].filter(Boolean).join(" ")}'\n\n${USAGE}`)
+    return args.length === 0 ? 2 : 0
+  }
+  const name = args[0] === "data" ? `data ${args[1] ?? ""}` : args[0]
+  const command = COMMANDS[name]
+  if (!command) {
+    io.err(`haemsa: unknown command '${name.trim()}'\n\n${USAGE}`)
     return 2
   }
-  const exit = await Effect.runPromiseExit(program.pipe(Effect.provide(DatasetLoader.DatasetLoader.layer)))
+  const rest = args.slice(name.split(" ").length)
+  if (rest.includes("--help")) {
+    io.out(`haemsa ${name}: ${command.help}\noptions: ${Object.keys(command.options).filter((o) => o !== "help").map((o) => `--${o}`).join(" ")}`)
+    return 0
+  }
+  let backend = "wasm"
+  try {
+    const b = rest.indexOf("--backend")
+    if (b >= 0) backend = rest[b + 1] ?? ""
+    const eq = rest.find((a) => a.startsWith("--backend="))
+    if (eq) backend = eq.slice("--backend=".length)
+  } catch {
+    // parsed again, with errors, by the command
+  }
+  // data inspect needs no tensor backend: use cpu so it starts instantly
+  const layer = Layers.make(name === "data inspect" ? "cpu" : backend)
+  const program = Effect.suspend(() => command.run(rest, io)).pipe(Effect.provide(layer))
+  const exit = await Effect.runPromiseExit(program as Effect.Effect<void, unknown>)
   if (exit._tag === "Success") return 0
   const error = failureOf(exit.cause)
   if (verbose) io.err(String(error instanceof Error ? error.stack : error))

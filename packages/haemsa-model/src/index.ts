@@ -1,10 +1,35 @@
 /**
- * @haemsa/haemsa-model: the HAEMSA model, training, evaluation, checkpoints and the `haemsa` command.
+ * @haemsa/haemsa-model: the HAEMSA model, training, evaluation, checkpoints, backend selection
+ * and the `haemsa` command.
  *
  * @since 0.1.0
  */
 
+/** The serialisable, Schema-validated architecture spec and the default architecture. */
+export * as ArchitectureSpec from "./ArchitectureSpec"
 /** Command-line parsing. */
 export * as Args from "./Args"
+/** Backend selection (wasm, cpu, webgpu, tensorflow) as a service. */
+export * as Backend from "./Backend"
+/** Batches as tensors. */
+export * as BatchTensors from "./BatchTensors"
+/** Atomic, verified checkpoints. */
+export * as Checkpoint from "./Checkpoint"
 /** The `haemsa` command. */
 export * as Cli from "./Cli"
+/** What a model knows about its data. */
+export * as DataInfo from "./DataInfo"
+/** Prediction, metrics and the missing-modality table. */
+export * as Evaluate from "./Evaluate"
+/** End-to-end jobs (train, eval). */
+export * as Experiment from "./Experiment"
+/** The default service composition. */
+export * as Layers from "./Layers"
+/** HAEMSA and the baselines as networks. */
+export * as Network from "./Network"
+/** The joint objective. */
+export * as Objective from "./Objective"
+/** Progress output. */
+export * as Progress from "./Progress"
+/** The training loop. */
+export * as Train from "./Train"

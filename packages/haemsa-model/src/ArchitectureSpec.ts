@@ -1,0 +1,100 @@
+/**
+ * The architecture spec: a plain, serialisable, Schema-validated object that fully describes a model
+ * (the evolutionary search produces these; checkpoints store them).
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+const between = (minimum: number, maximum: number) => Schema.isBetween({ minimum, maximum })
+const PositiveInt = (max: number) => Schema.Int.check(between(1, max))
+const Unit = Schema.Finite.check(between(0, 1))
+
+/** A sequence encoder (modality-specific or unified expert). */
+export const ExpertSpec = Schema.Struct({
+  kind: Schema.Literals(["meanpool", "lstm", "transformer", "tcn"]),
+  hidden: PositiveInt(4096),
+  layers: Schema.optional(PositiveInt(8)),
+  heads: Schema.optional(PositiveInt(64)),
+  kernel: Schema.optional(PositiveInt(15)),
+  dropout: Schema.optional(Schema.Finite.check(between(0, 0.9)))
+})
+/** A sequence encoder spec. */
+export type ExpertSpec = typeof ExpertSpec.Type
+
+/** The model families: HAEMSA and the two baselines built from the same parts. */
+export const ModelKind = Schema.Literals(["haemsa", "early-fusion", "late-fusion"])
+/** haemsa, early-fusion or late-fusion. */
+export type ModelKind = typeof ModelKind.Type
+
+/** A modality name. */
+export const ModalityName = Schema.Literals(["text", "audio", "vision"])
+
+/** The full architecture (and the optimisation settings that go with it). */
+export const ArchitectureSpec = Schema.Struct({
+  model: ModelKind,
+  /** The modality subset the model uses (non-empty). */
+  modalities: Schema.NonEmptyArray(ModalityName),
+  /** d_h: the size of every expert output and fusion level. */
+  hidden: PositiveInt(1024),
+  experts: Schema.Struct({
+    text: ExpertSpec,
+    audio: ExpertSpec,
+    vision: ExpertSpec,
+    unified: ExpertSpec
+  }),
+  /** Size of the trainable token embedding used when the dataset has raw text. */
+  embedding: PositiveInt(1024),
+  fusion: Schema.Struct({
+    depth: Schema.Int.check(between(1, 4)),
+    pool: Schema.Literals(["mean", "gate"]),
+    sharedMode: Schema.Literals(["evolve", "fixed"])
+  }),
+  attention: Schema.Boolean,
+  tower: Schema.Struct({ depth: Schema.Int.check(between(0, 3)), width: PositiveInt(2048) }),
+  dropout: Schema.Finite.check(between(0, 0.9)),
+  /** Probability of masking each present modality of a training sample (at least one is kept). */
+  modalityDropout: Schema.Finite.check(between(0, 0.9)),
+  learningRate: Schema.Finite.check(between(1e-6, 1)),
+  weightDecay: Schema.Finite.check(between(0, 1)),
+  /** gamma: weight of the cross-modal KL terms. */
+  gamma: Schema.Finite.check(between(0, 10)),
+  temperature: Schema.Finite.check(between(0.05, 20)),
+  /** Whether the unified expert (teacher) receives gradient from the KL terms. */
+  teacherGradient: Schema.Boolean,
+  /** lambda_k: weights of regression (L1), 7-class (CE) and unimodal auxiliary tasks. */
+  lambdas: Schema.Struct({ regression: Unit, classification: Unit, unimodal: Unit })
+})
+/** The architecture spec type. */
+export type ArchitectureSpec = typeof ArchitectureSpec.Type
+
+/** Validate an unknown value (e.g. parsed JSON) as a spec; throws a SchemaError naming the bad field. */
+export const decode = Schema.decodeUnknownSync(ArchitectureSpec)
+
+/** The hand-set default HAEMSA architecture. */
+export const defaultSpec: ArchitectureSpec = {
+  model: "haemsa",
+  modalities: ["text", "audio", "vision"],
+  hidden: 64,
+  experts: {
+    text: { kind: "meanpool", hidden: 64 },
+    audio: { kind: "meanpool", hidden: 32 },
+    vision: { kind: "meanpool", hidden: 32 },
+    unified: { kind: "meanpool", hidden: 64 }
+  },
+  embedding: 64,
+  fusion: { depth: 2, pool: "mean", sharedMode: "evolve" },
+  attention: true,
+  tower: { depth: 1, width: 64 },
+  dropout: 0.1,
+  modalityDropout: 0.1,
+  learningRate: 1e-3,
+  weightDecay: 0,
+  gamma: 0.1,
+  temperature: 2,
+  teacherGradient: false,
+  lambdas: { regression: 1, classification: 0.2, unimodal: 0.2 }
+}
+
+/** The default spec for a model family (baselines share the experts' settings). */
+export const defaultFor = (model: ModelKind): ArchitectureSpec => ({ ...defaultSpec, model })

@@ -1,0 +1,84 @@
+/**
+ * Turning a batch (a `Split` of typed arrays) into the tensors a model reads.
+ *
+ * @since 0.1.0
+ */
+import type { Dataset } from "@haemsa/datasets"
+import { Dataset as D } from "@haemsa/datasets"
+import { TaskLosses } from "@haemsa/kd-losses"
+import * as tf from "@tensorflow/tfjs"
+
+/** The model's inputs for one batch. Dispose with {@link dispose}. */
+export interface BatchTensors {
+  readonly size: number
+  /** (B, T, d) dense features per modality. */
+  readonly x: Partial<Record<Dataset.Modality, tf.Tensor3D>>
+  /** (B, T) 1 for valid steps, per modality (text: of the tokens when present, else of the features). */
+  readonly stepMask: Partial<Record<Dataset.Modality, tf.Tensor2D>>
+  /** (B, T_text) int32 token ids. */
+  readonly tokens?: tf.Tensor2D
+  /** (B, 3) 1 when the modality is present for the sample. */
+  readonly modalityMask: tf.Tensor2D
+  /** (B) sentiment labels. */
+  readonly regression?: tf.Tensor1D
+  /** (B) int32 7-class ids of the sentiment labels (round-half-even of the clipped label, + 3). */
+  readonly classes?: tf.Tensor1D
+  /** (B, E) 0/1 emotion labels. */
+  readonly emotions?: tf.Tensor2D
+}
+
+const stepMaskOf = (n: number, steps: number, lengths: Int32Array, present: (i: number) => boolean): Float32Array => {
+  const out = new Float32Array(n * steps)
+  for (let i = 0; i < n; i++) {
+    if (!present(i)) continue
+    const len = Math.min(lengths[i], steps)
+    out.fill(1, i * steps, i * steps + len)
+  }
+  return out
+}
+
+/** Build the tensors of a batch. `mask` overrides the split's modality mask (modality dropout). */
+export const fromSplit = (split: Dataset.Split, mask: Uint8Array = split.mask): BatchTensors => {
+  const n = split.n
+  const x: BatchTensors["x"] = {}
+  const stepMask: BatchTensors["stepMask"] = {}
+  D.MODALITIES.forEach((m, mi) => {
+    const b = split.features[m]
+    const present = (i: number) => mask[i * 3 + mi] === 1
+    if (b) {
+      x[m] = tf.tensor3d(b.data, [n, b.steps, b.dim])
+      if (!(m === "text" && split.tokens)) stepMask[m] = tf.tensor2d(stepMaskOf(n, b.steps, b.lengths, present), [n, b.steps])
+    }
+    if (m === "text" && split.tokens) {
+      stepMask.text = tf.tensor2d(stepMaskOf(n, split.tokens.steps, split.tokens.lengths, present), [n, split.tokens.steps])
+    }
+  })
+  const emotions = split.labels.emotions
+  return {
+    size: n,
+    x,
+    stepMask,
+    ...(split.tokens ? { tokens: tf.tensor2d(split.tokens.ids, [n, split.tokens.steps], "int32") } : {}),
+    modalityMask: tf.tensor2d(Float32Array.from(mask), [n, 3]),
+    ...(split.labels.regression
+      ? {
+        regression: tf.tensor1d(split.labels.regression),
+        classes: tf.tensor1d(TaskLosses.sentimentClasses(split.labels.regression), "int32")
+      }
+      : {}),
+    ...(emotions ? { emotions: tf.tensor2d(Float32Array.from(emotions), [n, emotions.length / Math.max(n, 1)]) } : {})
+  }
+}
+
+/** Dispose every tensor of a batch. */
+export const dispose = (batch: BatchTensors): void => {
+  tf.dispose([
+    ...Object.values(batch.x),
+    ...Object.values(batch.stepMask),
+    batch.modalityMask,
+    ...(batch.tokens ? [batch.tokens] : []),
+    ...(batch.regression ? [batch.regression] : []),
+    ...(batch.classes ? [batch.classes] : []),
+    ...(batch.emotions ? [batch.emotions] : [])
+  ])
+}

@@ -1,0 +1,68 @@
+/**
+ * What a model needs to know about its data to be built and to read new inputs: the task, the dense
+ * feature dims and steps per modality, the token vocabulary, and the train-fitted normalisation.
+ * Stored in checkpoints.
+ *
+ * @since 0.1.0
+ */
+import type { Dataset, Normalize } from "@haemsa/datasets"
+import { Dataset as D } from "@haemsa/datasets"
+
+/** Data facts a model is built for. */
+export interface DataInfo {
+  readonly name: string
+  readonly task: "sentiment" | "emotions"
+  readonly emotions?: ReadonlyArray<string>
+  /** Dense features per modality. */
+  readonly features: Partial<Record<Dataset.Modality, { readonly steps: number; readonly dim: number }>>
+  /** Token input of the text modality, when the dataset has raw text. */
+  readonly tokens?: { readonly steps: number; readonly vocabulary: ReadonlyArray<string> }
+  readonly normalization: Normalize.NormStats
+}
+
+/** The modalities a dataset provides (dense features or tokens). */
+export const availableModalities = (info: DataInfo): Dataset.Modality[] =>
+  D.MODALITIES.filter((m) => info.features[m] !== undefined || (m === "text" && info.tokens !== undefined))
+
+/** Read the data facts off a (normalised) dataset. */
+export const fromDataset = (dataset: Dataset.Dataset, normalization: Normalize.NormStats): DataInfo => {
+  const train = dataset.splits.train
+  const features: DataInfo["features"] = {}
+  for (const m of D.MODALITIES) {
+    const b = train.features[m]
+    if (b) (features as Record<string, unknown>)[m] = { steps: b.steps, dim: b.dim }
+  }
+  return {
+    name: dataset.name,
+    task: dataset.task,
+    ...(dataset.emotions ? { emotions: dataset.emotions } : {}),
+    features,
+    ...(train.tokens ? { tokens: { steps: train.tokens.steps, vocabulary: train.tokens.vocabulary } } : {}),
+    normalization
+  }
+}
+
+/**
+ * Check that a dataset has the features a model was built for (same dims and steps, same vocabulary);
+ * returns the list of problems (empty when compatible).
+ */
+export const incompatibilities = (info: DataInfo, dataset: Dataset.Dataset): string[] => {
+  const train = dataset.splits.train
+  const problems: string[] = []
+  for (const m of D.MODALITIES) {
+    const want = info.features[m]
+    const have = train.features[m]
+    if (want && !have) problems.push(`${m}: the model reads ${m} features (${want.steps}x${want.dim}), the data has none`)
+    if (want && have && (want.dim !== have.dim || want.steps !== have.steps)) {
+      problems.push(`${m}: the model was built for ${want.steps}x${want.dim}, the data has ${have.steps}x${have.dim}`)
+    }
+  }
+  if (info.tokens) {
+    const t = train.tokens
+    if (!t) problems.push("text: the model reads token ids, the data has no raw text")
+    else if (t.steps !== info.tokens.steps || t.vocabulary.length !== info.tokens.vocabulary.length || t.vocabulary.some((w, i) => w !== info.tokens!.vocabulary[i])) {
+      problems.push("text: the data's token vocabulary differs from the model's")
+    }
+  }
+  return problems
+}

@@ -1,0 +1,87 @@
+/**
+ * Prediction and evaluation: batched forward passes without gradient, the MMSA metrics (or IEMOCAP
+ * per-emotion accuracy/F1), and the missing-modality table (every non-empty subset of the model's
+ * modalities, the others masked).
+ *
+ * @since 0.1.0
+ */
+import type { Dataset } from "@haemsa/datasets"
+import { Batching, Metrics } from "@haemsa/datasets"
+import * as tf from "@tensorflow/tfjs"
+import * as BatchTensors from "./BatchTensors"
+import type { Network } from "./Network"
+
+/** Predictions for a split. */
+export interface Predictions {
+  /** (n) sentiment predictions. */
+  readonly regression?: Float32Array
+  /** (n, E, 2) emotion logits. */
+  readonly emotionLogits?: Float32Array
+  /** (n, K, J) attention weights of HAEMSA (tasks x experts). */
+  readonly attention?: Float32Array
+}
+
+/** Metrics of a split: the MMSA keys for sentiment, `{emotion: {acc, f1}}` for emotions. */
+export type SplitMetrics = Metrics.RegressionMetrics | Record<string, Metrics.EmotionScore>
+
+/** Predict a whole split in batches (no dropout). */
+export const predict = (net: Network, split: Dataset.Split, batchSize = 256): Predictions => {
+  const reg: Float32Array[] = []
+  const emo: Float32Array[] = []
+  const att: Float32Array[] = []
+  for (const idx of Batching.batchIndices(split.n, batchSize)) {
+    const batch = BatchTensors.fromSplit(Batching.subset(split, idx))
+    try {
+      const out = net.apply(batch, false)
+      if (out.regression) reg.push(out.regression.dataSync() as Float32Array)
+      if (out.emotionLogits) emo.push(out.emotionLogits.dataSync() as Float32Array)
+      if (out.attention) att.push(out.attention.dataSync() as Float32Array)
+      tf.dispose(out as unknown as tf.TensorContainer)
+    } finally {
+      BatchTensors.dispose(batch)
+    }
+  }
+  const cat = (parts: Float32Array[]) => {
+    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0))
+    let o = 0
+    for (const p of parts) { out.set(p, o); o += p.length }
+    return out
+  }
+  return {
+    ...(reg.length ? { regression: cat(reg) } : {}),
+    ...(emo.length ? { emotionLogits: cat(emo) } : {}),
+    ...(att.length ? { attention: cat(att) } : {})
+  }
+}
+
+/** Metrics of predictions against a split's labels. */
+export const metricsOf = (net: Network, split: Dataset.Split, p: Predictions): SplitMetrics =>
+  net.info.task === "emotions"
+    ? Metrics.emotionMetrics(p.emotionLogits!, split.labels.emotions!, net.info.emotions ?? [])
+    : Metrics.regressionMetrics(p.regression!, split.labels.regression!)
+
+/** Predict and score a split. */
+export const evaluate = (net: Network, split: Dataset.Split): SplitMetrics => metricsOf(net, split, predict(net, split))
+
+/**
+ * The validation objective used for early stopping and as search fitness (lower is better):
+ * MAE for sentiment, mean (1 - weighted F1) over emotions for IEMOCAP.
+ */
+export const objective = (net: Network, metrics: SplitMetrics): number => {
+  if (net.info.task === "emotions") {
+    const scores = Object.values(metrics as Record<string, Metrics.EmotionScore>)
+    return scores.reduce((a, s) => a + (1 - s.f1), 0) / Math.max(scores.length, 1)
+  }
+  return (metrics as Metrics.RegressionMetrics).mae
+}
+
+/** Every non-empty subset of `modalities`, in a stable order (singles first, then pairs, then all). */
+export const subsets = (modalities: ReadonlyArray<Dataset.Modality>): Dataset.Modality[][] => {
+  const out: Dataset.Modality[][] = []
+  for (let bits = 1; bits < 1 << modalities.length; bits++) out.push(modalities.filter((_, i) => bits & (1 << i)))
+  return out.sort((a, b) => a.length - b.length)
+}
+
+/** Metrics with only each subset of the model's modalities present (the rest masked). */
+export const missingModalityTable = (net: Network, split: Dataset.Split) =>
+  subsets(net.modalities).map((keep) => ({ modalities: keep, metrics: evaluate(net, Batching.keepModalities(split, keep)) }))

@@ -1,0 +1,163 @@
+/**
+ * The end-to-end jobs behind `haemsa train` and `haemsa eval`: load and normalise data, train, score
+ * the valid and test splits, save and reload checkpoints. Effects that ask for the services they use.
+ *
+ * @since 0.1.0
+ */
+import type { Dataset } from "@haemsa/datasets"
+import { Batching, DatasetLoader, Normalize } from "@haemsa/datasets"
+import * as tf from "@tensorflow/tfjs"
+import { Effect } from "effect"
+import * as ArchitectureSpec from "./ArchitectureSpec"
+import { Backend } from "./Backend"
+import * as Checkpoint from "./Checkpoint"
+import * as DataInfo from "./DataInfo"
+import * as Evaluate from "./Evaluate"
+import * as Network from "./Network"
+import * as Train from "./Train"
+
+/** What a checkpoint stores besides the spec and weights. */
+export interface CheckpointExtra {
+  readonly info: DataInfo.DataInfo
+  readonly seed: number
+  readonly source: string
+  readonly valid: Evaluate.SplitMetrics
+  readonly test: Evaluate.SplitMetrics
+}
+
+/** The report of a training run (`--json`). */
+export interface TrainReport {
+  readonly model: ArchitectureSpec.ModelKind
+  readonly backend: string
+  readonly seed: number
+  readonly epochs: number
+  readonly best_epoch: number
+  readonly seconds: number
+  readonly data: string
+  readonly modalities: ReadonlyArray<string>
+  readonly valid: Evaluate.SplitMetrics
+  readonly test: Evaluate.SplitMetrics
+}
+
+/** Load a dataset and normalise it on its train split. */
+export const loadNormalized = (source: string, options?: DatasetLoader.LoadOptions) =>
+  Effect.gen(function*() {
+    const loader = yield* DatasetLoader.DatasetLoader
+    const raw = yield* loader.load(source, options)
+    const { dataset, stats } = Normalize.normalize(raw)
+    return { dataset, info: DataInfo.fromDataset(dataset, stats) }
+  })
+
+/** Train `spec` on a loaded dataset and score valid and test. The caller disposes `result.net`. */
+export const trainOn = (
+  spec: ArchitectureSpec.ArchitectureSpec,
+  data: { readonly dataset: Dataset.Dataset; readonly info: DataInfo.DataInfo },
+  options: Train.TrainOptions
+) =>
+  Effect.gen(function*() {
+    const result = yield* Train.train(spec, data.dataset, data.info, options)
+    const valid = Evaluate.evaluate(result.net, data.dataset.splits.valid)
+    const test = Evaluate.evaluate(result.net, data.dataset.splits.test)
+    return { result, valid, test }
+  })
+
+/** Train, score, and optionally save a checkpoint: the `haemsa train` job. */
+export const trainJob = (options: {
+  readonly source: string
+  readonly spec: ArchitectureSpec.ArchitectureSpec
+  readonly train: Train.TrainOptions
+  readonly out?: string
+  readonly loadOptions?: DatasetLoader.LoadOptions
+}) =>
+  Effect.gen(function*() {
+    const backend = yield* Backend
+    const data = yield* loadNormalized(options.source, options.loadOptions)
+    const { result, valid, test } = yield* trainOn(options.spec, data, options.train)
+    try {
+      if (options.out) {
+        const out = options.out
+        const extra: CheckpointExtra = { info: data.info, seed: options.train.seed ?? 0, source: options.source, valid, test }
+        yield* Effect.tryPromise({
+          try: () => Checkpoint.save(out, { spec: options.spec, extra, weights: readWeights(result.net) }),
+          catch: (e) => e as Checkpoint.CheckpointError
+        })
+      }
+      const report: TrainReport = {
+        model: options.spec.model,
+        backend: backend.name,
+        seed: options.train.seed ?? 0,
+        epochs: result.history.length,
+        best_epoch: result.bestEpoch,
+        seconds: Math.round(result.seconds * 100) / 100,
+        data: options.source,
+        modalities: result.net.modalities,
+        valid,
+        test
+      }
+      return report
+    } finally {
+      Network.dispose(result.net)
+    }
+  })
+
+/** The network's weights as plain arrays (for checkpoints). */
+export const readWeights = (net: Network.Network): Checkpoint.Weights =>
+  new Map([...net.variables].map(([k, v]) => [k, { shape: v.shape, values: v.dataSync() as Float32Array }]))
+
+/** Rebuild a network from a checkpoint folder (spec, data info, weights checked name by name). */
+export const loadNetwork = (dir: string) =>
+  Effect.gen(function*() {
+    const ckpt = yield* Effect.tryPromise({
+      try: () => Checkpoint.load<CheckpointExtra>(dir),
+      catch: (e) => e instanceof Checkpoint.CheckpointError ? e : new Checkpoint.CheckpointError({ file: dir, reason: String(e) })
+    })
+    const info = ckpt.extra?.info
+    if (!info || typeof info !== "object" || !info.features) {
+      return yield* new Checkpoint.CheckpointError({ file: dir, reason: "checkpoint has no data info" })
+    }
+    const net = yield* Network.build(ckpt.spec, info, ckpt.extra.seed ?? 0)
+    yield* Effect.try({
+      try: () => {
+        Checkpoint.checkFits(dir, ckpt.weights, net.variables)
+        for (const [k, v] of net.variables) {
+          const w = ckpt.weights.get(k)!
+          v.assign(tensorOf(w.values, w.shape))
+        }
+      },
+      catch: (e) => {
+        Network.dispose(net)
+        return e instanceof Checkpoint.CheckpointError ? e : new Checkpoint.CheckpointError({ file: dir, reason: String(e) })
+      }
+    })
+    return { net, extra: ckpt.extra }
+  })
+
+const tensorOf = (values: Float32Array, shape: ReadonlyArray<number>) => tf.tensor(values, [...shape], "float32")
+
+/** Score a checkpoint on a dataset (normalised with the checkpoint's own train statistics). */
+export const evalJob = (options: { readonly checkpoint: string; readonly source: string; readonly modalities?: ReadonlyArray<Dataset.Modality> }) =>
+  Effect.gen(function*() {
+    const { net, extra } = yield* loadNetwork(options.checkpoint)
+    try {
+      const loader = yield* DatasetLoader.DatasetLoader
+      const raw = yield* loader.load(options.source)
+      const problems = DataInfo.incompatibilities(extra.info, raw)
+      if (problems.length > 0) {
+        return yield* new Network.ModelError({ reason: `${options.source} does not fit checkpoint ${options.checkpoint}: ${problems.join("; ")}` })
+      }
+      const dataset = Normalize.apply(raw, extra.info.normalization)
+      const keep = options.modalities
+      const score = (split: Dataset.Split) => Evaluate.evaluate(net, keep ? Batching.keepModalities(split, keep) : split)
+      return {
+        model: net.spec.model,
+        checkpoint: options.checkpoint,
+        data: options.source,
+        modalities: keep ?? net.modalities,
+        valid: score(dataset.splits.valid),
+        test: score(dataset.splits.test),
+        missing_modalities: Evaluate.missingModalityTable(net, dataset.splits.test)
+      }
+    } finally {
+      Network.dispose(net)
+    }
+  })

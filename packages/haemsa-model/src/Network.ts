@@ -1,0 +1,250 @@
+/**
+ * The networks: HAEMSA (modality experts, unified expert, hierarchical fusion, task attention, towers,
+ * unimodal heads for the auxiliary tasks and the cross-modal KL) and the two baselines built from the
+ * same parts (early fusion: one encoder over the joint input; late fusion: unimodal models averaged).
+ * A network is a `Module<BatchTensors, Outputs>`; the parts come from the ExpertFactory and
+ * FusionFactory services, so a user swaps any of them with a layer.
+ *
+ * @since 0.1.0
+ */
+import type { Dataset } from "@haemsa/datasets"
+import { Dataset as D } from "@haemsa/datasets"
+import { ExpertFactory, Layers, Module } from "@haemsa/experts"
+import { FusionFactory } from "@haemsa/hierarchical-fusion"
+import * as tf from "@tensorflow/tfjs"
+import { Effect, Schema } from "effect"
+import type { ArchitectureSpec } from "./ArchitectureSpec"
+import type { BatchTensors } from "./BatchTensors"
+import type { DataInfo } from "./DataInfo"
+import { availableModalities } from "./DataInfo"
+
+/** The number of sentiment classes of the classification task (Acc-7). */
+export const SENTIMENT_CLASSES = 7
+
+/** A spec does not fit the data (e.g. it asks for a modality the dataset does not have). */
+export class ModelError extends Schema.TaggedError<ModelError>()("ModelError", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return this.reason
+  }
+}
+
+/** Everything a forward pass returns. */
+export interface Outputs {
+  /** (B) sentiment prediction (sentiment task). */
+  readonly regression?: tf.Tensor1D
+  /** (B, 7) sentiment class logits (sentiment task). */
+  readonly classLogits?: tf.Tensor2D
+  /** (B, E, 2) emotion logits (emotions task). */
+  readonly emotionLogits?: tf.Tensor3D
+  /** Per used modality: the auxiliary head's regression (sentiment) and KD logits (B, C). */
+  readonly unimodal: Partial<Record<Dataset.Modality, { readonly regression?: tf.Tensor1D; readonly logits: tf.Tensor2D }>>
+  /** (B, C) the unified expert's KD logits (the teacher), HAEMSA only. */
+  readonly teacherLogits?: tf.Tensor2D
+  /** (B, K, J) task attention weights over the experts, HAEMSA only. */
+  readonly attention?: tf.Tensor3D
+}
+
+/** A built network with the names of its tasks and experts (for reading attention weights). */
+export interface Network extends Module.Module<BatchTensors, Outputs> {
+  readonly spec: ArchitectureSpec
+  readonly info: DataInfo
+  /** The modalities the network reads (spec ∩ data). */
+  readonly modalities: ReadonlyArray<Dataset.Modality>
+  /** Task names, the K axis of `attention`. */
+  readonly tasks: ReadonlyArray<string>
+  /** Expert names, the J axis of `attention`. */
+  readonly experts: ReadonlyArray<string>
+  /** KD classes C: 7 for sentiment, 2 x emotions for emotions. */
+  readonly kdClasses: number
+}
+
+const MODALITY_INDEX: Record<Dataset.Modality, number> = { text: 0, audio: 1, vision: 2 }
+
+/** (B, 3) -> (B, k) columns of the used modalities. */
+const maskColumns = (mask: tf.Tensor2D, modalities: ReadonlyArray<Dataset.Modality>): tf.Tensor2D =>
+  tf.tidy(() => tf.gather(mask, modalities.map((m) => MODALITY_INDEX[m]), 1) as tf.Tensor2D)
+
+/** The text input: a token embedding (one-hot x table: trains on wasm) next to any dense text features. */
+const makeTextInput = (info: DataInfo, spec: ArchitectureSpec, seeds: Module.SeedSource) => {
+  const vocab = info.tokens?.vocabulary.length ?? 0
+  const table = info.tokens ? Layers.glorotVariable([vocab, spec.embedding], seeds) : undefined
+  const featureDim = info.features.text?.dim ?? 0
+  const dim = (table ? spec.embedding : 0) + featureDim
+  return {
+    dim,
+    variables: new Map(table ? [["table", table]] : []) as ReadonlyMap<string, tf.Variable>,
+    /** (B, T, dim) */
+    apply: (batch: BatchTensors): tf.Tensor3D =>
+      tf.tidy(() => {
+        const feats = batch.x.text
+        if (!table || !batch.tokens) return feats!
+        const [b, t] = batch.tokens.shape
+        const oneHot = tf.oneHot(tf.reshape(batch.tokens, [b * t]) as tf.Tensor1D, vocab) as tf.Tensor2D
+        const emb = tf.reshape(tf.matMul(tf.cast(oneHot, "float32"), table as tf.Tensor2D), [b, t, spec.embedding]) as tf.Tensor3D
+        return feats ? (tf.concat([emb, feats], 2) as tf.Tensor3D) : emb
+      })
+  }
+}
+
+const inputDims = (info: DataInfo, spec: ArchitectureSpec, modalities: ReadonlyArray<Dataset.Modality>, textDim: number) =>
+  Object.fromEntries(modalities.map((m) => [m, m === "text" ? textDim : info.features[m]!.dim])) as Record<string, number>
+
+/** Build a network for `spec` on data described by `info`. Same seed, same initial weights. */
+export const build = (spec: ArchitectureSpec, info: DataInfo, seed: number) =>
+  Effect.gen(function*() {
+    const experts = yield* ExpertFactory.ExpertFactory
+    const fusion = yield* FusionFactory.FusionFactory
+    const available = availableModalities(info)
+    const modalities = D.MODALITIES.filter((m) => spec.modalities.includes(m) && available.includes(m))
+    if (modalities.length === 0) {
+      return yield* new ModelError({
+        reason: `the spec uses modalities [${spec.modalities.join(", ")}] but the data has [${available.join(", ")}]`
+      })
+    }
+    return yield* Effect.try({
+      try: () => buildSync(spec, info, seed, modalities, experts, fusion),
+      catch: (e) => (e instanceof ModelError ? e : new ModelError({ reason: e instanceof Error ? e.message : String(e) }))
+    })
+  })
+
+type Experts = typeof ExpertFactory.ExpertFactory.Service
+type Fusion = typeof FusionFactory.FusionFactory.Service
+
+const buildSync = (
+  spec: ArchitectureSpec,
+  info: DataInfo,
+  seed: number,
+  modalities: ReadonlyArray<Dataset.Modality>,
+  experts: Experts,
+  fusion: Fusion
+): Network => {
+  const seeds = Module.seedSource(seed)
+  const d = spec.hidden
+  const emotions = info.task === "emotions" ? info.emotions ?? [] : []
+  const kdClasses = info.task === "emotions" ? 2 * emotions.length : SENTIMENT_CLASSES
+  const tasks = info.task === "emotions" ? [...emotions] : ["regression", "classification"]
+  const taskOut = (task: string) => (info.task === "emotions" ? 2 : task === "regression" ? 1 : SENTIMENT_CLASSES)
+  const text = modalities.includes("text") ? makeTextInput(info, spec, seeds) : undefined
+  const dims = inputDims(info, spec, modalities, text?.dim ?? 0)
+  const towerOptions = (outDim: number) => ({ depth: spec.tower.depth, width: spec.tower.width, outDim, dropout: spec.dropout, activation: "relu" as const })
+  const vars: Record<string, ReadonlyMap<string, tf.Variable>> = {}
+  if (text && text.variables.size > 0) vars["embedding"] = text.variables
+
+  const inputsOf = (batch: BatchTensors) => {
+    const out: Record<string, Module.SequenceInput> = {}
+    for (const m of modalities) out[m] = { x: m === "text" ? text!.apply(batch) : batch.x[m]!, stepMask: batch.stepMask[m]! }
+    return out
+  }
+
+  // Sentiment tasks read (B,1) and (B,7); emotion tasks (B,2) each: assemble the task outputs.
+  const taskOutputs = (heads: Record<string, tf.Tensor2D>): Pick<Outputs, "regression" | "classLogits" | "emotionLogits"> =>
+    info.task === "emotions"
+      ? { emotionLogits: tf.stack(emotions.map((e) => heads[e]), 1) as tf.Tensor3D }
+      : { regression: tf.reshape(heads["regression"], [-1]) as tf.Tensor1D, classLogits: heads["classification"] }
+
+  const kdHead = (name: string) => {
+    // unimodal head: [regression | C KD logits] in one dense layer (sentiment), or C logits (emotions)
+    const out = info.task === "emotions" ? kdClasses : 1 + kdClasses
+    const head = Layers.dense(d, out, seeds)
+    vars[name] = head.variables
+    return (h: tf.Tensor2D) => {
+      const y = head.apply(h, false)
+      return info.task === "emotions"
+        ? { logits: y }
+        : { regression: tf.reshape(tf.slice(y, [0, 0], [-1, 1]), [-1]) as tf.Tensor1D, logits: tf.slice(y, [0, 1], [-1, kdClasses]) as tf.Tensor2D }
+    }
+  }
+
+  if (spec.model === "early-fusion") {
+    const encoder = experts.makeUnified(spec.experts.unified, dims, d, seeds)
+    const towers = Object.fromEntries(tasks.map((k) => [k, fusion.tower(towerOptions(taskOut(k)), d, seeds)]))
+    vars["unified"] = encoder.variables
+    for (const k of tasks) vars[`tower/${k}`] = towers[k].variables
+    return network(spec, info, modalities, tasks, [], kdClasses, vars, (batch, training) => {
+      const h = encoder.apply({ inputs: inputsOf(batch), modalityMask: maskColumns(batch.modalityMask, modalities), order: modalities }, training)
+      return { ...taskOutputs(Object.fromEntries(tasks.map((k) => [k, towers[k].apply(h, training)]))), unimodal: {} }
+    })
+  }
+
+  if (spec.model === "late-fusion") {
+    const encoders = Object.fromEntries(modalities.map((m) => [m, experts.make(spec.experts[m], dims[m], d, seeds)]))
+    const towers = Object.fromEntries(
+      modalities.flatMap((m) => tasks.map((k) => [`${m}/${k}`, fusion.tower(towerOptions(taskOut(k)), d, seeds)]))
+    )
+    for (const m of modalities) vars[m] = encoders[m].variables
+    for (const [k, t] of Object.entries(towers)) vars[`tower/${k}`] = t.variables
+    return network(spec, info, modalities, tasks, [], kdClasses, vars, (batch, training) => {
+      const inputs = inputsOf(batch)
+      const mask = maskColumns(batch.modalityMask, modalities) // (B, M)
+      const count = tf.maximum(tf.sum(mask, 1, true), 1) // (B, 1)
+      const heads: Record<string, tf.Tensor2D> = {}
+      const hs = modalities.map((m) => encoders[m].apply(inputs[m], training))
+      for (const k of tasks) {
+        // masked average over the present modalities of each unimodal model's output
+        const outs = modalities.map((m, j) => tf.mul(towers[`${m}/${k}`].apply(hs[j], training), tf.slice(mask, [0, j], [-1, 1])))
+        heads[k] = tf.div(tf.addN(outs), count) as tf.Tensor2D
+      }
+      return { ...taskOutputs(heads), unimodal: {} }
+    })
+  }
+
+  // HAEMSA
+  const local = Object.fromEntries(modalities.map((m) => [m, experts.make(spec.experts[m], dims[m], d, seeds)]))
+  const unified = experts.makeUnified(spec.experts.unified, dims, d, seeds)
+  const hierarchy = fusion.hierarchy({ depth: spec.fusion.depth, width: d, pool: spec.fusion.pool, sharedMode: spec.fusion.sharedMode, dropout: spec.dropout }, seeds)
+  const expertNames = [...modalities, "unified", ...Array.from({ length: spec.fusion.depth }, (_, i) => `level${i + 1}`)]
+  const attention = fusion.attention({ tasks, dim: d, enabled: spec.attention }, seeds)
+  const towers = Object.fromEntries(tasks.map((k) => [k, fusion.tower(towerOptions(taskOut(k)), d, seeds)]))
+  for (const m of modalities) vars[`expert/${m}`] = local[m].variables
+  vars["unified"] = unified.variables
+  vars["hierarchy"] = hierarchy.variables
+  vars["attention"] = attention.variables
+  for (const k of tasks) vars[`tower/${k}`] = towers[k].variables
+  const uniHeads = Object.fromEntries(modalities.map((m) => [m, kdHead(`head/${m}`)]))
+  const teacherHead = Layers.dense(d, kdClasses, seeds)
+  vars["head/unified"] = teacherHead.variables
+
+  return network(spec, info, modalities, tasks, expertNames, kdClasses, vars, (batch, training) => {
+    const inputs = inputsOf(batch)
+    const mask = maskColumns(batch.modalityMask, modalities) // (B, M)
+    const hs = modalities.map((m) => local[m].apply(inputs[m], training))
+    const shared = unified.apply({ inputs, modalityMask: mask, order: modalities }, training)
+    const levels = hierarchy.apply({ local: hs, localMask: mask, shared }, training)
+    const ones = tf.ones([batch.size, 1 + spec.fusion.depth])
+    const { z, weights } = attention.apply({ experts: [...hs, shared, ...levels.local], mask: tf.concat([mask, ones], 1) as tf.Tensor2D }, training)
+    const heads = Object.fromEntries(tasks.map((k) => [k, towers[k].apply(z[k], training)]))
+    return {
+      ...taskOutputs(heads),
+      unimodal: Object.fromEntries(modalities.map((m, j) => [m, uniHeads[m](hs[j])])),
+      teacherLogits: teacherHead.apply(shared, false),
+      attention: weights
+    }
+  })
+}
+
+const network = (
+  spec: ArchitectureSpec,
+  info: DataInfo,
+  modalities: ReadonlyArray<Dataset.Modality>,
+  tasks: ReadonlyArray<string>,
+  experts: ReadonlyArray<string>,
+  kdClasses: number,
+  vars: Record<string, ReadonlyMap<string, tf.Variable>>,
+  forward: (batch: BatchTensors, training: boolean) => Outputs
+): Network => ({
+  spec,
+  info,
+  modalities,
+  tasks,
+  experts,
+  kdClasses,
+  variables: Module.prefixed(vars),
+  apply: (batch, training) => tf.tidy(() => forward(batch, training)) as Outputs
+})
+
+/** Free the network's weights. */
+export const dispose = (net: Network): void => {
+  for (const v of net.variables.values()) v.dispose()
+}

@@ -1,0 +1,169 @@
+/**
+ * Training: Adam on the joint objective, seeded shuffling and modality dropout, early stopping on the
+ * validation objective (the best weights are restored), progress with ETA. An Effect: it can be
+ * interrupted between steps, and it asks for its parts (experts, fusion, losses, progress) as services.
+ *
+ * @since 0.1.0
+ */
+import type { Dataset } from "@haemsa/datasets"
+import { Batching, Random } from "@haemsa/datasets"
+import { Services } from "@haemsa/kd-losses"
+import * as tf from "@tensorflow/tfjs"
+import { Effect, Schema } from "effect"
+import type { ArchitectureSpec } from "./ArchitectureSpec"
+import * as BatchTensors from "./BatchTensors"
+import type { DataInfo } from "./DataInfo"
+import * as Evaluate from "./Evaluate"
+import * as Network from "./Network"
+import { jointLoss } from "./Objective"
+import { bar, formatDuration, Progress } from "./Progress"
+
+/** Training options (all have defaults). */
+export interface TrainOptions {
+  readonly epochs?: number
+  readonly batchSize?: number
+  /** Stop after this many epochs without validation improvement. */
+  readonly patience?: number
+  readonly seed?: number
+  /** Train on this seeded fraction of the train split (low-fidelity search). */
+  readonly trainFraction?: number
+  /** A label for progress lines (e.g. "haemsa seed 1"). */
+  readonly label?: string
+}
+
+/** One epoch of history. */
+export interface EpochRecord {
+  readonly epoch: number
+  readonly loss: number
+  readonly valid: Evaluate.SplitMetrics
+  readonly objective: number
+  readonly seconds: number
+}
+
+/** The result of training. */
+export interface TrainResult {
+  readonly net: Network.Network
+  readonly history: ReadonlyArray<EpochRecord>
+  readonly bestEpoch: number
+  readonly bestObjective: number
+  readonly seconds: number
+  readonly steps: number
+}
+
+/** Training diverged (a non-finite loss). */
+export class TrainingError extends Schema.TaggedError<TrainingError>()("TrainingError", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return this.reason
+  }
+}
+
+/** Randomly mask present modalities of each sample with probability p, keeping at least one. */
+export const modalityDropout = (mask: Uint8Array, used: ReadonlyArray<number>, p: number, rng: Random.Rng): Uint8Array => {
+  if (p <= 0 || used.length < 2) return mask
+  const out = new Uint8Array(mask)
+  for (let i = 0; i < mask.length / 3; i++) {
+    const present = used.filter((m) => mask[i * 3 + m] === 1)
+    if (present.length < 2) continue
+    const dropped = present.filter(() => rng.next() < p)
+    // keep at least one present modality
+    const drop = dropped.length === present.length ? dropped.slice(1) : dropped
+    for (const m of drop) out[i * 3 + m] = 0
+  }
+  return out
+}
+
+const formatMetrics = (net: Network.Network, m: Evaluate.SplitMetrics): string => {
+  if (net.info.task === "emotions") {
+    return Object.entries(m as Record<string, { acc: number; f1: number }>).map(([e, s]) => `${e} f1 ${s.f1.toFixed(3)}`).join(" ")
+  }
+  const r = m as { mae: number; corr: number; acc7: number; acc2_non0: number }
+  return `mae ${r.mae.toFixed(3)} corr ${r.corr.toFixed(3)} acc7 ${r.acc7.toFixed(3)} acc2 ${r.acc2_non0.toFixed(3)}`
+}
+
+const MODALITY_INDEX = { text: 0, audio: 1, vision: 2 } as const
+
+/** Copies of the variables' values (the best weights so far). */
+const snapshot = (net: Network.Network): Map<string, tf.Tensor> =>
+  new Map([...net.variables].map(([k, v]) => [k, tf.clone(v)]))
+
+/** Train a network built from `spec` on a normalised dataset. */
+export const train = (spec: ArchitectureSpec, dataset: Dataset.Dataset, info: DataInfo, options: TrainOptions = {}) =>
+  Effect.gen(function*() {
+    const epochs = options.epochs ?? 30
+    const batchSize = options.batchSize ?? 32
+    const patience = options.patience ?? 6
+    const seed = options.seed ?? 0
+    const progress = yield* Progress
+    const losses = { task: yield* Services.TaskLosses, kd: yield* Services.Distillation }
+    const net = yield* Network.build(spec, info, seed)
+    const rng = Random.makeRng(seed + 0x5eed)
+    const train = options.trainFraction !== undefined && options.trainFraction < 1
+      ? Batching.sample(dataset.splits.train, options.trainFraction, rng)
+      : dataset.splits.train
+    const valid = dataset.splits.valid
+    const used = net.modalities.map((m) => MODALITY_INDEX[m])
+    const varList = [...net.variables.values()]
+    const optimizer = tf.train.adam(spec.learningRate)
+    const history: EpochRecord[] = []
+    const started = performance.now()
+    let best = { objective: Infinity, epoch: 0, weights: undefined as Map<string, tf.Tensor> | undefined }
+    let steps = 0
+    const label = options.label ? `${options.label} ` : ""
+    try {
+      for (let epoch = 1; epoch <= epochs; epoch++) {
+        const epochStart = performance.now()
+        const batches = Batching.batchIndices(train.n, batchSize, rng)
+        let lossSum = 0
+        for (let b = 0; b < batches.length; b++) {
+          const split = Batching.subset(train, batches[b])
+          const batch = BatchTensors.fromSplit(split, modalityDropout(split.mask, used, spec.modalityDropout, rng))
+          try {
+            const cost = optimizer.minimize(() => jointLoss(net, net.apply(batch, true), batch, losses), true, varList)!
+            const value = cost.dataSync()[0]
+            cost.dispose()
+            if (!Number.isFinite(value)) {
+              return yield* new TrainingError({ reason: `non-finite loss ${value} at epoch ${epoch}, step ${b + 1} (try a lower learning rate)` })
+            }
+            if (spec.weightDecay > 0) {
+              tf.tidy(() => { for (const v of varList) v.assign(tf.mul(v, 1 - spec.learningRate * spec.weightDecay)) })
+            }
+            lossSum += value * split.n
+          } finally {
+            BatchTensors.dispose(batch)
+          }
+          steps++
+          if (b % 8 === 0) {
+            const done = (epoch - 1 + (b + 1) / batches.length) / epochs
+            const elapsed = (performance.now() - started) / 1000
+            progress.update(`${label}epoch ${epoch}/${epochs} ${bar(done)} loss ${(lossSum / Math.max(1, (b + 1) * batchSize)).toFixed(4)} ETA ${formatDuration(elapsed / done - elapsed)}`)
+          }
+          yield* Effect.yieldNow
+        }
+        const validMetrics = Evaluate.evaluate(net, valid)
+        const objective = Evaluate.objective(net, validMetrics)
+        const seconds = (performance.now() - epochStart) / 1000
+        history.push({ epoch, loss: lossSum / train.n, valid: validMetrics, objective, seconds })
+        if (objective < best.objective) {
+          best.weights?.forEach((t) => t.dispose())
+          best = { objective, epoch, weights: snapshot(net) }
+        }
+        const elapsed = (performance.now() - started) / 1000
+        progress.update(
+          `${label}epoch ${epoch}/${epochs} ${bar(epoch / epochs)} loss ${(lossSum / train.n).toFixed(4)} | valid ${formatMetrics(net, validMetrics)} | ${seconds.toFixed(1)}s/epoch ETA ${formatDuration((elapsed / epoch) * (epochs - epoch))}`
+        )
+        if (epoch - best.epoch >= patience) {
+          progress.log(`${label}early stop at epoch ${epoch}: no validation improvement for ${patience} epochs (best epoch ${best.epoch})`)
+          break
+        }
+      }
+      if (best.weights) for (const [k, v] of net.variables) v.assign(best.weights.get(k)!)
+    } finally {
+      best.weights?.forEach((t) => t.dispose())
+      optimizer.dispose()
+    }
+    const seconds = (performance.now() - started) / 1000
+    progress.log(`${label}trained ${history.length} epochs in ${seconds.toFixed(1)}s; best epoch ${best.epoch} (valid objective ${best.objective.toFixed(4)})`)
+    return { net, history, bestEpoch: best.epoch, bestObjective: best.objective, seconds, steps } satisfies TrainResult
+  })
