@@ -1,6 +1,23 @@
 import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
+// vitest 5's reporter uses Map.groupBy / Object.groupBy (Node >= 21); this project supports Node 20.
+const groupBy = <K, V>(items: Iterable<V>, key: (v: V, i: number) => K) => {
+  const out = new Map<K, V[]>()
+  let i = 0
+  for (const v of items) {
+    const k = key(v, i++)
+    const list = out.get(k)
+    if (list) list.push(v)
+    else out.set(k, [v])
+  }
+  return out
+}
+const MapWithGroupBy = Map as unknown as { groupBy?: typeof groupBy }
+MapWithGroupBy.groupBy ??= groupBy
+const ObjectWithGroupBy = Object as unknown as { groupBy?: (items: Iterable<unknown>, key: (v: unknown, i: number) => PropertyKey) => object }
+ObjectWithGroupBy.groupBy ??= (items, key) => Object.fromEntries(groupBy(items, key))
+
 const pkg = (name: string) => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url))
 
 export default defineConfig({
