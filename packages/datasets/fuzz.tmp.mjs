@@ -28,7 +28,7 @@ for (let i = 0; i < Number(process.argv[3]||300); i++) {
   const mode = rnd();
   if (mode < 0.3) b = b.slice(0, Math.floor(rnd()*b.length));
   else { const k = 1 + Math.floor(rnd()*20); for (let j=0;j<k;j++) b[Math.floor(rnd()*b.length)] = Math.floor(rnd()*256); }
-  const t0 = Date.now();
+  require("node:fs").writeFileSync("/tmp/cur_"+process.argv[2]+".h5", b); require("node:fs").writeFileSync("/tmp/cur_"+process.argv[2]+".txt", String(i)); const t0 = Date.now();
   try { readAll(b, "/f"+i); kinds.ok = (kinds.ok||0)+1; }
   catch (e) { const key = (e?.constructor?.name) + ":" + String(e?.message ?? e).slice(0,60).replace(/\n/g," "); kinds[key] = (kinds[key]||0)+1; }
   const dt = Date.now()-t0; if (dt > 300) { console.log("slow", i, dt); require("node:fs").writeFileSync("/tmp/slow_"+process.argv[2]+"_"+i+".h5", b); }

@@ -339,7 +339,7 @@ export const parse = (bytes: Uint8Array, options: ParseOptions = {}): PyValue =>
     if (encoding !== "ASCII" && encoding !== "latin1" && encoding !== "bytes") {
       reject(`unknown encoding ${JSON.stringify(encoding)} (expected "ASCII", "latin1" or "bytes")`)
     }
-    const limits = { ...defaultLimits(bytes.length), ...options.limits }
+    const limits = withDefaults(defaultLimits(bytes.length), options.limits)
     machine = new Machine(bytes, encoding, limits)
     return machine.run()
   } catch (e) {
@@ -350,6 +350,13 @@ export const parse = (bytes: Uint8Array, options: ParseOptions = {}): PyValue =>
     throw new PickleError({ file, offset: machine?.opStart ?? 0, reason })
   }
 }
+
+const withDefaults = (defaults: Limits, given: Partial<Limits> | undefined): Limits => ({
+  maxDepth: given?.maxDepth ?? defaults.maxDepth,
+  maxStack: given?.maxStack ?? defaults.maxStack,
+  maxMemo: given?.maxMemo ?? defaults.maxMemo,
+  maxElements: given?.maxElements ?? defaults.maxElements
+})
 
 // Opcodes (pickletools names).
 const MARK = 0x28, STOP = 0x2e, POP = 0x30, POP_MARK = 0x31, DUP = 0x32, FLOAT = 0x46, INT = 0x49
