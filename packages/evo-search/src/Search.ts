@@ -1,0 +1,246 @@
+/**
+ * The search loop: ask the strategy, evaluate the candidates concurrently through the
+ * {@link FitnessEvaluator} (with a fitness cache, successive halving over fidelity levels, and a
+ * budget), tell the strategy, repeat. With a checkpoint folder the whole state is saved after every
+ * finished evaluation, and rerunning the same search continues where it stopped: no finished
+ * evaluation is repeated and the result equals an uninterrupted run with the same seed (all
+ * randomness comes from the strategy state's rng, never from evaluation order or timing).
+ *
+ * @since 0.1.0
+ */
+import { Cause, Clock, Effect, Option, Ref, Result, Semaphore } from "effect"
+import * as os from "node:os"
+import * as Checkpoint from "./Checkpoint"
+import type { SearchError } from "./Errors"
+import { CheckpointError, ConfigError } from "./Errors"
+import * as Fidelity from "./Fidelity"
+import { FitnessEvaluator } from "./FitnessEvaluator"
+import type { Genome } from "./Genome"
+import { defaultKey } from "./Genome"
+import type { Progress } from "./Progress"
+import { eta } from "./Progress"
+import type { Registry } from "./Registry"
+import type { Failure, GenerationStats, SearchState } from "./SearchState"
+import * as State from "./SearchState"
+import type { Individual, StrategyConfig } from "./Strategy"
+import * as Strategy from "./Strategy"
+
+/** Stop criteria besides the number of generations, checked between generations. */
+export interface Budget {
+  /** Start no new generation once this many evaluations ran (cache hits do not count). */
+  readonly maxEvaluations?: number
+  /** Start no new generation once this many wall-clock seconds were spent (over all runs). */
+  readonly maxSeconds?: number
+}
+
+/** Options of {@link run}. */
+export interface SearchOptions {
+  readonly strategy: StrategyConfig
+  /** Where the operators named in `strategy` are looked up (default: the built-ins). */
+  readonly registry?: Registry
+  readonly seed: number
+  /** Generations to run (an integer >= 1). */
+  readonly generations: number
+  /**
+   * The fitness-cache key of a genome, e.g. the canonical JSON of the architecture it decodes to,
+   * so genomes decoding to the same architecture are evaluated once. Default: the genome's JSON.
+   * Must be deterministic: a resumed search recomputes it.
+   */
+  readonly key?: (genome: Genome) => string
+  /** Evaluations run at the same time (default: `os.availableParallelism()`). */
+  readonly concurrency?: number
+  readonly budget?: Budget
+  /** Fidelity levels, cheapest first, and the successive-halving factor (default: one level, no halving). */
+  readonly fidelity?: { readonly levels?: ReadonlyArray<Fidelity.FidelityLevel>; readonly eta?: number }
+  /** Folder of the checkpoint; without it nothing is saved and nothing resumes. */
+  readonly checkpointDir?: string
+  /** Called after every finished generation. */
+  readonly onProgress?: (progress: Progress) => void
+}
+
+/** Why the search stopped. */
+export type StopReason = "generations" | "max-evaluations" | "max-seconds"
+
+/** The outcome of a search. */
+export interface SearchResult {
+  readonly generations: ReadonlyArray<GenerationStats>
+  /** The best individual found (failed ones last, then the highest fidelity level, then the lowest fitness). */
+  readonly best: Individual
+  readonly evaluations: number
+  readonly cache_hits: number
+  readonly failures: ReadonlyArray<Failure>
+  /** Wall-clock seconds over all runs of this search. */
+  readonly seconds: number
+  readonly stopped: StopReason
+}
+
+/**
+ * Runs a search to its end (generations or budget). Evaluator failures never escape: the candidate
+ * gets NaN fitness and a {@link Failure} record. Fails with a {@link SearchError} for an invalid
+ * config, a corrupt checkpoint or one written by another configuration (never overwritten), or a
+ * checkpoint that cannot be written.
+ */
+export const run = (options: SearchOptions): Effect.Effect<SearchResult, SearchError, FitnessEvaluator> =>
+  Effect.gen(function*() {
+    const strategy = yield* Effect.fromResult(Strategy.make(options.strategy, options.registry))
+    const fidelity = yield* Effect.fromResult(Fidelity.make(options.fidelity))
+    const { budget, concurrency, generations } = yield* Effect.fromResult(checkOptions(options))
+    const key = options.key ?? defaultKey
+    const config: Checkpoint.CheckpointConfig = { seed: options.seed, strategy: strategy.config, fidelity }
+    const file = options.checkpointDir === undefined ? undefined : Checkpoint.file(options.checkpointDir)
+
+    const saved = file === undefined ? Option.none() : yield* Checkpoint.read(file)
+    if (Option.isSome(saved)) {
+      const difference = Checkpoint.configDifference(saved.value.config, config)
+      if (difference !== undefined) {
+        return yield* new CheckpointError({
+          file: file!,
+          reason: `the checkpoint belongs to a search with another configuration (${difference}); ` +
+            "use another checkpoint folder or delete this file"
+        })
+      }
+    }
+    const first = Option.isSome(saved) ? saved.value.state : State.initial(strategy.init(options.seed))
+
+    const evaluator = yield* FitnessEvaluator
+    const startedAt = yield* Clock.currentTimeMillis
+    const runSeconds = Effect.map(Clock.currentTimeMillis, (now) => (now - startedAt) / 1000)
+    const state = yield* Ref.make(first)
+    const lock = yield* Semaphore.make(1)
+
+    /** Replaces the state and writes the checkpoint, one at a time. */
+    const commit = (f: (s: SearchState) => SearchState) =>
+      lock.withPermits(1)(Effect.gen(function*() {
+        const seconds = first.seconds + (yield* runSeconds)
+        const next: SearchState = { ...f(yield* Ref.get(state)), seconds }
+        yield* Ref.set(state, next)
+        if (file !== undefined) yield* Checkpoint.write(file, { config, state: next })
+        return next
+      }))
+
+    /** Evaluates (interruptibly); once finished, the result is always recorded and checkpointed. */
+    const evaluate = (index: number, genome: Genome, at: Fidelity.Fidelity) =>
+      Effect.uninterruptibleMask((restore) =>
+        restore(evaluateSafely(evaluator, genome, at)).pipe(
+          Effect.flatMap(({ fitness, reason }) => commit((s) => State.record(s, index, fitness, reason)))
+        )
+      )
+
+    let runGenerations = 0
+    while (true) {
+      let s = yield* Ref.get(state)
+      if (s.round === null) {
+        const seconds = first.seconds + (yield* runSeconds)
+        const stopped = stopReason(s, generations, budget, seconds)
+        if (stopped !== undefined) {
+          const final = yield* commit((x) => x)
+          return toResult(final, stopped)
+        }
+        s = yield* commit((x) => State.startGeneration(x, strategy, key))
+      }
+      const genomes = State.candidates(s)
+      const at = Fidelity.at(fidelity, s.round!.level)
+      yield* Effect.forEach(State.toEvaluate(s), (i) => evaluate(i, genomes[i], at), { concurrency, discard: true })
+      const next = yield* Effect.fromResult(State.finishLevel(yield* Ref.get(state), strategy, fidelity))
+      s = yield* commit(() => next)
+      if (s.round === null) {
+        runGenerations++
+        options.onProgress?.(progress(s, first, runGenerations, generations, budget))
+      }
+    }
+  })
+
+/** The outcome of one evaluation: a failure (typed error, defect, NaN) becomes NaN with a reason. */
+const evaluateSafely = (
+  evaluator: FitnessEvaluator["Service"],
+  genome: Genome,
+  at: Fidelity.Fidelity
+): Effect.Effect<{ readonly fitness: number; readonly reason?: string }> =>
+  evaluator.evaluate(genome, at).pipe(
+    Effect.map((fitness) =>
+      typeof fitness === "number" && !Number.isNaN(fitness)
+        ? { fitness }
+        : { fitness: NaN, reason: `the evaluator returned ${String(fitness)}` }
+    ),
+    Effect.catchCause((cause) => {
+      if (Cause.hasInterrupts(cause)) return Effect.interrupt
+      const error = Cause.squash(cause)
+      return Effect.succeed({ fitness: NaN, reason: error instanceof Error ? error.message : String(error) })
+    })
+  )
+
+/** The progress report after a generation; `first` is the state this run started from. */
+const progress = (
+  s: SearchState,
+  first: SearchState,
+  runGenerations: number,
+  generations: number,
+  budget: Budget
+): Progress => {
+  const last = s.history[s.history.length - 1]
+  return {
+    generation: s.history.length,
+    generations,
+    best: last.best,
+    mean: last.mean,
+    evaluations: s.evaluations,
+    cacheHits: s.cacheHits,
+    failures: s.failures.length,
+    seconds: s.seconds,
+    etaSeconds: eta({
+      done: s.strategy.generation,
+      generations,
+      runGenerations,
+      runSeconds: s.seconds - first.seconds,
+      evaluations: s.evaluations,
+      runEvaluations: s.evaluations - first.evaluations,
+      maxEvaluations: budget.maxEvaluations,
+      seconds: s.seconds,
+      maxSeconds: budget.maxSeconds
+    })
+  }
+}
+
+/** Checks the loop options. */
+const checkOptions = (options: SearchOptions) => {
+  const fail = (option: string, value: unknown, reason: string) =>
+    Result.fail(new ConfigError({ option, value: String(value), reason }))
+  const { generations } = options
+  const concurrency = options.concurrency ?? os.availableParallelism()
+  const budget = options.budget ?? {}
+  if (!Number.isFinite(options.seed)) return fail("seed", options.seed, "must be a finite number")
+  if (!(Number.isInteger(generations) && generations >= 1)) return fail("generations", generations, "must be an integer >= 1")
+  if (!(Number.isInteger(concurrency) && concurrency >= 1)) return fail("concurrency", concurrency, "must be an integer >= 1")
+  if (budget.maxEvaluations !== undefined && !(Number.isInteger(budget.maxEvaluations) && budget.maxEvaluations >= 1)) {
+    return fail("budget.maxEvaluations", budget.maxEvaluations, "must be an integer >= 1")
+  }
+  if (budget.maxSeconds !== undefined && !(budget.maxSeconds > 0)) {
+    return fail("budget.maxSeconds", budget.maxSeconds, "must be a number > 0")
+  }
+  return Result.succeed({ generations, concurrency, budget })
+}
+
+/** Why to stop before starting another generation, if at all. The first generation always runs. */
+export const stopReason = (
+  state: SearchState,
+  generations: number,
+  budget: Budget,
+  seconds: number
+): StopReason | undefined => {
+  if (state.strategy.generation >= generations) return "generations"
+  if (state.strategy.generation === 0) return undefined
+  if (budget.maxEvaluations !== undefined && state.evaluations >= budget.maxEvaluations) return "max-evaluations"
+  if (budget.maxSeconds !== undefined && seconds >= budget.maxSeconds) return "max-seconds"
+  return undefined
+}
+
+/** The result of a finished search state. */
+export const toResult = (state: SearchState, stopped: StopReason): SearchResult => ({
+  generations: state.history,
+  best: state.strategy.best!,
+  evaluations: state.evaluations,
+  cache_hits: state.cacheHits,
+  failures: state.failures,
+  seconds: state.seconds,
+  stopped
+})
