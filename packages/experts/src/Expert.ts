@@ -1,0 +1,385 @@
+/**
+ * Modality-specific experts: sequence encoders `(B, T, d) -> (B, outDim)` that honour the step mask
+ * (padded steps never change the output).
+ *
+ * Every encoder is "a first linear map, then a body". The first linear map is `x · W + b` on the
+ * (B·T, d) rows; the body is everything after it. The unified expert (see `UnifiedExpert`) builds
+ * the same first map as a sum of per-modality projections and reuses the very same bodies, so
+ * there is one code path per encoder kind.
+ *
+ * @since 0.1.0
+ */
+import * as tf from "@tensorflow/tfjs"
+import { Result } from "effect"
+import { ExpertError } from "./Errors"
+import { activate, dense, dropout, glorotVariable, layerNorm, linear, maskedMean, project } from "./Layers"
+import { lstmLayer, stepMasking } from "./LstmLayer"
+import type { Dense, LayerNorm } from "./Layers"
+import { prefixed } from "./Module"
+import type { Module, SeedSource, SequenceInput } from "./Module"
+
+/** The encoder kinds. */
+export const EXPERT_KINDS = ["meanpool", "lstm", "transformer", "tcn"] as const
+
+/** One of the encoder kinds. */
+export type ExpertKind = (typeof EXPERT_KINDS)[number]
+
+/**
+ * What an expert is, as a plain serialisable object (a decoded genome holds these).
+ *
+ * - `meanpool`: `layers` per-step dense+ReLU layers of width `hidden`, masked mean, dense to `outDim`.
+ * - `lstm`: `layers` stacked LSTMs of width `hidden` (one differentiable op per layer, see
+ *   `LstmLayer`); the state after the last valid step; dense to `outDim`.
+ * - `transformer`: projection to `hidden` plus sinusoidal positions, `layers` post-norm encoder blocks
+ *   (`heads`-head self-attention with a key padding mask, feed-forward of width 2·hidden), masked mean, dense.
+ * - `tcn`: projection to `hidden`, `layers` causal temporal convolutions of width `kernel` and
+ *   dilation 2^l with ReLU and a residual path, masked mean, dense to `outDim`.
+ */
+export interface ExpertSpec {
+  readonly kind: ExpertKind
+  /** Width of the encoder (>= 1). */
+  readonly hidden: number
+  /** Number of layers / blocks (default 1). */
+  readonly layers?: number
+  /** Attention heads of a transformer; must divide `hidden` (default 4 when 4 divides `hidden`, else 1). */
+  readonly heads?: number
+  /** Temporal kernel width of a tcn (default 3). */
+  readonly kernel?: number
+  /** Dropout rate in [0, 1) (default 0). */
+  readonly dropout?: number
+  /** Feed-forward activation of a transformer (default "relu", as PyTorch's encoder layer). */
+  readonly activation?: "relu" | "gelu"
+}
+
+/** An {@link ExpertSpec} with every default filled in. */
+export interface ResolvedExpertSpec {
+  readonly kind: ExpertKind
+  readonly hidden: number
+  readonly layers: number
+  readonly heads: number
+  readonly kernel: number
+  readonly dropout: number
+  readonly activation: "relu" | "gelu"
+}
+
+/**
+ * The part of an encoder after its first linear map. `apply` takes the first map's output
+ * `projected` (B, T, inputWidth), which already includes the bias, and the (B, T) step mask.
+ */
+export interface EncoderBody {
+  /** Output width of the first linear map this body consumes. */
+  readonly inputWidth: number
+  /** Initial value of the first map's bias (an LSTM starts its forget gates at 1). */
+  readonly inputBias: Float32Array
+  readonly variables: ReadonlyMap<string, tf.Variable>
+  apply(projected: tf.Tensor3D, stepMask: tf.Tensor2D, training: boolean): tf.Tensor2D
+}
+
+const isInt = (n: unknown, min: number): n is number => typeof n === "number" && Number.isInteger(n) && n >= min
+
+const invalid = (field: string, value: unknown, reason: string) =>
+  Result.fail(new ExpertError({ field, value: String(value), reason }))
+
+/** Check a spec and fill its defaults; an {@link ExpertError} names the first bad field. */
+export const resolveSpec = (spec: ExpertSpec): Result.Result<ResolvedExpertSpec, ExpertError> => {
+  if (!(EXPERT_KINDS as ReadonlyArray<string>).includes(spec.kind)) {
+    return invalid("kind", spec.kind, `unknown encoder kind (expected one of ${EXPERT_KINDS.join(", ")})`)
+  }
+  if (!isInt(spec.hidden, 1)) return invalid("hidden", spec.hidden, "must be an integer >= 1")
+  const layers = spec.layers ?? 1
+  if (!isInt(layers, 1)) return invalid("layers", layers, "must be an integer >= 1")
+  const heads = spec.heads ?? (spec.hidden % 4 === 0 ? 4 : 1)
+  if (!isInt(heads, 1)) return invalid("heads", heads, "must be an integer >= 1")
+  if (spec.kind === "transformer" && spec.hidden % heads !== 0) {
+    return invalid("heads", heads, `must divide hidden = ${spec.hidden}`)
+  }
+  const kernel = spec.kernel ?? 3
+  if (!isInt(kernel, 1)) return invalid("kernel", kernel, "must be an integer >= 1")
+  const rate = spec.dropout ?? 0
+  if (typeof rate !== "number" || !(rate >= 0 && rate < 1)) return invalid("dropout", rate, "must be in [0, 1)")
+  const activation = spec.activation ?? "relu"
+  if (activation !== "relu" && activation !== "gelu") return invalid("activation", activation, "must be relu or gelu")
+  return Result.succeed({ kind: spec.kind, hidden: spec.hidden, layers, heads, kernel, dropout: rate, activation })
+}
+
+/** Throw the spec's {@link ExpertError}, or return the resolved spec. */
+export const resolveSpecOrThrow = (spec: ExpertSpec): ResolvedExpertSpec => {
+  const resolved = resolveSpec(spec)
+  if (Result.isFailure(resolved)) throw resolved.failure
+  return resolved.success
+}
+
+/** Throw an {@link ExpertError} unless `n` is an integer >= 1. */
+export const checkDim = (field: string, n: number): void => {
+  if (!isInt(n, 1)) throw new ExpertError({ field, value: String(n), reason: "must be an integer >= 1" })
+}
+
+const zeros = (n: number) => new Float32Array(n)
+
+// ---------------------------------------------------------------------------------------------
+// meanpool
+
+const meanPoolBody = (spec: ResolvedExpertSpec, outDim: number, seeds: SeedSource): EncoderBody => {
+  const h = spec.hidden
+  const steps: Array<Dense> = []
+  for (let l = 1; l < spec.layers; l++) steps.push(dense(h, h, seeds, { activation: "relu" }))
+  const output = dense(h, outDim, seeds)
+  const children: Record<string, ReadonlyMap<string, tf.Variable>> = {}
+  steps.forEach((layer, l) => (children[`step${l + 1}`] = layer.variables))
+  children.output = output.variables
+  return {
+    inputWidth: h,
+    inputBias: zeros(h),
+    variables: prefixed(children),
+    apply: (projected, stepMask, training) =>
+      tf.tidy(() => {
+        const [b, t] = projected.shape
+        let x = tf.relu(tf.reshape(projected, [b * t, h])) as tf.Tensor2D
+        for (const layer of steps) x = layer.apply(dropout(x, spec.dropout, training, seeds), training)
+        x = dropout(x, spec.dropout, training, seeds)
+        return output.apply(maskedMean(tf.reshape(x, [b, t, h]), stepMask), training)
+      })
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// lstm
+
+/** Initial gate bias: input, forget, output, candidate blocks of h; the forget gates start at 1. */
+const lstmBias = (h: number): Float32Array => {
+  const bias = zeros(4 * h)
+  bias.fill(1, h, 2 * h)
+  return bias
+}
+
+/**
+ * An LSTM stack. Layer l computes its gate inputs for all steps with one matMul; each layer has a
+ * recurrent kernel `lstm{l}/recurrent` (h, 4h). For layer 0 the encoder's first linear map gives the
+ * gate inputs directly (width 4h) when the input is narrow; when it is wide (3·inputDim > 4h, e.g.
+ * 768-d text) the first map projects to h and `lstm0/kernel` (h, 4h) follows, which is the same
+ * function class at fewer FLOPs. Layers l > 0 project the states of layer l - 1
+ * (`lstm{l}/kernel`, `lstm{l}/bias`). The output is the last layer's state after the last valid step.
+ */
+const lstmBody = (spec: ResolvedExpertSpec, outDim: number, seeds: SeedSource, inputDim: number): EncoderBody => {
+  const h = spec.hidden
+  const factored = 3 * inputDim > 4 * h
+  const recurrent: Array<tf.Variable> = []
+  const gateInputs: Array<{ readonly kernel: tf.Variable; readonly bias: tf.Variable } | undefined> = []
+  for (let l = 0; l < spec.layers; l++) {
+    gateInputs.push(
+      l > 0 || factored
+        ? { kernel: glorotVariable([h, 4 * h], seeds), bias: tf.tidy(() => tf.variable(tf.tensor1d(lstmBias(h)), true)) }
+        : undefined
+    )
+    recurrent.push(glorotVariable([h, 4 * h], seeds))
+  }
+  const output = dense(h, outDim, seeds)
+  const variables = new Map<string, tf.Variable>()
+  recurrent.forEach((kernel, l) => {
+    const input = gateInputs[l]
+    if (input !== undefined) {
+      variables.set(`lstm${l}/kernel`, input.kernel)
+      variables.set(`lstm${l}/bias`, input.bias)
+    }
+    variables.set(`lstm${l}/recurrent`, kernel)
+  })
+  for (const [path, v] of output.variables) variables.set(`output/${path}`, v)
+  return {
+    inputWidth: factored ? h : 4 * h,
+    inputBias: factored ? zeros(h) : lstmBias(h),
+    variables,
+    apply: (projected, stepMask, training) =>
+      tf.tidy(() => {
+        const [b, t, width] = projected.shape
+        const masking = stepMasking(stepMask)
+        let states = tf.reshape(tf.transpose(projected, [1, 0, 2]), [t * b, width]) as tf.Tensor2D
+        recurrent.forEach((kernel, l) => {
+          const input = gateInputs[l]
+          const below = l > 0 ? dropout(states, spec.dropout, training, seeds) : states
+          const gates = input === undefined ? below : linear(below, input.kernel as tf.Tensor2D, input.bias as tf.Tensor1D)
+          states = lstmLayer(gates, kernel as tf.Tensor2D, masking)
+        })
+        const last = tf.slice(states, [(t - 1) * b, 0], [b, h])
+        return output.apply(dropout(last, spec.dropout, training, seeds), training)
+      })
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// transformer
+
+const positionCache = new Map<string, Float32Array>()
+
+/** Sinusoidal position encodings (T, h) as in "Attention is all you need". */
+const positions = (t: number, h: number): Float32Array => {
+  const key = `${t}x${h}`
+  const cached = positionCache.get(key)
+  if (cached !== undefined) return cached
+  const out = new Float32Array(t * h)
+  for (let p = 0; p < t; p++) {
+    for (let i = 0; i < h; i++) {
+      const angle = p / Math.pow(10000, (2 * Math.floor(i / 2)) / h)
+      out[p * h + i] = i % 2 === 0 ? Math.sin(angle) : Math.cos(angle)
+    }
+  }
+  positionCache.set(key, out)
+  return out
+}
+
+interface EncoderBlock {
+  readonly qkv: Dense
+  readonly attnOut: Dense
+  readonly norm1: LayerNorm
+  readonly ff1: Dense
+  readonly ff2: Dense
+  readonly norm2: LayerNorm
+}
+
+const transformerBody = (spec: ResolvedExpertSpec, outDim: number, seeds: SeedSource): EncoderBody => {
+  const h = spec.hidden
+  const heads = spec.heads
+  const dk = h / heads
+  const blocks: Array<EncoderBlock> = []
+  for (let l = 0; l < spec.layers; l++) {
+    blocks.push({
+      qkv: dense(h, 3 * h, seeds),
+      attnOut: dense(h, h, seeds),
+      norm1: layerNorm(h),
+      ff1: dense(h, 2 * h, seeds),
+      ff2: dense(2 * h, h, seeds),
+      norm2: layerNorm(h)
+    })
+  }
+  const output = dense(h, outDim, seeds)
+  const children: Record<string, ReadonlyMap<string, tf.Variable>> = {}
+  blocks.forEach((block, l) => {
+    const parts: Record<keyof EncoderBlock, Module<never, unknown>> = block
+    for (const [name, part] of Object.entries(parts)) children[`block${l}/${name}`] = part.variables
+  })
+  children.output = output.variables
+  const scale = 1 / Math.sqrt(dk)
+
+  /** One post-norm block on (B·T, h) rows; `keyBias` (B, 1, 1, T) is 0 on valid keys, -1e9 on padding. */
+  const applyBlock = (block: EncoderBlock, x: tf.Tensor2D, keyBias: tf.Tensor, b: number, t: number, training: boolean) =>
+    tf.tidy(() => {
+      const qkv = tf.transpose(tf.reshape(block.qkv.apply(x, training), [b, t, 3 * heads, dk]), [0, 2, 1, 3])
+      const [q, k, v] = tf.split(qkv, 3, 1)
+      const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), keyBias)
+      const attended = tf.matMul(tf.softmax(scores), v)
+      const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [b * t, h]) as tf.Tensor2D
+      const a = dropout(block.attnOut.apply(merged, training), spec.dropout, training, seeds)
+      const y = block.norm1.apply(tf.add(x, a), training) as tf.Tensor2D
+      const hidden = activate(block.ff1.apply(y, training), spec.activation)
+      const f = dropout(block.ff2.apply(hidden, training), spec.dropout, training, seeds)
+      return block.norm2.apply(tf.add(y, f), training) as tf.Tensor2D
+    })
+
+  return {
+    inputWidth: h,
+    inputBias: zeros(h),
+    variables: prefixed(children),
+    apply: (projected, stepMask, training) =>
+      tf.tidy(() => {
+        const [b, t] = projected.shape
+        const withPositions = tf.add(projected, tf.tensor3d(positions(t, h), [1, t, h]))
+        let x = dropout(tf.reshape(withPositions, [b * t, h]) as tf.Tensor2D, spec.dropout, training, seeds)
+        const keyBias = tf.reshape(tf.mul(tf.sub(1, stepMask), -1e9), [b, 1, 1, t])
+        for (const block of blocks) x = applyBlock(block, x, keyBias, b, t, training)
+        return output.apply(maskedMean(tf.reshape(x, [b, t, h]), stepMask), training)
+      })
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// tcn
+
+const tcnBody = (spec: ResolvedExpertSpec, outDim: number, seeds: SeedSource): EncoderBody => {
+  const h = spec.hidden
+  const k = spec.kernel
+  const convs: Array<Dense> = []
+  for (let l = 0; l < spec.layers; l++) convs.push(dense(k * h, h, seeds, { activation: "relu" }))
+  const output = dense(h, outDim, seeds)
+  const children: Record<string, ReadonlyMap<string, tf.Variable>> = {}
+  convs.forEach((conv, l) => (children[`conv${l}`] = conv.variables))
+  children.output = output.variables
+
+  /**
+   * Causal dilated convolution as one dense layer over unfolded windows: the window of step t is
+   * [x_{t-(k-1)·dil}, ..., x_{t-dil}, x_t] (zeros before the start), laid out as (B, T, k·h).
+   */
+  const unfold = (x: tf.Tensor3D, dilation: number): tf.Tensor3D => {
+    if (k === 1) return x
+    const [b, t] = x.shape
+    const reach = (k - 1) * dilation
+    const padded = tf.pad(x, [[0, 0], [reach, 0], [0, 0]])
+    const windows: Array<tf.Tensor3D> = []
+    for (let j = 0; j < k; j++) windows.push(tf.slice(padded, [0, j * dilation, 0], [b, t, h]))
+    return tf.concat(windows, 2)
+  }
+
+  return {
+    inputWidth: h,
+    inputBias: zeros(h),
+    variables: prefixed(children),
+    apply: (projected, stepMask, training) =>
+      tf.tidy(() => {
+        const [b, t] = projected.shape
+        const mask3 = tf.expandDims(stepMask, 2)
+        let x = projected
+        convs.forEach((conv, l) => {
+          const windows = unfold(tf.mul(x, mask3) as tf.Tensor3D, 2 ** l)
+          const y = conv.apply(tf.reshape(windows, [b * t, k * h]), training)
+          x = tf.add(x, tf.reshape(dropout(y, spec.dropout, training, seeds), [b, t, h]))
+        })
+        return output.apply(maskedMean(x, stepMask), training)
+      })
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Build the body of an encoder (everything after its first linear map) from a resolved spec, for
+ * inputs of width `inputDim` (the LSTM picks its first map's width from it). Shared by
+ * {@link makeExpert} and the unified expert.
+ */
+export const makeBody = (spec: ResolvedExpertSpec, outDim: number, seeds: SeedSource, inputDim: number): EncoderBody => {
+  switch (spec.kind) {
+    case "meanpool":
+      return meanPoolBody(spec, outDim, seeds)
+    case "lstm":
+      return lstmBody(spec, outDim, seeds, inputDim)
+    case "transformer":
+      return transformerBody(spec, outDim, seeds)
+    case "tcn":
+      return tcnBody(spec, outDim, seeds)
+  }
+}
+
+/**
+ * A modality-specific expert `(B, T, inputDim) -> (B, outDim)`. Variables: "input/kernel",
+ * "input/bias" (the first linear map) and the body's. Throws {@link ExpertError} on a bad spec.
+ * Dropout seeds come from `seeds`, which the module keeps and advances on each training call.
+ */
+export const makeExpert = (
+  spec: ExpertSpec,
+  inputDim: number,
+  outDim: number,
+  seeds: SeedSource
+): Module<SequenceInput, tf.Tensor2D> => {
+  const resolved = resolveSpecOrThrow(spec)
+  checkDim("inputDim", inputDim)
+  checkDim("outDim", outDim)
+  const body = makeBody(resolved, outDim, seeds, inputDim)
+  const kernel = glorotVariable([inputDim, body.inputWidth], seeds)
+  const bias = tf.tidy(() => tf.variable(tf.tensor1d(body.inputBias), true))
+  return {
+    variables: prefixed({ input: new Map([["kernel", kernel], ["bias", bias]]), body: body.variables }),
+    apply: ({ x, stepMask }, training) =>
+      tf.tidy(() => {
+        const [b, t, d] = x.shape
+        const rows = project(tf.reshape(x, [b * t, d]), kernel as tf.Tensor2D, bias as tf.Tensor1D)
+        return body.apply(tf.reshape(rows, [b, t, body.inputWidth]), stepMask, training)
+      })
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * Small building blocks shared by every tensor module: seeded variables, the 2-D matMul with a fast
+ * backward pass (`linear`, `project`), dense layers, layer norm, dropout, masked pooling, a masked
+ * softmax and time-step splitting. Plain functions of tensors, written for speed on the wasm
+ * backend (2-D matMuls, fused bias, explicit transposes, few slices).
+ *
+ * @since 0.1.0
+ */
+import * as tf from "@tensorflow/tfjs"
+import type { Module, SeedSource } from "./Module"
+
+/** The nonlinearities a dense layer can end with. */
+export type Activation = "relu" | "gelu" | "tanh" | "linear"
+
+/** Options of {@link dense}. */
+export interface DenseOptions {
+  /** Nonlinearity after the affine map (default "linear"). */
+  readonly activation?: Activation
+  /** Add a learned bias (default true). */
+  readonly useBias?: boolean
+}
+
+/** A dense layer: `activation(x · kernel + bias)` on (N, inDim) rows. Variables "kernel" and "bias". */
+export interface Dense extends Module<tf.Tensor2D, tf.Tensor2D> {
+  readonly inDim: number
+  readonly outDim: number
+  readonly kernel: tf.Variable
+  readonly bias: tf.Variable | undefined
+  readonly activation: Activation
+}
+
+/** A layer norm over the last axis with learned scale "gamma" and shift "beta". */
+export interface LayerNorm extends Module<tf.Tensor, tf.Tensor> {
+  readonly dim: number
+}
+
+/** A trainable variable initialised with seeded Glorot-uniform values (the same seed gives the same weights). */
+export const glorotVariable = (shape: ReadonlyArray<number>, seeds: SeedSource): tf.Variable =>
+  tf.tidy(() => tf.variable(tf.initializers.glorotUniform({ seed: seeds.nextSeed() }).apply([...shape]), true))
+
+/** A trainable variable filled with a constant (biases, layer-norm scale and shift). */
+export const constantVariable = (shape: ReadonlyArray<number>, value: number): tf.Variable =>
+  tf.tidy(() => tf.variable(tf.fill([...shape], value), true))
+
+/** GELU with the exact erf form: `0.5 x (1 + erf(x / sqrt 2))` (trains on cpu and wasm). */
+export const gelu = <T extends tf.Tensor>(x: T): T =>
+  tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)) as T)
+
+/** Apply a named activation. */
+export const activate = <T extends tf.Tensor>(x: T, activation: Activation): T => {
+  switch (activation) {
+    case "relu":
+      return tf.relu(x)
+    case "gelu":
+      return gelu(x)
+    case "tanh":
+      return tf.tanh(x)
+    case "linear":
+      return x
+  }
+}
+
+/**
+ * `a (N, k) · w (k, m) [+ bias (m)]` whose backward pass multiplies by explicitly transposed
+ * operands. On the wasm backend a matMul with a transpose flag (what tfjs's own matMul gradient
+ * uses) is about 10x slower than a transpose followed by a plain matMul, so this is the 2-D matMul
+ * every module uses. Gradients for `a`, `w` and `bias` are all computed (use {@link project} when
+ * `a` is input data that may need no gradient).
+ */
+export const linear = (a: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D =>
+  (bias === undefined ? linearNoBias(a, w) : linearWithBias(a, w, bias)) as tf.Tensor2D
+
+/** A gradient function of a custom op: the upstream gradient and the tensors saved in the forward pass. */
+type GradFunc = (dy: tf.Tensor, saved: Array<tf.Tensor>) => tf.Tensor | Array<tf.Tensor>
+
+/** `tf.customGrad` with the inputs as an array (typed wrapper). */
+const customOp = (f: (inputs: Array<tf.Tensor>, save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: GradFunc }) =>
+  tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc
+    return f(args.slice(0, -1) as Array<tf.Tensor>, save)
+  })
+
+/** `dy · wᵀ` and `aᵀ · dy` with explicit transposes. */
+const inputGrad = (dy: tf.Tensor, w: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, tf.transpose(w as tf.Tensor2D))
+const weightGrad = (a: tf.Tensor, dy: tf.Tensor) => tf.matMul(tf.transpose(a as tf.Tensor2D), dy as tf.Tensor2D)
+
+const linearNoBias = customOp(([a, w], save) => {
+  save([a, w])
+  return {
+    value: tf.matMul(a as tf.Tensor2D, w as tf.Tensor2D),
+    gradFunc: (dy, [sa, sw]) => [inputGrad(dy, sw), weightGrad(sa, dy)]
+  }
+})
+
+const linearWithBias = customOp(([a, w, bias], save) => {
+  save([a, w])
+  return {
+    value: tf.fused.matMul({ a: a as tf.Tensor2D, b: w as tf.Tensor2D, bias }),
+    gradFunc: (dy, [sa, sw]) => [inputGrad(dy, sw), weightGrad(sa, dy), tf.sum(dy, 0)]
+  }
+})
+
+/**
+ * {@link linear} for a module's input rows `x`, which are often plain data: the gradient for `x`
+ * is computed only when `x` itself depends on the variables being differentiated (for example an
+ * upstream embedding), never otherwise. It is carried by a zero-valued term added to the product:
+ * tfjs prunes that term's backward pass when `x` is off the gradient path.
+ */
+export const project = (x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D => {
+  const weightPath = customOp((params, save) => {
+    save([x])
+    return {
+      value: bias === undefined ? tf.matMul(x, w) : tf.fused.matMul({ a: x, b: w, bias }),
+      gradFunc: (dy, [sx]) => (bias === undefined ? weightGrad(sx, dy) : [weightGrad(sx, dy), tf.sum(dy, 0)])
+    }
+  })
+  const inputPath = customOp((_, save) => {
+    save([w])
+    return { value: tf.zeros([x.shape[0], w.shape[1]]), gradFunc: (dy, [sw]) => inputGrad(dy, sw) }
+  })
+  const product = bias === undefined ? weightPath(w) : weightPath(w, bias)
+  return tf.add(product, inputPath(x)) as tf.Tensor2D
+}
+
+/**
+ * A seeded dense layer `(N, inDim) -> (N, outDim)`: one {@link linear} (fused bias), then the
+ * activation.
+ */
+export const dense = (inDim: number, outDim: number, seeds: SeedSource, options: DenseOptions = {}): Dense => {
+  const activation = options.activation ?? "linear"
+  const kernel = glorotVariable([inDim, outDim], seeds)
+  const bias = options.useBias === false ? undefined : constantVariable([outDim], 0)
+  const variables = new Map<string, tf.Variable>([["kernel", kernel]])
+  if (bias !== undefined) variables.set("bias", bias)
+  return {
+    inDim,
+    outDim,
+    kernel,
+    bias,
+    activation,
+    variables,
+    apply: (x) => activate(linear(x, kernel as tf.Tensor2D, bias as tf.Tensor1D | undefined), activation)
+  }
+}
+
+/** Apply a row-wise 2-D module to every step of a (B, T, d) tensor through a (B·T, d) reshape. */
+export const applyDense3d = (layer: Module<tf.Tensor2D, tf.Tensor2D>, x: tf.Tensor3D, training = false): tf.Tensor3D =>
+  tf.tidy(() => {
+    const [b, t, d] = x.shape
+    const y = layer.apply(tf.reshape(x, [b * t, d]), training)
+    return tf.reshape(y, [b, t, y.shape[1]])
+  })
+
+/** A layer norm over the last axis: `(x - mean) / sqrt(var + epsilon) · gamma + beta`. */
+export const layerNorm = (dim: number, epsilon = 1e-5): LayerNorm => {
+  const gamma = constantVariable([dim], 1)
+  const beta = constantVariable([dim], 0)
+  return {
+    dim,
+    variables: new Map([["gamma", gamma], ["beta", beta]]),
+    apply: (x) =>
+      tf.tidy(() => {
+        const { mean, variance } = tf.moments(x, -1, true)
+        const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon)))
+        return tf.add(tf.mul(normed, gamma), beta)
+      })
+  }
+}
+
+/**
+ * Inverted dropout, only when `training` and `rate > 0`. Each call draws its mask seed from
+ * `seeds`: a module keeps the seed source it was built with, so successive training steps get
+ * fresh masks, and the same seed and call sequence replay the same masks.
+ */
+export const dropout = <T extends tf.Tensor>(x: T, rate: number, training: boolean, seeds: SeedSource): T =>
+  training && rate > 0 ? (tf.dropout(x, rate, undefined, seeds.nextSeed()) as T) : x
+
+/**
+ * Split time-major rows (T·B, w) into T tensors (B, w), by halving. A slice on the wasm backend
+ * copies its whole input, so slicing T times costs O(T²·B·w); halving costs O(T·log T·B·w).
+ * The gradient is a concat per split (cheap on every backend).
+ */
+export const splitSteps = <T extends tf.Tensor2D>(rows: T, steps: number): Array<T> => {
+  if (steps === 1) return [rows]
+  const b = rows.shape[0] / steps
+  const left = Math.ceil(steps / 2)
+  const [first, second] = tf.split(rows, [left * b, (steps - left) * b], 0) as [T, T]
+  return [...splitSteps(first, left), ...splitSteps(second, steps - left)]
+}
+
+/** (B, T) step mask -> (B, 1) count of valid steps, at least 1. */
+export const validCount = (stepMask: tf.Tensor2D): tf.Tensor2D =>
+  tf.tidy(() => tf.maximum(tf.sum(stepMask, 1, true), 1) as tf.Tensor2D)
+
+/**
+ * `sum_j weights[b, j] · x[b, j, :]`: (B, J, d) with (B, J) weights -> (B, d), as one batched
+ * matMul `(B, 1, J) x (B, J, d)`. A zero weight contributes exactly nothing (values must be finite).
+ */
+export const weightedSum = (x: tf.Tensor3D, weights: tf.Tensor2D): tf.Tensor2D =>
+  tf.tidy(() => {
+    const [b, , d] = x.shape
+    return tf.reshape(tf.matMul(tf.expandDims(weights, 1), x), [b, d])
+  })
+
+/**
+ * Mean of `x` (B, T, d) over the valid steps of `stepMask` (B, T) -> (B, d): a
+ * {@link weightedSum} divided by `max(len, 1)`. A sample with no valid step gives zeros (the
+ * caller masks it). Padded values must be finite (they are multiplied by 0).
+ */
+export const maskedMean = (x: tf.Tensor3D, stepMask: tf.Tensor2D): tf.Tensor2D =>
+  tf.tidy(() => tf.div(weightedSum(x, stepMask), validCount(stepMask)) as tf.Tensor2D)
+
+/**
+ * Softmax over the last axis restricted to `mask` = 1 entries: masked entries get weight exactly 0
+ * whatever their logit (selected out with `where`, so even huge or garbage logits are harmless).
+ * A row with no available entry gets all-zero weights.
+ */
+export const maskedSoftmax = <T extends tf.Tensor>(logits: T, mask: tf.Tensor): T =>
+  tf.tidy(() => {
+    const filled = tf.where(tf.greater(mask, 0), logits as tf.Tensor, tf.scalar(-1e9))
+    return tf.mul(tf.softmax(filled), mask) as T
+  })

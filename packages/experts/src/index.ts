@@ -1,0 +1,20 @@
+/**
+ * @haemsa/experts: sequence encoders used as HAEMSA's modality-specific and unified experts.
+ *
+ * @since 0.1.0
+ */
+
+/** Typed errors. */
+export * as Errors from "./Errors"
+/** Encoder specs and the modality-specific expert. */
+export * as Expert from "./Expert"
+/** The ExpertFactory service (swap experts with a layer). */
+export * as ExpertFactory from "./ExpertFactory"
+/** Dense, layer norm, dropout, masked pooling. */
+export * as Layers from "./Layers"
+/** The masked LSTM layer with its own backward pass. */
+export * as LstmLayer from "./LstmLayer"
+/** The module convention. */
+export * as Module from "./Module"
+/** The unified expert over the (never materialised) concatenation of modalities. */
+export * as UnifiedExpert from "./UnifiedExpert"

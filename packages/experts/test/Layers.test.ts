@@ -1,0 +1,163 @@
+import * as tf from "@tensorflow/tfjs"
+import * as fc from "fast-check"
+import { beforeAll, describe, expect, it } from "vitest"
+import {
+  dense,
+  dropout,
+  gelu,
+  layerNorm,
+  linear,
+  maskedMean,
+  maskedSoftmax,
+  project,
+  splitSteps
+} from "../src/Layers"
+import { seedSource } from "../src/Module"
+import { features, lengthMask, maxAbsDiff } from "./helpers"
+
+beforeAll(async () => {
+  await tf.setBackend("cpu")
+})
+
+describe("linear and project", () => {
+  const a = tf.randomNormal([5, 3], 0, 1, "float32", 1) as tf.Tensor2D
+  const w = tf.randomNormal([3, 4], 0, 1, "float32", 2) as tf.Tensor2D
+  const bias = tf.randomNormal([4], 0, 1, "float32", 3) as tf.Tensor1D
+  const weights = tf.randomNormal([5, 4], 0, 1, "float32", 4)
+  const reference = (a: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.sum(tf.mul(tf.add(tf.matMul(a, w), b), weights))
+
+  it("equals a · w + b with tfjs's own gradients", () => {
+    const [ga, gw, gb] = tf.grads((a, w, b) => tf.sum(tf.mul(linear(a as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D), weights)))([a, w, bias])
+    const [ra, rw, rb] = tf.grads((a, w, b) => reference(a as tf.Tensor2D, w as tf.Tensor2D, b as tf.Tensor1D))([a, w, bias])
+    expect(maxAbsDiff(linear(a, w, bias), tf.add(tf.matMul(a, w), bias))).toBeLessThan(1e-6)
+    expect(maxAbsDiff(ga, ra)).toBeLessThan(1e-5)
+    expect(maxAbsDiff(gw, rw)).toBeLessThan(1e-5)
+    expect(maxAbsDiff(gb, rb)).toBeLessThan(1e-5)
+    const [na, nw] = tf.grads((a, w) => tf.sum(tf.mul(linear(a as tf.Tensor2D, w as tf.Tensor2D), weights)))([a, w])
+    const [qa, qw] = tf.grads((a, w) => tf.sum(tf.mul(tf.matMul(a as tf.Tensor2D, w as tf.Tensor2D), weights)))([a, w])
+    expect(maxAbsDiff(na, qa)).toBeLessThan(1e-5)
+    expect(maxAbsDiff(nw, qw)).toBeLessThan(1e-5)
+  })
+
+  it("project gives the same values and weight gradients, and input gradients when the input needs them", () => {
+    const [gw, gb] = tf.grads((w, b) => tf.sum(tf.mul(project(a, w as tf.Tensor2D, b as tf.Tensor1D), weights)))([w, bias])
+    const [rw, rb] = tf.grads((w, b) => reference(a, w as tf.Tensor2D, b as tf.Tensor1D))([w, bias])
+    expect(maxAbsDiff(project(a, w, bias), tf.add(tf.matMul(a, w), bias))).toBeLessThan(1e-6)
+    expect(maxAbsDiff(project(a, w), tf.matMul(a, w))).toBeLessThan(1e-6)
+    expect(maxAbsDiff(gw, rw)).toBeLessThan(1e-5)
+    expect(maxAbsDiff(gb, rb)).toBeLessThan(1e-5)
+    // The input depends on a differentiated tensor (an upstream embedding): its gradient flows.
+    const [gUp] = tf.grads((up) => tf.sum(tf.mul(project(tf.mul(up, 2) as tf.Tensor2D, w), weights)))([a])
+    const [rUp] = tf.grads((up) => tf.sum(tf.mul(tf.matMul(tf.mul(up, 2) as tf.Tensor2D, w), weights)))([a])
+    expect(maxAbsDiff(gUp, rUp)).toBeLessThan(1e-5)
+  })
+})
+
+describe("dense", () => {
+  it("is seeded, has kernel and bias, and applies its activation", () => {
+    const x = tf.randomNormal([4, 3], 0, 1, "float32", 5) as tf.Tensor2D
+    const a = dense(3, 2, seedSource(7), { activation: "relu" })
+    const b = dense(3, 2, seedSource(7), { activation: "relu" })
+    expect([...a.variables.keys()]).toEqual(["kernel", "bias"])
+    expect(maxAbsDiff(a.kernel, b.kernel)).toBe(0)
+    expect(maxAbsDiff(a.kernel, dense(3, 2, seedSource(8)).kernel)).toBeGreaterThan(0)
+    expect(a.apply(x, false).min().dataSync()[0]).toBeGreaterThanOrEqual(0)
+    expect([...dense(3, 2, seedSource(7), { useBias: false }).variables.keys()]).toEqual(["kernel"])
+    const tanh = dense(3, 2, seedSource(7), { activation: "tanh" })
+    expect(maxAbsDiff(tanh.apply(x, false), tf.tanh(tf.matMul(x, tanh.kernel as tf.Tensor2D)))).toBeLessThan(1e-6)
+  })
+})
+
+describe("gelu", () => {
+  it("is x·Φ(x)", () => {
+    const values = [-3, -1, -0.5, 0, 0.5, 1, 3]
+    // Φ from the Abramowitz-Stegun erf approximation (|error| < 1.5e-7).
+    const erf = (z: number) => {
+      const t = 1 / (1 + 0.3275911 * Math.abs(z))
+      const y = 1 - t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-z * z)
+      return z >= 0 ? y : -y
+    }
+    const out = gelu(tf.tensor1d(values)).dataSync()
+    values.forEach((v, i) => expect(out[i]).toBeCloseTo(0.5 * v * (1 + erf(v / Math.SQRT2)), 5))
+  })
+})
+
+describe("layerNorm", () => {
+  it("normalises the last axis at initialisation", () => {
+    const norm = layerNorm(6)
+    const y = norm.apply(tf.add(tf.mul(features(2, 3, 6, 9), 5), 3), false)
+    const { mean, variance } = tf.moments(y, -1)
+    expect(tf.max(tf.abs(mean)).dataSync()[0]).toBeLessThan(1e-5)
+    expect(tf.max(tf.abs(tf.sub(variance, 1))).dataSync()[0]).toBeLessThan(1e-3)
+    expect([...norm.variables.keys()]).toEqual(["gamma", "beta"])
+  })
+})
+
+describe("dropout", () => {
+  it("is the identity unless training, and reproducible from the seed source", () => {
+    const x = tf.ones([20, 20])
+    expect(dropout(x, 0.5, false, seedSource(1))).toBe(x)
+    expect(dropout(x, 0, true, seedSource(1))).toBe(x)
+    const a = dropout(x, 0.5, true, seedSource(1))
+    const b = dropout(x, 0.5, true, seedSource(1))
+    expect(maxAbsDiff(a, b)).toBe(0)
+    const values = Array.from(a.dataSync())
+    expect(values.every((v) => v === 0 || v === 2)).toBe(true)
+    expect(values.some((v) => v === 0) && values.some((v) => v === 2)).toBe(true)
+  })
+})
+
+describe("maskedMean", () => {
+  it("averages the valid steps and gives zeros for a sample without any", () => {
+    const x = features(3, 4, 2, 3)
+    const out = maskedMean(x, lengthMask([4, 2, 0], 4)).arraySync()
+    const values = x.arraySync()
+    for (let j = 0; j < 2; j++) {
+      expect(out[0][j]).toBeCloseTo((values[0][0][j] + values[0][1][j] + values[0][2][j] + values[0][3][j]) / 4, 5)
+      expect(out[1][j]).toBeCloseTo((values[1][0][j] + values[1][1][j]) / 2, 5)
+      expect(out[2][j]).toBe(0)
+    }
+  })
+})
+
+describe("maskedSoftmax", () => {
+  it("sums to 1 over available entries, is exactly 0 on masked ones whatever their logits", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.float({ min: -20, max: 20, noNaN: true }), fc.boolean()), { minLength: 1, maxLength: 6 }),
+        fc.float({ min: Math.fround(-1e30), max: Math.fround(1e30), noNaN: true }),
+        (entries, garbage) => {
+          const mask = entries.map(([, on]) => (on ? 1 : 0))
+          const logits = entries.map(([l, on]) => (on ? l : garbage))
+          const result = tf.tidy(() => maskedSoftmax(tf.tensor2d([logits]), tf.tensor2d([mask])))
+          const weights = Array.from(result.dataSync())
+          result.dispose()
+          const total = weights.reduce((s, w) => s + w, 0)
+          mask.forEach((m, i) => (m === 0 ? expect(weights[i]).toBe(0) : expect(weights[i]).toBeGreaterThanOrEqual(0)))
+          if (mask.some((m) => m === 1)) expect(total).toBeCloseTo(1, 5)
+          else expect(total).toBe(0)
+        }
+      )
+    )
+  })
+})
+
+describe("splitSteps", () => {
+  it("equals an even split of time-major rows, and its gradient is the identity", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 13 }), fc.integer({ min: 1, max: 3 }), (steps, b) => {
+        tf.tidy(() => {
+          const rows = tf.randomNormal([steps * b, 2]) as tf.Tensor2D
+          const parts = splitSteps(rows, steps)
+          const expected = tf.split(rows, steps, 0)
+          expect(parts.length).toBe(steps)
+          parts.forEach((p, i) => expect(maxAbsDiff(p, expected[i])).toBe(0))
+          const weights = tf.randomNormal([steps * b, 2])
+          const [g] = tf.grads((r) => tf.sum(tf.mul(tf.concat(splitSteps(r as tf.Tensor2D, steps), 0), weights)))([rows])
+          expect(maxAbsDiff(g, weights)).toBe(0)
+        })
+      }),
+      { numRuns: 30 }
+    )
+  })
+})
