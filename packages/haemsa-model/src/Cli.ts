@@ -107,7 +107,7 @@ export const metricsTable = (rows: ReadonlyArray<readonly [string, Evaluate.Spli
   if ("mae" in first) {
     const head = ["", ...METRIC_COLUMNS].map((c, i) => (i === 0 ? c.padEnd(18) : c.padStart(10))).join("")
     const lines = rows.map(([label, m]) =>
-      label.padEnd(18) + METRIC_COLUMNS.map((c) => (m as Record<string, number>)[c].toFixed(4).padStart(10)).join("")
+      label.padEnd(18) + METRIC_COLUMNS.map((c) => (m as unknown as Record<string, number>)[c].toFixed(4).padStart(10)).join("")
     )
     return [head, ...lines].join("\n")
   }

@@ -241,7 +241,7 @@ const network = (
   experts,
   kdClasses,
   variables: Module.prefixed(vars),
-  apply: (batch, training) => tf.tidy(() => forward(batch, training)) as Outputs
+  apply: (batch, training) => tf.tidy(() => forward(batch, training) as unknown as tf.TensorContainer) as unknown as Outputs
 })
 
 /** Free the network's weights. */

@@ -6,6 +6,9 @@
  */
 import { Context, Layer } from "effect"
 
+/** Without a terminal, in-place updates are printed at most this often. */
+export const NON_TTY_INTERVAL_MS = 15_000
+
 /** Progress reporting. */
 export class Progress extends Context.Service<Progress, {
   /** Show the current state (replaces the previous line on a terminal). */
@@ -17,12 +20,17 @@ export class Progress extends Context.Service<Progress, {
   static readonly layer = Layer.sync(Progress, () => {
     const tty = process.stderr.isTTY === true
     let open = false
+    let lastPrinted = 0
     return {
       update: (line: string) => {
         if (tty) {
           process.stderr.write(`\r\x1b[2K${line}`)
           open = true
-        } else process.stderr.write(line + "\n")
+        } else if (performance.now() - lastPrinted > NON_TTY_INTERVAL_MS) {
+          // logs and pipes get a line now and then, not a redraw per step
+          lastPrinted = performance.now()
+          process.stderr.write(line + "\n")
+        }
       },
       log: (line: string) => {
         if (open) process.stderr.write("\n")

@@ -150,7 +150,7 @@ export const train = (spec: ArchitectureSpec, dataset: Dataset.Dataset, info: Da
           best = { objective, epoch, weights: snapshot(net) }
         }
         const elapsed = (performance.now() - started) / 1000
-        progress.update(
+        progress.log(
           `${label}epoch ${epoch}/${epochs} ${bar(epoch / epochs)} loss ${(lossSum / train.n).toFixed(4)} | valid ${formatMetrics(net, validMetrics)} | ${seconds.toFixed(1)}s/epoch ETA ${formatDuration((elapsed / epoch) * (epochs - epoch))}`
         )
         if (epoch - best.epoch >= patience) {
