@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import type { Dataset } from "@haemsa/datasets"
-import { DatasetLoader, Inspect } from "@haemsa/datasets"
+import { DatasetLoader, Errors as DatasetErrors, Inspect } from "@haemsa/datasets"
 import { Cause, Effect, type Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -14,6 +14,8 @@ import * as ArchitectureSpec from "./ArchitectureSpec"
 import type * as Evaluate from "./Evaluate"
 import * as Experiment from "./Experiment"
 import * as Layers from "./Layers"
+import * as Network from "./Network"
+import * as Predict from "./Predict"
 
 /** Where `--data mosi-real` points by default (relative to the working directory), when it exists. */
 export const MOSI_REAL_CANDIDATES = ["../shared/data/mosi-real", "../../shared/data/mosi-real", "../../../shared/data/mosi-real"]
@@ -177,11 +179,35 @@ const evaluate = (argv: ReadonlyArray<string>, io: Io) =>
     if (options["json"]) yield* writeJson(String(options["json"]), report)
   })
 
+const PREDICT_OPTIONS = { checkpoint: "string", input: "string", backend: "string", help: "flag" } as const
+
+const predict = (argv: ReadonlyArray<string>, io: Io) =>
+  Effect.gen(function*() {
+    const { options } = parseArgs(argv, PREDICT_OPTIONS, "predict")
+    if (!options["checkpoint"] || !options["input"]) throw new UsageError({ reason: "predict needs --checkpoint DIR and --input FILE" })
+    const file = String(options["input"])
+    const input = yield* Effect.try({
+      try: () => JSON.parse(fs.readFileSync(file, "utf8")) as { samples?: ReadonlyArray<Predict.Sample> },
+      catch: (e) => new DatasetErrors.FileError({ file, reason: `cannot read JSON: ${e instanceof Error ? e.message : String(e)}` })
+    })
+    const { net } = yield* Experiment.loadNetwork(String(options["checkpoint"]))
+    try {
+      const predictions = yield* Effect.try({
+        try: () => Predict.predictSamples(net, file, input.samples ?? []),
+        catch: (e) => e
+      })
+      io.out(JSON.stringify({ model: net.spec.model, predictions }, null, 1))
+    } finally {
+      Network.dispose(net)
+    }
+  })
+
 type Program = Effect.Effect<void, unknown, Layer.Success<ReturnType<typeof Layers.make>>>
 
 const COMMANDS: Record<string, { readonly options: Record<string, string>; readonly help: string; readonly run: (argv: ReadonlyArray<string>, io: Io) => Program }> = {
   train: { options: TRAIN_OPTIONS, help: "Train a model and report valid/test metrics.", run: train },
   eval: { options: EVAL_OPTIONS, help: "Score a checkpoint, with the missing-modality table.", run: evaluate },
+  predict: { options: PREDICT_OPTIONS, help: "Predict samples from a JSON file (values and attention weights).", run: predict },
   "data inspect": { options: { json: "flag" }, help: "Detect a dataset's format and summarise it.", run: dataInspect }
 }
 

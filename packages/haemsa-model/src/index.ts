@@ -29,6 +29,8 @@ export * as Layers from "./Layers"
 export * as Network from "./Network"
 /** The joint objective. */
 export * as Objective from "./Objective"
+/** Predictions for new samples (haemsa predict). */
+export * as Predict from "./Predict"
 /** Progress output. */
 export * as Progress from "./Progress"
 /** The training loop. */
