@@ -6,6 +6,7 @@
  */
 import type { Dataset, Modality, SequenceBlock, Split } from "./Dataset"
 import { MODALITIES, SPLITS } from "./Dataset"
+import { InvalidOption } from "./Errors"
 
 /** Mean and standard deviation per feature, per modality (serialisable: plain number arrays). */
 export type NormStats = Partial<Record<Modality, { readonly mean: ReadonlyArray<number>; readonly std: ReadonlyArray<number> }>>
@@ -52,7 +53,9 @@ export const fit = (split: Split): NormStats => {
 
 const applyBlock = (block: SequenceBlock, s: { mean: ReadonlyArray<number>; std: ReadonlyArray<number> }): SequenceBlock => {
   const { dim, steps } = block
-  if (s.mean.length !== dim) throw new RangeError(`normalisation stats have ${s.mean.length} features, data has ${dim}`)
+  if (s.mean.length !== dim || s.std.length !== dim) {
+    throw new InvalidOption({ option: "normalization", value: `${s.mean.length} features`, reason: `the data has ${dim} features` })
+  }
   const out = new Float32Array(block.data.length)
   const inv = s.std.map((x) => 1 / x)
   for (let i = 0; i < block.n; i++) {

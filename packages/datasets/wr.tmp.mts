@@ -1,0 +1,21 @@
+import h5wasm from "h5wasm"
+import { readCsd, summary } from "./src/Csd"
+const M = await h5wasm.ready
+const f = new h5wasm.File("/t.h5", "w")
+const root = f.create_group("My Root")
+const data = root.create_group("data")
+const meta = root.create_group("metadata")
+meta.create_dataset({ name: "root name", data: ["\"My Root\""] })
+meta.create_dataset({ name: "plain", data: ["not json {"] })
+const v = data.create_group("b")
+v.create_dataset({ name: "features", data: Float64Array.from([1, NaN, Infinity, 1e300, 2, 3]), shape: [3, 2], dtype: "<d" })
+v.create_dataset({ name: "intervals", data: Float64Array.from([0, 1, 1, 2, 2, 3]), shape: [3, 2], dtype: "<d", chunks: [3, 2], compression: "gzip" })
+const w = data.create_group("a")
+w.create_dataset({ name: "features", data: Float32Array.from([5, 6]), shape: [1, 2], dtype: "<f" })
+w.create_dataset({ name: "intervals", data: Float64Array.from([0, 1]), shape: [1, 2], dtype: "<d" })
+console.log(JSON.stringify(f.get("My Root/metadata/plain").metadata), f.get("My Root/data/b/intervals").filters)
+f.close()
+const bytes = M.FS.readFile("/t.h5")
+console.log(bytes.length)
+const csd = await readCsd(bytes, "t.h5")
+console.log(summary(csd), csd.metadata, csd.nonfiniteReplaced, csd.videos.get("b"))
