@@ -5,7 +5,8 @@ export const packageConfig = (extra: Partial<Options> = {}) =>
   defineConfig({
     entry: ["src/index.ts"],
     format: ["esm", "cjs"],
-    dts: true,
+    // declarations resolve sibling packages through their published types, not the "source" condition
+    dts: { compilerOptions: { customConditions: [] } },
     sourcemap: true,
     clean: true,
     target: "node20",

@@ -128,7 +128,8 @@ export function serveHdf5(Module: Hdf5Module, port: Hdf5Port, diagnostics: Array
       const ptr = Module._malloc(Math.max(nbytes, 1))
       if (ptr === 0) fail(`cannot allocate ${nbytes} bytes`)
       try {
-        Module.HEAPU8.fill(0, ptr, ptr + nbytes)
+        // Null pointers, so that a failed read of strings leaves nothing to follow.
+        if (vlen) Module.HEAPU8.fill(0, ptr, ptr + nbytes)
         const status = Module.get_dataset_data(fileId, path, null, null, null, BigInt(ptr))
         checkLibrary()
         if (status < 0) fail("HDF5: dataset read failed")

@@ -7,14 +7,18 @@
 
 /** Splits of the batch/subset/modality-mask helpers. */
 export * as Batching from "./Batching"
-/** CMU-MultimodalSDK `.csd` (HDF5) computational sequences and alignment. */
+/** CMU-MultimodalSDK `.csd` (HDF5) computational sequences. */
 export * as Csd from "./Csd"
+/** Alignment of `.csd` feature sequences to label segments (the SDK's interval overlap and collapse). */
+export * as CsdAlign from "./CsdAlign"
 /** The Dataset value and its constants. */
 export * as Dataset from "./Dataset"
 /** The DatasetLoader service (file I/O, format detection). */
 export * as DatasetLoader from "./DatasetLoader"
 /** Typed errors. */
 export * as Errors from "./Errors"
+/** The HDF5 reader behind `.csd` files (h5wasm in a worker thread with a deadline). */
+export * as Hdf5 from "./Hdf5"
 /** Reports for `haemsa data inspect`. */
 export * as Inspect from "./Inspect"
 /** Token-level sentiment lexicon features. */

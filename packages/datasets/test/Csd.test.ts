@@ -57,7 +57,7 @@ const addVideo = (file: H5File, root: string, id: string, features: Values | nul
   const add = (name: string, values: Values | null) => {
     if (values === null) return
     const dtype = values.data instanceof Float32Array ? "<f" : values.data instanceof Float64Array ? "<d" : null
-    group.create_dataset({ name, data: values.data as Float64Array, shape: values.shape, ...(dtype === null ? {} : { dtype }) })
+    group.create_dataset({ name, data: values.data as Float32Array | Float64Array | Array<string>, shape: values.shape, ...(dtype === null ? {} : { dtype }) })
   }
   add("features", features)
   add("intervals", intervals)
