@@ -5,7 +5,9 @@
  * @since 0.1.0
  */
 import type { Dataset } from "@haemsa/datasets"
-import { Batching, DatasetLoader, Normalize } from "@haemsa/datasets"
+import { Batching, DatasetLoader, type Errors, Normalize } from "@haemsa/datasets"
+import type { ExpertFactory } from "@haemsa/experts"
+import type { FusionFactory } from "@haemsa/hierarchical-fusion"
 import * as tf from "@tensorflow/tfjs"
 import { Effect } from "effect"
 import * as ArchitectureSpec from "./ArchitectureSpec"
@@ -14,6 +16,7 @@ import * as Checkpoint from "./Checkpoint"
 import * as DataInfo from "./DataInfo"
 import * as Evaluate from "./Evaluate"
 import * as Network from "./Network"
+import type { Progress } from "./Progress"
 import * as Train from "./Train"
 
 /** What a checkpoint stores besides the spec and weights. */
@@ -39,8 +42,28 @@ export interface TrainReport {
   readonly test: Evaluate.SplitMetrics
 }
 
+/** A dataset normalised on its train split, with the facts a model needs. */
+export interface LoadedData {
+  readonly dataset: Dataset.Dataset
+  readonly info: DataInfo.DataInfo
+}
+
+/** The report of `haemsa eval` (`--json`). */
+export interface EvalReport {
+  readonly model: ArchitectureSpec.ModelKind
+  readonly checkpoint: string
+  readonly data: string
+  readonly modalities: ReadonlyArray<Dataset.Modality>
+  readonly valid: Evaluate.SplitMetrics
+  readonly test: Evaluate.SplitMetrics
+  readonly missing_modalities: ReadonlyArray<{ readonly modalities: ReadonlyArray<Dataset.Modality>; readonly metrics: Evaluate.SplitMetrics }>
+}
+
 /** Load a dataset and normalise it on its train split. */
-export const loadNormalized = (source: string, options?: DatasetLoader.LoadOptions) =>
+export const loadNormalized = (
+  source: string,
+  options?: DatasetLoader.LoadOptions
+): Effect.Effect<LoadedData, Errors.DatasetError, DatasetLoader.DatasetLoader> =>
   Effect.gen(function*() {
     const loader = yield* DatasetLoader.DatasetLoader
     const raw = yield* loader.load(source, options)
@@ -53,7 +76,11 @@ export const trainOn = (
   spec: ArchitectureSpec.ArchitectureSpec,
   data: { readonly dataset: Dataset.Dataset; readonly info: DataInfo.DataInfo },
   options: Train.TrainOptions
-) =>
+): Effect.Effect<
+  { readonly result: Train.TrainResult; readonly valid: Evaluate.SplitMetrics; readonly test: Evaluate.SplitMetrics },
+  Train.TrainingError | Network.ModelError,
+  Train.Parts | Progress
+> =>
   Effect.gen(function*() {
     const result = yield* Train.train(spec, data.dataset, data.info, options)
     const valid = Evaluate.evaluate(result.net, data.dataset.splits.valid)
@@ -68,7 +95,11 @@ export const trainJob = (options: {
   readonly train: Train.TrainOptions
   readonly out?: string
   readonly loadOptions?: DatasetLoader.LoadOptions
-}) =>
+}): Effect.Effect<
+  TrainReport,
+  Errors.DatasetError | Train.TrainingError | Network.ModelError | Checkpoint.CheckpointError,
+  Train.Parts | Progress | Backend | DatasetLoader.DatasetLoader
+> =>
   Effect.gen(function*() {
     const backend = yield* Backend
     const data = yield* loadNormalized(options.source, options.loadOptions)
@@ -105,7 +136,13 @@ export const readWeights = (net: Network.Network): Checkpoint.Weights =>
   new Map([...net.variables].map(([k, v]) => [k, { shape: v.shape, values: v.dataSync() as Float32Array }]))
 
 /** Rebuild a network from a checkpoint folder (spec, data info, weights checked name by name). */
-export const loadNetwork = (dir: string) =>
+export const loadNetwork = (
+  dir: string
+): Effect.Effect<
+  { readonly net: Network.Network; readonly extra: CheckpointExtra },
+  Checkpoint.CheckpointError | Network.ModelError,
+  ExpertFactory.ExpertFactory | FusionFactory.FusionFactory
+> =>
   Effect.gen(function*() {
     const ckpt = yield* Effect.tryPromise({
       try: () => Checkpoint.load<CheckpointExtra>(dir),
@@ -135,7 +172,15 @@ export const loadNetwork = (dir: string) =>
 const tensorOf = (values: Float32Array, shape: ReadonlyArray<number>) => tf.tensor(values, [...shape], "float32")
 
 /** Score a checkpoint on a dataset (normalised with the checkpoint's own train statistics). */
-export const evalJob = (options: { readonly checkpoint: string; readonly source: string; readonly modalities?: ReadonlyArray<Dataset.Modality> }) =>
+export const evalJob = (options: {
+  readonly checkpoint: string
+  readonly source: string
+  readonly modalities?: ReadonlyArray<Dataset.Modality>
+}): Effect.Effect<
+  EvalReport,
+  Checkpoint.CheckpointError | Network.ModelError | Errors.DatasetError,
+  ExpertFactory.ExpertFactory | FusionFactory.FusionFactory | DatasetLoader.DatasetLoader
+> =>
   Effect.gen(function*() {
     const { net, extra } = yield* loadNetwork(options.checkpoint)
     try {

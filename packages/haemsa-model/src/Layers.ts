@@ -10,11 +10,17 @@ import { ExpertFactory } from "@haemsa/experts"
 import { FusionFactory } from "@haemsa/hierarchical-fusion"
 import { Services } from "@haemsa/kd-losses"
 import { Layer } from "effect"
-import { Backend } from "./Backend"
+import { Backend, type BackendError } from "./Backend"
 import { Progress } from "./Progress"
 
 /** The model parts: experts, fusion, task losses and distillation. */
-export const parts = Layer.mergeAll(
+export type Parts = ExpertFactory.ExpertFactory | FusionFactory.FusionFactory | Services.TaskLosses | Services.Distillation
+
+/** Every service the jobs use. */
+export type JobServices = Parts | DatasetLoader.DatasetLoader | Progress | Backend
+
+/** The default parts. */
+export const parts: Layer.Layer<Parts> = Layer.mergeAll(
   ExpertFactory.ExpertFactory.layer,
   FusionFactory.FusionFactory.layer,
   Services.TaskLosses.layer,
@@ -22,8 +28,8 @@ export const parts = Layer.mergeAll(
 )
 
 /** Everything the jobs need, on the named backend, with progress on stderr. */
-export const make = (backend = "wasm") =>
+export const make = (backend = "wasm"): Layer.Layer<JobServices, BackendError> =>
   Layer.mergeAll(parts, DatasetLoader.DatasetLoader.layer, Progress.layer, Backend.layer(backend))
 
 /** For tests: the deterministic cpu backend and silent progress. */
-export const test = Layer.mergeAll(parts, DatasetLoader.DatasetLoader.layer, Progress.layerSilent, Backend.layerTest)
+export const test: Layer.Layer<JobServices, BackendError> = Layer.mergeAll(parts, DatasetLoader.DatasetLoader.layer, Progress.layerSilent, Backend.layerTest)

@@ -92,7 +92,11 @@ const inputDims = (info: DataInfo, spec: ArchitectureSpec, modalities: ReadonlyA
   Object.fromEntries(modalities.map((m) => [m, m === "text" ? textDim : info.features[m]!.dim])) as Record<string, number>
 
 /** Build a network for `spec` on data described by `info`. Same seed, same initial weights. */
-export const build = (spec: ArchitectureSpec, info: DataInfo, seed: number) =>
+export const build = (
+  spec: ArchitectureSpec,
+  info: DataInfo,
+  seed: number
+): Effect.Effect<Network, ModelError, ExpertFactory.ExpertFactory | FusionFactory.FusionFactory> =>
   Effect.gen(function*() {
     const experts = yield* ExpertFactory.ExpertFactory
     const fusion = yield* FusionFactory.FusionFactory

@@ -7,6 +7,8 @@
  */
 import type { Dataset } from "@haemsa/datasets"
 import { Batching, Random } from "@haemsa/datasets"
+import type { ExpertFactory } from "@haemsa/experts"
+import type { FusionFactory } from "@haemsa/hierarchical-fusion"
 import { Services } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Schema } from "effect"
@@ -15,8 +17,12 @@ import * as BatchTensors from "./BatchTensors"
 import type { DataInfo } from "./DataInfo"
 import * as Evaluate from "./Evaluate"
 import * as Network from "./Network"
+import type { Losses } from "./Objective"
 import { jointLoss } from "./Objective"
 import { bar, formatDuration, Progress } from "./Progress"
+
+/** The model parts training asks for. */
+export type Parts = ExpertFactory.ExpertFactory | FusionFactory.FusionFactory | Services.TaskLosses | Services.Distillation
 
 /** Training options (all have defaults). */
 export interface TrainOptions {
@@ -84,12 +90,38 @@ const formatMetrics = (net: Network.Network, m: Evaluate.SplitMetrics): string =
 
 const MODALITY_INDEX = { text: 0, audio: 1, vision: 2 } as const
 
+/**
+ * One optimisation step on a batch: Adam (or any optimizer) on the joint objective, then decoupled
+ * weight decay when the spec asks for it. Returns the loss value; every intermediate tensor is freed.
+ */
+export const step = (
+  net: Network.Network,
+  optimizer: tf.Optimizer,
+  batch: BatchTensors.BatchTensors,
+  losses: Losses,
+  varList: ReadonlyArray<tf.Variable> = [...net.variables.values()]
+): number => {
+  const { spec } = net
+  const cost = optimizer.minimize(() => jointLoss(net, net.apply(batch, true), batch, losses), true, [...varList])!
+  const value = cost.dataSync()[0]
+  cost.dispose()
+  if (spec.weightDecay > 0 && Number.isFinite(value)) {
+    tf.tidy(() => { for (const v of varList) v.assign(tf.mul(v, 1 - spec.learningRate * spec.weightDecay)) })
+  }
+  return value
+}
+
 /** Copies of the variables' values (the best weights so far). */
 const snapshot = (net: Network.Network): Map<string, tf.Tensor> =>
   new Map([...net.variables].map(([k, v]) => [k, tf.clone(v)]))
 
 /** Train a network built from `spec` on a normalised dataset. */
-export const train = (spec: ArchitectureSpec, dataset: Dataset.Dataset, info: DataInfo, options: TrainOptions = {}) =>
+export const train = (
+  spec: ArchitectureSpec,
+  dataset: Dataset.Dataset,
+  info: DataInfo,
+  options: TrainOptions = {}
+): Effect.Effect<TrainResult, TrainingError | Network.ModelError, Parts | Progress> =>
   Effect.gen(function*() {
     const epochs = options.epochs ?? 30
     const batchSize = options.batchSize ?? 32
@@ -120,14 +152,9 @@ export const train = (spec: ArchitectureSpec, dataset: Dataset.Dataset, info: Da
           const split = Batching.subset(train, batches[b])
           const batch = BatchTensors.fromSplit(split, modalityDropout(split.mask, used, spec.modalityDropout, rng))
           try {
-            const cost = optimizer.minimize(() => jointLoss(net, net.apply(batch, true), batch, losses), true, varList)!
-            const value = cost.dataSync()[0]
-            cost.dispose()
+            const value = step(net, optimizer, batch, losses, varList)
             if (!Number.isFinite(value)) {
               return yield* new TrainingError({ reason: `non-finite loss ${value} at epoch ${epoch}, step ${b + 1} (try a lower learning rate)` })
-            }
-            if (spec.weightDecay > 0) {
-              tf.tidy(() => { for (const v of varList) v.assign(tf.mul(v, 1 - spec.learningRate * spec.weightDecay)) })
             }
             lossSum += value * split.n
           } finally {
