@@ -4,7 +4,11 @@
  *
  * @since 0.1.0
  */
+import * as tf from "@tensorflow/tfjs"
 import { run } from "./Cli"
+
+// A command-line tool prints its own messages: silence tfjs's "install the node backend" banner.
+tf.env().set("PROD", true)
 
 run(process.argv.slice(2)).then((code) => {
   process.exitCode = code
