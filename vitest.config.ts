@@ -34,6 +34,8 @@ export default defineConfig({
   test: {
     include: ["packages/*/test/**/*.test.ts"],
     setupFiles: ["./vitest.setup.ts"],
+    // in CI also write a JSON report, summarised by .ci/run
+    reporters: process.env["CI"] ? ["default", ["json", { outputFile: ".out/vitest-results.json" }]] : ["default"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks"
