@@ -1,0 +1,279 @@
+"""PyTorch reference of the default HAEMSA architecture, for the training-speed benchmark.
+
+The same network and joint loss as `@haemsa/haemsa-model` builds from `ArchitectureSpec.defaultSpec`
+on MOSI-shaped data (text 768, audio 5, vision 20, T = 50, sentiment task):
+
+- modality experts (meanpool, one layer): x . W + b per step (text 768->64, audio 5->32,
+  vision 20->32), ReLU, masked mean over the valid steps, a dense layer to d_h = 64;
+- the unified expert (meanpool, 64): sum_m (x_m . W_m) * keep_m + b with keep_m = step mask x
+  modality mask, ReLU, masked mean over the union of the valid steps, dense 64->64;
+- hierarchical fusion, depth 2, "evolve": h_l0 = masked mean of the present local experts;
+  h_l(i) = dropout(relu(h_l(i-1) W + h_s(i-1) W' + b)) + h_l(i-1), and the shared stream the same
+  with its own weights on [h_s(i-1); h_l(i-1)];
+- task attention (regression, classification) over [h_t, h_a, h_v, h_s, h_l(1), h_l(2)]: per task
+  scores (q_k W_k) . e_j / sqrt(64), softmax over the available experts, z_k = sum_j alpha e_j;
+- towers (depth 1, width 64, ReLU, dropout 0.1) to 1 and 7 outputs; unimodal heads 64 -> 1 + 7 on
+  each local expert; the teacher head 64 -> 7 on h_s;
+- loss: L1 + 0.2 CE(7 classes) + 0.2 CE(teacher) + 0.2 sum_m L1_m(present) + 0.1 sum_m KL_m with
+  T = 2 (times T^2), the teacher detached, each modality term a mean over its present samples;
+- Adam (lr 1e-3, eps 1e-7 as tfjs), modality dropout 0.1 (at least one modality kept), batch 32.
+
+Run: `/usr/bin/python3 benchmarks/haemsa-model/torch_haemsa.py [--epochs N] [--threads K]` prints
+one JSON object (a warm-up epoch, then N timed ones). With `--serve` it reads one command per line
+from stdin ("epoch" runs and times one training epoch, "quit" ends) and answers one JSON line each,
+so a caller can interleave its own epochs with these.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+TEXT, AUDIO, VISION = 768, 5, 20
+STEPS = 50
+SAMPLES = 1284
+HIDDEN = 64
+CLASSES = 7
+
+
+def glorot_linear(inp, out, bias=True):
+    """A linear layer initialised like the tfjs side (Glorot uniform kernel, zero bias)."""
+    layer = nn.Linear(inp, out, bias=bias)
+    nn.init.xavier_uniform_(layer.weight)
+    if bias:
+        nn.init.zeros_(layer.bias)
+    return layer
+
+
+def masked_mean(x, mask):
+    """(B, T, d), (B, T) -> (B, d): mean over the valid steps (a sample with none gives zeros)."""
+    return (x * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
+
+
+class Expert(nn.Module):
+    """Meanpool expert: first linear map per step, ReLU, masked mean, output dense."""
+
+    def __init__(self, inp, hidden, out):
+        super().__init__()
+        self.input = glorot_linear(inp, hidden)
+        self.output = glorot_linear(hidden, out)
+
+    def forward(self, x, step_mask):
+        return self.output(masked_mean(F.relu(self.input(x)), step_mask))
+
+
+class UnifiedExpert(nn.Module):
+    """Meanpool over [x_t; x_a; x_v] as a sum of per-modality projections (no concatenation)."""
+
+    def __init__(self, dims, hidden, out):
+        super().__init__()
+        self.parts = nn.ModuleList([glorot_linear(d, hidden, bias=False) for d in dims])
+        self.bias = nn.Parameter(torch.zeros(hidden))
+        self.output = glorot_linear(hidden, out)
+
+    def forward(self, xs, keeps):
+        projected = self.bias
+        for part, x, keep in zip(self.parts, xs, keeps):
+            projected = projected + part(x) * keep.unsqueeze(-1)
+        step_mask = torch.stack(keeps, 0).amax(0)
+        return self.output(masked_mean(F.relu(projected), step_mask))
+
+
+class FusionLevel(nn.Module):
+    """dropout(relu(a W_a + b W_b + bias)) + a."""
+
+    def __init__(self, d, rate):
+        super().__init__()
+        self.first = glorot_linear(d, d)
+        self.second = glorot_linear(d, d, bias=False)
+        self.rate = rate
+
+    def forward(self, a, b):
+        y = F.relu(self.first(a) + self.second(b))
+        return F.dropout(y, self.rate, self.training) + a
+
+
+class TaskAttention(nn.Module):
+    """Per task k: alpha = softmax_j((q_k W_k) . e_j / sqrt(d)) over the available experts."""
+
+    def __init__(self, tasks, d):
+        super().__init__()
+        self.query = nn.ParameterList([nn.Parameter(nn.init.xavier_uniform_(torch.empty(1, d))) for _ in range(tasks)])
+        self.key = nn.ParameterList([nn.Parameter(nn.init.xavier_uniform_(torch.empty(d, d))) for _ in range(tasks)])
+        self.scale = 1 / math.sqrt(d)
+
+    def forward(self, stacked, mask):
+        rows = torch.cat([q @ k for q, k in zip(self.query, self.key)], 0)  # (K, d)
+        logits = (stacked @ rows.t()).transpose(1, 2) * self.scale  # (B, K, J)
+        available = mask.unsqueeze(1) > 0
+        weights = torch.softmax(logits.masked_fill(~available, -1e9), -1) * available
+        return weights @ stacked, weights  # (B, K, d), (B, K, J)
+
+
+class Tower(nn.Module):
+    """depth 1: dense + ReLU + dropout, then a linear head."""
+
+    def __init__(self, d, width, out, rate):
+        super().__init__()
+        self.hidden = glorot_linear(d, width)
+        self.head = glorot_linear(width, out)
+        self.rate = rate
+
+    def forward(self, x):
+        return self.head(F.dropout(F.relu(self.hidden(x)), self.rate, self.training))
+
+
+class Haemsa(nn.Module):
+    """The default HAEMSA network (sentiment task, three modalities)."""
+
+    def __init__(self, d=HIDDEN, depth=2, rate=0.1):
+        super().__init__()
+        self.local = nn.ModuleList([Expert(TEXT, 64, d), Expert(AUDIO, 32, d), Expert(VISION, 32, d)])
+        self.unified = UnifiedExpert([TEXT, AUDIO, VISION], 64, d)
+        self.levels = nn.ModuleList([nn.ModuleList([FusionLevel(d, rate), FusionLevel(d, rate)]) for _ in range(depth)])
+        self.attention = TaskAttention(2, d)
+        self.towers = nn.ModuleList([Tower(d, 64, 1, rate), Tower(d, 64, CLASSES, rate)])
+        self.heads = nn.ModuleList([glorot_linear(d, 1 + CLASSES) for _ in range(3)])
+        self.teacher = glorot_linear(d, CLASSES)
+
+    def forward(self, xs, step_masks, modality_mask):
+        hs = [expert(x, m) for expert, x, m in zip(self.local, xs, step_masks)]
+        keeps = [m * modality_mask[:, j : j + 1] for j, m in enumerate(step_masks)]
+        shared = self.unified(xs, keeps)
+        # h_l(0): masked mean of the present local experts
+        weights = modality_mask / modality_mask.sum(1, keepdim=True).clamp(min=1)
+        hl = (torch.stack(hs, 1) * weights.unsqueeze(-1)).sum(1)
+        hsh = shared
+        levels = []
+        for local_level, shared_level in self.levels:
+            hl, hsh = local_level(hl, hsh), shared_level(hsh, hl)
+            levels.append(hl)
+        experts = torch.stack(hs + [shared] + levels, 1)  # (B, J, d)
+        mask = torch.cat([modality_mask, torch.ones(modality_mask.shape[0], 1 + len(levels))], 1)
+        z, attention = self.attention(experts, mask)
+        regression = self.towers[0](z[:, 0]).reshape(-1)
+        class_logits = self.towers[1](z[:, 1])
+        unimodal = [head(h) for head, h in zip(self.heads, hs)]
+        return regression, class_logits, unimodal, self.teacher(shared), attention
+
+
+def weighted_mean(values, weights):
+    """sum(w v) / sum(w), 0 when no weight."""
+    total = weights.sum()
+    return (values * weights).sum() / torch.where(total != 0, total, torch.ones_like(total))
+
+
+def joint_loss(out, y, classes, modality_mask, temperature=2.0, gamma=0.1, lambdas=(1.0, 0.2, 0.2)):
+    regression, class_logits, unimodal, teacher, _ = out
+    loss = lambdas[0] * (regression - y).abs().mean()
+    loss = loss + lambdas[1] * F.cross_entropy(class_logits, classes)
+    loss = loss + max(lambdas[1], 0.1) * F.cross_entropy(teacher, classes)
+    log_p = F.log_softmax(teacher.detach() / temperature, 1)
+    p = log_p.exp()
+    kl = 0.0
+    for j, head in enumerate(unimodal):
+        present = modality_mask[:, j]
+        loss = loss + lambdas[2] * weighted_mean((head[:, 0] - y).abs(), present)
+        logits = head[:, 1:].masked_fill(present.unsqueeze(1) == 0, 0.0)
+        log_q = F.log_softmax(logits / temperature, 1)
+        rows = (p * (log_p - log_q)).sum(1) * temperature**2
+        kl = kl + weighted_mean(rows, present)
+    return loss + gamma * kl
+
+
+class Data:
+    """Random MOSI-shaped training data (seeded): features, valid lengths, labels, class ids."""
+
+    def __init__(self, seed=0, n=SAMPLES):
+        rng = np.random.default_rng(seed)
+        lengths = rng.integers(math.ceil(STEPS / 2), STEPS + 1, n)
+        valid = (np.arange(STEPS)[None, :] < lengths[:, None]).astype(np.float32)
+        self.x = [torch.from_numpy((rng.standard_normal((n, STEPS, d), dtype=np.float32) * valid[:, :, None])) for d in (TEXT, AUDIO, VISION)]
+        self.step_mask = torch.from_numpy(valid)
+        y = np.round(rng.uniform(-3, 3, n) * 5) / 5
+        self.y = torch.from_numpy(y.astype(np.float32))
+        self.classes = torch.from_numpy((np.round(np.clip(y, -3, 3)) + 3).astype(np.int64))
+        self.n = n
+
+
+def modality_dropout(n, p, rng):
+    """(n, 3) masks: each modality dropped with probability p, at least one kept per sample."""
+    mask = np.ones((n, 3), dtype=np.float32)
+    for i in range(n):
+        dropped = [m for m in range(3) if rng.random() < p]
+        for m in dropped[1:] if len(dropped) == 3 else dropped:
+            mask[i, m] = 0
+    return mask
+
+
+class Trainer:
+    def __init__(self, seed=0, batch_size=32):
+        torch.manual_seed(seed)
+        self.data = Data(seed)
+        self.model = Haemsa()
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3, eps=1e-7)
+        self.rng = np.random.default_rng(seed + 1)
+        self.batch_size = batch_size
+
+    def epoch(self):
+        """One training epoch; returns (seconds, steps, mean loss)."""
+        self.model.train()
+        d = self.data
+        start = time.perf_counter()
+        order = torch.from_numpy(self.rng.permutation(d.n))
+        total, steps = 0.0, 0
+        for begin in range(0, d.n, self.batch_size):
+            idx = order[begin : begin + self.batch_size]
+            b = idx.shape[0]
+            modality_mask = torch.from_numpy(modality_dropout(b, 0.1, self.rng))
+            step_mask = d.step_mask[idx]
+            step_masks = [step_mask * modality_mask[:, j : j + 1] for j in range(3)]
+            xs = [x[idx] for x in d.x]
+            out = self.model(xs, step_masks, modality_mask)
+            loss = joint_loss(out, d.y[idx], d.classes[idx], modality_mask)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            total += loss.item() * b
+            steps += 1
+        return time.perf_counter() - start, steps, total / d.n
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=5, help="timed epochs after one warm-up epoch")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch.set_num_threads (default: cores)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--serve", action="store_true", help="answer 'epoch' commands on stdin, one JSON line each")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    trainer = Trainer(args.seed)
+    info = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cores": os.cpu_count(), "parameters": sum(p.numel() for p in trainer.model.parameters())}
+    if args.serve:
+        print(json.dumps({"ready": True, **info}), flush=True)
+        for line in sys.stdin:
+            command = line.strip()
+            if command == "quit":
+                break
+            if command == "epoch":
+                seconds, steps, loss = trainer.epoch()
+                print(json.dumps({"seconds": seconds, "steps": steps, "loss": loss}), flush=True)
+        return
+    trainer.epoch()
+    seconds = []
+    for _ in range(args.epochs):
+        s, steps, loss = trainer.epoch()
+        seconds.append(s)
+    median = float(np.median(seconds))
+    print(json.dumps({**info, "epochs": seconds, "median_s": median, "steps": steps, "per_step_ms": 1000 * median / steps, "loss": loss}))
+
+
+if __name__ == "__main__":
+    main()
