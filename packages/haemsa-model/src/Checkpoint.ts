@@ -125,6 +125,9 @@ export const load = async <Extra = unknown>(dir: string): Promise<Contents<Extra
   const all = new Float32Array(bytes.slice().buffer)
   const weights = new Map<string, { shape: number[]; values: Float32Array }>()
   for (const t of w.tensors as TensorEntry[]) {
+    if (typeof t?.name !== "string" || !Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      fail(manifestFile, `invalid tensor entry ${JSON.stringify(t)}`)
+    }
     const n = t.shape.reduce((a, b) => a * b, 1)
     if (!Number.isInteger(t.offset) || t.offset < 0 || t.offset + n > all.length) fail(manifestFile, `tensor ${t.name} out of range`)
     weights.set(t.name, { shape: [...t.shape], values: all.slice(t.offset, t.offset + n) })

@@ -1,0 +1,63 @@
+import * as fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import * as ArchitectureSpec from "../src/ArchitectureSpec"
+
+const { defaultSpec } = ArchitectureSpec
+
+/** The message of the error `decode` throws for `value`. */
+const decodeError = (value: unknown): string => {
+  try {
+    ArchitectureSpec.decode(value)
+  } catch (e) {
+    return (e as Error).message
+  }
+  throw new Error("decode accepted an invalid spec")
+}
+
+describe("ArchitectureSpec", () => {
+  it("decodes the default spec and every model family's default unchanged", () => {
+    expect(ArchitectureSpec.decode(defaultSpec)).toEqual(defaultSpec)
+    for (const model of ["haemsa", "early-fusion", "late-fusion"] as const) {
+      expect(ArchitectureSpec.decode(ArchitectureSpec.defaultFor(model))).toEqual({ ...defaultSpec, model })
+    }
+  })
+
+  it("decodes a spec that went through JSON (the checkpoint path)", () => {
+    expect(ArchitectureSpec.decode(JSON.parse(JSON.stringify(defaultSpec)))).toEqual(defaultSpec)
+  })
+
+  it("rejects a hierarchy depth of 5, naming fusion.depth", () => {
+    const message = decodeError({ ...defaultSpec, fusion: { ...defaultSpec.fusion, depth: 5 } })
+    expect(message).toContain(`["fusion"]["depth"]`)
+  })
+
+  it("rejects an empty modality subset, naming modalities", () => {
+    expect(decodeError({ ...defaultSpec, modalities: [] })).toContain(`["modalities"]`)
+  })
+
+  it("rejects an unknown modality, naming modalities", () => {
+    expect(decodeError({ ...defaultSpec, modalities: ["text", "smell"] })).toContain(`["modalities"][1]`)
+  })
+
+  it("rejects an unknown expert kind, naming the expert", () => {
+    const message = decodeError({ ...defaultSpec, experts: { ...defaultSpec.experts, audio: { kind: "gru", hidden: 32 } } })
+    expect(message).toContain(`["experts"]["audio"]["kind"]`)
+  })
+
+  it("rejects a missing field, a non-integer hidden size and an out-of-range lambda, naming each", () => {
+    const { gamma: _gamma, ...noGamma } = defaultSpec
+    expect(decodeError(noGamma)).toContain(`["gamma"]`)
+    expect(decodeError({ ...defaultSpec, hidden: 7.5 })).toContain(`["hidden"]`)
+    expect(decodeError({ ...defaultSpec, lambdas: { ...defaultSpec.lambdas, unimodal: 2 } })).toContain(`["lambdas"]["unimodal"]`)
+  })
+
+  it("accepts every depth in 1..4 and rejects every integer outside it", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -10, max: 20 }), (depth) => {
+        const value = { ...defaultSpec, fusion: { ...defaultSpec.fusion, depth } }
+        if (depth >= 1 && depth <= 4) expect(ArchitectureSpec.decode(value).fusion.depth).toBe(depth)
+        else expect(decodeError(value)).toContain(`["fusion"]["depth"]`)
+      })
+    )
+  })
+})

@@ -1,0 +1,117 @@
+import * as tf from "@tensorflow/tfjs"
+import { Effect, Layer } from "effect"
+import { afterAll, afterEach, describe, expect, it } from "vitest"
+import * as Backend from "../src/Backend"
+import * as Layers from "../src/Layers"
+import * as Network from "../src/Network"
+import { Progress } from "../src/Progress"
+import * as Train from "../src/Train"
+import { prepare, sentimentData, tinySpec, useCpu } from "./Support"
+
+const NODE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]
+
+/** An importer where no module is installed; records what was asked for. */
+const nothingInstalled = (asked: string[]): Backend.Importer => async (specifier) => {
+  asked.push(specifier)
+  throw new Error(`Cannot find module '${specifier}'`)
+}
+
+/**
+ * A stand-in for `@tensorflow/tfjs-node`: importing it registers a backend named "tensorflow" (here the
+ * cpu backend's factory and kernels under that name), as the real package does with libtensorflow.
+ */
+const fakeTfjsNode = (asked: string[]): Backend.Importer => async (specifier) => {
+  asked.push(specifier)
+  if (specifier !== "@tensorflow/tfjs-node") throw new Error(`Cannot find module '${specifier}'`)
+  if (!tf.findBackendFactory("tensorflow")) {
+    for (const kernel of tf.getKernelsForBackend("cpu")) tf.registerKernel({ ...kernel, backendName: "tensorflow" })
+    tf.registerBackend("tensorflow", tf.findBackendFactory("cpu")!, 0)
+  }
+  return {}
+}
+
+const setupError = async (name: string, importer?: Backend.Importer): Promise<Backend.BackendError> => {
+  const error = await Backend.setup(name, importer).then(() => undefined, (e) => e)
+  expect(error).toBeInstanceOf(Backend.BackendError)
+  return error
+}
+
+afterEach(useCpu)
+afterAll(() => {
+  if (tf.findBackendFactory("tensorflow")) {
+    for (const kernel of tf.getKernelsForBackend("tensorflow")) tf.unregisterKernel(kernel.kernelName, "tensorflow")
+    tf.removeBackend("tensorflow")
+  }
+})
+
+describe("Backend.setup", () => {
+  it("cpu always works", async () => {
+    expect(await Backend.setup("cpu")).toBe("cpu")
+    expect(tf.getBackend()).toBe("cpu")
+  })
+
+  it("an unknown backend name is a BackendError listing the choices", async () => {
+    const error = await setupError("cuda")
+    expect(error.backend).toBe("cuda")
+    expect(error.message).toContain("unknown backend")
+    for (const b of Backend.BACKENDS) expect(error.message).toContain(b)
+  })
+
+  it("tensorflow without tfjs-node installed: a BackendError naming both packages, both tried in order", async () => {
+    const asked: string[] = []
+    const error = await setupError("tensorflow", nothingInstalled(asked))
+    expect(asked).toEqual(NODE_PACKAGES)
+    expect(error.backend).toBe("tensorflow")
+    for (const p of NODE_PACKAGES) expect(error.message).toContain(p)
+    expect(tf.getBackend()).toBe("cpu")
+  })
+
+  it("webgpu without navigator.gpu is a BackendError saying so (only the optional webgpu package is tried)", async () => {
+    expect((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu).toBeUndefined()
+    const asked: string[] = []
+    const error = await setupError("webgpu", nothingInstalled(asked))
+    expect(error.message).toContain("navigator.gpu")
+    expect(asked).toEqual(["webgpu"])
+  })
+
+  it("a backend whose package loads but registers nothing is a BackendError, not a silent fallback", async () => {
+    const error = await setupError("wasm", async () => ({}))
+    expect(error.backend).toBe("wasm")
+    expect(error.message).toContain("tf.setBackend failed")
+    expect(tf.getBackend()).toBe("cpu")
+  })
+
+  it("Backend.layer fails with the BackendError (typed, in the error channel)", async () => {
+    const error = await Effect.runPromise(Effect.flip(Effect.gen(function*() {
+      return yield* Backend.Backend
+    }).pipe(Effect.provide(Backend.Backend.layer("tensorflow", nothingInstalled([]))))))
+    expect(error).toBeInstanceOf(Backend.BackendError)
+    expect(error.message).toContain("@tensorflow/tfjs-node")
+  })
+})
+
+describe("the tensorflow backend path (with a stand-in tfjs-node)", () => {
+  it("falls back from tfjs-node-gpu to tfjs-node, becomes the active backend and trains", async () => {
+    const asked: string[] = []
+    const { info, dataset } = prepare(sentimentData())
+    const layer = Layer.mergeAll(Layers.parts, Progress.layerSilent, Backend.Backend.layer("tensorflow", fakeTfjsNode(asked)))
+    const result = await Effect.runPromise(
+      Effect.gen(function*() {
+        const backend = yield* Backend.Backend
+        const trained = yield* Train.train(tinySpec("haemsa", "meanpool"), dataset, info, { epochs: 1, batchSize: 32, seed: 0 })
+        return { name: backend.name, active: tf.getBackend(), trained }
+      }).pipe(Effect.provide(layer))
+    )
+    try {
+      expect(asked).toEqual(NODE_PACKAGES)
+      expect(result.name).toBe("tensorflow")
+      expect(result.active).toBe("tensorflow")
+      expect(result.trained.steps).toBe(2)
+      expect(Number.isFinite(result.trained.history[0].loss)).toBe(true)
+      expect(tf.getBackend()).toBe("tensorflow")
+      for (const v of result.trained.net.variables.values()) expect(v.dataSync().every(Number.isFinite)).toBe(true)
+    } finally {
+      Network.dispose(result.trained.net)
+    }
+  })
+})

@@ -1,0 +1,165 @@
+/**
+ * Shared test data and helpers: tiny datasets (sentiment, emotions, tokens), tiny specs, and the
+ * services a network needs, all on the deterministic cpu backend.
+ */
+import type { Dataset as D } from "@haemsa/datasets"
+import { Normalize, Synthetic } from "@haemsa/datasets"
+import * as tf from "@tensorflow/tfjs"
+import { Effect } from "effect"
+import { fileURLToPath } from "node:url"
+import type * as ArchitectureSpec from "../src/ArchitectureSpec"
+import * as BatchTensors from "../src/BatchTensors"
+import * as DataInfo from "../src/DataInfo"
+import * as Layers from "../src/Layers"
+import * as Network from "../src/Network"
+import type { Outputs } from "../src/Network"
+
+/** The read-only shared folder (docs, fixtures, data). */
+export const SHARED = fileURLToPath(new URL("../../../../shared/", import.meta.url))
+
+/** The emotions of the hand-made emotions dataset (IEMOCAP's). */
+export const EMOTIONS = ["neutral", "happy", "sad", "angry"] as const
+
+/** A tiny synthetic sentiment dataset (64/32/32 samples, 8 steps, dims 12/5/6). */
+export const sentimentData = (seed = 1): D.Dataset =>
+  Synthetic.synthetic({ sizes: { train: 64, valid: 32, test: 32 }, steps: 8, dims: { text: 12, audio: 5, vision: 6 }, seed })
+
+/** Emotion labels (n, 4) derived from a sentiment label: neutral |y| < 0.6, happy y > 0.6, sad y < -0.6, angry y < -1.4. */
+const emotionLabels = (regression: Float32Array): Uint8Array => {
+  const out = new Uint8Array(regression.length * EMOTIONS.length)
+  regression.forEach((y, i) => {
+    out[i * 4] = Math.abs(y) < 0.6 ? 1 : 0
+    out[i * 4 + 1] = y > 0.6 ? 1 : 0
+    out[i * 4 + 2] = y < -0.6 ? 1 : 0
+    out[i * 4 + 3] = y < -1.4 ? 1 : 0
+  })
+  return out
+}
+
+/** The tiny synthetic data relabelled as an IEMOCAP-like emotions dataset (task "emotions", 4 emotions). */
+export const emotionData = (seed = 1): D.Dataset => {
+  const base = sentimentData(seed)
+  const relabel = (s: D.Split): D.Split => ({ ...s, labels: { emotions: emotionLabels(s.labels.regression!) } })
+  return {
+    ...base,
+    name: "tiny-emotions",
+    task: "emotions",
+    emotions: [...EMOTIONS],
+    splits: { train: relabel(base.splits.train), valid: relabel(base.splits.valid), test: relabel(base.splits.test) }
+  }
+}
+
+/** The vocabulary of the hand-made token dataset (0 = pad, 1 = unk, like the Tokenizer). */
+export const VOCABULARY = ["<pad>", "<unk>", "good", "bad", "movie", "really", "not", "fine", "great", "awful"]
+
+/**
+ * The tiny sentiment data with raw text as token ids (like mosi-real): words chosen from the label's
+ * sign, padded to the feature steps (the model concatenates the token embedding with the dense text
+ * features step by step, as mosi-real's per-word lexicon features are). With `denseText: false` the text
+ * modality is tokens only (no dense text features).
+ */
+export const tokenData = (seed = 1, denseText = true): D.Dataset => {
+  const base = sentimentData(seed)
+  const steps = base.splits.train.features.text!.steps
+  const withTokens = (s: D.Split): D.Split => {
+    const ids = new Int32Array(s.n * steps)
+    const lengths = new Int32Array(s.n)
+    for (let i = 0; i < s.n; i++) {
+      const y = s.labels.regression![i]
+      const len = 2 + (i % (steps - 1))
+      lengths[i] = len
+      for (let t = 0; t < len; t++) {
+        ids[i * steps + t] = y > 0 ? [2, 4, 5, 7, 8][(i + t) % 5] : [3, 4, 6, 9, 1][(i + t) % 5]
+      }
+    }
+    const features = denseText ? s.features : { audio: s.features.audio, vision: s.features.vision }
+    return { ...s, features, tokens: { n: s.n, steps, ids, lengths, vocabulary: VOCABULARY } }
+  }
+  return {
+    ...base,
+    name: "tiny-tokens",
+    splits: { train: withTokens(base.splits.train), valid: withTokens(base.splits.valid), test: withTokens(base.splits.test) }
+  }
+}
+
+/** Normalise a dataset on its train split and read its DataInfo. */
+export const prepare = (dataset: D.Dataset): { readonly dataset: D.Dataset; readonly info: DataInfo.DataInfo } => {
+  const { dataset: normalized, stats } = Normalize.normalize(dataset)
+  return { dataset: normalized, info: DataInfo.fromDataset(normalized, stats) }
+}
+
+/** A tiny spec (hidden 8) of the given model, with every expert of `kind`. */
+export const tinySpec = (
+  model: ArchitectureSpec.ModelKind = "haemsa",
+  kind: ArchitectureSpec.ExpertSpec["kind"] = "meanpool",
+  overrides: Partial<ArchitectureSpec.ArchitectureSpec> = {}
+): ArchitectureSpec.ArchitectureSpec => {
+  const expert = { kind, hidden: 8, ...(kind === "transformer" ? { heads: 2 } : {}), ...(kind === "tcn" ? { kernel: 3 } : {}) }
+  return {
+    model,
+    modalities: ["text", "audio", "vision"],
+    hidden: 8,
+    experts: { text: expert, audio: expert, vision: expert, unified: expert },
+    embedding: 6,
+    fusion: { depth: 2, pool: "mean", sharedMode: "evolve" },
+    attention: true,
+    tower: { depth: 1, width: 8 },
+    dropout: 0,
+    modalityDropout: 0,
+    learningRate: 1e-2,
+    weightDecay: 0,
+    gamma: 0.5,
+    temperature: 2,
+    teacherGradient: false,
+    lambdas: { regression: 1, classification: 0.5, unimodal: 0.5 },
+    ...overrides
+  }
+}
+
+/** Switch tfjs to the cpu backend (deterministic). */
+export const useCpu = async (): Promise<void> => {
+  await tf.setBackend("cpu")
+  await tf.ready()
+}
+
+/** Build a network with the default parts (throws the ModelError on failure). */
+export const buildNet = (spec: ArchitectureSpec.ArchitectureSpec, info: DataInfo.DataInfo, seed = 0): Network.Network =>
+  Effect.runSync(Network.build(spec, info, seed).pipe(Effect.provide(Layers.parts)))
+
+/** Every tensor of a forward pass by a stable name ("regression", "unimodal/text/logits", ...). */
+export const flatten = (out: Outputs): Map<string, tf.Tensor> => {
+  const flat = new Map<string, tf.Tensor>()
+  for (const [k, v] of Object.entries(out)) {
+    if (v instanceof tf.Tensor) flat.set(k, v)
+  }
+  for (const [m, u] of Object.entries(out.unimodal)) {
+    if (u?.regression) flat.set(`unimodal/${m}/regression`, u.regression)
+    if (u) flat.set(`unimodal/${m}/logits`, u.logits)
+  }
+  return flat
+}
+
+/** Run a forward pass (no dropout) on a split and read every output back as plain arrays. */
+export const forward = (net: Network.Network, split: D.Split): Map<string, { readonly shape: number[]; readonly values: Float32Array }> => {
+  const batch = BatchTensors.fromSplit(split)
+  try {
+    const out = net.apply(batch, false)
+    const read = new Map([...flatten(out)].map(([k, t]) => [k, { shape: t.shape, values: t.dataSync() as Float32Array }]))
+    tf.dispose(out as unknown as tf.TensorContainer)
+    return read
+  } finally {
+    BatchTensors.dispose(batch)
+  }
+}
+
+/** A copy of a split whose `modality` features are replaced (data of the given samples only, or all). */
+export const perturb = (split: D.Split, modality: D.Modality, samples?: ReadonlyArray<number>): D.Split => {
+  const b = split.features[modality]!
+  const data = new Float32Array(b.data)
+  const row = b.steps * b.dim
+  const which = samples ?? Array.from({ length: split.n }, (_, i) => i)
+  for (const i of which) {
+    for (let j = 0; j < row; j++) data[i * row + j] = 5 * Math.sin(7 * (i * row + j) + 1)
+  }
+  return { ...split, features: { ...split.features, [modality]: { ...b, data } } }
+}
