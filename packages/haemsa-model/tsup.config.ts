@@ -1,3 +1,3 @@
 import { packageConfig } from "../../tsup.config.base"
 
-export default packageConfig({ entry: ["src/index.ts", "src/bin.ts"] })
+export default packageConfig({ entry: ["src/index.ts", "src/bin.ts", "src/FitnessWorker.ts"] })

@@ -16,6 +16,7 @@ import * as Experiment from "./Experiment"
 import * as Layers from "./Layers"
 import * as Network from "./Network"
 import * as Predict from "./Predict"
+import { SEARCH_OPTIONS, search } from "./SearchCommand"
 
 /** Where `--data mosi-real` points by default (relative to the working directory), when it exists. */
 export const MOSI_REAL_CANDIDATES = ["../shared/data/mosi-real", "../../shared/data/mosi-real", "../../../shared/data/mosi-real"]
@@ -38,6 +39,8 @@ usage:
   haemsa eval    --checkpoint DIR --data synthetic|mosi-real|PATH [--modalities t,a,v] [--backend B] [--json FILE]
   haemsa predict --checkpoint DIR --input FILE [--backend B]
   haemsa data inspect PATH|synthetic|mosi-real [--json]
+  haemsa search  --data synthetic|mosi-real|PATH --checkpoint DIR [--population P] [--generations G] [--seed S]
+                 [--fidelity low|medium|full|E:F,...] [--workers N] [--backend B] [--json FILE] [--report FILE.svg|.html] [--retrain]
 
 Add --verbose to any command for full error traces; --help after a command for its options.`
 
@@ -208,7 +211,8 @@ const COMMANDS: Record<string, { readonly options: Record<string, string>; reado
   train: { options: TRAIN_OPTIONS, help: "Train a model and report valid/test metrics.", run: train },
   eval: { options: EVAL_OPTIONS, help: "Score a checkpoint, with the missing-modality table.", run: evaluate },
   predict: { options: PREDICT_OPTIONS, help: "Predict samples from a JSON file (values and attention weights).", run: predict },
-  "data inspect": { options: { json: "flag" }, help: "Detect a dataset's format and summarise it.", run: dataInspect }
+  "data inspect": { options: { json: "flag" }, help: "Detect a dataset's format and summarise it.", run: dataInspect },
+  search: { options: SEARCH_OPTIONS, help: "Evolve architectures (resumable), report, and optionally retrain the winner.", run: search }
 }
 
 /** Run the command line; resolves to the exit code. */

@@ -23,6 +23,8 @@ export * as DataInfo from "./DataInfo"
 export * as Evaluate from "./Evaluate"
 /** End-to-end jobs (train, eval). */
 export * as Experiment from "./Experiment"
+/** The HAEMSA search space: genome <-> architecture spec, canonical cache keys. */
+export * as Genome from "./Genome"
 /** The default service composition. */
 export * as Layers from "./Layers"
 /** HAEMSA and the baselines as networks. */
@@ -33,5 +35,11 @@ export * as Objective from "./Objective"
 export * as Predict from "./Predict"
 /** Progress output. */
 export * as Progress from "./Progress"
+/** Architecture search end to end and the `haemsa search` command. */
+export * as SearchCommand from "./SearchCommand"
+/** Fitness evaluation (in process or in worker threads), the search space and the retrainer. */
+export * as SearchEvaluator from "./SearchEvaluator"
+/** The search report (SVG or HTML). */
+export * as SearchReport from "./SearchReport"
 /** The training loop. */
 export * as Train from "./Train"

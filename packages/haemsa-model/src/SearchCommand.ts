@@ -1,0 +1,466 @@
+/**
+ * HAEMSA architecture search end to end, and the `haemsa search` command: evolve genomes with
+ * `@haemsa/evo-search`, score each decoded architecture by its validation objective after a short
+ * training (successive halving over fidelity levels, in parallel worker threads, cached by the
+ * canonical architecture), checkpoint after every evaluation (rerunning the same command resumes),
+ * then optionally retrain the winner and the default architecture at full fidelity.
+ *
+ * @since 0.1.0
+ */
+import type { Dataset, DatasetLoader, Errors as DatasetErrors } from "@haemsa/datasets"
+import { Dataset as D } from "@haemsa/datasets"
+import { Checkpoint, Fidelity, FitnessEvaluator, Search, SearchState, Strategy } from "@haemsa/evo-search"
+import type { Genome as SearchGenome } from "@haemsa/evo-search"
+import { Effect, Layer, Option, Result } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { parseArgs, UsageError } from "./Args"
+import type { ArchitectureSpec } from "./ArchitectureSpec"
+import { defaultSpec } from "./ArchitectureSpec"
+import type { Io } from "./Cli"
+import type * as Evaluate from "./Evaluate"
+import * as Genome from "./Genome"
+import { formatDuration, Progress } from "./Progress"
+import * as SearchEvaluator from "./SearchEvaluator"
+import * as SearchReport from "./SearchReport"
+
+/**
+ * Named fidelity settings, cheapest first. Every candidate is trained at the first level; the best
+ * third (eta 3) goes on to the next.
+ *
+ * - `low` (default): 2 epochs on a quarter of the train split, then 4 epochs on half of it. Sized so
+ *   that a population of 8 over 5 generations on the default synthetic data fits in about 5 minutes
+ *   on 2 cores (random architectures cost about 2.7 times the default one per epoch).
+ * - `medium`: 2 epochs on a quarter, then 6 epochs on all of it (about twice `low`).
+ * - `full`: every candidate trained like the final retraining (20 epochs): expensive.
+ */
+export const FIDELITY_PRESETS: Readonly<Record<string, ReadonlyArray<Fidelity.FidelityLevel>>> = {
+  low: [{ epochs: 2, fraction: 0.25 }, { epochs: 4, fraction: 0.5 }],
+  medium: [{ epochs: 2, fraction: 0.25 }, { epochs: 6 }],
+  full: [{ epochs: SearchEvaluator.DEFAULT_EPOCHS }]
+}
+
+/** The genetic operators: the paper's tournament, blend crossover and gaussian mutation. */
+export const OPERATORS = {
+  selection: { name: "tournament", params: { size: 3 } },
+  crossover: { name: "blend" },
+  mutation: { name: "gaussian", params: { sigma: 0.15, rate: 0.15 } }
+} as const
+
+/**
+ * Parses `--fidelity`: a preset name (`low`, `medium`, `full`) or levels `EPOCHS[:FRACTION],...` cheapest first,
+ * e.g. `2:0.25,6:1`. Throws a {@link UsageError} naming the bad part.
+ */
+export const parseFidelity = (value: string): ReadonlyArray<Fidelity.FidelityLevel> => {
+  const preset = FIDELITY_PRESETS[value]
+  if (preset !== undefined) return preset
+  const levels = value.split(",").map((part) => {
+    const [epochsText, fractionText, extra] = part.trim().split(":")
+    const epochs = Number(epochsText)
+    const fraction = fractionText === undefined ? 1 : Number(fractionText)
+    if (extra !== undefined || epochsText === "" || !Number.isInteger(epochs) || epochs < 1 || !(fraction > 0 && fraction <= 1)) {
+      throw new UsageError({
+        reason: `--fidelity: bad level '${part}' (use low, medium, full, or EPOCHS:FRACTION levels like 2:0.25,6:1; epochs >= 1, fraction in (0, 1])`
+      })
+    }
+    return fraction < 1 ? { epochs, fraction } : { epochs }
+  })
+  return levels
+}
+
+/** The modality subset as letters, e.g. `t+a` (the report's category names). */
+export const subsetName = (modalities: ReadonlyArray<Dataset.Modality>): string =>
+  D.MODALITIES.filter((m) => modalities.includes(m)).map((m) => D.MODALITY_LETTERS[m]).join("+")
+
+/**
+ * The strategy state a search starts from: the first generation's random genomes with `seeds` in
+ * front (e.g. the default architecture, so elitism keeps the best of it and the search can only
+ * improve on it at equal fidelity). Drawn from the same rng as an unseeded search.
+ */
+export const seededState = (
+  strategy: Strategy.Strategy,
+  seed: number,
+  seeds: ReadonlyArray<SearchGenome.Genome>
+): Strategy.StrategyState => {
+  const asked = strategy.ask(strategy.init(seed))
+  const genomes = asked.genomes.map((g, i) => (i < seeds.length ? seeds[i] : g))
+  return { ...asked.state, pending: genomes }
+}
+
+/**
+ * The population after each generation, recomputed from the search's fitness cache: the search is
+ * deterministic given its fitness values, so replaying it with cached values gives exactly the
+ * populations it had (also across resumed runs). Stops at the first generation the cache cannot
+ * complete.
+ */
+export const replayPopulations = (
+  strategy: Strategy.Strategy,
+  fidelity: Fidelity.FidelityConfig,
+  initial: SearchState.SearchState,
+  cache: Readonly<Record<string, number>>,
+  key: (genome: SearchGenome.Genome) => string,
+  generations: number
+): Array<ReadonlyArray<Strategy.Individual>> => {
+  const out: Array<ReadonlyArray<Strategy.Individual>> = []
+  let s = initial
+  for (let g = 0; g < generations; g++) {
+    s = SearchState.startGeneration(s, strategy, key)
+    while (s.round !== null) {
+      const round: SearchState.Round = s.round
+      for (const i of SearchState.toEvaluate(s)) {
+        const k = SearchState.cacheKey(round.level, round.keys[i])
+        if (!Object.hasOwn(cache, k)) return out
+        s = SearchState.record(s, i, cache[k], Number.isNaN(cache[k]) ? "failed" : undefined)
+      }
+      const next = SearchState.finishLevel(s, strategy, fidelity)
+      if (Result.isFailure(next)) return out
+      s = next.success
+    }
+    out.push(s.strategy.population)
+  }
+  return out
+}
+
+/** Options of {@link searchJob}. */
+export interface SearchJobOptions {
+  /** The data: `synthetic`, a mosi-real folder, a pickle file. */
+  readonly source: string
+  readonly loadOptions?: DatasetLoader.LoadOptions
+  readonly population: number
+  readonly generations: number
+  readonly seed: number
+  /** Folder of the search checkpoint (and its cost record); rerunning with the same options resumes. */
+  readonly checkpointDir: string
+  /** Fidelity levels, cheapest first (default: the `low` preset). */
+  readonly fidelity?: ReadonlyArray<Fidelity.FidelityLevel>
+  /** Successive-halving factor (default 3). */
+  readonly eta?: number
+  readonly elitism?: number
+  /** Worker threads; 0 trains in this thread (default: one per CPU). */
+  readonly workers?: number
+  /** Backend of the workers (default wasm; in this thread the `Backend` service's). */
+  readonly backend?: string
+  /** Retrain the winner and the default architecture for this many epochs (default: no retraining). */
+  readonly retrainEpochs?: number
+  /** Fields no gene controls, and the architecture the first population starts from (default: the default one). */
+  readonly base?: ArchitectureSpec
+  /** Put `base` in the first generation (default true). */
+  readonly seedBase?: boolean
+}
+
+/** One generation in the output. */
+export interface GenerationOutput {
+  readonly generation: number
+  readonly best: number
+  readonly mean: number
+  readonly evaluations: number
+  readonly cache_hits: number
+  readonly failures: number
+  /** How many individuals of the population use each modality subset (e.g. `{"t+a": 3, "t+a+v": 5}`). */
+  readonly modalities: Readonly<Record<string, number>>
+}
+
+/** Full training of one architecture, as reported. */
+export interface RetrainOutput {
+  readonly architecture: ArchitectureSpec
+  readonly valid: Evaluate.SplitMetrics
+  readonly test: Evaluate.SplitMetrics
+  readonly valid_objective: number
+  readonly epochs: number
+  readonly best_epoch: number
+  readonly seconds: number
+}
+
+/** What `haemsa search --json` writes. */
+export interface SearchOutput {
+  readonly data: string
+  readonly seed: number
+  readonly population: number
+  readonly fidelity: { readonly levels: ReadonlyArray<Fidelity.FidelityLevel>; readonly eta: number }
+  readonly workers: number
+  readonly generations: ReadonlyArray<GenerationOutput>
+  readonly best: {
+    readonly genome: ReadonlyArray<number>
+    readonly architecture: ArchitectureSpec
+    readonly fitness: number
+    /** The fidelity level the fitness was measured at. */
+    readonly level: number
+  }
+  readonly evaluations: number
+  readonly cache_hits: number
+  readonly failures: number
+  /** Wall-clock seconds over all runs of this search. */
+  readonly seconds: number
+  /** CPU seconds (all threads) over all runs, as recorded after each generation. */
+  readonly cpu_seconds: number
+  readonly stopped: Search.StopReason
+  /** With retraining: the winner and the default architecture at full fidelity, same seed and epochs. */
+  readonly retrain?: { readonly epochs: number; readonly winner: RetrainOutput; readonly default: RetrainOutput; readonly same: boolean }
+}
+
+/** The file in the checkpoint folder that accumulates the search's CPU time over runs. */
+export const COST_FILE = "cost.json"
+
+const readCost = (dir: string): number => {
+  try {
+    const value = JSON.parse(fs.readFileSync(path.join(dir, COST_FILE), "utf8")).cpu_seconds
+    return typeof value === "number" && Number.isFinite(value) ? value : 0
+  } catch {
+    return 0
+  }
+}
+
+const writeCost = (dir: string, cpuSeconds: number): void => {
+  const file = path.join(dir, COST_FILE)
+  fs.mkdirSync(dir, { recursive: true })
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify({ cpu_seconds: cpuSeconds }) + "\n")
+  fs.renameSync(`${file}.tmp`, file)
+}
+
+const cpuSecondsSince = (start: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(start)
+  return (used.user + used.system) / 1e6
+}
+
+/** The evaluator for `workers` (0: this thread). */
+const evaluatorLayer = (
+  options: SearchJobOptions,
+  workers: number
+): Layer.Layer<
+  SearchEvaluator.SearchSpace | FitnessEvaluator.FitnessEvaluator | SearchEvaluator.Retrainer,
+  DatasetErrors.DatasetError | SearchEvaluator.WorkerPoolError,
+  DatasetLoader.DatasetLoader | SearchEvaluator.FitnessServices
+> => {
+  const common = {
+    source: options.source,
+    seed: options.seed,
+    ...(options.loadOptions !== undefined ? { loadOptions: options.loadOptions } : {}),
+    ...(options.base !== undefined ? { base: options.base } : {})
+  }
+  return workers === 0
+    ? SearchEvaluator.layerInProcess(common)
+    : SearchEvaluator.layerWorkers({ ...common, workers, ...(options.backend !== undefined ? { backend: options.backend } : {}) })
+}
+
+const retrainOutput = (architecture: ArchitectureSpec, outcome: SearchEvaluator.TrainOutcome): RetrainOutput => ({
+  architecture,
+  valid: outcome.valid,
+  test: outcome.test,
+  valid_objective: outcome.objective,
+  epochs: outcome.epochs,
+  best_epoch: outcome.bestEpoch,
+  seconds: Math.round(outcome.seconds * 100) / 100
+})
+
+/**
+ * Runs (or resumes) a search and returns its report: per-generation best/mean fitness and modality
+ * subsets, the best genome and its architecture, the cost; with `retrainEpochs`, the winner and the
+ * default architecture retrained side by side. Progress lines go to the {@link Progress} service.
+ */
+export const searchJob = (options: SearchJobOptions) =>
+  Effect.gen(function*() {
+    const progress = yield* Progress
+    const space = yield* SearchEvaluator.SearchSpace
+    const evaluator = yield* FitnessEvaluator.FitnessEvaluator
+    const base = options.base ?? defaultSpec
+    const workers = options.workers ?? os.availableParallelism()
+    const searchOptions: Search.SearchOptions = {
+      strategy: { dimension: Genome.GENE_COUNT, populationSize: options.population, elitism: options.elitism ?? 1, ...OPERATORS },
+      seed: options.seed,
+      generations: options.generations,
+      key: space.key,
+      concurrency: Math.max(1, workers),
+      fidelity: { levels: options.fidelity ?? FIDELITY_PRESETS["low"], eta: options.eta ?? Fidelity.DEFAULT_ETA },
+      checkpointDir: options.checkpointDir
+    }
+    const strategy = yield* Effect.fromResult(Strategy.make(searchOptions.strategy))
+    const fidelity = yield* Effect.fromResult(Fidelity.make(searchOptions.fidelity))
+    const file = Checkpoint.file(options.checkpointDir)
+    const seeds = options.seedBase === false ? [] : [Genome.encode(base)]
+    const initial = SearchState.initial(seededState(strategy, options.seed, seeds))
+
+    // A new search starts from a checkpoint holding the seeded first generation; an existing one resumes.
+    const config: Checkpoint.CheckpointConfig = { seed: options.seed, strategy: strategy.config, fidelity }
+    const saved = yield* Checkpoint.read(file)
+    if (Option.isNone(saved)) yield* Checkpoint.write(file, { config, state: initial })
+    else if (Checkpoint.configDifference(saved.value.config, config) === undefined) {
+      const s = saved.value.state
+      progress.log(`resuming ${file}: ${s.history.length} generations done, ${s.evaluations} evaluations cached`)
+    }
+
+    const cpuBefore = readCost(options.checkpointDir)
+    const cpuStart = process.cpuUsage()
+    let generation = Option.isSome(saved) ? saved.value.state.history.length : 0
+    let finished = 0
+    const startedAt = performance.now()
+    const counting: FitnessEvaluator.FitnessEvaluator["Service"] = {
+      evaluate: (genome, at) =>
+        evaluator.evaluate(genome, at).pipe(
+          Effect.ensuring(Effect.sync(() => {
+            finished++
+            const elapsed = (performance.now() - startedAt) / 1000
+            progress.update(`generation ${generation + 1}/${options.generations}: ${finished} evaluations done in this run (level ${at.level}), ${formatDuration(elapsed)} elapsed`)
+          }))
+        )
+    }
+    const result = yield* Search.run({
+      ...searchOptions,
+      onProgress: (p) => {
+        generation = p.generation
+        writeCost(options.checkpointDir, cpuBefore + cpuSecondsSince(cpuStart))
+        progress.log(
+          `generation ${p.generation}/${p.generations}  best ${p.best.toFixed(4)}  mean ${p.mean.toFixed(4)}  ` +
+            `evaluations ${p.evaluations}  cache hits ${p.cacheHits}${p.failures > 0 ? `  failures ${p.failures}` : ""}  ETA ${formatDuration(p.etaSeconds)}`
+        )
+      }
+    }).pipe(Effect.provide(Layer.succeed(FitnessEvaluator.FitnessEvaluator, counting)))
+    const cpuSeconds = cpuBefore + cpuSecondsSince(cpuStart)
+    writeCost(options.checkpointDir, cpuSeconds)
+
+    const final = yield* Checkpoint.read(file)
+    const cache = Option.isSome(final) ? final.value.state.cache : {}
+    const populations = replayPopulations(strategy, fidelity, initial, cache, space.key, result.generations.length)
+    const generations: GenerationOutput[] = result.generations.map((g, i) => {
+      const counts: Record<string, number> = {}
+      for (const individual of populations[i] ?? []) {
+        const name = subsetName(space.decode(individual.genome).modalities)
+        counts[name] = (counts[name] ?? 0) + 1
+      }
+      return { generation: g.generation, best: g.best, mean: g.mean, evaluations: g.evaluations, cache_hits: g.cache_hits, failures: g.failures, modalities: counts }
+    })
+    const architecture = space.decode(result.best.genome)
+    const output: SearchOutput = {
+      data: options.source,
+      seed: options.seed,
+      population: options.population,
+      fidelity,
+      workers,
+      generations,
+      best: { genome: result.best.genome, architecture, fitness: result.best.fitness, level: result.best.level },
+      evaluations: result.evaluations,
+      cache_hits: result.cache_hits,
+      failures: result.failures.length,
+      seconds: Math.round(result.seconds * 100) / 100,
+      cpu_seconds: Math.round(cpuSeconds * 100) / 100,
+      stopped: result.stopped
+    }
+    if (options.retrainEpochs === undefined) return output
+
+    const epochs = options.retrainEpochs
+    const retrainer = yield* SearchEvaluator.Retrainer
+    // the default architecture on this data's modalities (mosi-real has no vision)
+    const usable = base.modalities.filter((m) => space.modalities.includes(m))
+    const reference: ArchitectureSpec = usable.length > 0 ? { ...base, modalities: usable as [Dataset.Modality, ...Array<Dataset.Modality>] } : base
+    const same = Genome.canonicalKey(architecture) === Genome.canonicalKey(reference)
+    progress.log(same
+      ? `retraining the winner (the default architecture) for up to ${epochs} epochs`
+      : `retraining the winner and the default architecture for up to ${epochs} epochs${workers > 1 ? ", in parallel" : ""}`)
+    const [winner, other] = yield* Effect.all(
+      [retrainer.retrain(architecture, epochs), same ? Effect.succeed(undefined) : retrainer.retrain(reference, epochs)],
+      { concurrency: 2 }
+    )
+    return {
+      ...output,
+      retrain: {
+        epochs,
+        same,
+        winner: retrainOutput(architecture, winner),
+        default: retrainOutput(reference, other ?? winner)
+      }
+    } satisfies SearchOutput
+  }).pipe(Effect.provide(evaluatorLayer(options, options.workers ?? os.availableParallelism())))
+
+/** Writes `text` to `file` atomically (temp file, rename), creating its folder. */
+const writeText = (file: string, text: string) =>
+  Effect.try({
+    try: () => {
+      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
+      const tmp = `${file}.tmp-${process.pid}`
+      fs.writeFileSync(tmp, text)
+      fs.renameSync(tmp, file)
+    },
+    catch: (e) => new UsageError({ reason: `cannot write ${file}: ${e instanceof Error ? e.message : String(e)}` })
+  })
+
+/** The declared options of `haemsa search`. */
+export const SEARCH_OPTIONS = {
+  data: "string",
+  population: "int",
+  generations: "int",
+  seed: "int",
+  checkpoint: "string",
+  fidelity: "string",
+  eta: "number",
+  elitism: "int",
+  workers: "int",
+  backend: "string",
+  json: "string",
+  report: "string",
+  retrain: "flag",
+  "retrain-epochs": "int",
+  help: "flag"
+} as const
+
+/** The usage line of `haemsa search`. */
+export const SEARCH_USAGE =
+  "haemsa search  --data synthetic|mosi-real|PATH --checkpoint DIR [--population P] [--generations G] [--seed S]\n" +
+  "                 [--fidelity low|medium|full|E:F,...] [--eta N] [--elitism N] [--workers N] [--backend B]\n" +
+  "                 [--json FILE] [--report FILE.svg|FILE.html] [--retrain] [--retrain-epochs N]"
+
+const positive = (options: Readonly<Record<string, unknown>>, name: string, fallback: number, min = 1): number => {
+  const value = options[name] === undefined ? fallback : Number(options[name])
+  if (!(value >= min)) throw new UsageError({ reason: `--${name} must be >= ${min} (got ${value})` })
+  return value
+}
+
+/** `haemsa search`: run or resume a search; print progress, the winner, and (with --retrain) its metrics next to the default's. */
+export const search = (argv: ReadonlyArray<string>, io: Io) =>
+  Effect.gen(function*() {
+    // Cli imports this module for its command table: importing Cli lazily keeps module evaluation acyclic.
+    const { metricsTable, resolveDataSource } = yield* Effect.promise(() => import("./Cli"))
+    const { positionals, options } = parseArgs(argv, SEARCH_OPTIONS, "search")
+    if (positionals.length > 0) throw new UsageError({ reason: `search takes no positional arguments (got '${positionals[0]}')` })
+    if (options["checkpoint"] === undefined) {
+      throw new UsageError({ reason: "search needs --checkpoint DIR (where it saves its state; rerun the same command to resume)" })
+    }
+    const report = options["report"] === undefined ? undefined : String(options["report"])
+    if (report !== undefined && SearchReport.formatOf(report) === undefined) {
+      throw new UsageError({ reason: `--report must name a .svg or .html file (got '${report}')` })
+    }
+    const retrainEpochs = positive(options, "retrain-epochs", SearchEvaluator.DEFAULT_EPOCHS)
+    const job: SearchJobOptions = {
+      source: resolveDataSource(String(options["data"] ?? "synthetic")),
+      population: positive(options, "population", 8, 2),
+      generations: positive(options, "generations", 5),
+      seed: Number(options["seed"] ?? 0),
+      checkpointDir: String(options["checkpoint"]),
+      fidelity: parseFidelity(String(options["fidelity"] ?? "low")),
+      eta: options["eta"] === undefined ? Fidelity.DEFAULT_ETA : Number(options["eta"]),
+      elitism: positive(options, "elitism", 1, 0),
+      workers: Math.min(positive(options, "workers", os.availableParallelism(), 0), positive(options, "population", 8, 2)),
+      backend: String(options["backend"] ?? "wasm"),
+      ...(options["retrain"] ? { retrainEpochs } : {})
+    }
+    const output = yield* searchJob(job)
+    const n = output.generations.length
+    io.out(`search on ${output.data}: ${n} generation${n === 1 ? "" : "s"}, ${output.evaluations} evaluations, ${output.cache_hits} cache hits, ` +
+      `${output.failures} failures, ${formatDuration(output.seconds)} (${(output.cpu_seconds / 60).toFixed(1)} CPU-minutes)`)
+    io.out(`best fitness ${output.best.fitness.toFixed(4)} (validation objective at fidelity level ${output.best.level})`)
+    io.out(`best architecture: ${SearchReport.describeArchitecture(output.best.architecture)}`)
+    if (output.retrain) {
+      const r = output.retrain
+      io.out(`\nretrained for up to ${r.epochs} epochs (seed ${output.seed})${r.same ? ": the winner is the default architecture" : ""}:`)
+      io.out(metricsTable([
+        ["winner valid", r.winner.valid],
+        ["default valid", r.default.valid],
+        ["winner test", r.winner.test],
+        ["default test", r.default.test]
+      ]))
+    }
+    if (options["json"] !== undefined) yield* writeText(String(options["json"]), JSON.stringify(output, null, 2) + "\n")
+    if (report !== undefined) {
+      yield* writeText(report, SearchReport.render(output, SearchReport.formatOf(report)!))
+      io.out(`report: ${report}`)
+    }
+  })

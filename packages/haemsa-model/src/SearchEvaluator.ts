@@ -1,0 +1,424 @@
+/**
+ * The fitness of a HAEMSA genome, as the {@link FitnessEvaluator} service of `@haemsa/evo-search`:
+ * decode the genome ({@link Genome.decode}), train the architecture at the asked fidelity (epochs,
+ * fraction of the train split) and return the validation objective (MAE for sentiment; lower is
+ * better). Two layers provide it, each together with the {@link SearchSpace} of the loaded data:
+ *
+ * - {@link layerInProcess}: trains in this thread, one candidate at a time (tests, `--workers 0`);
+ * - {@link layerWorkers}: a pool of worker threads (default one per CPU), each loading the dataset
+ *   once and setting up its own backend; candidates are trained in parallel.
+ *
+ * Both give the same fitness for the same genome, seed and backend: training is seeded and the
+ * workers run the same {@link fitness} function. Both also provide a {@link Retrainer} that trains an
+ * architecture at full fidelity and scores the valid and test splits (the winner of a search and the
+ * default architecture, side by side; the pool trains them in parallel).
+ *
+ * @since 0.1.0
+ */
+import type { Dataset, DatasetLoader } from "@haemsa/datasets"
+import { Errors as SearchErrors, FitnessEvaluator } from "@haemsa/evo-search"
+import type { Fidelity } from "@haemsa/evo-search"
+import { Context, Effect, Layer, Schema } from "effect"
+import { createRequire } from "node:module"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { Worker } from "node:worker_threads"
+import type { ArchitectureSpec } from "./ArchitectureSpec"
+import { defaultSpec } from "./ArchitectureSpec"
+import type { DataInfo } from "./DataInfo"
+import { availableModalities } from "./DataInfo"
+import type * as Evaluate from "./Evaluate"
+import * as Experiment from "./Experiment"
+import * as Genome from "./Genome"
+import * as Network from "./Network"
+import { Progress } from "./Progress"
+import * as Train from "./Train"
+
+/** Epochs of a fidelity level that names none. */
+export const DEFAULT_EPOCHS = 20
+
+/** How candidates are trained: the same for every candidate of a search. */
+export interface EvaluatorOptions {
+  /** The data: `synthetic`, a mosi-real folder, a pickle file. */
+  readonly source: string
+  /** Loader options (e.g. smaller synthetic data in tests). Must be plain data: workers get a copy. */
+  readonly loadOptions?: DatasetLoader.LoadOptions
+  /** Where the fields no gene controls come from (default: the default architecture). */
+  readonly base?: ArchitectureSpec
+  /** Training seed of every candidate: weights, shuffling and the train subset (default 0). */
+  readonly seed?: number
+  readonly batchSize?: number
+  /** Early-stopping patience in epochs (default 6). */
+  readonly patience?: number
+}
+
+/** Options of the worker pool. */
+export interface PoolOptions extends EvaluatorOptions {
+  /** Worker threads (default `os.availableParallelism()`). */
+  readonly workers?: number
+  /** The tfjs backend of every worker (default `wasm`). */
+  readonly backend?: string
+  /** Threads of each worker's wasm backend (default: the CPUs divided among the workers, at least 1). */
+  readonly wasmThreads?: number
+}
+
+/** The worker pool could not start (a worker failed to load the data or to set up its backend). */
+export class WorkerPoolError extends Schema.TaggedError<WorkerPoolError>()("WorkerPoolError", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `fitness workers: ${this.reason}`
+  }
+}
+
+/** How genomes decode on the loaded data, and their fitness-cache key. */
+export class SearchSpace extends Context.Service<SearchSpace, {
+  /** The modalities the data has: the subset genes choose among these. */
+  readonly modalities: ReadonlyArray<Dataset.Modality>
+  /** The architecture of a genome; throws a `Genome.GenomeError` for an invalid one. */
+  readonly decode: (genome: ReadonlyArray<number>) => ArchitectureSpec
+  /** The canonical key of a genome's architecture (a deterministic function, as the search needs). */
+  readonly key: (genome: ReadonlyArray<number>) => string
+}>()("@haemsa/haemsa-model/SearchSpace") {}
+
+/** A full training run: best validation objective, valid and test metrics, cost. */
+export interface TrainOutcome {
+  readonly objective: number
+  readonly valid: Evaluate.SplitMetrics
+  readonly test: Evaluate.SplitMetrics
+  readonly epochs: number
+  readonly bestEpoch: number
+  readonly seconds: number
+}
+
+/** Trains an architecture at full fidelity (all the train split, `epochs` with early stopping). */
+export class Retrainer extends Context.Service<Retrainer, {
+  readonly retrain: (spec: ArchitectureSpec, epochs: number) => Effect.Effect<TrainOutcome, SearchErrors.EvaluationError>
+}>()("@haemsa/haemsa-model/Retrainer") {}
+
+/** The search space over `modalities` with fields from `base`. */
+export const makeSpace = (modalities: ReadonlyArray<Dataset.Modality>, base: ArchitectureSpec = defaultSpec): SearchSpace["Service"] => {
+  const decode = (genome: ReadonlyArray<number>) => Genome.decode(genome, base, { modalities })
+  return { modalities, decode, key: (genome) => Genome.canonicalKey(decode(genome)) }
+}
+
+/** The training options of a fidelity level. */
+export const trainOptions = (fidelity: Fidelity.Fidelity, options: EvaluatorOptions): Train.TrainOptions => ({
+  epochs: fidelity.epochs ?? DEFAULT_EPOCHS,
+  seed: options.seed ?? 0,
+  ...(fidelity.fraction !== undefined && fidelity.fraction < 1 ? { trainFraction: fidelity.fraction } : {}),
+  ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+  ...(options.patience !== undefined ? { patience: options.patience } : {})
+})
+
+/**
+ * Trains `spec` at `fidelity` on normalised data and returns its best validation objective. Progress
+ * lines of the training are dropped (the search reports per generation).
+ */
+export const fitness = (
+  spec: ArchitectureSpec,
+  data: { readonly dataset: Dataset.Dataset; readonly info: DataInfo },
+  fidelity: Fidelity.Fidelity,
+  options: EvaluatorOptions
+) =>
+  Effect.gen(function*() {
+    const result = yield* Train.train(spec, data.dataset, data.info, trainOptions(fidelity, options))
+    Network.dispose(result.net)
+    return result.bestObjective
+  }).pipe(Effect.provide(Progress.layerSilent))
+
+/** Trains `spec` for `epochs` on all the train split (early stopping as configured) and scores valid and test. */
+export const retrain = (
+  spec: ArchitectureSpec,
+  data: { readonly dataset: Dataset.Dataset; readonly info: DataInfo },
+  epochs: number,
+  options: EvaluatorOptions
+) =>
+  Effect.gen(function*() {
+    const { result, valid, test } = yield* Experiment.trainOn(spec, data, trainOptions({ level: 0, epochs }, options))
+    Network.dispose(result.net)
+    return {
+      objective: result.bestObjective,
+      valid,
+      test,
+      epochs: result.history.length,
+      bestEpoch: result.bestEpoch,
+      seconds: result.seconds
+    } satisfies TrainOutcome
+  }).pipe(Effect.provide(Progress.layerSilent))
+
+/** The services {@link fitness} needs: the model parts (experts, fusion, losses). */
+export type FitnessServices = Effect.Services<ReturnType<typeof fitness>>
+
+/** Any failure of an evaluation as the search's typed error. */
+const evaluationError = (e: unknown): SearchErrors.EvaluationError =>
+  e instanceof SearchErrors.EvaluationError
+    ? e
+    : new SearchErrors.EvaluationError({ reason: e instanceof Error ? e.message : String(e) })
+
+/**
+ * The in-process evaluator: loads and normalises the data once, then trains candidates in this
+ * thread on the backend already set up (the `Backend` service). Also provides the {@link SearchSpace}.
+ */
+export const layerInProcess = (options: EvaluatorOptions) =>
+  Layer.effectContext(
+    Effect.gen(function*() {
+      const data = yield* Experiment.loadNormalized(options.source, options.loadOptions)
+      const space = makeSpace(availableModalities(data.info), options.base)
+      const context = yield* Effect.context<FitnessServices>()
+      const evaluator: FitnessEvaluator.FitnessEvaluator["Service"] = {
+        evaluate: (genome, fidelity) =>
+          Effect.try({ try: () => space.decode(genome), catch: evaluationError }).pipe(
+            Effect.flatMap((spec) => fitness(spec, data, fidelity, options)),
+            Effect.provideContext(context),
+            Effect.mapError(evaluationError)
+          )
+      }
+      const retrainer: Retrainer["Service"] = {
+        retrain: (spec, epochs) =>
+          retrain(spec, data, epochs, options).pipe(Effect.provideContext(context), Effect.mapError(evaluationError))
+      }
+      return Context.make(SearchSpace, space).pipe(
+        Context.add(FitnessEvaluator.FitnessEvaluator, evaluator),
+        Context.add(Retrainer, retrainer)
+      )
+    })
+  )
+
+/** What the parent sends a worker (its `workerData`). */
+export interface WorkerConfig {
+  readonly backend: string
+  readonly wasmThreads: number
+  /** The data and the training settings. */
+  readonly options: EvaluatorOptions
+}
+
+/** A job for a worker: a fitness at a fidelity, or a full training run. */
+export type WorkerJob =
+  | { readonly type: "fitness"; readonly spec: ArchitectureSpec; readonly fidelity: Fidelity.Fidelity }
+  | { readonly type: "retrain"; readonly spec: ArchitectureSpec; readonly epochs: number }
+
+/** What the parent sends a worker: a job and its id. */
+export type WorkerRequest = WorkerJob & { readonly id: number }
+
+/** What a worker answers: ready (after loading) or fatal (it could not start), then one reply per job. */
+export type WorkerReply =
+  | { readonly type: "ready"; readonly modalities: ReadonlyArray<Dataset.Modality>; readonly backend: string }
+  | { readonly type: "fatal"; readonly reason: string }
+  | { readonly type: "fitness"; readonly id: number; readonly fitness: number }
+  | { readonly type: "retrain"; readonly id: number; readonly outcome: TrainOutcome }
+  | { readonly type: "failed"; readonly id: number; readonly reason: string }
+
+/** A reply to a job. */
+type JobReply = Extract<WorkerReply, { readonly id: number }>
+
+/** This module's URL (also in the CommonJS build, where `import.meta` is empty). */
+const here = (): string => (typeof __filename === "string" ? pathToFileURL(__filename).href : import.meta.url)
+
+/**
+ * Starts one worker. From the built package it runs `FitnessWorker.js` (or `.cjs`) next to this file;
+ * from the TypeScript sources (tests, `tsx --conditions=source`) it registers tsx inside the worker
+ * first, because Node 20 does not apply `--import` loaders to worker threads.
+ */
+export const spawnWorker = (config: WorkerConfig): Worker => {
+  const self = here()
+  const ext = path.extname(fileURLToPath(self))
+  const entry = new URL(`./FitnessWorker${ext}`, self)
+  if (ext !== ".ts") return new Worker(entry, { workerData: config })
+  const tsxDir = path.dirname(createRequire(self).resolve("tsx/package.json"))
+  const api = pathToFileURL(path.join(tsxDir, "dist/esm/api/index.mjs")).href
+  const bootstrap = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}) })`
+  return new Worker(bootstrap, { eval: true, execArgv: ["--conditions=source"], workerData: config })
+}
+
+/** A running pool of fitness workers. */
+interface Pool {
+  readonly modalities: ReadonlyArray<Dataset.Modality>
+  /** Runs a job on the next idle worker; rejects when the job failed or its worker died. */
+  readonly run: (job: WorkerJob) => Promise<JobReply>
+  readonly close: () => Promise<void>
+}
+
+/** A worker and the job it runs, if any. */
+interface Slot {
+  worker: Worker
+  job: { readonly id: number; readonly resolve: (reply: JobReply) => void; readonly reject: (error: Error) => void } | undefined
+}
+
+/** Starts a worker and waits for its `ready` message. */
+const startWorker = (config: WorkerConfig): Promise<{ readonly worker: Worker; readonly modalities: ReadonlyArray<Dataset.Modality> }> =>
+  new Promise((resolve, reject) => {
+    const worker = spawnWorker(config)
+    const cleanup = () => {
+      worker.off("message", onMessage)
+      worker.off("error", onError)
+      worker.off("exit", onExit)
+    }
+    const onMessage = (reply: WorkerReply) => {
+      if (reply.type === "ready") {
+        cleanup()
+        resolve({ worker, modalities: reply.modalities })
+      } else if (reply.type === "fatal") {
+        cleanup()
+        void worker.terminate()
+        reject(new Error(reply.reason))
+      }
+    }
+    const onError = (error: Error) => {
+      cleanup()
+      reject(error)
+    }
+    const onExit = (code: number) => {
+      cleanup()
+      reject(new Error(`a worker exited with code ${code} before it was ready`))
+    }
+    worker.on("message", onMessage)
+    worker.on("error", onError)
+    worker.on("exit", onExit)
+  })
+
+/**
+ * Starts `size` workers and hands jobs to idle ones in arrival order. A worker that crashes fails
+ * its job and is replaced by a fresh one; when none can be started, queued jobs fail.
+ */
+const makePool = async (size: number, config: WorkerConfig): Promise<Pool> => {
+  const started = await Promise.allSettled(Array.from({ length: size }, () => startWorker(config)))
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected")
+  if (failed !== undefined) {
+    await Promise.all(started.map((s) => (s.status === "fulfilled" ? s.value.worker.terminate() : undefined)))
+    throw failed.reason
+  }
+  const ready = started.map((s) => (s as PromiseFulfilledResult<Awaited<ReturnType<typeof startWorker>>>).value)
+  const slots: Slot[] = []
+  const idle: Slot[] = []
+  const waiting: Array<{ readonly resolve: (slot: Slot) => void; readonly reject: (error: Error) => void }> = []
+  let closed = false
+  let nextId = 0
+
+  const release = (slot: Slot) => {
+    const next = waiting.shift()
+    if (next) next.resolve(slot)
+    else idle.push(slot)
+  }
+  const finish = (slot: Slot, outcome: (job: NonNullable<Slot["job"]>) => void) => {
+    const job = slot.job
+    slot.job = undefined
+    if (job) outcome(job)
+  }
+  const replace = (slot: Slot, reason: string) => {
+    finish(slot, (job) => job.reject(new Error(reason)))
+    if (idle.includes(slot)) idle.splice(idle.indexOf(slot), 1)
+    if (closed) return
+    startWorker(config).then(
+      ({ worker }) => {
+        slot.worker = worker
+        attach(slot)
+        release(slot)
+      },
+      (error: Error) => {
+        slots.splice(slots.indexOf(slot), 1)
+        if (slots.length === 0) {
+          for (const w of waiting.splice(0)) w.reject(new Error(`no fitness worker is left: ${error.message}`))
+        }
+      }
+    )
+  }
+  const attach = (slot: Slot) => {
+    const worker = slot.worker
+    worker.on("message", (reply: WorkerReply) => {
+      if (!("id" in reply) || slot.job?.id !== reply.id) return
+      finish(slot, (job) => (reply.type === "failed" ? job.reject(new Error(reply.reason)) : job.resolve(reply)))
+      release(slot)
+    })
+    // a crash emits "error" and then "exit": replace the worker once
+    let gone = false
+    const lost = (reason: string) => {
+      if (gone || closed) return
+      gone = true
+      replace(slot, reason)
+    }
+    worker.on("error", (error) => lost(`the fitness worker crashed: ${error.message}`))
+    worker.on("exit", (code) => lost(`the fitness worker exited with code ${code}`))
+  }
+  for (const { worker } of ready) {
+    const slot: Slot = { worker, job: undefined }
+    slots.push(slot)
+    attach(slot)
+    idle.push(slot)
+  }
+  const acquire = (): Promise<Slot> => {
+    if (slots.length === 0) return Promise.reject(new Error("no fitness worker is left"))
+    const slot = idle.shift()
+    return slot ? Promise.resolve(slot) : new Promise((resolve, reject) => waiting.push({ resolve, reject }))
+  }
+  return {
+    modalities: ready[0].modalities,
+    run: async (job) => {
+      if (closed) throw new Error("the worker pool is closed")
+      const slot = await acquire()
+      return new Promise<JobReply>((resolve, reject) => {
+        const id = nextId++
+        slot.job = { id, resolve, reject }
+        slot.worker.postMessage({ ...job, id } satisfies WorkerRequest)
+      })
+    },
+    close: async () => {
+      closed = true
+      for (const w of waiting.splice(0)) w.reject(new Error("the worker pool is closed"))
+      for (const slot of slots) finish(slot, (job) => job.reject(new Error("the worker pool is closed")))
+      await Promise.all(slots.map((slot) => slot.worker.terminate()))
+    }
+  }
+}
+
+/**
+ * The worker-pool evaluator: `workers` threads (default one per CPU), each loading the data once and
+ * setting up `backend` (default wasm) with `wasmThreads` threads. The workers stop when the layer's
+ * scope closes. Also provides the {@link SearchSpace}.
+ */
+export const layerWorkers = (options: PoolOptions) =>
+  Layer.effectContext(
+    Effect.gen(function*() {
+      const size = options.workers ?? os.availableParallelism()
+      if (!(Number.isInteger(size) && size >= 1)) {
+        return yield* new WorkerPoolError({ reason: `workers must be an integer >= 1 (got ${size})` })
+      }
+      const { workers: _w, backend: _b, wasmThreads: _t, ...evaluatorOptions } = options
+      const config: WorkerConfig = {
+        backend: options.backend ?? "wasm",
+        wasmThreads: options.wasmThreads ?? Math.max(1, Math.floor(os.availableParallelism() / size)),
+        options: evaluatorOptions
+      }
+      const pool = yield* Effect.acquireRelease(
+        Effect.tryPromise({
+          try: () => makePool(size, config),
+          catch: (e) => new WorkerPoolError({ reason: e instanceof Error ? e.message : String(e) })
+        }),
+        (pool) => Effect.promise(() => pool.close())
+      )
+      const space = makeSpace(pool.modalities, options.base)
+      const run = <T extends JobReply["type"]>(job: WorkerJob, type: T) =>
+        Effect.tryPromise({ try: () => pool.run(job), catch: evaluationError }).pipe(
+          Effect.flatMap((reply) =>
+            reply.type === type
+              ? Effect.succeed(reply as Extract<JobReply, { readonly type: T }>)
+              : Effect.fail(evaluationError(`the worker answered ${reply.type} to a ${job.type} job`))
+          )
+        )
+      const evaluator: FitnessEvaluator.FitnessEvaluator["Service"] = {
+        evaluate: (genome, fidelity) =>
+          Effect.try({ try: () => space.decode(genome), catch: evaluationError }).pipe(
+            Effect.flatMap((spec) => run({ type: "fitness", spec, fidelity: { ...fidelity } }, "fitness")),
+            Effect.map((reply) => reply.fitness)
+          )
+      }
+      const retrainer: Retrainer["Service"] = {
+        retrain: (spec, epochs) => Effect.map(run({ type: "retrain", spec, epochs }, "retrain"), (reply) => reply.outcome)
+      }
+      return Context.make(SearchSpace, space).pipe(
+        Context.add(FitnessEvaluator.FitnessEvaluator, evaluator),
+        Context.add(Retrainer, retrainer)
+      )
+    })
+  )

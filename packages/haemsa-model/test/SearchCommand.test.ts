@@ -1,0 +1,163 @@
+import { DatasetLoader } from "@haemsa/datasets"
+import { Checkpoint, SearchState, Strategy } from "@haemsa/evo-search"
+import { Effect, Layer, Option, Result } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll, describe, expect, it } from "vitest"
+import { UsageError } from "../src/Args"
+import * as ArchitectureSpec from "../src/ArchitectureSpec"
+import { Backend } from "../src/Backend"
+import * as Cli from "../src/Cli"
+import * as Genome from "../src/Genome"
+import * as Layers from "../src/Layers"
+import { Progress } from "../src/Progress"
+import * as SearchCommand from "../src/SearchCommand"
+
+const SHARED = fileURLToPath(new URL("../../../../shared/", import.meta.url))
+const FIXTURE = path.join(SHARED, "fixtures", "mmsa_aligned.pkl")
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "haemsa-search-"))
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
+
+const SUBSETS = ["t", "a", "v", "t+a", "t+v", "a+v", "t+a+v"]
+const LOAD = { synthetic: { seed: 2, sizes: { train: 32, valid: 12, test: 12 }, steps: 5, dims: { text: 10, audio: 3, vision: 4 } } }
+
+const services = (lines: string[]) =>
+  Layer.mergeAll(Layers.parts, DatasetLoader.DatasetLoader.layer, Backend.layerTest, Progress.layerCollect(lines))
+
+const runJob = (options: SearchCommand.SearchJobOptions, lines: string[] = []) =>
+  Effect.runPromise(SearchCommand.searchJob(options).pipe(Effect.provide(services(lines))))
+
+describe("parseFidelity", () => {
+  it("reads presets and EPOCHS[:FRACTION] lists", () => {
+    expect(SearchCommand.parseFidelity("low")).toEqual([{ epochs: 2, fraction: 0.25 }, { epochs: 4, fraction: 0.5 }])
+    expect(SearchCommand.parseFidelity("medium")).toEqual([{ epochs: 2, fraction: 0.25 }, { epochs: 6 }])
+    expect(SearchCommand.parseFidelity("full")).toEqual([{ epochs: 20 }])
+    expect(SearchCommand.parseFidelity("2:0.25,6:1")).toEqual([{ epochs: 2, fraction: 0.25 }, { epochs: 6 }])
+    expect(SearchCommand.parseFidelity("3")).toEqual([{ epochs: 3 }])
+  })
+
+  it("rejects bad levels with a UsageError naming the part", () => {
+    for (const bad of ["", "0", "2:0", "2:1.5", "x:0.5", "1.5", "2:0.5:1", "2,,3", "high"]) {
+      expect(() => SearchCommand.parseFidelity(bad)).toThrow(UsageError)
+    }
+    expect(() => SearchCommand.parseFidelity("2:0.25,6:2")).toThrow(/bad level '6:2'/)
+  })
+})
+
+describe("seededState", () => {
+  it("puts the seeds first and keeps the rest of the random first generation", () => {
+    const strategy = Result.getOrThrow(Strategy.make({ dimension: Genome.GENE_COUNT, populationSize: 5 }))
+    const seed = Genome.encode(ArchitectureSpec.defaultSpec)
+    const plain = strategy.ask(strategy.init(7)).genomes
+    const seeded = SearchCommand.seededState(strategy, 7, [seed])
+    expect(seeded.pending).toEqual([seed, ...plain.slice(1)])
+    expect(strategy.ask(seeded).genomes).toEqual(seeded.pending)
+  })
+})
+
+describe("searchJob", () => {
+  const options: SearchCommand.SearchJobOptions = {
+    source: "synthetic",
+    loadOptions: LOAD,
+    population: 4,
+    generations: 2,
+    seed: 11,
+    checkpointDir: path.join(tmp, "job"),
+    fidelity: [{ epochs: 1, fraction: 0.5 }, { epochs: 2 }],
+    eta: 2,
+    workers: 0,
+    retrainEpochs: 1
+  }
+
+  it("runs a tiny search in process and reports generations, the best architecture, the cost and the retraining", async () => {
+    const lines: string[] = []
+    const output = await runJob(options, lines)
+
+    expect(output.generations).toHaveLength(2)
+    for (const g of output.generations) {
+      expect(Object.values(g.modalities).reduce((a, b) => a + b, 0)).toBe(4)
+      for (const name of Object.keys(g.modalities)) expect(SUBSETS).toContain(name)
+      expect(g.best).toBeLessThanOrEqual(g.mean)
+    }
+    expect(output.generations[1].best).toBeLessThanOrEqual(output.generations[0].best)
+    expect(output.best.genome).toHaveLength(Genome.GENE_COUNT)
+    expect(ArchitectureSpec.decode(output.best.architecture)).toEqual(Genome.decode(output.best.genome))
+    expect(output.best.fitness).toBe(output.generations[1].best)
+    expect(output.evaluations).toBe(output.generations.reduce((a, g) => a + g.evaluations, 0))
+    expect(output.evaluations + output.cache_hits).toBeGreaterThanOrEqual(4 + 3)
+    expect(output.cpu_seconds).toBeGreaterThan(0)
+    expect(output.stopped).toBe("generations")
+    expect(output.retrain?.epochs).toBe(1)
+    expect(output.retrain?.winner.architecture).toEqual(output.best.architecture)
+    expect(output.retrain?.default.architecture).toEqual(ArchitectureSpec.defaultSpec)
+    expect(output.retrain?.winner.valid).toHaveProperty("mae")
+    expect(JSON.parse(JSON.stringify(output))).toMatchObject({ generations: expect.any(Array), best: expect.any(Object), seconds: expect.any(Number) })
+    expect(lines.filter((l) => /^generation \d\/2 {2}best [\d.]+ {2}mean [\d.]+ {2}evaluations \d+ {2}cache hits \d+/.test(l))).toHaveLength(2)
+
+    // the default architecture was in the first generation: its level-0 fitness is cached
+    const saved = await Effect.runPromise(Checkpoint.read(Checkpoint.file(options.checkpointDir)))
+    const cache = Option.getOrThrow(saved).state.cache
+    expect(Object.hasOwn(cache, SearchState.cacheKey(0, Genome.canonicalKey(ArchitectureSpec.defaultSpec)))).toBe(true)
+
+    // rerunning the same search resumes: nothing is trained again, the result is the same
+    const again: string[] = []
+    const resumed = await runJob({ ...options, retrainEpochs: undefined }, again)
+    expect(again[0]).toMatch(/^resuming .*checkpoint\.json: 2 generations done/)
+    expect(again.some((l) => l.includes("evaluations done in this run"))).toBe(false)
+    expect(resumed.generations).toEqual(output.generations)
+    expect(resumed.best).toEqual(output.best)
+    expect(resumed.retrain).toBeUndefined()
+  })
+
+  it("refuses a checkpoint written by another configuration", async () => {
+    const exit = await Effect.runPromiseExit(
+      SearchCommand.searchJob({ ...options, seed: 12, retrainEpochs: undefined }).pipe(Effect.provide(services([])))
+    )
+    expect(exit._tag).toBe("Failure")
+    expect(String(exit._tag === "Failure" ? exit.cause.reasons.map((r) => (r._tag === "Fail" ? r.error.message : "")) : "")).toMatch(
+      /another configuration/
+    )
+  })
+})
+
+describe("haemsa search", () => {
+  const io = () => {
+    const out: string[] = []
+    const err: string[] = []
+    return { io: { out: (s: string) => void out.push(s), err: (s: string) => void err.push(s) }, out, err }
+  }
+
+  it("runs, prints the winner, and writes the JSON and the SVG report", async () => {
+    const { io: sink, out } = io()
+    const json = path.join(tmp, "cli", "search.json")
+    const report = path.join(tmp, "cli", "search.svg")
+    const code = await Cli.run([
+      "search", "--data", FIXTURE, "--workers", "0", "--population", "3", "--generations", "1", "--fidelity", "1",
+      "--checkpoint", path.join(tmp, "cli", "ckpt"), "--json", json, "--report", report, "--backend", "cpu"
+    ], sink)
+    expect(code).toBe(0)
+    expect(out.join("\n")).toMatch(/best architecture: /)
+    const written = JSON.parse(fs.readFileSync(json, "utf8"))
+    expect(Object.keys(written)).toEqual(expect.arrayContaining(["generations", "best", "evaluations", "cache_hits", "seconds"]))
+    expect(Object.keys(written.generations[0])).toEqual(expect.arrayContaining(["best", "mean", "evaluations"]))
+    expect(Object.keys(written.best)).toEqual(expect.arrayContaining(["genome", "architecture", "fitness"]))
+    expect(fs.readFileSync(report, "utf8")).toMatch(/^<svg[\s\S]*id="series-best"[\s\S]*<\/svg>$/)
+  })
+
+  it("bad usage exits with code 2 and says what is wrong", async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [["search", "--data", FIXTURE], /needs --checkpoint DIR/],
+      [["search", "--checkpoint", tmp, "--fidelity", "2:3"], /--fidelity: bad level/],
+      [["search", "--checkpoint", tmp, "--report", "out.png"], /--report must name a \.svg or \.html file/],
+      [["search", "--checkpoint", tmp, "--population", "1"], /--population must be >= 2/],
+      [["search", "--checkpoint", tmp, "--bogus"], /unknown option --bogus/]
+    ]
+    for (const [argv, message] of cases) {
+      const { io: sink, err } = io()
+      expect(await Cli.run([...argv, "--backend", "cpu"], sink)).toBe(2)
+      expect(err.join("\n")).toMatch(message)
+    }
+  })
+})

@@ -1,0 +1,89 @@
+import { Errors as SearchErrors, FitnessEvaluator } from "@haemsa/evo-search"
+import { Effect, Exit, Layer } from "effect"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "vitest"
+import * as ArchitectureSpec from "../src/ArchitectureSpec"
+import * as Genome from "../src/Genome"
+import * as Layers from "../src/Layers"
+import * as SearchEvaluator from "../src/SearchEvaluator"
+
+const SHARED = fileURLToPath(new URL("../../../../shared/", import.meta.url))
+
+/** Tiny synthetic data: every evaluation trains in well under a second on the cpu backend. */
+const OPTIONS: SearchEvaluator.EvaluatorOptions = {
+  source: "synthetic",
+  loadOptions: { synthetic: { seed: 3, sizes: { train: 40, valid: 16, test: 16 }, steps: 6, dims: { text: 12, audio: 4, vision: 6 } } },
+  seed: 5,
+  batchSize: 16
+}
+
+/** Genomes with different experts (lstm, transformer, tcn), subsets and rates. */
+const GENOMES: ReadonlyArray<ReadonlyArray<number>> = [
+  Genome.encode(ArchitectureSpec.defaultSpec),
+  [0.9, 0.8, 0.1, 0.3, 0.2, 0.6, 0.3, 0.9, 0.1, 0.55, 0.3, 0.2, 0.7, 0.3, 0.6, 0.8, 0.2, 0.5, 0.4, 0.3, 0.7, 0.5, 0.6, 0.1],
+  [0.2, 0.1, 0.7, 0.8, 0.1, 0.4, 0.5, 0.35, 0.4, 0.1, 0.2, 0.6, 0.1, 0.1, 0.1, 0.1, 0.9, 0.1, 0.1, 0.6, 0.4, 0.9, 0.2, 0.8]
+]
+const FIDELITY = { level: 0, epochs: 2, fraction: 0.5 }
+
+/** Evaluates every genome, the retraining of one architecture, and an invalid genome through a layer. */
+const probe = Effect.gen(function*() {
+  const evaluator = yield* FitnessEvaluator.FitnessEvaluator
+  const space = yield* SearchEvaluator.SearchSpace
+  const retrainer = yield* SearchEvaluator.Retrainer
+  const fitness = yield* Effect.forEach(GENOMES, (g) => evaluator.evaluate(g, FIDELITY), { concurrency: "unbounded" })
+  const retrained = yield* retrainer.retrain(space.decode(GENOMES[1]), 2)
+  const invalid = yield* Effect.exit(evaluator.evaluate([0.5, 0.5], FIDELITY))
+  return { fitness, retrained: { ...retrained, seconds: 0 }, invalid, modalities: space.modalities, keys: GENOMES.map(space.key) }
+})
+
+const inProcess = SearchEvaluator.layerInProcess(OPTIONS).pipe(Layer.provideMerge(Layers.test))
+
+describe("SearchEvaluator", () => {
+  it("the worker pool gives the same fitness and retraining metrics as the in-process evaluator (cpu backend)", async () => {
+    const local = await Effect.runPromise(probe.pipe(Effect.provide(inProcess)))
+    const pooled = await Effect.runPromise(probe.pipe(Effect.provide(SearchEvaluator.layerWorkers({ ...OPTIONS, workers: 2, backend: "cpu" }))))
+
+    expect(local.fitness.every((f) => Number.isFinite(f) && f > 0)).toBe(true)
+    expect(new Set(local.fitness).size).toBe(GENOMES.length)
+    expect(pooled.fitness).toEqual(local.fitness)
+    expect(pooled.retrained).toEqual(local.retrained)
+    expect(local.retrained.epochs).toBe(2)
+    expect(pooled.modalities).toEqual(["text", "audio", "vision"])
+    expect(pooled.keys).toEqual(local.keys)
+    for (const exit of [local.invalid, pooled.invalid]) {
+      expect(Exit.isFailure(exit)).toBe(true)
+      const error = Exit.isFailure(exit) ? exit.cause.reasons[0] : undefined
+      expect(error?._tag === "Fail" ? error.error : undefined).toBeInstanceOf(SearchErrors.EvaluationError)
+      expect(String(error?._tag === "Fail" ? error.error.message : "")).toMatch(/^evaluation failed: genome: expected 24 genes, got 2$/)
+    }
+  })
+
+  it("a pool whose workers cannot load the data fails to start with a WorkerPoolError naming the source", async () => {
+    const missing = path.join(SHARED, "fixtures", "no-such-file.pkl")
+    const exit = await Effect.runPromiseExit(
+      Effect.void.pipe(Effect.provide(SearchEvaluator.layerWorkers({ ...OPTIONS, source: missing, workers: 1, backend: "cpu" })))
+    )
+    expect(Exit.isFailure(exit)).toBe(true)
+    const reason = Exit.isFailure(exit) ? exit.cause.reasons[0] : undefined
+    const error = reason?._tag === "Fail" ? reason.error : undefined
+    expect(error).toBeInstanceOf(SearchEvaluator.WorkerPoolError)
+    expect((error as SearchEvaluator.WorkerPoolError).message).toContain("no-such-file.pkl")
+  })
+
+  it("on data without vision (mosi-real) the subsets choose among text and audio only", async () => {
+    const space = await Effect.runPromise(
+      Effect.gen(function*() {
+        return yield* SearchEvaluator.SearchSpace
+      }).pipe(
+        Effect.provide(SearchEvaluator.layerInProcess({ source: path.join(SHARED, "data", "mosi-real") }).pipe(Layer.provideMerge(Layers.test)))
+      )
+    )
+    expect(space.modalities).toEqual(["text", "audio"])
+    const visionOnly = Genome.encode({ ...ArchitectureSpec.defaultSpec, modalities: ["vision"] })
+    expect(space.decode(visionOnly).modalities).toHaveLength(1)
+    expect(space.decode(visionOnly).modalities).not.toContain("vision")
+    expect(space.decode(new Array(Genome.GENE_COUNT).fill(1)).modalities).toEqual(["text", "audio"])
+    expect(space.key(visionOnly)).toBe(Genome.canonicalKey(space.decode(visionOnly)))
+  })
+})
