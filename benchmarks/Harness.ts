@@ -1,17 +1,28 @@
 /**
  * The benchmark harness: warm-up, repeated timed runs, median and spread, the machine and versions,
  * and a row appended to docs/benchmarks.md. Every benchmark in this folder uses it, so all figures are
- * measured the same way.
+ * measured the same way. Runs under Node (tsx) and under Deno (the esbuild bundle of `run.ts`).
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
-/** Repository root. */
-export const ROOT = fileURLToPath(new URL("..", import.meta.url))
+/**
+ * Repository root. `HAEMSA_BENCH_ROOT` overrides it: the Deno bundle lives elsewhere than this file,
+ * so the runner passes the root on when it re-launches itself.
+ */
+export const ROOT = process.env.HAEMSA_BENCH_ROOT ?? fileURLToPath(new URL("..", import.meta.url))
 /** The shared folder beside the repository (read-only data). */
 export const SHARED = path.resolve(ROOT, "../shared")
+
+/** What every benchmark module's `run` takes. */
+export interface BenchOptions {
+  /** The active tfjs backend (already set up by the runner); "-" for benchmarks without tensors. */
+  readonly backend: string
+  /** Fewer sizes and repeats (for slow backends and CI). */
+  readonly quick?: boolean
+}
 
 /** One measured quantity. */
 export interface Measurement {
@@ -21,29 +32,36 @@ export interface Measurement {
   readonly median: number
   readonly min: number
   readonly max: number
-  /** A derived figure (MB/s, samples/s, GFLOP/s) with its unit, computed from the median. */
+  /** A derived figure (MB/s, samples/s, ms p99) with its unit, computed from the median. */
   readonly figure?: { readonly value: number; readonly unit: string }
+  /** Achieved GFLOP/s of the counted (dominant matmul) FLOPs at the median time. */
+  readonly gflops?: number
 }
 
-const median = (xs: ReadonlyArray<number>) => {
+/** The median of a non-empty list. */
+export const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b)
   const m = Math.floor(s.length / 2)
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
-/** Time `fn` (sync or async): `warmup` untimed runs, then `repeats` timed ones. */
-export const measure = async (
-  name: string,
-  fn: () => unknown | Promise<unknown>,
-  options: { warmup?: number; repeats?: number; figure?: (medianSeconds: number) => { value: number; unit: string } } = {}
-): Promise<Measurement> => {
-  for (let i = 0; i < (options.warmup ?? 1); i++) await fn()
-  const seconds: number[] = []
-  for (let i = 0; i < (options.repeats ?? 5); i++) {
-    const t0 = performance.now()
-    await fn()
-    seconds.push((performance.now() - t0) / 1000)
-  }
+/** The p-th percentile (0..100) of a non-empty list, nearest rank. */
+export const percentile = (xs: ReadonlyArray<number>, p: number): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]
+}
+
+/** Options of {@link measure}. */
+export interface MeasureOptions {
+  readonly warmup?: number
+  readonly repeats?: number
+  readonly figure?: (medianSeconds: number) => { value: number; unit: string }
+  /** FLOPs of one run (counted analytically); gives {@link Measurement.gflops}. */
+  readonly flops?: number
+}
+
+/** A measurement from timed samples (seconds). */
+export const fromSamples = (name: string, seconds: ReadonlyArray<number>, options: Omit<MeasureOptions, "warmup" | "repeats"> = {}): Measurement => {
   const med = median(seconds)
   return {
     name,
@@ -51,31 +69,121 @@ export const measure = async (
     median: med,
     min: Math.min(...seconds),
     max: Math.max(...seconds),
-    ...(options.figure ? { figure: options.figure(med) } : {})
+    ...(options.figure ? { figure: options.figure(med) } : {}),
+    ...(options.flops !== undefined ? { gflops: options.flops / med / 1e9 } : {})
   }
+}
+
+/** Time `fn` (sync or async): `warmup` untimed runs, then `repeats` timed ones. */
+export const measure = async (name: string, fn: () => unknown | Promise<unknown>, options: MeasureOptions = {}): Promise<Measurement> => {
+  for (let i = 0; i < (options.warmup ?? 1); i++) await fn()
+  const seconds: number[] = []
+  for (let i = 0; i < (options.repeats ?? 5); i++) {
+    const t0 = performance.now()
+    await fn()
+    seconds.push((performance.now() - t0) / 1000)
+  }
+  return fromSamples(name, seconds, options)
 }
 
 /** The machine, for the record. */
 export const machine = () => ({
   cpu: os.cpus()[0]?.model ?? "unknown",
-  cores: os.availableParallelism(),
+  cores: os.availableParallelism?.() ?? os.cpus().length,
   memoryGiB: Math.round(os.totalmem() / 2 ** 30),
   node: process.version,
   platform: `${os.platform()} ${os.arch()}`
 })
 
+interface DenoGlobal {
+  readonly version: { readonly deno: string; readonly v8: string }
+}
+
+/** The Deno global when running under Deno. */
+export const deno = (): DenoGlobal | undefined => (globalThis as { Deno?: DenoGlobal }).Deno
+
+/** "node v20.20.0" or "deno 2.9.6". */
+export const runtime = (): string => {
+  const d = deno()
+  return d ? `deno ${d.version.deno}` : `node ${process.version}`
+}
+
 /** A one-line human description of a measurement. */
 export const describe = (m: Measurement): string =>
   `${m.name}: median ${(m.median * 1000).toFixed(2)} ms (min ${(m.min * 1000).toFixed(2)}, max ${(m.max * 1000).toFixed(2)}, n=${m.seconds.length})` +
-  (m.figure ? ` -> ${m.figure.value.toFixed(1)} ${m.figure.unit}` : "")
+  (m.figure ? ` -> ${formatNumber(m.figure.value)} ${m.figure.unit}` : "") +
+  (m.gflops !== undefined ? `, ${m.gflops.toFixed(2)} GFLOP/s` : "")
 
-/** Append one row per measurement to docs/benchmarks.md (the table under the "## Results" heading). */
-export const record = (benchmark: string, backend: string, runtime: string, ms: ReadonlyArray<Measurement>): void => {
-  const file = path.join(ROOT, "docs/benchmarks.md")
+/** A figure with three significant digits (no exponent for ordinary sizes). */
+export const formatNumber = (x: number): string =>
+  Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3)
+
+/** The heading of the table that {@link record} appends to. */
+export const RESULTS_HEADING = "## Results"
+
+const TABLE_HEADER = [
+  "| date | benchmark | measurement | backend | runtime | median [min, max] | figure | machine, notes |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- |"
+]
+
+/** One table row per measurement (the format of docs/benchmarks.md). */
+export const rows = (
+  benchmark: string,
+  backend: string,
+  runtimeText: string,
+  ms: ReadonlyArray<Measurement>,
+  options: { readonly note?: string; readonly date?: string; readonly machineText?: string } = {}
+): string[] => {
   const mach = machine()
-  const date = new Date().toISOString().slice(0, 10)
-  const rows = ms.map((m) =>
-    `| ${date} | ${benchmark} | ${m.name} | ${backend} | ${runtime} | ${(m.median * 1000).toFixed(2)} ms [${(m.min * 1000).toFixed(2)}, ${(m.max * 1000).toFixed(2)}] | ${m.figure ? `${m.figure.value.toFixed(1)} ${m.figure.unit}` : ""} | ${mach.cores}x ${mach.cpu} |`
-  )
-  fs.appendFileSync(file, rows.join("\n") + "\n")
+  const date = options.date ?? new Date().toISOString().slice(0, 10)
+  const where = options.machineText ?? `${mach.cores}x ${mach.cpu}`
+  return ms.map((m) => {
+    const figures = [
+      ...(m.figure ? [`${formatNumber(m.figure.value)} ${m.figure.unit}`] : []),
+      ...(m.gflops !== undefined ? [`${m.gflops.toFixed(2)} GFLOP/s`] : [])
+    ].join(", ")
+    return `| ${date} | ${benchmark} | ${m.name} | ${backend} | ${runtimeText} | ${(m.median * 1000).toFixed(2)} ms [${(m.min * 1000).toFixed(2)}, ${(m.max * 1000).toFixed(2)}] | ${figures} | ${where}${options.note ? `; ${options.note}` : ""} |`
+  })
 }
+
+/**
+ * Insert `lines` as the last rows of the table under {@link RESULTS_HEADING} in `text` (creating the
+ * heading and table at the end when missing), so sections after the table stay after it.
+ */
+export const insertRows = (text: string, lines: ReadonlyArray<string>): string => {
+  const all = text.split("\n")
+  const heading = all.findIndex((l) => l.trim() === RESULTS_HEADING)
+  if (heading < 0) {
+    const body = text.length === 0 || text.endsWith("\n") ? text : `${text}\n`
+    return `${body}\n${RESULTS_HEADING}\n\n${[...TABLE_HEADER, ...lines].join("\n")}\n`
+  }
+  let i = heading + 1
+  while (i < all.length && !all[i].startsWith("|") && !all[i].startsWith("#")) i++
+  if (i >= all.length || !all[i].startsWith("|")) {
+    all.splice(heading + 1, 0, "", ...TABLE_HEADER, ...lines)
+    return all.join("\n")
+  }
+  while (i < all.length && all[i].startsWith("|")) i++
+  all.splice(i, 0, ...lines)
+  return all.join("\n")
+}
+
+/** Append one row per measurement to the table under "## Results" in docs/benchmarks.md. */
+export const record = (
+  benchmark: string,
+  backend: string,
+  runtimeText: string,
+  ms: ReadonlyArray<Measurement>,
+  options: { readonly note?: string; readonly date?: string; readonly machineText?: string; readonly file?: string } = {}
+): void => {
+  const file = options.file ?? path.join(ROOT, "docs/benchmarks.md")
+  const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "# Benchmarks\n"
+  fs.writeFileSync(file, insertRows(text, rows(benchmark, backend, runtimeText, ms, options)))
+}
+
+/**
+ * Whether the module at `url` is the program being run (`tsx benchmarks/x/y.ts`). False inside the
+ * Deno bundle, where every module shares the bundle's URL.
+ */
+export const isMain = (url: string): boolean =>
+  !url.includes("#bundled") && process.argv[1] !== undefined && url === `file://${path.resolve(process.argv[1])}`

@@ -1,0 +1,150 @@
+/**
+ * WebGPU correctness check: one HAEMSA training step on the `cpu` backend and on `webgpu`, from the
+ * same initial weights on the same batch (tiny synthetic data, fixed seed, dropout 0), compared:
+ *
+ * - the joint loss: relative difference <= 1e-3;
+ * - the gradient of every weight: max |difference| <= 1e-3 x the tensor's largest |gradient| + 1e-6;
+ * - every weight after one Adam step: max |difference| <= 1e-3 x the tensor's largest |weight| + 1e-6,
+ *   over the elements whose gradient is at least 1e-3 of the tensor's largest (Adam's first step
+ *   moves a weight by about lr x sign(gradient), so float noise decides it where the gradient is ~0).
+ *
+ * Two architectures: the default (mean-pool experts, mean pooling) and a mixed one (transformer text
+ * expert, LSTM audio expert, TCN vision expert, gate pooling, three levels), so most kernels the
+ * toolkit uses run. Exits 1 on a mismatch, 2 when the webgpu backend cannot be set up (no
+ * `navigator.gpu`, no adapter). Runs under Deno (bundled; needs `--unstable-webgpu`) or Node (with
+ * the `webgpu` package installed):
+ *
+ *   npx tsx --conditions=source benchmarks/gpu/agreement.ts --deno     (bundles, runs under Deno)
+ */
+import { ArchitectureSpec, Backend, BatchTensors } from "@haemsa/haemsa-model"
+import * as tf from "@tensorflow/tfjs"
+import { deno, runtime } from "../Harness"
+import * as DefaultModel from "../haemsa-model/DefaultModel"
+
+/** Relative tolerance of every comparison. */
+export const TOLERANCE = 1e-3
+
+const SPECS: ReadonlyArray<readonly [string, ArchitectureSpec.ArchitectureSpec]> = [
+  ["default", { ...ArchitectureSpec.defaultSpec, dropout: 0, modalityDropout: 0 }],
+  [
+    "mixed",
+    {
+      ...ArchitectureSpec.defaultSpec,
+      hidden: 32,
+      experts: {
+        text: { kind: "transformer", hidden: 32, heads: 4 },
+        audio: { kind: "lstm", hidden: 16 },
+        vision: { kind: "tcn", hidden: 16, kernel: 3 },
+        unified: { kind: "meanpool", hidden: 32 }
+      },
+      fusion: { depth: 3, pool: "gate", sharedMode: "evolve" },
+      dropout: 0,
+      modalityDropout: 0
+    }
+  ]
+]
+
+/** What one backend computed. */
+interface StepResult {
+  readonly loss: number
+  readonly gradients: Map<string, Float32Array>
+  readonly updated: Map<string, Float32Array>
+  readonly initial: Map<string, Float32Array>
+}
+
+const read = async (t: tf.Tensor): Promise<Float32Array> => Float32Array.from(await t.data())
+
+/** One step on the active backend; `init` (from the other backend) fixes the initial weights. */
+const stepOn = async (spec: ArchitectureSpec.ArchitectureSpec, init?: Map<string, Float32Array>): Promise<StepResult> => {
+  const model = DefaultModel.make({ samples: 16, steps: 10, dims: { text: 48, audio: 5, vision: 20 }, spec, seed: 7 })
+  const vars = [...model.net.variables]
+  if (init) for (const [k, v] of vars) v.assign(tf.tensor(init.get(k)!, v.shape))
+  const initial = new Map<string, Float32Array>()
+  for (const [k, v] of vars) initial.set(k, await read(v))
+  const batch = model.batch(16)
+  const optimizer = tf.train.adam(spec.learningRate)
+  try {
+    const { value, grads } = tf.variableGrads(() => DefaultModel.loss(model, batch), vars.map(([, v]) => v))
+    const loss = (await value.data())[0]
+    const gradients = new Map<string, Float32Array>()
+    // a weight off the loss's path (the last level's shared stream) gets no gradient: zeros
+    for (const [k, v] of vars) gradients.set(k, grads[v.name] ? await read(grads[v.name]) : new Float32Array(v.size))
+    optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })))
+    const updated = new Map<string, Float32Array>()
+    for (const [k, v] of vars) updated.set(k, await read(v))
+    tf.dispose([value, ...Object.values(grads)])
+    return { loss, gradients, updated, initial }
+  } finally {
+    optimizer.dispose()
+    BatchTensors.dispose(batch)
+    for (const [, v] of vars) v.dispose()
+  }
+}
+
+const maxAbs = (xs: Float32Array, keep?: (i: number) => boolean): number => {
+  let m = 0
+  for (let i = 0; i < xs.length; i++) if (!keep || keep(i)) m = Math.max(m, Math.abs(xs[i]))
+  return m
+}
+
+const maxDiff = (a: Float32Array, b: Float32Array, keep?: (i: number) => boolean): number => {
+  let m = 0
+  for (let i = 0; i < a.length; i++) if (!keep || keep(i)) m = Math.max(m, Math.abs(a[i] - b[i]))
+  return Number.isNaN(a.reduce((s, x) => s + x, 0) + b.reduce((s, x) => s + x, 0)) ? NaN : m
+}
+
+/** The mismatches of `gpu` against `cpu` (empty when they agree), and the largest relative differences. */
+export const compare = (cpu: StepResult, gpu: StepResult): { problems: string[]; worst: { loss: number; gradient: number; weight: number } } => {
+  const problems: string[] = []
+  const lossRel = Math.abs(cpu.loss - gpu.loss) / Math.max(Math.abs(cpu.loss), 1e-12)
+  if (!(lossRel <= TOLERANCE)) problems.push(`loss: cpu ${cpu.loss} webgpu ${gpu.loss} (relative difference ${lossRel.toExponential(2)})`)
+  let worstGradient = 0
+  let worstWeight = 0
+  for (const [k, g] of cpu.gradients) {
+    const scale = maxAbs(g)
+    const d = maxDiff(g, gpu.gradients.get(k)!)
+    worstGradient = Math.max(worstGradient, d / Math.max(scale, 1e-12))
+    if (!(d <= TOLERANCE * scale + 1e-6)) problems.push(`gradient ${k}: max |difference| ${d.toExponential(2)}, largest |gradient| ${scale.toExponential(2)}`)
+    const w = cpu.updated.get(k)!
+    const significant = (i: number) => Math.abs(g[i]) >= TOLERANCE * scale
+    const wScale = maxAbs(w)
+    const dw = maxDiff(w, gpu.updated.get(k)!, significant)
+    worstWeight = Math.max(worstWeight, dw / Math.max(wScale, 1e-12))
+    if (!(dw <= TOLERANCE * wScale + 1e-6)) problems.push(`updated weight ${k}: max |difference| ${dw.toExponential(2)}, largest |weight| ${wScale.toExponential(2)}`)
+  }
+  return { problems, worst: { loss: lossRel, gradient: worstGradient, weight: worstWeight } }
+}
+
+/** Run the check on this runtime; resolves to the exit code. */
+export const check = async (): Promise<number> => {
+  let failed = false
+  for (const [name, spec] of SPECS) {
+    await Backend.setup("cpu")
+    const cpu = await stepOn(spec)
+    try {
+      await Backend.setup("webgpu")
+    } catch (e) {
+      console.error(`webgpu: ${e instanceof Error ? e.message : String(e)}`)
+      return 2
+    }
+    const gpu = await stepOn(spec, cpu.initial)
+    const { problems, worst } = compare(cpu, gpu)
+    console.log(
+      `${name}: ${cpu.gradients.size} weights; loss cpu ${cpu.loss.toFixed(6)} webgpu ${gpu.loss.toFixed(6)}; largest relative differences: loss ${worst.loss.toExponential(2)}, gradient ${worst.gradient.toExponential(2)}, Adam-updated weight ${worst.weight.toExponential(2)}`
+    )
+    for (const p of problems) console.log(`  MISMATCH ${p}`)
+    failed ||= problems.length > 0
+  }
+  console.log(failed ? `webgpu DISAGREES with cpu (${runtime()})` : `webgpu agrees with cpu within ${TOLERANCE} (${runtime()})`)
+  return failed ? 1 : 0
+}
+
+const entry = process.argv[1] ?? ""
+if (deno() !== undefined ? entry.endsWith("agreement.mjs") : import.meta.url === `file://${entry}`) {
+  if (deno() === undefined && process.argv.includes("--deno")) {
+    const Bundle = await import("../deno/Bundle")
+    process.exit(await Bundle.runUnderDeno("benchmarks/gpu/agreement.ts", "agreement.mjs", []))
+  }
+  const code = await check()
+  process.exit(code)
+}

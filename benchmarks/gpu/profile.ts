@@ -1,0 +1,97 @@
+/**
+ * Per-kernel profile of the default HAEMSA training step (batch 32, T = 50, MOSI-shaped data) on any
+ * backend: `tf.profile` over a few steps after a warm-up, registered kernels only (the scopes it also
+ * lists contain kernels listed on their own), grouped by name (total ms, calls,
+ * share of the summed kernel time, mean ms per call), the top kernels with their input shapes, and the
+ * step's wall time next to the summed kernel time (the gap is dispatch and host work). On webgpu the
+ * kernel times come from timestamp queries when the adapter has them; without them tfjs reports no
+ * per-kernel GPU time and only the wall time is meaningful.
+ *
+ *   npx tsx --conditions=source benchmarks/gpu/profile.ts [--backend wasm|cpu|webgpu] [--steps N] [--top K] [--json FILE] [--deno]
+ */
+import { Backend, BatchTensors } from "@haemsa/haemsa-model"
+import * as tf from "@tensorflow/tfjs"
+import * as fs from "node:fs"
+import { deno, median, runtime } from "../Harness"
+import * as DefaultModel from "../haemsa-model/DefaultModel"
+
+const option = (name: string, fallback: string): string => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback
+}
+
+/** Kernel time by name over the profiled steps. */
+export interface KernelTotal {
+  readonly name: string
+  readonly ms: number
+  readonly calls: number
+}
+
+/** Sum kernel times by `key`, largest first. */
+export const totals = (kernels: ReadonlyArray<{ name: string; ms: number }>): KernelTotal[] => {
+  const by = new Map<string, KernelTotal>()
+  for (const k of kernels) {
+    const t = by.get(k.name) ?? { name: k.name, ms: 0, calls: 0 }
+    by.set(k.name, { name: k.name, ms: t.ms + k.ms, calls: t.calls + 1 })
+  }
+  return [...by.values()].sort((a, b) => b.ms - a.ms)
+}
+
+/** Profile `steps` training steps on the active backend; prints and returns the tables. */
+export const profile = async (steps: number, top: number, batchSize = 32) => {
+  const model = DefaultModel.make({ samples: 256 })
+  const optimizer = tf.train.adam(model.net.spec.learningRate)
+  const batches = Array.from({ length: 4 }, (_, i) => model.batch(batchSize, i * batchSize))
+  for (let i = 0; i < 3; i++) await DefaultModel.step(model, optimizer, batches[i % batches.length]) // warm-up
+  const wall: number[] = []
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now()
+    await DefaultModel.step(model, optimizer, batches[i % batches.length])
+    wall.push(performance.now() - t0)
+  }
+  const kernels: Array<{ name: string; shapes: string; ms: number }> = []
+  for (let i = 0; i < steps; i++) {
+    const info = await tf.profile(async () => {
+      await DefaultModel.step(model, optimizer, batches[i % batches.length])
+      return []
+    })
+    // tf.profile also lists scopes (custom ops, "x__op" wrappers) that contain kernels listed on their own
+    for (const k of info.kernels) {
+      if (tf.getKernel(k.name, tf.getBackend()) === undefined) continue
+      kernels.push({ name: k.name, shapes: JSON.stringify(k.inputShapes), ms: typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : NaN })
+    }
+  }
+  for (const b of batches) BatchTensors.dispose(b)
+  optimizer.dispose()
+  for (const v of model.net.variables.values()) v.dispose()
+
+  const byName = totals(kernels)
+  const byShape = totals(kernels.map((k) => ({ name: `${k.name} ${k.shapes}`, ms: k.ms })))
+  const sum = byName.reduce((s, k) => s + k.ms, 0)
+  const perStep = sum / steps
+  const wallMs = median(wall)
+  console.log(`backend ${tf.getBackend()}, ${runtime()}, default HAEMSA training step (B ${batchSize}, T 50): wall median ${wallMs.toFixed(1)} ms, summed kernel time ${perStep.toFixed(1)} ms/step, ${(kernels.length / steps).toFixed(0)} kernels/step`)
+  console.log("\n| kernel | ms/step | share | calls/step | ms/call |\n| --- | --- | --- | --- | --- |")
+  for (const k of byName.slice(0, top)) {
+    console.log(`| ${k.name} | ${(k.ms / steps).toFixed(2)} | ${((100 * k.ms) / sum).toFixed(1)}% | ${(k.calls / steps).toFixed(0)} | ${(k.ms / k.calls).toFixed(3)} |`)
+  }
+  console.log(`\ntop ${Math.min(top, 15)} kernels by input shapes:\n| kernel and input shapes | ms/step | calls/step |\n| --- | --- | --- |`)
+  for (const k of byShape.slice(0, Math.min(top, 15))) console.log(`| ${k.name} | ${(k.ms / steps).toFixed(2)} | ${(k.calls / steps).toFixed(0)} |`)
+  return { backend: tf.getBackend(), runtime: runtime(), steps, batchSize, wallMs, kernelMsPerStep: perStep, kernelsPerStep: kernels.length / steps, byName, byShape: byShape.slice(0, 40) }
+}
+
+const entry = process.argv[1] ?? ""
+if (deno() !== undefined ? entry.endsWith("profile.mjs") : import.meta.url === `file://${entry}`) {
+  const args = process.argv.slice(2)
+  if (deno() === undefined && args.includes("--deno")) {
+    const Bundle = await import("../deno/Bundle")
+    process.exit(await Bundle.runUnderDeno("benchmarks/gpu/profile.ts", "profile.mjs", args.filter((a) => a !== "--deno")))
+  }
+  const backend = option("backend", "wasm")
+  if (backend === "wasm" && process.env.HAEMSA_WASM_DIR) (await import("@tensorflow/tfjs-backend-wasm")).setWasmPaths(process.env.HAEMSA_WASM_DIR)
+  await Backend.setup(backend)
+  const result = await profile(Number(option("steps", "5")), Number(option("top", "20")))
+  const json = option("json", "")
+  if (json !== "") fs.writeFileSync(json, JSON.stringify(result, null, 2) + "\n")
+  process.exit(0)
+}

@@ -1,0 +1,77 @@
+/**
+ * The default HAEMSA network on MOSI-shaped synthetic data (T = 50, text 768, audio 5, vision 20),
+ * built through the real haemsa-model code path (Network.build with the default parts), and a training
+ * step that reads its loss asynchronously (as Train.step does, but without `dataSync`, which the
+ * webgpu backend cannot do outside a browser). Shared by the training-throughput, inference, GPU
+ * agreement and kernel-profile benchmarks.
+ */
+import type { Dataset } from "@haemsa/datasets"
+import { Batching, Normalize, Synthetic } from "@haemsa/datasets"
+import { ArchitectureSpec, BatchTensors, DataInfo, Layers, Network, Objective } from "@haemsa/haemsa-model"
+import { Services } from "@haemsa/kd-losses"
+import * as tf from "@tensorflow/tfjs"
+import { Effect } from "effect"
+
+/** A built network with its loss services and its training split. */
+export interface DefaultModel {
+  readonly net: Network.Network
+  readonly losses: Objective.Losses
+  readonly train: Dataset.Split
+  /** The batch tensors of the first `size` training samples from `offset` (wrapping around). */
+  readonly batch: (size: number, offset?: number) => BatchTensors.BatchTensors
+}
+
+/** Options of {@link make}. */
+export interface ModelOptions {
+  /** Training samples generated (default 512). */
+  readonly samples?: number
+  /** Sequence length (default 50, MOSI's). */
+  readonly steps?: number
+  /** Feature sizes (default MOSI's 768/5/20). */
+  readonly dims?: { readonly text: number; readonly audio: number; readonly vision: number }
+  /** The architecture (default `ArchitectureSpec.defaultSpec`). */
+  readonly spec?: ArchitectureSpec.ArchitectureSpec
+  /** Weight seed (default 0). */
+  readonly seed?: number
+}
+
+/** Build the network on seeded synthetic data; tensors live on the active backend. */
+export const make = (options: ModelOptions = {}): DefaultModel => {
+  const samples = options.samples ?? 512
+  const data = Synthetic.synthetic({
+    seed: 0,
+    steps: options.steps ?? 50,
+    ...(options.dims ? { dims: options.dims } : {}),
+    sizes: { train: samples, valid: 8, test: 8 }
+  })
+  const { dataset, stats } = Normalize.normalize(data)
+  const info = DataInfo.fromDataset(dataset, stats)
+  const spec = options.spec ?? ArchitectureSpec.defaultSpec
+  const { net, losses } = Effect.runSync(
+    Effect.gen(function*() {
+      const net = yield* Network.build(spec, info, options.seed ?? 0)
+      return { net, losses: { task: yield* Services.TaskLosses, kd: yield* Services.Distillation } }
+    }).pipe(Effect.provide(Layers.parts))
+  )
+  const train = dataset.splits.train
+  return {
+    net,
+    losses,
+    train,
+    batch: (size, offset = 0) => BatchTensors.fromSplit(Batching.subset(train, Int32Array.from({ length: size }, (_, i) => (offset + i) % train.n)))
+  }
+}
+
+/** The joint loss of a batch (inside a taped function). */
+export const loss = (model: DefaultModel, batch: BatchTensors.BatchTensors): tf.Scalar =>
+  Objective.jointLoss(model.net, model.net.apply(batch, true), batch, model.losses)
+
+/** One optimisation step (the optimizer's update of every weight); resolves to the loss. */
+export const step = async (model: DefaultModel, optimizer: tf.Optimizer, batch: BatchTensors.BatchTensors): Promise<number> => {
+  const cost = optimizer.minimize(() => loss(model, batch), true, [...model.net.variables.values()])!
+  try {
+    return (await cost.data())[0]
+  } finally {
+    cost.dispose()
+  }
+}
