@@ -101,4 +101,22 @@ describe("Normalize", () => {
     expect(Array.from(ds.splits.train.features.audio!.data)).toEqual(Array.from(before))
     expect(() => Normalize.applySplit(ds.splits.train, { audio: { mean: [0], std: [1] } })).toThrow(Errors.InvalidOption)
   })
+
+  it("clips standardised values to the fitted bound, and keeps them with clip Infinity", () => {
+    const ds = small(5)
+    const train = ds.splits.train
+    const audio = train.features.audio!
+    // one extreme value in the valid split
+    const valid = ds.splits.valid
+    const data = Float32Array.from(valid.features.audio!.data)
+    data[0] = 1e6
+    const outlier = { ...valid, features: { ...valid.features, audio: { ...valid.features.audio!, data } } }
+    const clipped = Normalize.applySplit(outlier, Normalize.fit(train))
+    expect(clipped.features.audio!.data[0]).toBe(Normalize.DEFAULT_CLIP)
+    const kept = Normalize.applySplit(outlier, Normalize.fit(train, { clip: Infinity }))
+    expect(kept.features.audio!.data[0]).toBeGreaterThan(1000)
+    expect(Normalize.fit(train, { clip: 2 }).audio!.clip).toBe(2)
+    expect(() => Normalize.fit(train, { clip: 0 })).toThrow(Errors.InvalidOption)
+    expect(audio.dim).toBe(3)
+  })
 })
