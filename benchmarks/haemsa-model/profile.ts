@@ -7,10 +7,8 @@
  *   npx tsx --conditions=source benchmarks/haemsa-model/profile.ts [--steps N] [--top K]
  */
 import { Batching } from "@haemsa/datasets"
-import { BatchTensors, Layers, Objective } from "@haemsa/haemsa-model"
-import { Services } from "@haemsa/kd-losses"
+import { BatchTensors, Objective } from "@haemsa/haemsa-model"
 import * as tf from "@tensorflow/tfjs"
-import { Effect } from "effect"
 import { BATCH, makeTfjs } from "./Setup"
 
 const option = (name: string, fallback: number): number => {
@@ -21,11 +19,7 @@ const option = (name: string, fallback: number): number => {
 const steps = option("steps", 10)
 const top = option("top", 30)
 const tfjs = await makeTfjs()
-const losses = Effect.runSync(
-  Effect.gen(function*() {
-    return { task: yield* Services.TaskLosses, kd: yield* Services.Distillation }
-  }).pipe(Effect.provide(Layers.parts))
-)
+const losses = tfjs.losses
 const batches = Batching.batchIndices(tfjs.train.n, BATCH).slice(0, steps)
 
 // warm-up (kernels compiled, optimizer slots created)

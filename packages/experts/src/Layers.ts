@@ -116,7 +116,8 @@ export const project = (x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.
   })
   const inputPath = customOp((_, save) => {
     save([w])
-    return { value: tf.zeros([x.shape[0], w.shape[1]]), gradFunc: (dy, [sw]) => inputGrad(dy, sw) }
+    // tf.fill runs on the backend (tf.zeros would build the zeros in JS and upload them)
+    return { value: tf.fill([x.shape[0], w.shape[1]], 0), gradFunc: (dy, [sw]) => inputGrad(dy, sw) }
   })
   const product = bias === undefined ? weightPath(w) : weightPath(w, bias)
   return tf.add(product, inputPath(x)) as tf.Tensor2D

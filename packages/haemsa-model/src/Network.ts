@@ -62,11 +62,16 @@ export interface Network extends Module.Module<BatchTensors, Outputs> {
 
 const MODALITY_INDEX: Record<Dataset.Modality, number> = { text: 0, audio: 1, vision: 2 }
 
-/** (B, 3) -> (B, k) columns of the used modalities. */
+/** (B, 3) -> (B, k) columns of the used modalities (the mask itself when all three are used). */
 const maskColumns = (mask: tf.Tensor2D, modalities: ReadonlyArray<Dataset.Modality>): tf.Tensor2D =>
-  tf.tidy(() => tf.gather(mask, modalities.map((m) => MODALITY_INDEX[m]), 1) as tf.Tensor2D)
+  modalities.length === D.MODALITIES.length
+    ? mask
+    : tf.tidy(() => tf.gather(mask, modalities.map((m) => MODALITY_INDEX[m]), 1) as tf.Tensor2D)
 
-/** The text input: a token embedding (one-hot x table: trains on wasm) next to any dense text features. */
+/**
+ * The text input: a token embedding (one-hot x table: trains on wasm; `project` gives the table its
+ * gradient without a transposed-operand matMul) next to any dense text features.
+ */
 const makeTextInput = (info: DataInfo, spec: ArchitectureSpec, seeds: Module.SeedSource) => {
   const vocab = info.tokens?.vocabulary.length ?? 0
   const table = info.tokens ? Layers.glorotVariable([vocab, spec.embedding], seeds) : undefined
@@ -82,7 +87,7 @@ const makeTextInput = (info: DataInfo, spec: ArchitectureSpec, seeds: Module.See
         if (!table || !batch.tokens) return feats!
         const [b, t] = batch.tokens.shape
         const oneHot = tf.oneHot(tf.reshape(batch.tokens, [b * t]) as tf.Tensor1D, vocab) as tf.Tensor2D
-        const emb = tf.reshape(tf.matMul(tf.cast(oneHot, "float32"), table as tf.Tensor2D), [b, t, spec.embedding]) as tf.Tensor3D
+        const emb = tf.reshape(Layers.project(tf.cast(oneHot, "float32"), table as tf.Tensor2D), [b, t, spec.embedding]) as tf.Tensor3D
         return feats ? (tf.concat([emb, feats], 2) as tf.Tensor3D) : emb
       })
   }

@@ -28,7 +28,9 @@ export const jointLoss = (net: Network, out: Outputs, batch: BatchTensors, losse
   const { spec } = net
   const { lambdas } = spec
   const terms: tf.Scalar[] = []
-  const presence = (m: Dataset.Modality) => tf.reshape(tf.slice(batch.modalityMask, [0, MODALITY_INDEX[m]], [-1, 1]), [-1]) as tf.Tensor1D
+  // (B) presence weights of each modality: the modality mask's columns, split once when first asked for
+  let columns: Array<tf.Tensor1D> | undefined
+  const presence = (m: Dataset.Modality) => (columns ??= tf.unstack(batch.modalityMask, 1) as Array<tf.Tensor1D>)[MODALITY_INDEX[m]]
   if (net.info.task === "emotions") {
     const labels = tf.cast(tf.reshape(batch.emotions!, [-1]), "int32") as tf.Tensor1D // (B*E)
     const e = batch.emotions!.shape[1]
@@ -40,9 +42,9 @@ export const jointLoss = (net: Network, out: Outputs, batch: BatchTensors, losse
       const weights: Record<string, tf.Tensor1D> = {}
       for (const m of net.modalities) {
         const u = out.unimodal[m]!
-        terms.push(tf.mul(losses.task.crossEntropy(pairs(u.logits), labels, repeat(presence(m))), lambdas.unimodal) as tf.Scalar)
         students[m] = pairs(u.logits)
         weights[m] = repeat(presence(m))
+        terms.push(tf.mul(losses.task.crossEntropy(students[m], labels, weights[m]), lambdas.unimodal) as tf.Scalar)
       }
       if (spec.gamma > 0) {
         const kl = losses.kd.crossModal(pairs(out.teacherLogits), students, { temperature: spec.temperature, teacherGradient: spec.teacherGradient, sampleWeights: weights })

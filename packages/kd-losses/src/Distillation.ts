@@ -110,10 +110,21 @@ const teacherLogProbs = (teacherLogits: tf.Tensor2D, o: Resolved): tf.Tensor2D =
   return tf.logSoftmax(o.temperature === 1 ? teacher : tf.div(teacher, o.temperature))
 }
 
+/** The teacher's log-probabilities and probabilities (computed once for every student). */
+interface Teacher {
+  readonly logP: tf.Tensor2D
+  readonly p: tf.Tensor2D
+}
+
+const teacherOf = (teacherLogits: tf.Tensor2D, o: Resolved): Teacher => {
+  const logP = teacherLogProbs(teacherLogits, o)
+  return { logP, p: tf.exp(logP) }
+}
+
 /** Per-sample KL(p_s || p_m), (B), including the optional T^2 factor. */
-const klRows = (logP: tf.Tensor2D, studentLogits: tf.Tensor2D, o: Resolved): tf.Tensor1D => {
+const klRows = ({ logP, p }: Teacher, studentLogits: tf.Tensor2D, o: Resolved): tf.Tensor1D => {
   const logQ = tf.logSoftmax(o.temperature === 1 ? studentLogits : tf.div(studentLogits, o.temperature))
-  const rows = nonNegative(tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ)), 1)) as tf.Tensor1D
+  const rows = nonNegative(tf.sum(tf.mul(p, tf.sub(logP, logQ)), 1)) as tf.Tensor1D
   return o.scale && o.temperature !== 1 ? tf.mul(rows, o.temperature * o.temperature) : rows
 }
 
@@ -135,7 +146,7 @@ export const klDivergence = (
   const o = resolveOptions(options)
   checkPair(teacherLogits, "studentLogits", studentLogits)
   return tf.tidy(() => {
-    const rows = klRows(teacherLogProbs(teacherLogits, o), studentLogits, o)
+    const rows = klRows(teacherOf(teacherLogits, o), studentLogits, o)
     switch (o.reduction) {
       case "none":
         return rows
@@ -225,14 +236,15 @@ export const crossModalKl = (
   for (const entry of entries) checkPair(teacherLogits, entry.argument, entry.logits)
   return tf.tidy(() => {
     if (entries.length === 0) return tf.scalar(0)
-    const logP = teacherLogProbs(teacherLogits, o)
+    const teacher = teacherOf(teacherLogits, o)
     const terms = entries.map(({ logits, weights }) => {
-      if (weights === undefined) return weightedMean(klRows(logP, logits, o), weights)
+      if (weights === undefined) return weightedMean(klRows(teacher, logits, o), weights)
       // Absent rows are replaced by zeros before any arithmetic, so that logits a missing modality
       // left non-finite give neither a NaN value nor a NaN gradient (to the student or the teacher).
-      const present = tf.broadcastTo(tf.reshape(tf.notEqual(weights, 0), [-1, 1]), logits.shape)
+      // (`where` broadcasts the (B, 1) condition over the classes.)
+      const present = tf.reshape(tf.notEqual(weights, 0), [-1, 1])
       const safe = tf.where(present, logits, tf.zerosLike(logits))
-      return weightedMean(klRows(logP, safe, o), weights)
+      return weightedMean(klRows(teacher, safe, o), weights)
     })
     return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar
   })

@@ -16,10 +16,12 @@ export const weightedMean = (values: tf.Tensor, weights?: tf.Tensor): tf.Scalar 
   tf.tidy(() => {
     if (values.size === 0) return tf.scalar(0)
     if (weights === undefined) return tf.mean(values) as tf.Scalar
-    const w = tf.broadcastTo(tf.cast(weights, "float32"), values.shape)
+    // (the cast and the broadcast are skipped when they would only copy: fewer ops per training step)
+    const float = weights.dtype === "float32" ? weights : tf.cast(weights, "float32")
+    const w = tf.util.arraysEqual(float.shape, values.shape) ? float : tf.broadcastTo(float, values.shape)
     const kept = tf.where(tf.notEqual(w, 0), values, tf.zerosLike(values))
     const total = tf.sum(w)
-    // total is 0 only when every weight is 0; then the numerator is 0 too and 0 / 1 = 0.
-    const denominator = tf.where(tf.notEqual(total, 0), total, tf.onesLike(total))
+    // total is 0 only when every weight is 0; then the numerator is 0 too and 0 / (0 + 1) = 0.
+    const denominator = tf.add(total, tf.cast(tf.equal(total, 0), "float32"))
     return tf.div(tf.sum(tf.mul(kept, w)), denominator) as tf.Scalar
   })
