@@ -149,17 +149,8 @@ export interface SearchJobOptions {
   readonly seedBase?: boolean
 }
 
-/** One generation in the output. */
-export interface GenerationOutput {
-  readonly generation: number
-  readonly best: number
-  readonly mean: number
-  readonly evaluations: number
-  readonly cache_hits: number
-  readonly failures: number
-  /** How many individuals of the population use each modality subset (e.g. `{"t+a": 3, "t+a+v": 5}`). */
-  readonly modalities: Readonly<Record<string, number>>
-}
+/** One generation in the output (the report's shape: the search's statistics and the modality subsets). */
+export type GenerationOutput = SearchReport.ReportGeneration
 
 /** Full training of one architecture, as reported. */
 export interface RetrainOutput {

@@ -7,17 +7,11 @@
  *
  * @since 0.1.0
  */
+import type { SearchState } from "@haemsa/evo-search"
 import type { ArchitectureSpec } from "./ArchitectureSpec"
 
-/** One generation as the report reads it. */
-export interface ReportGeneration {
-  readonly generation: number
-  readonly best: number
-  readonly mean: number
-  readonly evaluations: number
-  readonly cache_hits: number
-  readonly failures: number
-  /** Individuals per modality subset (`t`, `a+v`, `t+a+v`...). */
+/** One generation as the search reports it, with the individuals per modality subset (`t`, `a+v`, `t+a+v`...). */
+export interface ReportGeneration extends SearchState.GenerationStats {
   readonly modalities: Readonly<Record<string, number>>
 }
 
