@@ -40,7 +40,7 @@ usage:
   haemsa predict --checkpoint DIR --input FILE [--backend B]
   haemsa data inspect PATH|synthetic|mosi-real [--json]
   haemsa search  --data synthetic|mosi-real|PATH --checkpoint DIR [--population P] [--generations G] [--seed S]
-                 [--fidelity low|medium|full|E:F,...] [--workers N] [--backend B] [--json FILE] [--report FILE.svg|.html] [--retrain]
+                 [--fidelity low|medium|halving|full|E:F,...] [--workers N] [--backend B] [--json FILE] [--report FILE.svg|.html] [--retrain]
 
 Add --verbose to any command for full error traces; --help after a command for its options.`
 

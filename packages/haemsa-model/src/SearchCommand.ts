@@ -38,6 +38,8 @@ import * as SearchReport from "./SearchReport"
 export const FIDELITY_PRESETS: Readonly<Record<string, ReadonlyArray<Fidelity.FidelityLevel>>> = {
   low: [{ epochs: 2, fraction: 0.25 }, { epochs: 4, fraction: 0.5 }],
   medium: [{ epochs: 2, fraction: 0.25 }, { epochs: 6 }],
+  /** Successive halving up to full fidelity: the best third gets 6 epochs, the best of those a full training. */
+  halving: [{ epochs: 2, fraction: 0.25 }, { epochs: 6 }, { epochs: SearchEvaluator.DEFAULT_EPOCHS }],
   full: [{ epochs: SearchEvaluator.DEFAULT_EPOCHS }]
 }
 
@@ -49,7 +51,7 @@ export const OPERATORS = {
 } as const
 
 /**
- * Parses `--fidelity`: a preset name (`low`, `medium`, `full`) or levels `EPOCHS[:FRACTION],...` cheapest first,
+ * Parses `--fidelity`: a preset name (`low`, `medium`, `halving` (default), `full`) or levels `EPOCHS[:FRACTION],...` cheapest first,
  * e.g. `2:0.25,6:1`. Throws a {@link UsageError} naming the bad part.
  */
 export const parseFidelity = (value: string): ReadonlyArray<Fidelity.FidelityLevel> => {
@@ -61,7 +63,7 @@ export const parseFidelity = (value: string): ReadonlyArray<Fidelity.FidelityLev
     const fraction = fractionText === undefined ? 1 : Number(fractionText)
     if (extra !== undefined || epochsText === "" || !Number.isInteger(epochs) || epochs < 1 || !(fraction > 0 && fraction <= 1)) {
       throw new UsageError({
-        reason: `--fidelity: bad level '${part}' (use low, medium, full, or EPOCHS:FRACTION levels like 2:0.25,6:1; epochs >= 1, fraction in (0, 1])`
+        reason: `--fidelity: bad level '${part}' (use low, medium, halving, full, or EPOCHS:FRACTION levels like 2:0.25,6:1; epochs >= 1, fraction in (0, 1])`
       })
     }
     return fraction < 1 ? { epochs, fraction } : { epochs }
@@ -262,7 +264,7 @@ export const searchJob = (options: SearchJobOptions) =>
       generations: options.generations,
       key: space.key,
       concurrency: Math.max(1, workers),
-      fidelity: { levels: options.fidelity ?? FIDELITY_PRESETS["low"], eta: options.eta ?? Fidelity.DEFAULT_ETA },
+      fidelity: { levels: options.fidelity ?? FIDELITY_PRESETS["halving"], eta: options.eta ?? Fidelity.DEFAULT_ETA },
       checkpointDir: options.checkpointDir
     }
     const strategy = yield* Effect.fromResult(Strategy.make(searchOptions.strategy))
@@ -396,7 +398,7 @@ export const SEARCH_OPTIONS = {
 /** The usage line of `haemsa search`. */
 export const SEARCH_USAGE =
   "haemsa search  --data synthetic|mosi-real|PATH --checkpoint DIR [--population P] [--generations G] [--seed S]\n" +
-  "                 [--fidelity low|medium|full|E:F,...] [--eta N] [--elitism N] [--workers N] [--backend B]\n" +
+  "                 [--fidelity low|medium|halving|full|E:F,...] [--eta N] [--elitism N] [--workers N] [--backend B]\n" +
   "                 [--json FILE] [--report FILE.svg|FILE.html] [--retrain] [--retrain-epochs N]"
 
 const positive = (options: Readonly<Record<string, unknown>>, name: string, fallback: number, min = 1): number => {
@@ -426,7 +428,7 @@ export const search = (argv: ReadonlyArray<string>, io: Io) =>
       generations: positive(options, "generations", 5),
       seed: Number(options["seed"] ?? 0),
       checkpointDir: String(options["checkpoint"]),
-      fidelity: parseFidelity(String(options["fidelity"] ?? "low")),
+      fidelity: parseFidelity(String(options["fidelity"] ?? "halving")),
       eta: options["eta"] === undefined ? Fidelity.DEFAULT_ETA : Number(options["eta"]),
       elitism: positive(options, "elitism", 1, 0),
       workers: Math.min(positive(options, "workers", os.availableParallelism(), 0), positive(options, "population", 8, 2)),
