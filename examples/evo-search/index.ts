@@ -4,10 +4,11 @@
  *
  *   npx tsx --conditions=source examples/evo-search/index.ts --data ../shared/data/mosi-real
  *     [--population 8] [--generations 5] [--seed 1] [--fidelity 3:0.5,10] [--workers N] [--epochs 30] [--out runs/evo-search]
+ *     [--seeds 1,2,3]   (retrain the winner and the default with each seed and compare the test means)
  *
  * Kill it and run the same command again: the search resumes from `<out>/checkpoint`.
  */
-import { Layers, SearchCommand, SearchReport } from "@haemsa/haemsa-model"
+import { ArchitectureSpec, Experiment, Layers, Network, SearchCommand, SearchReport } from "@haemsa/haemsa-model"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -57,6 +58,28 @@ const program = Effect.gen(function*() {
   console.log(row("winner test", retrain.winner.test))
   console.log(row("default test", retrain.default.test))
   console.log(`\nreport: ${path.join(out, "report.html")}, results: ${path.join(out, "search.json")}`)
+
+  const seeds = option("seeds", "").split(",").filter(Boolean).map(Number)
+  if (seeds.length > 0) {
+    const loaded = yield* Experiment.loadNormalized(data)
+    const epochs = Number(option("epochs", "30"))
+    const rows: Record<string, Row[]> = { winner: [], default: [] }
+    for (const seed of seeds) {
+      for (const [name, spec] of [["winner", result.best.architecture], ["default", ArchitectureSpec.defaultSpec]] as const) {
+        const { result: trained, test } = yield* Experiment.trainOn(spec, loaded, { epochs, seed, label: `${name} seed ${seed}` })
+        rows[name].push(test as Row)
+        Network.dispose(trained.net)
+      }
+    }
+    const mean = (rs: Row[], k: keyof Row) => rs.reduce((a, r) => a + r[k], 0) / rs.length
+    console.log(`\ntest split, mean of seeds ${seeds.join(", ")} (up to ${epochs} epochs each)`)
+    console.log(`${"".padEnd(16)}${"Acc-2 non0".padStart(10)}${"MAE".padStart(8)}${"Corr".padStart(8)}`)
+    for (const name of ["winner", "default"]) {
+      const rs = rows[name]
+      console.log(`${name.padEnd(16)}${mean(rs, "acc2_non0").toFixed(3).padStart(10)}${mean(rs, "mae").toFixed(3).padStart(8)}${mean(rs, "corr").toFixed(3).padStart(8)}`)
+    }
+    fs.writeFileSync(path.join(out, "seeds.json"), JSON.stringify({ seeds, epochs, ...rows }, null, 2) + "\n")
+  }
 })
 
 Effect.runPromise(program.pipe(Effect.provide(Layers.make("wasm")))).catch((e) => {
