@@ -73,6 +73,11 @@ const maskColumns = (mask: tf.Tensor2D, modalities: ReadonlyArray<Dataset.Modali
  * gradient without a transposed-operand matMul) next to any dense text features.
  */
 const makeTextInput = (info: DataInfo, spec: ArchitectureSpec, seeds: Module.SeedSource) => {
+  if (info.tokens && info.features.text && info.tokens.steps !== info.features.text.steps) {
+    throw new ModelError({
+      reason: `text tokens have ${info.tokens.steps} steps but the dense text features ${info.features.text.steps}: they are joined step by step and must match`
+    })
+  }
   const vocab = info.tokens?.vocabulary.length ?? 0
   const table = info.tokens ? Layers.glorotVariable([vocab, spec.embedding], seeds) : undefined
   const featureDim = info.features.text?.dim ?? 0

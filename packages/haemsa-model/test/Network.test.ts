@@ -205,3 +205,19 @@ describe("Network masking", () => {
     })
   }
 })
+
+describe("text input", () => {
+  it("token steps that differ from the dense text steps are a ModelError", async () => {
+    // a checkpoint or dataset whose token and dense text steps disagree fails at build time, not in tfjs
+    const info = {
+      name: "t",
+      task: "sentiment" as const,
+      features: { text: { steps: 5, dim: 4 } },
+      tokens: { steps: 6, vocabulary: ["<pad>", "<unk>", "good"] },
+      normalization: {}
+    }
+    const exit = await Effect.runPromiseExit(Network.build(tinySpec(), info, 1).pipe(Effect.provide(Layers.parts)))
+    expect(exit._tag).toBe("Failure")
+    expect(String(exit._tag === "Failure" ? exit.cause : "")).toContain("must match")
+  })
+})
