@@ -15,6 +15,10 @@
  *
  * @since 0.1.0
  */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
 import { CsdError } from "./Errors"
 import { type Hdf5Node, type Hdf5Request, type Hdf5Response, serveHdf5 } from "./Hdf5Worker"
@@ -72,13 +76,31 @@ Promise.all([import("node:worker_threads"), import(${JSON.stringify(location)})]
     const Module = await (h5wasm.default ?? h5wasm).ready;
     diagnostics.length = 0;
     (${serveHdf5.toString()})(Module, threads.parentPort, diagnostics);
+    threads.parentPort.postMessage({ type: "ready" });
   })
   .catch((error) => import("node:worker_threads").then((threads) =>
     threads.parentPort.postMessage({ type: "init-error", reason: String((error && error.message) || error) })));
 `
 
+const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined"
+
+/**
+ * Start the worker from source text. Node evaluates it directly; Deno's `node:worker_threads` has no
+ * `eval`, so there the same code is started from a temporary module file, removed when the worker exits.
+ */
+const startWorker = (code: string): Worker => {
+  if (!isDeno) return new Worker(code, { eval: true })
+  const file = path.join(os.tmpdir(), `haemsa-hdf5-worker-${process.pid}-${nextId++}.mjs`)
+  fs.writeFileSync(file, code)
+  const worker = new Worker(pathToFileURL(file))
+  worker.once("exit", () => fs.rmSync(file, { force: true }))
+  return worker
+}
+
 interface WorkerState {
   readonly worker: Worker
+  /** True once the worker said it listens: requests wait for that. */
+  ready: boolean
   failures: number
   failedBytes: number
 }
@@ -94,9 +116,9 @@ const retire = (retired: WorkerState): void => {
 
 const acquire = (): WorkerState => {
   if (state === undefined) {
-    const worker = new Worker(bootstrap(h5wasmLocation()), { eval: true })
+    const worker = startWorker(bootstrap(h5wasmLocation()))
     worker.unref()
-    state = { worker, failures: 0, failedBytes: 0 }
+    state = { worker, ready: false, failures: 0, failedBytes: 0 }
   }
   return state
 }
@@ -122,7 +144,16 @@ const request = (bytes: Uint8Array, file: string, options: ReadHdf5Options): Pro
       if (recycle) retire(current)
       reject(new CsdError({ file, reason }))
     }
+    const copy = bytes.slice()
+    const send = (): void => {
+      const message: Hdf5Request = { id, bytes: copy, maxDepth: options.maxDepth }
+      worker.postMessage(message, [copy.buffer as ArrayBuffer])
+    }
     const onMessage = (message: Hdf5Response): void => {
+      if (message.type === "ready") {
+        current.ready = true
+        return send()
+      }
       if (message.type === "init-error") return failWith(`cannot load the h5wasm HDF5 library: ${message.reason}`, true)
       if (message.id !== id) return
       if (message.ok) {
@@ -146,9 +177,7 @@ const request = (bytes: Uint8Array, file: string, options: ReadHdf5Options): Pro
     worker.on("error", onError)
     worker.on("exit", onExit)
     worker.ref()
-    const copy = bytes.slice()
-    const message: Hdf5Request = { id, bytes: copy, maxDepth: options.maxDepth }
-    worker.postMessage(message, [copy.buffer as ArrayBuffer])
+    if (current.ready) send()
   })
 
 /**

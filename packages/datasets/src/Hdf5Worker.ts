@@ -43,6 +43,8 @@ export type Hdf5Response =
   | { readonly type: "result"; readonly id: number; readonly ok: true; readonly root: Hdf5Node }
   | { readonly type: "result"; readonly id: number; readonly ok: false; readonly path: string; readonly reason: string; readonly fatal: boolean }
   | { readonly type: "init-error"; readonly reason: string }
+  /** Sent once the worker listens for requests (Deno drops messages posted before that). */
+  | { readonly type: "ready" }
 
 /** The part of the h5wasm emscripten module (`await h5wasm.ready`) the worker uses. */
 export interface Hdf5Module {
