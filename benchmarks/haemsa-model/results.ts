@@ -61,6 +61,7 @@ const program = Effect.gen(function*() {
   const started = Date.now()
   const all: Record<string, unknown> = {}
   const sections: string[] = []
+  const targets: string[] = []
   for (const name of datasets) {
     const source = name === "mosi-real" ? path.join(SHARED, "data/mosi-real") : name
     const loaded = yield* Experiment.loadNormalized(source)
@@ -83,6 +84,29 @@ const program = Effect.gen(function*() {
       results.push({ name: variant.name, runs, valid })
     }
     all[name] = { results, missing }
+    const mean = (variant: string, key: (typeof KEYS)[number]) => meanStd(results.find((r) => r.name === variant)!.runs.map((r) => r[key])).m
+    const verdict = (ok: boolean) => (ok ? "met" : "**not met**")
+    if (name === "synthetic") {
+      const ok = (k: "mae" | "acc7", better: (a: number, b: number) => boolean) =>
+        better(mean("HAEMSA", k), mean("early fusion", k)) && better(mean("HAEMSA", k), mean("late fusion", k))
+      targets.push(
+        `- synthetic, HAEMSA beats both baselines on MAE (${mean("HAEMSA", "mae").toFixed(3)} vs ${mean("early fusion", "mae").toFixed(3)} / ${mean("late fusion", "mae").toFixed(3)}) ` +
+          `and Acc-7 (${mean("HAEMSA", "acc7").toFixed(3)} vs ${mean("early fusion", "acc7").toFixed(3)} / ${mean("late fusion", "acc7").toFixed(3)}): ` +
+          verdict(ok("mae", (a, b) => a < b) && ok("acc7", (a, b) => a > b))
+      )
+    }
+    if (name === "mosi-real") {
+      const [acc, mae, corr] = [mean("HAEMSA", "acc2_non0"), mean("HAEMSA", "mae"), mean("HAEMSA", "corr")]
+      targets.push(
+        `- mosi-real, HAEMSA beats the ridge anchor on Acc-2 non0 (${acc.toFixed(3)} vs 0.695), MAE (${mae.toFixed(3)} vs 1.158) and Corr (${corr.toFixed(3)} vs 0.531): ` +
+          verdict(acc > 0.695 && mae < 1.158 && corr > 0.531)
+      )
+      const [tAcc, tMae, tCorr] = [mean("HAEMSA text only", "acc2_non0"), mean("HAEMSA text only", "mae"), mean("HAEMSA text only", "corr")]
+      targets.push(
+        `- mosi-real, HAEMSA (text + audio) no worse than its text-only variant: Acc-2 non0 ${acc.toFixed(3)} vs ${tAcc.toFixed(3)}, ` +
+          `MAE ${mae.toFixed(3)} vs ${tMae.toFixed(3)}, Corr ${corr.toFixed(3)} vs ${tCorr.toFixed(3)}: ${verdict(acc >= tAcc && mae <= tMae && corr >= tCorr)}`
+      )
+    }
     const anchor = name === "mosi-real"
       ? "\n| ridge anchor (data README): text | 0.682 | 0.695 | - | 0.694 | - | 0.239 | 1.158 | 0.531 |\n"
       : ""
@@ -101,6 +125,10 @@ on ${new Date().toISOString().slice(0, 10)}, ${mach.cores}x ${mach.cpu}, backend
 Each run trains for at most ${epochs} epochs with early stopping on validation MAE (patience 6) and
 reports the test split of the best validation epoch. Metrics are MMSA's (see docs/datasets.md).
 The default architecture is \`ArchitectureSpec.defaultSpec\`; the baselines share its experts' settings.
+
+## Targets (means over the seeds)
+
+${targets.join("\n")}
 
 ${sections.join("\n\n")}
 `
