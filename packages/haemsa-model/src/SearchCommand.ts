@@ -10,6 +10,7 @@
 import type { Dataset, DatasetLoader, Errors as DatasetErrors } from "@haemsa/datasets"
 import { Dataset as D } from "@haemsa/datasets"
 import { Checkpoint, Fidelity, FitnessEvaluator, Search, SearchState, Strategy } from "@haemsa/evo-search"
+import type { Errors as SearchErrors } from "@haemsa/evo-search"
 import type { Genome as SearchGenome } from "@haemsa/evo-search"
 import { Effect, Layer, Option, Result } from "effect"
 import * as fs from "node:fs"
@@ -24,6 +25,7 @@ import * as Genome from "./Genome"
 import { formatDuration, Progress } from "./Progress"
 import * as SearchEvaluator from "./SearchEvaluator"
 import * as SearchReport from "./SearchReport"
+import type * as Train from "./Train"
 
 /**
  * Named fidelity settings, cheapest first. Every candidate is trained at the first level; the best
@@ -246,12 +248,18 @@ const retrainOutput = (architecture: ArchitectureSpec, outcome: SearchEvaluator.
   seconds: Math.round(outcome.seconds * 100) / 100
 })
 
+/** What a search job can fail with. */
+export type SearchJobError = DatasetErrors.DatasetError | SearchErrors.EvaluationError | SearchErrors.SearchError | SearchEvaluator.WorkerPoolError
+
+/** What a search job asks for. */
+export type SearchJobServices = DatasetLoader.DatasetLoader | Progress | Train.Parts
+
 /**
  * Runs (or resumes) a search and returns its report: per-generation best/mean fitness and modality
  * subsets, the best genome and its architecture, the cost; with `retrainEpochs`, the winner and the
  * default architecture retrained side by side. Progress lines go to the {@link Progress} service.
  */
-export const searchJob = (options: SearchJobOptions) =>
+export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput, SearchJobError, SearchJobServices> =>
   Effect.gen(function*() {
     const progress = yield* Progress
     const space = yield* SearchEvaluator.SearchSpace
@@ -408,7 +416,7 @@ const positive = (options: Readonly<Record<string, unknown>>, name: string, fall
 }
 
 /** `haemsa search`: run or resume a search; print progress, the winner, and (with --retrain) its metrics next to the default's. */
-export const search = (argv: ReadonlyArray<string>, io: Io) =>
+export const search = (argv: ReadonlyArray<string>, io: Io): Effect.Effect<void, SearchJobError | UsageError, SearchJobServices> =>
   Effect.gen(function*() {
     // Cli imports this module for its command table: importing Cli lazily keeps module evaluation acyclic.
     const { metricsTable, resolveDataSource } = yield* Effect.promise(() => import("./Cli"))

@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import type { Dataset, DatasetLoader } from "@haemsa/datasets"
+import type { Dataset, DatasetLoader, Errors as DatasetErrors } from "@haemsa/datasets"
 import { Errors as SearchErrors, FitnessEvaluator } from "@haemsa/evo-search"
 import type { Fidelity } from "@haemsa/evo-search"
 import { Context, Effect, Layer, Schema } from "effect"
@@ -161,7 +161,9 @@ const evaluationError = (e: unknown): SearchErrors.EvaluationError =>
  * The in-process evaluator: loads and normalises the data once, then trains candidates in this
  * thread on the backend already set up (the `Backend` service). Also provides the {@link SearchSpace}.
  */
-export const layerInProcess = (options: EvaluatorOptions) =>
+export const layerInProcess = (
+  options: EvaluatorOptions
+): Layer.Layer<SearchServices, DatasetErrors.DatasetError, DatasetLoader.DatasetLoader | FitnessServices> =>
   Layer.effectContext(
     Effect.gen(function*() {
       const data = yield* Experiment.loadNormalized(options.source, options.loadOptions)
@@ -185,6 +187,9 @@ export const layerInProcess = (options: EvaluatorOptions) =>
       )
     })
   )
+
+/** What both evaluator layers provide. */
+export type SearchServices = SearchSpace | FitnessEvaluator.FitnessEvaluator | Retrainer
 
 /** What the parent sends a worker (its `workerData`). */
 export interface WorkerConfig {
@@ -377,7 +382,7 @@ const makePool = async (size: number, config: WorkerConfig): Promise<Pool> => {
  * setting up `backend` (default wasm) with `wasmThreads` threads. The workers stop when the layer's
  * scope closes. Also provides the {@link SearchSpace}.
  */
-export const layerWorkers = (options: PoolOptions) =>
+export const layerWorkers = (options: PoolOptions): Layer.Layer<SearchServices, WorkerPoolError> =>
   Layer.effectContext(
     Effect.gen(function*() {
       const size = options.workers ?? os.availableParallelism()
