@@ -189,6 +189,8 @@ export interface SearchOutput {
   readonly seconds: number
   /** CPU seconds (all threads) over all runs, as recorded after each generation. */
   readonly cpu_seconds: number
+  /** Training spent against a full-fidelity search of the same architectures. */
+  readonly fidelity_cost: SearchReport.FidelityCost
   readonly stopped: Search.StopReason
   /** With retraining: the winner and the default architecture at full fidelity, same seed and epochs. */
   readonly retrain?: { readonly epochs: number; readonly winner: RetrainOutput; readonly default: RetrainOutput; readonly same: boolean }
@@ -344,6 +346,7 @@ export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput
       failures: result.failures.length,
       seconds: Math.round(result.seconds * 100) / 100,
       cpu_seconds: Math.round(cpuSeconds * 100) / 100,
+      fidelity_cost: SearchReport.fidelityCost(Object.keys(cache), fidelity.levels),
       stopped: result.stopped
     }
     if (options.retrainEpochs === undefined) return output

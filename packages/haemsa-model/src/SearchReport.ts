@@ -33,6 +33,8 @@ export interface ReportInput {
   readonly seconds: number
   readonly cpu_seconds: number
   readonly workers?: number
+  /** Training spent against a full-fidelity search of the same architectures (epochs x data fraction). */
+  readonly fidelity_cost?: FidelityCost
   readonly retrain?: { readonly epochs: number; readonly same: boolean; readonly winner: ReportRetrain; readonly default: ReportRetrain }
 }
 
@@ -226,6 +228,39 @@ const headline = (metrics: object): string => {
   return `mean F1 ${num(scores.reduce((a, s) => a + s.f1, 0) / Math.max(1, scores.length))}`
 }
 
+/** The training a search spent, in epoch-equivalents (epochs x data fraction), against full fidelity. */
+export interface FidelityCost {
+  /** Epoch-equivalents of the evaluations run (cache hits cost nothing). */
+  readonly epoch_equivalents: number
+  /** Distinct architectures evaluated. */
+  readonly architectures: number
+  /** Epoch-equivalents if every one of them had been trained at the highest level only. */
+  readonly full_fidelity_epoch_equivalents: number
+}
+
+/**
+ * The cost of the evaluations recorded under `cacheKeys` (`"<level>:<architecture key>"`, as evo-search
+ * stores them) at `levels`, against training every distinct architecture at the last (highest) level.
+ */
+export const fidelityCost = (
+  cacheKeys: ReadonlyArray<string>,
+  levels: ReadonlyArray<{ readonly epochs?: number; readonly fraction?: number }>
+): FidelityCost => {
+  const cost = (level: number) => (levels[level]?.epochs ?? 1) * (levels[level]?.fraction ?? 1)
+  const architectures = new Set<string>()
+  let spent = 0
+  for (const key of cacheKeys) {
+    const at = key.indexOf(":")
+    spent += cost(Number(key.slice(0, at)))
+    architectures.add(key.slice(at + 1))
+  }
+  return {
+    epoch_equivalents: spent,
+    architectures: architectures.size,
+    full_fidelity_epoch_equivalents: architectures.size * cost(levels.length - 1)
+  }
+}
+
 /** The text lines under the charts: cost, best architecture, retraining. */
 export const summaryLines = (input: ReportInput): string[] => {
   const lines = [
@@ -234,6 +269,15 @@ export const summaryLines = (input: ReportInput): string[] => {
       (input.workers !== undefined ? ` (${input.workers === 0 ? "in process" : `${input.workers} workers`})` : ""),
     `Best: fitness ${num(input.best.fitness)} at fidelity level ${input.best.level}: ${describeArchitecture(input.best.architecture)}`
   ]
+  const f = input.fidelity_cost
+  if (f && f.epoch_equivalents > 0) {
+    lines.splice(
+      1,
+      0,
+      `Versus full fidelity: ${num(f.epoch_equivalents, 1)} epoch-equivalents of training for ${f.architectures} architectures; ` +
+        `${num(f.full_fidelity_epoch_equivalents, 1)} at full fidelity (${num(f.full_fidelity_epoch_equivalents / f.epoch_equivalents, 1)}x more)`
+    )
+  }
   if (input.retrain) {
     const r = input.retrain
     lines.push(`Retrained (up to ${r.epochs} epochs)${r.same ? ", the winner is the default architecture" : ""}:`)

@@ -119,3 +119,28 @@ describe("SearchReport helpers", () => {
     expect(words(parts.join(" "))).toEqual(words(line))
   })
 })
+
+describe("fidelityCost", () => {
+  it("counts epoch-equivalents per level and compares with training every architecture at the last level", () => {
+    const levels = [{ epochs: 2, fraction: 0.25 }, { epochs: 6 }, { epochs: 20 }]
+    const keys = ["0:a", "0:b", "0:c", "1:a", "1:b", "2:a"]
+    const cost = SearchReport.fidelityCost(keys, levels)
+    expect(cost).toEqual({ epoch_equivalents: 3 * 0.5 + 2 * 6 + 20, architectures: 3, full_fidelity_epoch_equivalents: 60 })
+    expect(SearchReport.fidelityCost([], levels)).toEqual({ epoch_equivalents: 0, architectures: 0, full_fidelity_epoch_equivalents: 0 })
+  })
+
+  it("is printed under the charts", () => {
+    const lines = SearchReport.summaryLines({
+      data: "d",
+      generations: [],
+      best: { fitness: 0.5, level: 2, architecture: ArchitectureSpec.defaultSpec },
+      evaluations: 6,
+      cache_hits: 0,
+      failures: 0,
+      seconds: 10,
+      cpu_seconds: 20,
+      fidelity_cost: { epoch_equivalents: 33.5, architectures: 3, full_fidelity_epoch_equivalents: 60 }
+    })
+    expect(lines[1]).toBe("Versus full fidelity: 33.5 epoch-equivalents of training for 3 architectures; 60 at full fidelity (1.8x more)")
+  })
+})
