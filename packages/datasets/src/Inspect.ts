@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type { ComputationalSequence } from "./Csd"
+import { type ComputationalSequence, type CsdSummary, summary } from "./Csd"
 import type { Dataset, Split } from "./Dataset"
 import { MODALITIES, SPLITS } from "./Dataset"
 
@@ -25,13 +25,7 @@ export interface DatasetReport {
 }
 
 /** The inspect report of a `.csd` file. */
-export interface CsdReport {
-  readonly format: "csd"
-  readonly root: string
-  readonly dim: number
-  readonly videos: ReadonlyArray<string>
-  readonly frames: Record<string, number>
-}
+export type CsdReport = CsdSummary
 
 const splitReport = (dataset: Dataset, split: Split): SplitReport => {
   const shapes: Record<string, number[]> = {}
@@ -66,17 +60,8 @@ export const datasetReport = (dataset: Dataset): DatasetReport => ({
   splits: Object.fromEntries(SPLITS.map((s) => [s, splitReport(dataset, dataset.splits[s])]))
 })
 
-/** The JSON report of a `.csd` file. */
-export const csdReport = (seq: ComputationalSequence): CsdReport => {
-  const videos = [...seq.videos.keys()].sort()
-  return {
-    format: "csd",
-    root: seq.root,
-    dim: seq.dim,
-    videos,
-    frames: Object.fromEntries(videos.map((v) => [v, seq.videos.get(v)!.steps]))
-  }
-}
+/** The JSON report of a `.csd` file (root, dim, sorted video ids, frames per video). */
+export const csdReport: (seq: ComputationalSequence) => CsdReport = summary
 
 const pad = (s: string, n: number) => s.padEnd(n)
 
