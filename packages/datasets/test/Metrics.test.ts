@@ -1,19 +1,10 @@
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { InvalidOption } from "../src/Errors"
 import { accuracy, emotionMetrics, pearson, regressionMetrics, roundHalfEven, weightedF1 } from "../src/Metrics"
+import { invalidOption } from "./support/Throws"
 
 const KEYS = ["acc2_has0", "acc2_non0", "f1_has0", "f1_non0", "acc5", "acc7", "mae", "corr"] as const
 
-const invalidOption = (f: () => unknown): InvalidOption => {
-  try {
-    f()
-  } catch (e) {
-    expect(e).toBeInstanceOf(InvalidOption)
-    return e as InvalidOption
-  }
-  throw new Error("expected InvalidOption")
-}
 
 describe("roundHalfEven", () => {
   it("rounds ties to even like np.round", () => {

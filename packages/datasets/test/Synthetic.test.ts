@@ -1,21 +1,12 @@
 import { describe, expect, it } from "vitest"
 import type { Modality, Split } from "../src/Dataset"
 import { MODALITIES, SPLITS } from "../src/Dataset"
-import { InvalidOption } from "../src/Errors"
 import { pearson } from "../src/Metrics"
 import { synthetic } from "../src/Synthetic"
+import { invalidOption } from "./support/Throws"
 
 const small = { sizes: { train: 40, valid: 10, test: 12 }, steps: 8, dims: { text: 6, audio: 3, vision: 4 } }
 
-const invalidOption = (f: () => unknown): InvalidOption => {
-  try {
-    f()
-  } catch (e) {
-    expect(e).toBeInstanceOf(InvalidOption)
-    return e as InvalidOption
-  }
-  throw new Error("expected InvalidOption")
-}
 
 /** Time-mean over the valid steps of the chosen modalities, plus a bias column: (n, 1 + sum dims). */
 const design = (split: Split, modalities: ReadonlyArray<Modality>): Array<Float64Array> => {

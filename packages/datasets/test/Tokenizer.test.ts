@@ -1,18 +1,9 @@
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { InvalidOption } from "../src/Errors"
 import { LEXICON_FEATURES, lexiconFeatures, NEGATIONS, valence } from "../src/Lexicon"
 import { encode, fitTokenizer, PAD_ID, tokenize, UNK_ID } from "../src/Tokenizer"
+import { invalidOption } from "./support/Throws"
 
-const invalidOption = (f: () => unknown): InvalidOption => {
-  try {
-    f()
-  } catch (e) {
-    expect(e).toBeInstanceOf(InvalidOption)
-    return e as InvalidOption
-  }
-  throw new Error("expected InvalidOption")
-}
 
 describe("tokenize", () => {
   it("lower-cases and splits MOSI-style upper-case transcripts", () => {
