@@ -227,6 +227,12 @@ export const runBenchmarks = async (args: RunArgs): Promise<Report> => {
 
 /** The command: parse, relaunch under Deno when asked, run. Resolves to the exit code. */
 export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
+  if (argv.includes("--help")) {
+    console.log(`pnpm bench [--package ${Object.keys(PACKAGES).join("|")}[,...]] [--backend ${BACKENDS.join("|")}]
+           [--runtime ${RUNTIMES.join("|")}] [--json FILE] [--quick] [--note TEXT] [--no-record]
+Runs the benchmarks (warm-up, repeats, median and spread), prints a table and appends rows to docs/benchmarks.md.`)
+    return 0
+  }
   let args: RunArgs
   try {
     args = parseArgs(argv)
