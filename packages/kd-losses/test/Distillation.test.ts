@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { crossModalKl, klDivergence } from "../src/Distillation"
 import { DistillationError } from "../src/Errors"
 import { closeTo, kl64, klGrads64, weightedMean64 } from "./Reference"
+import { thrown } from "./Throws"
 
 beforeAll(async () => {
   await tf.setBackend("cpu")
@@ -264,15 +265,7 @@ describe("klDivergence: gradients", () => {
 })
 
 describe("klDivergence: errors", () => {
-  const caught = (f: () => unknown): DistillationError => {
-    try {
-      f()
-    } catch (e) {
-      expect(e).toBeInstanceOf(DistillationError)
-      return e as DistillationError
-    }
-    throw new Error("expected a DistillationError")
-  }
+  const caught = (f: () => unknown): DistillationError => thrown(DistillationError, f)
 
   it("names the argument and the value", () => {
     const a = t2([[1, 2, 3]])

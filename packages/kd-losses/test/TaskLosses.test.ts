@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { TaskLossError } from "../src/Errors"
 import { binaryCrossEntropyWithLogits, crossEntropy, l1Loss, mseLoss, sentimentClasses } from "../src/TaskLosses"
 import { bce64, ce64, closeTo, npRound, weightedMean64 } from "./Reference"
+import { thrown } from "./Throws"
 
 beforeAll(async () => {
   await tf.setBackend("cpu")
@@ -27,15 +28,7 @@ const scalar = (f: () => tf.Tensor): number => {
 const near = (actual: number, expected: number, abs: number, rel = 1e-5) =>
   expect(Math.abs(actual - expected), `${actual} vs ${expected}`).toBeLessThanOrEqual(abs + rel * Math.abs(expected))
 
-const caught = (f: () => unknown): TaskLossError => {
-  try {
-    f()
-  } catch (e) {
-    expect(e).toBeInstanceOf(TaskLossError)
-    return e as TaskLossError
-  }
-  throw new Error("expected a TaskLossError")
-}
+const caught = (f: () => unknown): TaskLossError => thrown(TaskLossError, f)
 
 describe("l1Loss and mseLoss", () => {
   const batch = fc
