@@ -234,15 +234,10 @@ export const run = async (argv: ReadonlyArray<string>, io: Io = defaultIo): Prom
     io.out(`haemsa ${name}: ${command.help}\noptions: ${Object.keys(command.options).filter((o) => o !== "help").map((o) => `--${o}`).join(" ")}`)
     return 0
   }
-  let backend = "wasm"
-  try {
-    const b = rest.indexOf("--backend")
-    if (b >= 0) backend = rest[b + 1] ?? ""
-    const eq = rest.find((a) => a.startsWith("--backend="))
-    if (eq) backend = eq.slice("--backend=".length)
-  } catch {
-    // parsed again, with errors, by the command
-  }
+  // the backend is set up before the command runs; the command parses (and checks) its options again
+  const at = rest.indexOf("--backend")
+  const inline = rest.find((a) => a.startsWith("--backend="))
+  const backend = inline?.slice("--backend=".length) ?? (at >= 0 ? rest[at + 1] ?? "" : "wasm")
   // data inspect needs no tensor backend: use cpu so it starts instantly
   const layer = Layers.make(name === "data inspect" ? "cpu" : backend)
   const program = Effect.suspend(() => command.run(rest, io)).pipe(Effect.provide(layer))
