@@ -9,7 +9,7 @@
  *
  *   npx tsx --conditions=source benchmarks/gpu/profile.ts [--backend wasm|cpu|webgpu] [--steps N] [--top K] [--json FILE] [--deno]
  */
-import { Backend, BatchTensors } from "@haemsa/haemsa-model"
+import { Backend, BatchTensors, Optimizer } from "@haemsa/haemsa-model"
 import * as tf from "@tensorflow/tfjs"
 import * as fs from "node:fs"
 import { deno, median, runtime } from "../Harness"
@@ -40,7 +40,7 @@ export const totals = (kernels: ReadonlyArray<{ name: string; ms: number }>): Ke
 /** Profile `steps` training steps on the active backend; prints and returns the tables. */
 export const profile = async (steps: number, top: number, batchSize = 32) => {
   const model = DefaultModel.make({ samples: 256 })
-  const optimizer = tf.train.adam(model.net.spec.learningRate)
+  const optimizer = Optimizer.adam(model.net.spec.learningRate)
   const batches = Array.from({ length: 4 }, (_, i) => model.batch(batchSize, i * batchSize))
   for (let i = 0; i < 3; i++) await DefaultModel.step(model, optimizer, batches[i % batches.length]) // warm-up
   const wall: number[] = []

@@ -5,7 +5,7 @@
  * objective) on batches made as Train.train makes them (subset, modality dropout, BatchTensors).
  */
 import { Batching, Normalize, Random, Synthetic } from "@haemsa/datasets"
-import { ArchitectureSpec, Backend, BatchTensors, DataInfo, Layers, Network, Train } from "@haemsa/haemsa-model"
+import { ArchitectureSpec, Backend, BatchTensors, DataInfo, Layers, Network, Optimizer, Train } from "@haemsa/haemsa-model"
 import { Services } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
 import { Effect } from "effect"
@@ -32,7 +32,7 @@ export const makeTfjs = async (backend = "wasm") => {
   const rng = Random.makeRng(0x5eed)
   const used = net.modalities.map((m) => ({ text: 0, audio: 1, vision: 2 })[m])
   const varList = [...net.variables.values()]
-  const optimizer = tf.train.adam(spec.learningRate)
+  const optimizer = Optimizer.adam(spec.learningRate)
   /** The batch tensors of `indices`, as Train.train makes them (with modality dropout). */
   const batchOf = (indices: Int32Array): BatchTensors.BatchTensors => {
     const split = Batching.subset(train, indices)

@@ -6,7 +6,7 @@
  *
  *   pnpm bench --package haemsa-model [--backend wasm|cpu|webgpu] [--quick]
  */
-import { BatchTensors } from "@haemsa/haemsa-model"
+import { BatchTensors, Optimizer } from "@haemsa/haemsa-model"
 import * as tf from "@tensorflow/tfjs"
 import * as Flops from "../Flops"
 import { type BenchOptions, describe, measure, type Measurement } from "../Harness"
@@ -18,7 +18,7 @@ export const BATCHES = [32, 128] as const
 /** Samples/s of training steps per batch size; the backend must be set up already. */
 export const run = async (options: BenchOptions): Promise<Measurement[]> => {
   const model = DefaultModel.make({ samples: 512 })
-  const optimizer = tf.train.adam(model.net.spec.learningRate)
+  const optimizer = Optimizer.adam(model.net.spec.learningRate)
   const out: Measurement[] = []
   const steps = 50
   try {

@@ -17,6 +17,7 @@ import * as BatchTensors from "./BatchTensors"
 import type { DataInfo } from "./DataInfo"
 import * as Evaluate from "./Evaluate"
 import * as Network from "./Network"
+import * as Optimizer from "./Optimizer"
 import type { Losses } from "./Objective"
 import { jointLoss } from "./Objective"
 import { bar, formatDuration, Progress } from "./Progress"
@@ -137,7 +138,7 @@ export const train = (
     const valid = dataset.splits.valid
     const used = net.modalities.map((m) => MODALITY_INDEX[m])
     const varList = [...net.variables.values()]
-    const optimizer = tf.train.adam(spec.learningRate)
+    const optimizer = Optimizer.adam(spec.learningRate)
     const history: EpochRecord[] = []
     const started = performance.now()
     let best = { objective: Infinity, epoch: 0, weights: undefined as Map<string, tf.Tensor> | undefined }

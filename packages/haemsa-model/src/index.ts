@@ -31,6 +31,8 @@ export * as Layers from "./Layers"
 export * as Network from "./Network"
 /** The joint objective. */
 export * as Objective from "./Objective"
+/** Adam with a fused one-kernel-per-weight update on webgpu. */
+export * as Optimizer from "./Optimizer"
 /** Predictions for new samples (haemsa predict). */
 export * as Predict from "./Predict"
 /** Progress output. */
