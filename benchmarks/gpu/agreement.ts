@@ -19,6 +19,7 @@
  *   npx tsx --conditions=source benchmarks/gpu/agreement.ts --deno     (bundles, runs under Deno)
  */
 import { ArchitectureSpec, Backend, BatchTensors, Optimizer } from "@haemsa/haemsa-model"
+import { Distillation, TaskLosses } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
 import { deno, runtime } from "../Harness"
 import * as DefaultModel from "../haemsa-model/DefaultModel"
@@ -120,9 +121,91 @@ export const compare = (cpu: StepResult, gpu: StepResult): { problems: string[];
   return { problems, worst: { loss: lossRel, gradient: worstGradient, weight: worstWeight } }
 }
 
+
+/**
+ * The losses on their own (webgpu runs them as fused kernels): value and gradient of each for
+ * inputs with the edge cases (zero weights, a row of non-finite logits under a zero weight, all
+ * weights zero, an out-of-range class id, large logits, a zero L1 difference), on the active backend.
+ */
+const lossCases = async (): Promise<Map<string, Float32Array>> => {
+  const out = new Map<string, Float32Array>()
+  const b = 5
+  const c = 7
+  const logitsData = Float32Array.from({ length: b * c }, (_, i) => Math.sin(i * 1.7) * 3)
+  logitsData[3] = 80 // large logit
+  const bad = Float32Array.from(logitsData)
+  for (let k = 0; k < c; k++) bad[2 * c + k] = k === 0 ? NaN : Infinity // row 2 non-finite
+  const w = () => tf.tensor1d([1, 0.5, 0, 2, 1])
+  const zeros = () => tf.zeros([b]) as tf.Tensor1D
+  const pred = () => tf.tensor1d([0.5, -1, 2, 0.25, 3])
+  const y = () => tf.tensor1d([0.5, 1, -2, 0, 2])
+  const ids = () => tf.tensor1d([0, 6, 3, 9, 2], "int32")
+  const logits = (data = logitsData) => tf.tensor2d(data, [b, c])
+  const record = async (name: string, f: (...xs: tf.Tensor[]) => tf.Scalar, xs: tf.Tensor[]) => {
+    const { value, grads } = tf.valueAndGrads(f)(xs)
+    out.set(`${name} value`, await read(value))
+    for (let i = 0; i < grads.length; i++) out.set(`${name} gradient ${i}`, await read(grads[i]))
+    tf.dispose([value, ...grads, ...xs])
+  }
+  await record("l1", (p) => TaskLosses.l1Loss(p as tf.Tensor1D, y()), [pred()])
+  await record("l1 weighted", (p) => TaskLosses.l1Loss(p as tf.Tensor1D, y(), w()), [pred()])
+  await record("l1 all weights 0", (p) => TaskLosses.l1Loss(p as tf.Tensor1D, y(), zeros()), [pred()])
+  await record("cross-entropy", (z) => TaskLosses.crossEntropy(z as tf.Tensor2D, ids()), [logits()])
+  await record("cross-entropy weighted", (z) => TaskLosses.crossEntropy(z as tf.Tensor2D, ids(), w()), [logits()])
+  for (const [label, options] of [
+    ["kl T 1", { temperature: 1 }],
+    ["kl T 2", { temperature: 2 }],
+    ["kl T 2 teacher gradient", { temperature: 2, teacherGradient: true }]
+  ] as const) {
+    // the teacher is an argument of the differentiated function only when it gets a gradient
+    const teacher = () => logits(Float32Array.from(logitsData, (x) => x * 0.5))
+    const withTeacher = (f: (t: tf.Tensor2D, ...s: tf.Tensor[]) => tf.Scalar, students: tf.Tensor[]) =>
+      "teacherGradient" in options
+        ? { f: (t: tf.Tensor, ...s: tf.Tensor[]) => f(t as tf.Tensor2D, ...s), xs: [teacher(), ...students] }
+        : { f: (...s: tf.Tensor[]) => f(teacher(), ...s), xs: students }
+    const two = withTeacher(
+      (t, s1, s2) => Distillation.crossModalKl(t, { a: s1 as tf.Tensor2D, b: s2 as tf.Tensor2D }, { ...options, sampleWeights: { a: w() } }),
+      [logits(bad), logits(Float32Array.from(logitsData, (x, i) => x - (i % 3)))]
+    )
+    await record(label, two.f, two.xs)
+    const none = withTeacher((t, s1) => Distillation.crossModalKl(t, [s1 as tf.Tensor2D], { ...options, sampleWeights: zeros() }), [logits()])
+    await record(`${label} all weights 0`, none.f, none.xs)
+  }
+  return out
+}
+
+/** Compare the loss cases of both backends; the problems found. */
+const compareLosses = (cpu: Map<string, Float32Array>, gpu: Map<string, Float32Array>): { problems: string[]; worst: number } => {
+  const problems: string[] = []
+  let worst = 0
+  for (const [k, a] of cpu) {
+    const g = gpu.get(k)!
+    const scale = maxAbs(a)
+    const d = maxDiff(a, g)
+    worst = Math.max(worst, d / Math.max(scale, 1e-12))
+    if (!(d <= TOLERANCE * scale + 1e-6)) problems.push(`${k}: cpu [${[...a].map((x) => x.toPrecision(4)).join(", ")}] webgpu [${[...g].map((x) => x.toPrecision(4)).join(", ")}]`)
+  }
+  return { problems, worst }
+}
+
 /** Run the check on this runtime; resolves to the exit code. */
 export const check = async (): Promise<number> => {
   let failed = false
+  {
+    await Backend.setup("cpu")
+    const cpu = await lossCases()
+    try {
+      await Backend.setup("webgpu")
+    } catch (e) {
+      console.error(`webgpu: ${e instanceof Error ? e.message : String(e)}`)
+      return 2
+    }
+    const gpu = await lossCases()
+    const { problems, worst } = compareLosses(cpu, gpu)
+    console.log(`losses: ${cpu.size} values and gradients (L1, cross-entropy, cross-modal KL; edge cases); largest relative difference ${worst.toExponential(2)}`)
+    for (const p of problems) console.log(`  MISMATCH ${p}`)
+    failed ||= problems.length > 0
+  }
   for (const [name, spec] of SPECS) {
     await Backend.setup("cpu")
     const cpu = await stepOn(spec)

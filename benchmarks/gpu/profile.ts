@@ -37,6 +37,30 @@ export const totals = (kernels: ReadonlyArray<{ name: string; ms: number }>): Ke
   return [...by.values()].sort((a, b) => b.ms - a.ms)
 }
 
+/**
+ * GPU dispatches made by `run` on the webgpu backend (calls of `GPUComputePassEncoder`'s
+ * `dispatchWorkgroups`: tfjs's kernels and the fused WGSL ones); undefined on other backends.
+ * A kernel that needs no GPU work (Reshape, Identity, a Cast to the same type, a small op tfjs
+ * forwards to the CPU) dispatches nothing.
+ */
+export const countDispatches = async (run: () => Promise<unknown>): Promise<number | undefined> => {
+  const encoder = (globalThis as { GPUComputePassEncoder?: { prototype: { dispatchWorkgroups: (...a: Array<unknown>) => void } } }).GPUComputePassEncoder
+  if (tf.getBackend() !== "webgpu" || encoder === undefined) return undefined
+  const proto = encoder.prototype
+  const original = proto.dispatchWorkgroups
+  let n = 0
+  proto.dispatchWorkgroups = function(this: unknown, ...args: Array<unknown>) {
+    n++
+    return original.apply(this, args)
+  }
+  try {
+    await run()
+  } finally {
+    proto.dispatchWorkgroups = original
+  }
+  return n
+}
+
 /** Profile `steps` training steps on the active backend; prints and returns the tables. */
 export const profile = async (steps: number, top: number, batchSize = 32) => {
   const model = DefaultModel.make({ samples: 256 })
@@ -49,6 +73,7 @@ export const profile = async (steps: number, top: number, batchSize = 32) => {
     await DefaultModel.step(model, optimizer, batches[i % batches.length])
     wall.push(performance.now() - t0)
   }
+  const dispatches = await countDispatches(() => DefaultModel.step(model, optimizer, batches[0]))
   const kernels: Array<{ name: string; shapes: string; ms: number }> = []
   for (let i = 0; i < steps; i++) {
     const info = await tf.profile(async () => {
@@ -70,14 +95,14 @@ export const profile = async (steps: number, top: number, batchSize = 32) => {
   const sum = byName.reduce((s, k) => s + k.ms, 0)
   const perStep = sum / steps
   const wallMs = median(wall)
-  console.log(`backend ${tf.getBackend()}, ${runtime()}, default HAEMSA training step (B ${batchSize}, T 50): wall median ${wallMs.toFixed(1)} ms, summed kernel time ${perStep.toFixed(1)} ms/step, ${(kernels.length / steps).toFixed(0)} kernels/step`)
+  console.log(`backend ${tf.getBackend()}, ${runtime()}, default HAEMSA training step (B ${batchSize}, T 50): wall median ${wallMs.toFixed(1)} ms, summed kernel time ${perStep.toFixed(1)} ms/step, ${(kernels.length / steps).toFixed(0)} kernels/step${dispatches === undefined ? "" : `, ${dispatches} GPU dispatches/step`}`)
   console.log("\n| kernel | ms/step | share | calls/step | ms/call |\n| --- | --- | --- | --- | --- |")
   for (const k of byName.slice(0, top)) {
     console.log(`| ${k.name} | ${(k.ms / steps).toFixed(2)} | ${((100 * k.ms) / sum).toFixed(1)}% | ${(k.calls / steps).toFixed(0)} | ${(k.ms / k.calls).toFixed(3)} |`)
   }
   console.log(`\ntop ${Math.min(top, 15)} kernels by input shapes:\n| kernel and input shapes | ms/step | calls/step |\n| --- | --- | --- |`)
   for (const k of byShape.slice(0, Math.min(top, 15))) console.log(`| ${k.name} | ${(k.ms / steps).toFixed(2)} | ${(k.calls / steps).toFixed(0)} |`)
-  return { backend: tf.getBackend(), runtime: runtime(), steps, batchSize, wallMs, kernelMsPerStep: perStep, kernelsPerStep: kernels.length / steps, byName, byShape: byShape.slice(0, 40) }
+  return { backend: tf.getBackend(), runtime: runtime(), steps, batchSize, wallMs, kernelMsPerStep: perStep, kernelsPerStep: kernels.length / steps, ...(dispatches === undefined ? {} : { dispatchesPerStep: dispatches }), byName, byShape: byShape.slice(0, 40) }
 }
 
 const entry = process.argv[1] ?? ""

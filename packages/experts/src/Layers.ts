@@ -63,7 +63,8 @@ export const activate = <T extends tf.Tensor>(x: T, activation: Activation): T =
 /**
  * `a (N, k) · w (k, m) [+ bias (m)]` whose backward pass multiplies by explicitly transposed
  * operands. On the wasm backend a matMul with a transpose flag (what tfjs's own matMul gradient
- * uses) is about 10x slower than a transpose followed by a plain matMul, so this is the 2-D matMul
+ * uses) is about 10x slower than a transpose followed by a plain matMul (on webgpu the flags are
+ * used: there a transpose costs a dispatch and the flag nothing), so this is the 2-D matMul
  * every module uses. Gradients for `a`, `w` and `bias` are all computed (use {@link project} when
  * `a` is input data that may need no gradient).
  */
@@ -80,9 +81,17 @@ const customOp = (f: (inputs: Array<tf.Tensor>, save: tf.GradSaveFunc) => { valu
     return f(args.slice(0, -1) as Array<tf.Tensor>, save)
   })
 
-/** `dy · wᵀ` and `aᵀ · dy` with explicit transposes. */
-const inputGrad = (dy: tf.Tensor, w: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, tf.transpose(w as tf.Tensor2D))
-const weightGrad = (a: tf.Tensor, dy: tf.Tensor) => tf.matMul(tf.transpose(a as tf.Tensor2D), dy as tf.Tensor2D)
+/**
+ * Whether a matMul takes its operands transposed by flag: on webgpu the flag is free (the shader
+ * reads the operand transposed) while a Transpose is one more dispatch; elsewhere see {@link linear}.
+ */
+const transposeByFlag = (): boolean => tf.getBackend() === "webgpu"
+
+/** `dy · wᵀ` and `aᵀ · dy`: explicit transposes, or matMul's flags on webgpu. */
+const inputGrad = (dy: tf.Tensor, w: tf.Tensor) =>
+  transposeByFlag() ? tf.matMul(dy as tf.Tensor2D, w as tf.Tensor2D, false, true) : tf.matMul(dy as tf.Tensor2D, tf.transpose(w as tf.Tensor2D))
+const weightGrad = (a: tf.Tensor, dy: tf.Tensor) =>
+  transposeByFlag() ? tf.matMul(a as tf.Tensor2D, dy as tf.Tensor2D, true, false) : tf.matMul(tf.transpose(a as tf.Tensor2D), dy as tf.Tensor2D)
 
 const linearNoBias = customOp(([a, w], save) => {
   save([a, w])
@@ -220,4 +229,27 @@ export const maskedSoftmax = <T extends tf.Tensor>(logits: T, mask: tf.Tensor): 
   tf.tidy(() => {
     const filled = tf.where(tf.greater(mask, 0), logits as tf.Tensor, tf.scalar(-1e9))
     return tf.mul(tf.softmax(filled), mask) as T
+  })
+
+/** The smallest gate value {@link gatedSoftmax} and {@link gatedWeights} use (a gate of 0 is clamped to it). */
+export const MIN_GATE = 1e-6
+
+/**
+ * {@link maskedSoftmax} with a prior weight per entry: `w_j ∝ g_j · exp(logit_j)` over the entries
+ * with `mask` = 1, i.e. the softmax of `logit_j + log g_j`. `gates` (broadcastable to `logits`) are in
+ * (0, 1] (clamped below at {@link MIN_GATE}); all-ones gates give exactly the masked softmax's weights.
+ * The mask stays a hard 0/1 (no gradient); the gates may be learned and receive gradient.
+ */
+export const gatedSoftmax = <T extends tf.Tensor>(logits: T, mask: tf.Tensor, gates: tf.Tensor): T =>
+  tf.tidy(() => maskedSoftmax(tf.add(logits, tf.log(tf.maximum(gates, MIN_GATE))) as T, mask))
+
+/**
+ * Weights `m_j g_j / sum_j m_j g_j` over the last axis: the masked mean's weights with a prior weight
+ * per entry (gates broadcastable to `mask`, clamped below at {@link MIN_GATE}). A row with no available
+ * entry gets all-zero weights.
+ */
+export const gatedWeights = (mask: tf.Tensor2D, gates: tf.Tensor2D): tf.Tensor2D =>
+  tf.tidy(() => {
+    const w = tf.mul(mask, tf.maximum(gates, MIN_GATE))
+    return tf.div(w, tf.maximum(tf.sum(w, -1, true), MIN_GATE * MIN_GATE)) as tf.Tensor2D
   })

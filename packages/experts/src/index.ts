@@ -16,5 +16,7 @@ export * as Layers from "./Layers"
 export * as LstmLayer from "./LstmLayer"
 /** The module convention. */
 export * as Module from "./Module"
+/** Hand-written WGSL kernels on the webgpu backend (fused hot paths). */
+export * as WebGpuKernel from "./WebGpuKernel"
 /** The unified expert over the (never materialised) concatenation of modalities. */
 export * as UnifiedExpert from "./UnifiedExpert"

@@ -14,6 +14,7 @@
  *
  * @since 0.1.0
  */
+import { WebGpuKernel } from "@haemsa/experts"
 import * as tf from "@tensorflow/tfjs"
 
 /** The WGSL of the fused update; one invocation per element, grid-stride for large weights. */
@@ -27,6 +28,7 @@ struct Params { lr: f32, beta1: f32, beta2: f32, eps: f32, c1: f32, c2: f32, n: 
 @group(0) @binding(5) var<storage, read_write> newM: array<f32>;
 @group(0) @binding(6) var<storage, read_write> newV: array<f32>;
 @group(0) @binding(7) var<uniform> p: Params;
+
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let stride = groups.x * 64u;
@@ -40,59 +42,18 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
   }
 }`
 
-/** The slice of tfjs-backend-webgpu 4.22's backend object the fused update uses. */
-interface WebGpuInternals {
-  readonly device: GpuDevice
-  readonly tensorMap: { get(dataId: object): { resource?: unknown } | undefined }
-  readonly commandQueueOwnedIds: { add(dataId: object): void }
-  computePassEncoder: GpuPass | null
-  commandEncoder: { beginComputePass(descriptor: object): GpuPass } | null
-  dispatchCountInPass: number
-  makeTensorInfo(shape: ReadonlyArray<number>, dtype: "float32"): tf.TensorInfo
-  uploadToGPU(dataId: object): void
-  ensureCommandEncoderReady(): void
-  endComputePassEncoder(): void
-  submitQueue(): void
-  makeUniforms(fields: ReadonlyArray<{ type: "float32" | "uint32"; data: ReadonlyArray<number> }>): unknown
-}
-interface GpuDevice {
-  createShaderModule(descriptor: { code: string }): unknown
-  createComputePipeline(descriptor: object): { getBindGroupLayout(i: number): unknown }
-  createBindGroup(descriptor: object): unknown
-}
-interface GpuPass {
-  setPipeline(pipeline: unknown): void
-  setBindGroup(i: number, group: unknown): void
-  dispatchWorkgroups(x: number): void
-}
-
-const REQUIRED = ["tensorMap", "commandQueueOwnedIds", "makeTensorInfo", "uploadToGPU", "ensureCommandEncoderReady", "endComputePassEncoder", "submitQueue", "makeUniforms"] as const
-
-/** The webgpu backend's internals when the fused update can use them, else undefined. */
-export const webGpuInternals = (): WebGpuInternals | undefined => {
-  if (tf.getBackend() !== "webgpu") return undefined
-  const b = tf.backend() as unknown as Record<string, unknown>
-  if (b.device === undefined || REQUIRED.some((k) => b[k] === undefined)) return undefined
-  return b as unknown as WebGpuInternals
-}
-
-const pipelines = new WeakMap<GpuDevice, { pipeline: unknown; layout: unknown }>()
-
-const pipelineFor = (device: GpuDevice) => {
-  let entry = pipelines.get(device)
-  if (entry === undefined) {
-    const pipeline = device.createComputePipeline({
-      layout: "auto",
-      compute: { module: device.createShaderModule({ code: ADAM_WGSL }), entryPoint: "main" }
-    })
-    entry = { pipeline, layout: pipeline.getBindGroupLayout(0) }
-    pipelines.set(device, entry)
-  }
-  return entry
-}
-
-/** Largest number of workgroups one dispatch uses (the kernel strides over the rest). */
-const MAX_GROUPS = 4096
+/** The fused update as a webgpu kernel: inputs grad, weight, m, v; outputs weight, m, v. */
+const adamKernel = WebGpuKernel.define({
+  name: "HaemsaFusedAdam",
+  code: ADAM_WGSL,
+  outputs: ([, weight]) => [0, 1, 2].map(() => ({ shape: weight.shape, dtype: "float32" as const })),
+  uniforms: ([, weight], attrs) => [
+    ...(["lr", "beta1", "beta2", "epsilon", "c1", "c2"] as const).map((k) => ({ type: "float32" as const, data: [attrs[k] as number] })),
+    { type: "uint32", data: [tf.util.sizeFromShape(weight.shape)] },
+    { type: "uint32", data: [0] }
+  ],
+  workgroups: ([, weight]) => WebGpuKernel.workgroupsFor(tf.util.sizeFromShape(weight.shape))
+})
 
 /** Hyper-parameters and bias corrections of one update. */
 export interface AdamStep {
@@ -107,47 +68,11 @@ export interface AdamStep {
 }
 
 /**
- * One fused Adam update of a weight on the webgpu backend: one dispatch; returns the new weight
- * and moments as fresh tensors (the inputs are not changed).
+ * One fused Adam update of a weight on the webgpu backend (one dispatch); returns the new weight
+ * and moments as fresh tensors (the inputs are not changed). Needs `WebGpuKernel.available()`.
  */
-export const fusedAdamUpdate = (
-  gpu: WebGpuInternals,
-  grad: tf.Tensor,
-  weight: tf.Tensor,
-  m: tf.Tensor,
-  v: tf.Tensor,
-  step: AdamStep
-): { weight: tf.Tensor; m: tf.Tensor; v: tf.Tensor } => {
-  const n = weight.size
-  const { pipeline, layout } = pipelineFor(gpu.device)
-  const inputs = [grad, weight, m, v]
-  for (const t of inputs) gpu.uploadToGPU(t.dataId)
-  const outputs = [0, 1, 2].map(() => gpu.makeTensorInfo(weight.shape, "float32"))
-  for (const o of outputs) gpu.uploadToGPU(o.dataId)
-  const uniforms = gpu.makeUniforms([
-    ...[step.lr, step.beta1, step.beta2, step.epsilon, step.c1, step.c2].map((x) => ({ type: "float32" as const, data: [x] })),
-    { type: "uint32", data: [n] },
-    { type: "uint32", data: [0] }
-  ])
-  const buffer = (t: { dataId: object }) => ({ buffer: gpu.tensorMap.get(t.dataId)!.resource })
-  const bindGroup = gpu.device.createBindGroup({
-    layout,
-    entries: [...inputs.map(buffer), ...outputs.map(buffer), uniforms].map((resource, binding) => ({ binding, resource }))
-  })
-  for (const t of [...inputs, ...outputs]) gpu.commandQueueOwnedIds.add(t.dataId)
-  gpu.ensureCommandEncoderReady()
-  if (gpu.computePassEncoder === null || gpu.computePassEncoder === undefined) {
-    gpu.computePassEncoder = gpu.commandEncoder!.beginComputePass({})
-  }
-  gpu.computePassEncoder.setPipeline(pipeline)
-  gpu.computePassEncoder.setBindGroup(0, bindGroup)
-  gpu.computePassEncoder.dispatchWorkgroups(Math.max(1, Math.min(MAX_GROUPS, Math.ceil(n / 64))))
-  gpu.dispatchCountInPass++
-  if (tf.env().getNumber("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE") <= gpu.dispatchCountInPass) {
-    gpu.endComputePassEncoder()
-    gpu.submitQueue()
-  }
-  const [w, m1, v1] = outputs.map((o) => tf.engine().makeTensorFromTensorInfo(o))
+export const fusedAdamUpdate = (grad: tf.Tensor, weight: tf.Tensor, m: tf.Tensor, v: tf.Tensor, step: AdamStep): { weight: tf.Tensor; m: tf.Tensor; v: tf.Tensor } => {
+  const [w, m1, v1] = adamKernel([grad, weight, m, v], { ...step })
   return { weight: w, m: m1, v: v1 }
 }
 
@@ -161,8 +86,7 @@ export class FusedAdam extends tf.AdamOptimizer {
   private hostAcc: { b1: number; b2: number } | undefined
 
   override applyGradients(variableGradients: VariableGradients): void {
-    const gpu = webGpuInternals()
-    if (gpu === undefined) {
+    if (!WebGpuKernel.available()) {
       this.hostAcc = undefined
       super.applyGradients(variableGradients)
       return
@@ -193,7 +117,7 @@ export class FusedAdam extends tf.AdamOptimizer {
       if (gradient == null) return
       const m = self.accumulatedFirstMoment[i].variable
       const v = self.accumulatedSecondMoment[i].variable
-      const next = fusedAdamUpdate(gpu, gradient, value, m, v, step)
+      const next = fusedAdamUpdate(gradient, value, m, v, step)
       m.assign(next.m)
       v.assign(next.v)
       value.assign(next.weight)

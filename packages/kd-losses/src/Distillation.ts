@@ -11,6 +11,7 @@ import * as tf from "@tensorflow/tfjs"
 import { DistillationError } from "./Errors"
 import { stopGradient } from "./Gradient"
 import { weightedMean } from "./Reduction"
+import * as WebGpuLosses from "./WebGpuLosses"
 
 /** How per-sample losses are reduced over the batch: mean (default), sum, or none (a (B) tensor). */
 export type Reduction = "mean" | "sum" | "none"
@@ -219,7 +220,7 @@ const studentEntries = (
  * the samples whose weight is non-zero (a weighted mean for other weights). A sample where the
  * modality is missing contributes nothing, to the value or to any gradient, even if its logits are
  * not finite (they get exactly zero gradient); a modality with no present sample contributes 0.
- * No students gives 0.
+ * No students gives 0. On webgpu the whole term is one fused kernel each way (see WebGpuLosses).
  *
  * @throws DistillationError for invalid logits (see {@link klDivergence}), or sample weights that
  * are not (B) tensors, do not match the students' layout, or name an unknown student.
@@ -236,6 +237,13 @@ export const crossModalKl = (
   for (const entry of entries) checkPair(teacherLogits, entry.argument, entry.logits)
   return tf.tidy(() => {
     if (entries.length === 0) return tf.scalar(0)
+    if (
+      teacherLogits.shape[0] > 0 && entries.length <= WebGpuLosses.MAX_STUDENTS && WebGpuLosses.available() &&
+      entries.every((e) => WebGpuLosses.plainWeights(e.weights))
+    ) {
+      const scale = o.scale && o.temperature !== 1 ? o.temperature * o.temperature : 1
+      return WebGpuLosses.crossModalKl(teacherLogits, entries, { temperature: o.temperature, scale, teacherGradient: o.teacherGradient })
+    }
     const teacher = teacherOf(teacherLogits, o)
     const terms = entries.map(({ logits, weights }) => {
       if (weights === undefined) return weightedMean(klRows(teacher, logits, o), weights)

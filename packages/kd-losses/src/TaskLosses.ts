@@ -10,6 +10,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { TaskLossError } from "./Errors"
 import { weightedMean } from "./Reduction"
+import * as WebGpuLosses from "./WebGpuLosses"
 
 /** Number of sentiment classes: 7 (labels clipped to [-3, 3]), 5 ([-2, 2]) or 3 ([-1, 1]). */
 export type SentimentClasses = 7 | 5 | 3
@@ -49,7 +50,8 @@ const regression = (
   elementwise: (difference: tf.Tensor1D) => tf.Tensor1D,
   pred: tf.Tensor1D | tf.Tensor2D,
   target: tf.Tensor1D | tf.Tensor2D,
-  weights: tf.Tensor1D | undefined
+  weights: tf.Tensor1D | undefined,
+  fused?: typeof WebGpuLosses.l1
 ): tf.Scalar =>
   tf.tidy(() => {
     const p = asVector("pred", pred)
@@ -58,12 +60,15 @@ const regression = (
       fail("target", shapeText(target), `must have the batch size of pred ${shapeText(pred)}`)
     }
     checkWeights(weights, p.shape[0])
+    if (fused !== undefined && p.shape[0] > 0 && WebGpuLosses.available() && WebGpuLosses.plainWeights(weights)) {
+      return fused(p, y, weights)
+    }
     return weightedMean(elementwise(tf.sub(p, y)), weights)
   })
 
 /**
  * Mean absolute error `mean_i w_i |pred_i - target_i| / sum w` (the usual MSA regression loss).
- * `pred` and `target` are (B) or (B, 1).
+ * `pred` and `target` are (B) or (B, 1). On webgpu it is one fused kernel each way (see WebGpuLosses).
  *
  * @throws TaskLossError for other shapes, unequal batch sizes, non-float32 inputs or bad weights.
  */
@@ -71,7 +76,7 @@ export const l1Loss = (
   pred: tf.Tensor1D | tf.Tensor2D,
   target: tf.Tensor1D | tf.Tensor2D,
   weights?: tf.Tensor1D
-): tf.Scalar => regression(tf.abs, pred, target, weights)
+): tf.Scalar => regression(tf.abs, pred, target, weights, WebGpuLosses.l1)
 
 /**
  * Mean squared error `mean_i w_i (pred_i - target_i)^2 / sum w`. `pred` and `target` are (B) or (B, 1).
@@ -131,6 +136,11 @@ export const crossEntropy = (
   }
   checkWeights(weights, batch)
   return tf.tidy(() => {
+    if (
+      labels instanceof tf.Tensor && labels.rank === 1 && batch > 0 && WebGpuLosses.available() && WebGpuLosses.plainWeights(weights)
+    ) {
+      return WebGpuLosses.crossEntropy(logits, labels as tf.Tensor1D, weights)
+    }
     const targets =
       labels instanceof Int32Array
         ? tf.cast(tf.oneHot(tf.tensor1d(labels, "int32"), classes), "float32")

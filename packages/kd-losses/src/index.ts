@@ -21,3 +21,5 @@ export * as Services from "./Services"
 
 /** L1, MSE, cross-entropy, binary cross-entropy on logits, sentiment classes. */
 export * as TaskLosses from "./TaskLosses"
+/** The losses as fused WGSL kernels on the webgpu backend. */
+export * as WebGpuLosses from "./WebGpuLosses"

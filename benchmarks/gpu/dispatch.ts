@@ -1,0 +1,51 @@
+/**
+ * Host cost of one kernel dispatch: a chain of tiny element-wise kernels (1024 floats each), timed
+ * per kernel, on the active backend. On webgpu this is what bounds a training step made of many small
+ * kernels; the GPU work itself is negligible.
+ *
+ *   npx tsx --conditions=source benchmarks/gpu/dispatch.ts [--backend wasm|cpu|webgpu] [--deno]
+ */
+import { Backend } from "@haemsa/haemsa-model"
+import * as tf from "@tensorflow/tfjs"
+import { deno, median, runtime } from "../Harness"
+
+const option = (name: string, fallback: string): string => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback
+}
+
+/** Median µs per kernel over `repeats` chains of `kernels` dependent `tf.add`s; waits for the result. */
+export const dispatchMicros = async (kernels = 500, repeats = 5): Promise<number> => {
+  const x = tf.ones([1024])
+  const run = async () => {
+    const t0 = performance.now()
+    let y = x
+    for (let i = 0; i < kernels; i++) {
+      const next = tf.add(y, x)
+      if (y !== x) y.dispose()
+      y = next
+    }
+    await y.data()
+    y.dispose()
+    return ((performance.now() - t0) * 1000) / kernels
+  }
+  await run() // compile the shader
+  const samples: number[] = []
+  for (let r = 0; r < repeats; r++) samples.push(await run())
+  x.dispose()
+  return median(samples)
+}
+
+const entry = process.argv[1] ?? ""
+if (deno() !== undefined ? entry.endsWith("dispatch.mjs") : import.meta.url === `file://${entry}`) {
+  const args = process.argv.slice(2)
+  if (deno() === undefined && args.includes("--deno")) {
+    const Bundle = await import("../deno/Bundle")
+    process.exit(await Bundle.runUnderDeno("benchmarks/gpu/dispatch.ts", "dispatch.mjs", args.filter((a) => a !== "--deno")))
+  }
+  const backend = option("backend", "wasm")
+  if (backend === "wasm" && process.env.HAEMSA_WASM_DIR) (await import("@tensorflow/tfjs-backend-wasm")).setWasmPaths(process.env.HAEMSA_WASM_DIR)
+  await Backend.setup(backend)
+  console.log(`backend ${tf.getBackend()}, ${runtime()}: ${(await dispatchMicros()).toFixed(1)} µs per dispatched kernel (chain of 500 adds of 1024 floats)`)
+  process.exit(0)
+}
