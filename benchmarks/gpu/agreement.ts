@@ -1,6 +1,6 @@
 /**
  * WebGPU correctness check: one HAEMSA training step on the `cpu` backend and on `webgpu`, from the
- * same initial weights on the same batch (tiny synthetic data, fixed seed, dropout 0), compared:
+ * same initial weights on the same batch (tiny synthetic data, fixed seed), compared:
  *
  * - the joint loss: relative difference <= 1e-3;
  * - the gradient of every weight: max |difference| <= 1e-3 x the tensor's largest |gradient| + 1e-6;
@@ -10,9 +10,10 @@
  *   gradient is at least 1e-3 of the tensor's largest (Adam moves a weight by about lr x sign(gradient),
  *   so float noise decides it where the gradient is ~0).
  *
- * Two architectures: the default (mean-pool experts, mean pooling) and a mixed one (transformer text
+ * Three architectures: the default (mean-pool experts, mean pooling) without dropout, the default with
+ * dropout (the same seeds give the same masks on both backends), and a mixed one (transformer text
  * expert, LSTM audio expert, TCN vision expert, gate pooling, three levels), so most kernels the
- * toolkit uses run. Exits 1 on a mismatch, 2 when the webgpu backend cannot be set up (no
+ * toolkit uses run, the fused webgpu ones included. Exits 1 on a mismatch, 2 when the webgpu backend cannot be set up (no
  * `navigator.gpu`, no adapter). Runs under Deno (bundled; needs `--unstable-webgpu`) or Node (with
  * the `webgpu` package installed):
  *
@@ -32,6 +33,16 @@ export const ADAM_STEPS = 3
 
 const SPECS: ReadonlyArray<readonly [string, ArchitectureSpec.ArchitectureSpec]> = [
   ["default", { ...ArchitectureSpec.defaultSpec, dropout: 0, modalityDropout: 0 }],
+  // dropout on: tf.dropout and the fused webgpu dropout draw the same noise for a seed, so they agree
+  [
+    "default with dropout",
+    {
+      ...ArchitectureSpec.defaultSpec,
+      experts: { ...ArchitectureSpec.defaultSpec.experts, text: { kind: "meanpool", hidden: 64, dropout: 0.2 } },
+      dropout: 0.3,
+      modalityDropout: 0
+    }
+  ],
   [
     "mixed",
     {

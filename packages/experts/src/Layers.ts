@@ -8,6 +8,8 @@
  */
 import * as tf from "@tensorflow/tfjs"
 import type { Module, SeedSource } from "./Module"
+import * as WebGpuKernel from "./WebGpuKernel"
+import * as WebGpuLayers from "./WebGpuLayers"
 
 /** The nonlinearities a dense layer can end with. */
 export type Activation = "relu" | "gelu" | "tanh" | "linear"
@@ -182,8 +184,11 @@ export const layerNorm = (dim: number, epsilon = 1e-5): LayerNorm => {
  * `seeds`: a module keeps the seed source it was built with, so successive training steps get
  * fresh masks, and the same seed and call sequence replay the same masks.
  */
-export const dropout = <T extends tf.Tensor>(x: T, rate: number, training: boolean, seeds: SeedSource): T =>
-  training && rate > 0 ? (tf.dropout(x, rate, undefined, seeds.nextSeed()) as T) : x
+export const dropout = <T extends tf.Tensor>(x: T, rate: number, training: boolean, seeds: SeedSource): T => {
+  if (!training || rate <= 0) return x
+  const seed = seeds.nextSeed()
+  return WebGpuKernel.available() && x.dtype === "float32" ? WebGpuLayers.dropout(x, rate, seed) : (tf.dropout(x, rate, undefined, seed) as T)
+}
 
 /**
  * Split time-major rows (T·B, w) into T tensors (B, w), by halving. A slice on the wasm backend
@@ -219,6 +224,15 @@ export const weightedSum = (x: tf.Tensor3D, weights: tf.Tensor2D): tf.Tensor2D =
  */
 export const maskedMean = (x: tf.Tensor3D, stepMask: tf.Tensor2D): tf.Tensor2D =>
   tf.tidy(() => tf.div(weightedSum(x, stepMask), validCount(stepMask)) as tf.Tensor2D)
+
+/**
+ * `maskedMean(relu(x), stepMask)`, the mean-pool expert's pooling: (B, T, d) -> (B, d). On webgpu
+ * one fused kernel each way (see WebGpuLayers), where padded steps are skipped rather than multiplied by 0.
+ */
+export const reluMaskedMean = (x: tf.Tensor3D, stepMask: tf.Tensor2D): tf.Tensor2D =>
+  WebGpuKernel.available() && x.dtype === "float32" && stepMask.dtype === "float32"
+    ? WebGpuLayers.reluMaskedMean(x, stepMask)
+    : maskedMean(tf.relu(x), stepMask)
 
 /**
  * Softmax over the last axis restricted to `mask` = 1 entries: masked entries get weight exactly 0

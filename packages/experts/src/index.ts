@@ -16,6 +16,8 @@ export * as Layers from "./Layers"
 export * as LstmLayer from "./LstmLayer"
 /** The module convention. */
 export * as Module from "./Module"
+/** Dropout and mean pooling as fused WGSL kernels on webgpu. */
+export * as WebGpuLayers from "./WebGpuLayers"
 /** Hand-written WGSL kernels on the webgpu backend (fused hot paths). */
 export * as WebGpuKernel from "./WebGpuKernel"
 /** The unified expert over the (never materialised) concatenation of modalities. */

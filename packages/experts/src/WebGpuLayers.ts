@@ -1,0 +1,137 @@
+/**
+ * Layer pieces as fused WGSL kernels on the `webgpu` backend (see {@link WebGpuKernel}):
+ *
+ * - {@link dropout}: tfjs's inverted dropout, `x · floor(u + keep) / keep` with the same uniform
+ *   noise `u` as `tf.dropout` draws for the seed (so the same mask), in one kernel each way
+ *   instead of four forward and one backward;
+ * - {@link reluMaskedMean}: the mean-pool expert's `maskedMean(relu(x), stepMask)`, one kernel
+ *   each way instead of five (relu, the weighted-sum matMul, the count, its clamp, the division)
+ *   and about as many backward.
+ *
+ * `Layers.dropout` and `Layers.reluMaskedMean` call these when `WebGpuKernel.available()`; the
+ * webgpu/cpu agreement check compares them with the composites.
+ *
+ * @since 0.1.0
+ */
+import * as tf from "@tensorflow/tfjs"
+import * as WebGpuKernel from "./WebGpuKernel"
+
+const DROPOUT_WGSL = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> noise: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+struct U { keep: f32, n: u32 }
+@group(0) @binding(3) var<uniform> u: U;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  for (var i = id.x; i < u.n; i = i + groups.x * 64u) {
+    y[i] = x[i] * (floor(noise[i] + u.keep) / u.keep);
+  }
+}`
+
+/** `x · floor(noise + keep) / keep`: the dropout forward, and (applied to dy) its backward. */
+const dropoutKernel = WebGpuKernel.define({
+  name: "HaemsaDropout",
+  code: DROPOUT_WGSL,
+  outputs: ([x]) => [{ shape: x.shape, dtype: "float32" }],
+  uniforms: ([x], attrs) => [{ type: "float32", data: [attrs.keep as number] }, { type: "uint32", data: [tf.util.sizeFromShape(x.shape)] }],
+  workgroups: ([x]) => WebGpuKernel.workgroupsFor(tf.util.sizeFromShape(x.shape))
+})
+
+/** Inverted dropout with `tf.dropout`'s noise for `seed` (rate in (0, 1)), fused on webgpu. */
+export const dropout = <T extends tf.Tensor>(x: T, rate: number, seed: number): T => {
+  const keep = 1 - rate
+  const noise = tf.randomUniform(x.shape, 0, 1, "float32", seed)
+  const op = tf.customGrad((input: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
+    ;(save as tf.GradSaveFunc)([noise])
+    return {
+      value: dropoutKernel([input as tf.Tensor, noise], { keep })[0],
+      gradFunc: (dy: tf.Tensor, [savedNoise]: Array<tf.Tensor>) => dropoutKernel([dy, savedNoise], { keep })[0]
+    }
+  })
+  const y = op(x) as T
+  noise.dispose()
+  return y
+}
+
+const POOL_WGSL = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> mask: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+struct U { b: u32, t: u32, h: u32, pad: u32 }
+@group(0) @binding(3) var<uniform> u: U;
+
+// out[b, j] = sum_t mask[b, t] relu(x[b, t, j]) / max(sum_t mask[b, t], 1)
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  for (var o = id.x; o < u.b * u.h; o = o + groups.x * 64u) {
+    let b = o / u.h;
+    let j = o % u.h;
+    var acc = 0.0;
+    var count = 0.0;
+    for (var s = 0u; s < u.t; s = s + 1u) {
+      let m = mask[b * u.t + s];
+      count = count + m;
+      if (m != 0.0) { acc = acc + m * max(x[(b * u.t + s) * u.h + j], 0.0); }
+    }
+    out[o] = acc / max(count, 1.0);
+  }
+}`
+
+const POOL_GRAD_WGSL = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> mask: array<f32>;
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+struct U { b: u32, t: u32, h: u32, pad: u32 }
+@group(0) @binding(4) var<uniform> u: U;
+
+// dx[b, s, j] = dy[b, j] mask[b, s] [x > 0] / max(sum_t mask[b, t], 1)
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  for (var e = id.x; e < u.b * u.t * u.h; e = e + groups.x * 64u) {
+    let j = e % u.h;
+    let row = e / u.h;
+    let b = row / u.t;
+    var count = 0.0;
+    for (var s = 0u; s < u.t; s = s + 1u) { count = count + mask[b * u.t + s]; }
+    let m = mask[row];
+    dx[e] = select(0.0, dy[b * u.h + j] * m / max(count, 1.0), m != 0.0 && x[e] > 0.0);
+  }
+}`
+
+const poolUniforms = ([x]: ReadonlyArray<tf.TensorInfo>): ReadonlyArray<WebGpuKernel.Uniform> => [
+  { type: "uint32", data: [x.shape[0]] },
+  { type: "uint32", data: [x.shape[1]] },
+  { type: "uint32", data: [x.shape[2]] },
+  { type: "uint32", data: [0] }
+]
+
+const poolKernel = WebGpuKernel.define({
+  name: "HaemsaReluMaskedMean",
+  code: POOL_WGSL,
+  outputs: ([x]) => [{ shape: [x.shape[0], x.shape[2]], dtype: "float32" }],
+  uniforms: poolUniforms,
+  workgroups: ([x]) => WebGpuKernel.workgroupsFor(x.shape[0] * x.shape[2])
+})
+
+const poolGradKernel = WebGpuKernel.define({
+  name: "HaemsaReluMaskedMeanGrad",
+  code: POOL_GRAD_WGSL,
+  outputs: ([x]) => [{ shape: x.shape, dtype: "float32" }],
+  uniforms: poolUniforms,
+  workgroups: ([x]) => WebGpuKernel.workgroupsFor(tf.util.sizeFromShape(x.shape))
+})
+
+/** `maskedMean(relu(x), stepMask)` of (B, T, d) with a float32 (B, T) mask -> (B, d), fused on webgpu. */
+export const reluMaskedMean = (x: tf.Tensor3D, stepMask: tf.Tensor2D): tf.Tensor2D => {
+  const op = tf.customGrad((input: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
+    ;(save as tf.GradSaveFunc)([input as tf.Tensor, stepMask])
+    return {
+      value: poolKernel([input as tf.Tensor, stepMask])[0],
+      gradFunc: (dy: tf.Tensor, [sx, sm]: Array<tf.Tensor>) => poolGradKernel([sx, sm, dy])[0]
+    }
+  })
+  return op(x) as tf.Tensor2D
+}
