@@ -187,3 +187,9 @@ export const record = (
  */
 export const isMain = (url: string): boolean =>
   !url.includes("#bundled") && process.argv[1] !== undefined && url === `file://${path.resolve(process.argv[1])}`
+
+/** The value after `--name` on the command line, else `fallback`. */
+export const argOption = (name: string, fallback: string): string => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback
+}

@@ -2,8 +2,9 @@
  * The bundle build step of the GPU run: everything `run-gpu.sh` needs on a GPU machine that has no
  * Node, no npm and no network, in `benchmarks/.out/gpu/` (ignored by git; about 50 MB):
  *
- * - `run.mjs`, `agreement.mjs`, `profile.mjs`: the runner, the cpu/webgpu agreement check and the
- *   kernel profile, each bundled for Deno (benchmarks/deno/Bundle.ts), minified;
+ * - `run.mjs`, `agreement.mjs`, `profile.mjs`, `step.mjs`, `dispatch.mjs`: the runner, the cpu/webgpu
+ *   agreement check, the kernel profile, the training-step timer and the dispatch-cost timer, each
+ *   bundled for Deno (benchmarks/deno/Bundle.ts), minified;
  * - `deno.xz`: the Deno binary of the `deno` devDependency, xz-compressed (95 MB -> about 31 MB);
  * - `wasm/`: the tfjs wasm binaries (for a wasm baseline on the GPU machine's CPU);
  * - `debs/`: the Vulkan loader and GL dispatch packages from ../shared/gpu (without them Deno's
@@ -29,7 +30,14 @@ export const build = async (): Promise<string[]> => {
   fs.mkdirSync(path.join(STAGE, "wasm"), { recursive: true })
   fs.mkdirSync(path.join(STAGE, "debs"), { recursive: true })
   const files: string[] = []
-  for (const [entry, name] of [["benchmarks/run.ts", "run.mjs"], ["benchmarks/gpu/agreement.ts", "agreement.mjs"], ["benchmarks/gpu/profile.ts", "profile.mjs"]]) {
+  const entries = [
+    ["benchmarks/run.ts", "run.mjs"],
+    ["benchmarks/gpu/agreement.ts", "agreement.mjs"],
+    ["benchmarks/gpu/profile.ts", "profile.mjs"],
+    ["benchmarks/gpu/step.ts", "step.mjs"],
+    ["benchmarks/gpu/dispatch.ts", "dispatch.mjs"]
+  ]
+  for (const [entry, name] of entries) {
     files.push(await Bundle.bundle(entry, path.join(STAGE, name), { minify: true }))
   }
   const wasm = Bundle.wasmDir()

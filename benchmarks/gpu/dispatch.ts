@@ -3,16 +3,13 @@
  * per kernel, on the active backend. On webgpu this is what bounds a training step made of many small
  * kernels; the GPU work itself is negligible.
  *
- *   npx tsx --conditions=source benchmarks/gpu/dispatch.ts [--backend wasm|cpu|webgpu] [--deno]
+ *   npx tsx --conditions=source benchmarks/gpu/dispatch.ts [--backend wasm|cpu|webgpu] [--submit-batch N] [--deno]
+ *
+ * `--submit-batch` sets tfjs-webgpu's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (dispatches per queue submit).
  */
 import { Backend } from "@haemsa/haemsa-model"
 import * as tf from "@tensorflow/tfjs"
-import { deno, median, runtime } from "../Harness"
-
-const option = (name: string, fallback: string): string => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback
-}
+import { argOption, deno, median, runtime } from "../Harness"
 
 /** Median µs per kernel over `repeats` chains of `kernels` dependent `tf.add`s; waits for the result. */
 export const dispatchMicros = async (kernels = 500, repeats = 5): Promise<number> => {
@@ -43,9 +40,13 @@ if (deno() !== undefined ? entry.endsWith("dispatch.mjs") : import.meta.url === 
     const Bundle = await import("../deno/Bundle")
     process.exit(await Bundle.runUnderDeno("benchmarks/gpu/dispatch.ts", "dispatch.mjs", args.filter((a) => a !== "--deno")))
   }
-  const backend = option("backend", "wasm")
+  const backend = argOption("backend", "wasm")
   if (backend === "wasm" && process.env.HAEMSA_WASM_DIR) (await import("@tensorflow/tfjs-backend-wasm")).setWasmPaths(process.env.HAEMSA_WASM_DIR)
   await Backend.setup(backend)
-  console.log(`backend ${tf.getBackend()}, ${runtime()}: ${(await dispatchMicros()).toFixed(1)} µs per dispatched kernel (chain of 500 adds of 1024 floats)`)
+  const submit = argOption("submit-batch", "")
+  if (submit !== "") tf.env().set("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE", Number(submit))
+  console.log(
+    `backend ${tf.getBackend()}, ${runtime()}${submit === "" ? "" : `, submit batch ${submit}`}: ${(await dispatchMicros()).toFixed(1)} µs per dispatched kernel (chain of 500 adds of 1024 floats)`
+  )
   process.exit(0)
 }

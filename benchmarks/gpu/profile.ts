@@ -12,13 +12,8 @@
 import { Backend, BatchTensors, Optimizer } from "@haemsa/haemsa-model"
 import * as tf from "@tensorflow/tfjs"
 import * as fs from "node:fs"
-import { deno, median, runtime } from "../Harness"
+import { argOption, deno, median, runtime } from "../Harness"
 import * as DefaultModel from "../haemsa-model/DefaultModel"
-
-const option = (name: string, fallback: string): string => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback
-}
 
 /** Kernel time by name over the profiled steps. */
 export interface KernelTotal {
@@ -112,11 +107,11 @@ if (deno() !== undefined ? entry.endsWith("profile.mjs") : import.meta.url === `
     const Bundle = await import("../deno/Bundle")
     process.exit(await Bundle.runUnderDeno("benchmarks/gpu/profile.ts", "profile.mjs", args.filter((a) => a !== "--deno")))
   }
-  const backend = option("backend", "wasm")
+  const backend = argOption("backend", "wasm")
   if (backend === "wasm" && process.env.HAEMSA_WASM_DIR) (await import("@tensorflow/tfjs-backend-wasm")).setWasmPaths(process.env.HAEMSA_WASM_DIR)
   await Backend.setup(backend)
-  const result = await profile(Number(option("steps", "5")), Number(option("top", "20")))
-  const json = option("json", "")
+  const result = await profile(Number(argOption("steps", "5")), Number(argOption("top", "20")))
+  const json = argOption("json", "")
   if (json !== "") fs.writeFileSync(json, JSON.stringify(result, null, 2) + "\n")
   process.exit(0)
 }

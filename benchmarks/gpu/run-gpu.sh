@@ -4,9 +4,14 @@
 # `npx tsx --conditions=source benchmarks/gpu/build.ts` staged in benchmarks/.out/gpu (carry that
 # folder along). In order, each logged to $OUT (default benchmarks/.out/gpu-results):
 #   1. the cpu/webgpu agreement check (stops here, exit 2, when there is no adapter: no silent fallback);
-#   2. the per-kernel profile of the default HAEMSA training step on webgpu;
-#   3. the package benchmarks on webgpu (experts, hierarchical-fusion, kd-losses, haemsa-model);
-#   4. the same on wasm under Deno on that machine's CPU, as the baseline of the same machine.
+#   2. the host cost of one dispatch, for three queue-submit batch sizes;
+#   3. the default HAEMSA training step per batch size (16-256): webgpu with the fused kernels,
+#      webgpu without them (the tfjs composites), and wasm on the same machine's CPU;
+#   4. the PyTorch reference (torch_haemsa.py --step-benchmark) on CUDA, when torch with CUDA is there;
+#   5. the per-kernel profile of the step on webgpu;
+#   6. (unless QUICK=1) the haemsa-model package benchmarks on webgpu.
+# Knobs: STEPS (timed steps per batch size, 20), BATCH_SIZES (16,32,64,128,256), QUICK=1 (skip 6),
+# SKIP_DEBS=1 (the Vulkan loader is installed already, e.g. lavapipe here), DENO_BIN.
 # Afterwards, here: npx tsx --conditions=source benchmarks/gpu/record.ts DIR/bench-*.json
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,9 +20,11 @@ OUT=${OUT:-$PWD/benchmarks/.out/gpu-results}
 mkdir -p "$OUT"
 [ -f "$STAGE/run.mjs" ] || { echo "no $STAGE/run.mjs: run benchmarks/gpu/build.ts first and carry $STAGE"; exit 3; }
 
-echo "== Vulkan loader and GL dispatch libraries"
-for f in "$STAGE"/debs/*.deb; do dpkg -x "$f" /; done
-ldconfig
+if [ "${SKIP_DEBS:-0}" != "1" ]; then
+  echo "== Vulkan loader and GL dispatch libraries"
+  for f in "$STAGE"/debs/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+fi
 
 echo "== deno"
 DENO=${DENO_BIN:-/tmp/haemsa-deno}
@@ -33,23 +40,45 @@ if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f /usr/local/nvidia/share/vulkan/icd.d/nv
 fi
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp} HAEMSA_BENCH_ROOT=$PWD HAEMSA_WASM_DIR=$PWD/$STAGE/wasm/
 (nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 || true) | tee "$OUT/gpu.txt"
+(lscpu | grep -E "Model name|^CPU\(s\)" || true) | tee "$OUT/cpu.txt"
 GPU=$(head -1 "$OUT/gpu.txt" | cut -d, -f1)
 RUN=("$DENO" run -A --unstable-webgpu)
+log() { grep -v XDG_RUNTIME_DIR | tee "$OUT/$1"; }
 
 echo "== 1. agreement cpu vs webgpu"
-"${RUN[@]}" "$STAGE/agreement.mjs" 2>&1 | grep -v XDG_RUNTIME_DIR | tee "$OUT/agreement.log"
+"${RUN[@]}" "$STAGE/agreement.mjs" 2>&1 | log agreement.log
 rc=${PIPESTATUS[0]}
 if [ "$rc" -eq 2 ]; then echo "no WebGPU adapter: stopping"; exit 2; fi
 
-echo "== 2. kernel profile, webgpu"
-"${RUN[@]}" "$STAGE/profile.mjs" --backend webgpu --steps 5 --top 25 --json "$OUT/profile-webgpu.json" 2>&1 | grep -v XDG_RUNTIME_DIR | tee "$OUT/profile-webgpu.log"
+echo "== 2. host cost of a dispatch"
+for batch in 15 64 256; do
+  "${RUN[@]}" "$STAGE/dispatch.mjs" --backend webgpu --submit-batch "$batch" 2>&1 | log "dispatch-$batch.log"
+done
 
-echo "== 3. benchmarks, webgpu"
-"${RUN[@]}" "$STAGE/run.mjs" --backend webgpu --package experts,hierarchical-fusion,kd-losses,haemsa-model --no-record \
-  --note "$GPU" --json "$OUT/bench-deno-webgpu.json" 2>&1 | grep -v XDG_RUNTIME_DIR | tee "$OUT/bench-deno-webgpu.log"
+STEPS=${STEPS:-20}
+SIZES=${BATCH_SIZES:-16,32,64,128,256}
+echo "== 3. training step per batch size"
+"${RUN[@]}" "$STAGE/step.mjs" --backend webgpu --fused on --steps "$STEPS" --batch-sizes "$SIZES" --json "$OUT/step-webgpu-fused.json" 2>&1 | log step-webgpu-fused.log
+"${RUN[@]}" "$STAGE/step.mjs" --backend webgpu --fused on --submit-batch 64 --steps "$STEPS" --batch-sizes "$SIZES" --json "$OUT/step-webgpu-fused-submit64.json" 2>&1 | log step-webgpu-fused-submit64.log
+"${RUN[@]}" "$STAGE/step.mjs" --backend webgpu --fused off --steps "$STEPS" --batch-sizes "$SIZES" --json "$OUT/step-webgpu-unfused.json" 2>&1 | log step-webgpu-unfused.log
+"${RUN[@]}" "$STAGE/step.mjs" --backend wasm --steps "$STEPS" --batch-sizes "$SIZES" --json "$OUT/step-wasm.json" 2>&1 | log step-wasm.log
 
-echo "== 4. baseline on the same machine: wasm under Deno"
-"${RUN[@]}" "$STAGE/run.mjs" --backend wasm --package experts,hierarchical-fusion,haemsa-model --quick --no-record \
-  --note "CPU of the $GPU machine" --json "$OUT/bench-deno-wasm.json" 2>&1 | grep -v XDG_RUNTIME_DIR | tee "$OUT/bench-deno-wasm.log"
+echo "== 4. PyTorch reference on CUDA"
+if command -v python3 >/dev/null && python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
+  python3 benchmarks/haemsa-model/torch_haemsa.py --step-benchmark --device cuda --steps "$STEPS" --batch-sizes "$SIZES" > "$OUT/step-torch-cuda.json" 2> >(tee "$OUT/step-torch-cuda.log")
+  cat "$OUT/step-torch-cuda.json"
+else
+  echo "no python3 with torch and CUDA on this machine: PyTorch figures not measured here" | tee "$OUT/step-torch-cuda.log"
+  (python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" 2>&1 || true) | tee -a "$OUT/step-torch-cuda.log"
+fi
+
+echo "== 5. kernel profile, webgpu"
+"${RUN[@]}" "$STAGE/profile.mjs" --backend webgpu --steps 5 --top 25 --json "$OUT/profile-webgpu.json" 2>&1 | log profile-webgpu.log
+
+if [ "${QUICK:-0}" != "1" ]; then
+  echo "== 6. haemsa-model benchmarks, webgpu"
+  "${RUN[@]}" "$STAGE/run.mjs" --backend webgpu --package haemsa-model --no-record \
+    --note "$GPU" --json "$OUT/bench-deno-webgpu.json" 2>&1 | log bench-deno-webgpu.log
+fi
 echo "== done: $OUT"
 exit "$rc"

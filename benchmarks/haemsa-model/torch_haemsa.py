@@ -19,7 +19,9 @@ on MOSI-shaped data (text 768, audio 5, vision 20, T = 50, sentiment task):
 - Adam (lr 1e-3, eps 1e-7 as tfjs), modality dropout 0.1 (at least one modality kept), batch 32.
 
 Run: `/usr/bin/python3 benchmarks/haemsa-model/torch_haemsa.py [--epochs N] [--threads K]` prints
-one JSON object (a warm-up epoch, then N timed ones). With `--serve` it reads one command per line
+one JSON object (a warm-up epoch, then N timed ones). `--step-benchmark [--device cuda]
+[--batch-sizes 16,32,64] [--steps N]` times single steps per batch size instead (the GPU comparison
+of benchmarks/gpu/step.ts). With `--serve` it reads one command per line
 from stdin ("epoch" runs and times one training epoch, "quit" ends) and answers one JSON line each,
 so a caller can interleave its own epochs with these.
 """
@@ -156,7 +158,7 @@ class Haemsa(nn.Module):
             hl, hsh = local_level(hl, hsh), shared_level(hsh, hl)
             levels.append(hl)
         experts = torch.stack(hs + [shared] + levels, 1)  # (B, J, d)
-        mask = torch.cat([modality_mask, torch.ones(modality_mask.shape[0], 1 + len(levels))], 1)
+        mask = torch.cat([modality_mask, torch.ones(modality_mask.shape[0], 1 + len(levels), device=modality_mask.device)], 1)
         z, attention = self.attention(experts, mask)
         regression = self.towers[0](z[:, 0]).reshape(-1)
         class_logits = self.towers[1](z[:, 1])
@@ -247,14 +249,66 @@ class Trainer:
         return time.perf_counter() - start, time.process_time() - cpu, steps, total / d.n
 
 
+def step_benchmark(batch_sizes, steps, device, seed=0):
+    """Median ms of one training step per batch size, with two pre-made batches on `device` (as
+    benchmarks/gpu/step.ts does on the tfjs side); each step ends with loss.item() (a sync)."""
+    torch.manual_seed(seed)
+    data = Data(seed)
+    rng = np.random.default_rng(seed + 1)
+    out = []
+    for batch_size in batch_sizes:
+        model = Haemsa().to(device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+        model.train()
+        batches = []
+        for k in range(2):
+            idx = torch.arange(k * batch_size, (k + 1) * batch_size) % data.n
+            modality_mask = torch.from_numpy(modality_dropout(batch_size, 0.1, rng)).to(device)
+            step_mask = data.step_mask[idx].to(device)
+            step_masks = [step_mask * modality_mask[:, j : j + 1] for j in range(3)]
+            batches.append(([x[idx].to(device) for x in data.x], step_masks, modality_mask, data.y[idx].to(device), data.classes[idx].to(device)))
+
+        def step(batch):
+            xs, step_masks, modality_mask, y, classes = batch
+            loss = joint_loss(model(xs, step_masks, modality_mask), y, classes, modality_mask)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            return loss.item()
+
+        for i in range(5):
+            step(batches[i % 2])
+        times = []
+        for i in range(steps):
+            start = time.perf_counter()
+            step(batches[i % 2])
+            times.append(1000 * (time.perf_counter() - start))
+        median = float(np.median(times))
+        out.append({"batchSize": batch_size, "medianMs": median, "p10Ms": float(np.percentile(times, 10)), "p90Ms": float(np.percentile(times, 90)), "samplesPerSecond": 1000 * batch_size / median})
+        print(f"B {batch_size:4d}: {median:.2f} ms/step, {1000 * batch_size / median:.0f} samples/s", file=sys.stderr, flush=True)
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs after one warm-up epoch")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="torch.set_num_threads (default: cores)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--serve", action="store_true", help="answer 'epoch' commands on stdin, one JSON line each")
+    parser.add_argument("--step-benchmark", action="store_true", help="time single training steps per batch size instead of epochs")
+    parser.add_argument("--batch-sizes", default="16,32,64,128,256", help="batch sizes of --step-benchmark")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per batch size of --step-benchmark")
+    parser.add_argument("--device", default="cpu", help="torch device of --step-benchmark (cpu, cuda)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.step_benchmark:
+        if args.device.startswith("cuda") and not torch.cuda.is_available():
+            print(json.dumps({"error": "torch.cuda.is_available() is False", "torch": torch.__version__}))
+            sys.exit(2)
+        figures = step_benchmark([int(b) for b in args.batch_sizes.split(",")], args.steps, torch.device(args.device))
+        name = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu"
+        print(json.dumps({"torch": torch.__version__, "device": args.device, "deviceName": name, "threads": torch.get_num_threads(), "figures": figures}))
+        return
     trainer = Trainer(args.seed)
     info = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cores": os.cpu_count(), "parameters": sum(p.numel() for p in trainer.model.parameters())}
     if args.serve:

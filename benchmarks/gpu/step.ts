@@ -1,0 +1,92 @@
+/**
+ * Training-step time of the default HAEMSA network (MOSI-shaped: T 50, text 768, audio 5, vision
+ * 20) per batch size on the active backend: median wall time of `--steps` steps after a warm-up,
+ * each step ending with the loss read back (as a training loop does), and on webgpu the GPU
+ * dispatches per step. This is the figure the GPU target is about (webgpu vs wasm on the same
+ * machine, and vs the PyTorch reference, `torch_haemsa.py --step-benchmark`).
+ *
+ *   npx tsx --conditions=source benchmarks/gpu/step.ts [--backend wasm|cpu|webgpu] [--batch-sizes 16,32,64]
+ *       [--steps N] [--fused on|off] [--submit-batch N] [--json FILE] [--deno]
+ *
+ * `--fused off` switches the fused WGSL kernels off (`WebGpuKernel.setEnabled(false)`): the tfjs
+ * composites, as before they existed. `--submit-batch` sets tfjs-webgpu's
+ * `WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE` (dispatches per queue submit, default 15).
+ */
+import { WebGpuKernel } from "@haemsa/experts"
+import { Backend, BatchTensors, Optimizer } from "@haemsa/haemsa-model"
+import * as tf from "@tensorflow/tfjs"
+import * as fs from "node:fs"
+import { argOption, deno, median, percentile, runtime } from "../Harness"
+import * as DefaultModel from "../haemsa-model/DefaultModel"
+import { countDispatches } from "./profile"
+
+/** One batch size's figures. */
+export interface StepFigures {
+  readonly batchSize: number
+  readonly medianMs: number
+  readonly p10Ms: number
+  readonly p90Ms: number
+  readonly samplesPerSecond: number
+  readonly dispatchesPerStep?: number
+}
+
+/** Time `steps` training steps at each batch size on the active backend. */
+export const stepTimes = async (batchSizes: ReadonlyArray<number>, steps: number): Promise<StepFigures[]> => {
+  const out: StepFigures[] = []
+  for (const batchSize of batchSizes) {
+    const model = DefaultModel.make({ samples: Math.max(2 * batchSize, 64) })
+    const optimizer = Optimizer.adam(model.net.spec.learningRate)
+    const batches = [model.batch(batchSize, 0), model.batch(batchSize, batchSize)]
+    for (let i = 0; i < 4; i++) await DefaultModel.step(model, optimizer, batches[i % 2]) // warm-up: shaders, buffers
+    const dispatches = await countDispatches(() => DefaultModel.step(model, optimizer, batches[0]))
+    const ms: number[] = []
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now()
+      await DefaultModel.step(model, optimizer, batches[i % 2])
+      ms.push(performance.now() - t0)
+    }
+    for (const b of batches) BatchTensors.dispose(b)
+    optimizer.dispose()
+    for (const v of model.net.variables.values()) v.dispose()
+    const m = median(ms)
+    const figures: StepFigures = {
+      batchSize,
+      medianMs: m,
+      p10Ms: percentile(ms, 10),
+      p90Ms: percentile(ms, 90),
+      samplesPerSecond: (1000 * batchSize) / m,
+      ...(dispatches === undefined ? {} : { dispatchesPerStep: dispatches })
+    }
+    console.log(
+      `B ${String(batchSize).padStart(4)}: ${m.toFixed(2)} ms/step (p10 ${figures.p10Ms.toFixed(2)}, p90 ${figures.p90Ms.toFixed(2)}), ${figures.samplesPerSecond.toFixed(0)} samples/s${dispatches === undefined ? "" : `, ${dispatches} dispatches/step`}`
+    )
+    out.push(figures)
+  }
+  return out
+}
+
+const entry = process.argv[1] ?? ""
+if (deno() !== undefined ? entry.endsWith("step.mjs") : import.meta.url === `file://${entry}`) {
+  const args = process.argv.slice(2)
+  if (deno() === undefined && args.includes("--deno")) {
+    const Bundle = await import("../deno/Bundle")
+    process.exit(await Bundle.runUnderDeno("benchmarks/gpu/step.ts", "step.mjs", args.filter((a) => a !== "--deno")))
+  }
+  const backend = argOption("backend", "wasm")
+  if (backend === "wasm" && process.env.HAEMSA_WASM_DIR) (await import("@tensorflow/tfjs-backend-wasm")).setWasmPaths(process.env.HAEMSA_WASM_DIR)
+  await Backend.setup(backend)
+  const fused = argOption("fused", "on")
+  if (fused !== "on" && fused !== "off") throw new Error(`--fused must be on or off, not ${fused}`)
+  WebGpuKernel.setEnabled(fused === "on")
+  const submit = argOption("submit-batch", "")
+  if (submit !== "") tf.env().set("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE", Number(submit))
+  const batchSizes = argOption("batch-sizes", "16,32,64,128,256").split(",").map(Number)
+  if (batchSizes.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`--batch-sizes must be positive integers: ${batchSizes.join(",")}`)
+  const steps = Number(argOption("steps", "20"))
+  const label = `${backend}${backend === "webgpu" ? `, fused kernels ${fused}${submit === "" ? "" : `, submit batch ${submit}`}` : ""}`
+  console.log(`default HAEMSA training step, ${label}, ${runtime()}`)
+  const figures = await stepTimes(batchSizes, steps)
+  const json = argOption("json", "")
+  if (json !== "") fs.writeFileSync(json, JSON.stringify({ backend, fused, submitBatch: submit === "" ? 15 : Number(submit), runtime: runtime(), tfjs: tf.version.tfjs, figures }, null, 2) + "\n")
+  process.exit(0)
+}
