@@ -7,7 +7,7 @@
  * kernel times come from timestamp queries when the adapter has them; without them tfjs reports no
  * per-kernel GPU time and only the wall time is meaningful.
  *
- *   npx tsx --conditions=source benchmarks/gpu/profile.ts [--backend wasm|cpu|webgpu] [--steps N] [--top K] [--json FILE] [--deno]
+ *   npx tsx --conditions=source benchmarks/gpu/profile.ts [--backend wasm|cpu|webgpu] [--batch-size B] [--steps N] [--top K] [--json FILE] [--deno]
  */
 import { Backend, BatchTensors, Optimizer } from "@haemsa/haemsa-model"
 import * as tf from "@tensorflow/tfjs"
@@ -56,8 +56,71 @@ export const countDispatches = async (run: () => Promise<unknown>): Promise<numb
   return n
 }
 
+/** Host milliseconds per step by where they go. */
+export interface HostTotal {
+  readonly name: string
+  readonly msPerStep: number
+  readonly callsPerStep: number
+}
+
+/**
+ * Where the host time of a step goes: each tfjs kernel call's own time (exclusive of kernels it runs
+ * inside, e.g. a fused op's), the WebGPU calls (bind groups, uniform writes, queue submits) and the
+ * wait for the loss to come back, and the rest ("model code, tape, tidy": the JS around the kernels).
+ * It wraps the engine's and the device's functions with timers for `steps` steps, so it adds a little
+ * time itself; the split, not the total, is the point.
+ */
+export const hostProfile = async (step: () => Promise<unknown>, steps: number): Promise<HostTotal[]> => {
+  const totals = new Map<string, { ms: number; calls: number }>()
+  const add = (name: string, ms: number) => {
+    const t = totals.get(name) ?? { ms: 0, calls: 0 }
+    totals.set(name, { ms: t.ms + ms, calls: t.calls + 1 })
+  }
+  const restores: Array<() => void> = []
+  let inner = 0 // time spent in nested timed calls, subtracted from the enclosing one
+  const wrap = (target: Record<string, unknown> | undefined, key: string, name: (args: Array<unknown>) => string) => {
+    const original = target?.[key]
+    if (target === undefined || typeof original !== "function") return
+    target[key] = function(this: unknown, ...args: Array<unknown>) {
+      const saved = inner
+      inner = 0
+      const t0 = performance.now()
+      try {
+        return original.apply(this, args)
+      } finally {
+        const total = performance.now() - t0
+        add(name(args), total - inner)
+        inner = saved + total
+      }
+    }
+    restores.push(() => (target[key] = original))
+  }
+  const engine = tf.engine() as unknown as Record<string, unknown>
+  wrap(engine, "runKernelFunc", (a) => {
+    const params = a[0] as { kernelName?: string }
+    return `kernel ${params.kernelName ?? "customGrad op"}`
+  })
+  const backend = tf.backend() as unknown as Record<string, Record<string, unknown> | undefined>
+  if (tf.getBackend() === "webgpu") {
+    const g = globalThis as unknown as Record<string, { prototype: Record<string, unknown> } | undefined>
+    wrap(backend.device, "createBindGroup", () => "webgpu createBindGroup")
+    wrap(backend.queue, "writeBuffer", () => "webgpu queue.writeBuffer")
+    wrap(backend.queue, "submit", () => "webgpu queue.submit")
+    wrap(backend.device, "createBuffer", () => "webgpu createBuffer")
+    wrap(g.GPUComputePassEncoder?.prototype, "dispatchWorkgroups", () => "webgpu dispatchWorkgroups")
+  }
+  const t0 = performance.now()
+  for (let i = 0; i < steps; i++) await step()
+  const wall = performance.now() - t0
+  for (const r of restores) r()
+  const rows = [...totals].map(([name, t]) => ({ name, msPerStep: t.ms / steps, callsPerStep: t.calls / steps }))
+  const timed = rows.reduce((sum, r) => sum + r.msPerStep, 0)
+  rows.push({ name: "rest: model code, tape, tidy, waiting for the loss", msPerStep: wall / steps - timed, callsPerStep: 0 })
+  return rows.sort((a, b) => b.msPerStep - a.msPerStep)
+}
+
 /** Profile `steps` training steps on the active backend; prints and returns the tables. */
-export const profile = async (steps: number, top: number, batchSize = 32) => {
+export const profile = async (steps: number, top: number, batchSize = Number(argOption("batch-size", "32"))) => {
   const model = DefaultModel.make({ samples: 256 })
   const optimizer = Optimizer.adam(model.net.spec.learningRate)
   const batches = Array.from({ length: 4 }, (_, i) => model.batch(batchSize, i * batchSize))
@@ -69,6 +132,7 @@ export const profile = async (steps: number, top: number, batchSize = 32) => {
     wall.push(performance.now() - t0)
   }
   const dispatches = await countDispatches(() => DefaultModel.step(model, optimizer, batches[0]))
+  const host = await hostProfile(() => DefaultModel.step(model, optimizer, batches[0]), steps)
   const kernels: Array<{ name: string; shapes: string; ms: number }> = []
   for (let i = 0; i < steps; i++) {
     const info = await tf.profile(async () => {
@@ -95,9 +159,11 @@ export const profile = async (steps: number, top: number, batchSize = 32) => {
   for (const k of byName.slice(0, top)) {
     console.log(`| ${k.name} | ${(k.ms / steps).toFixed(2)} | ${((100 * k.ms) / sum).toFixed(1)}% | ${(k.calls / steps).toFixed(0)} | ${(k.ms / k.calls).toFixed(3)} |`)
   }
+  console.log(`\nhost time per step (${host.reduce((t, r) => t + r.msPerStep, 0).toFixed(1)} ms with the timers):\n| where | ms/step | calls/step |\n| --- | --- | --- |`)
+  for (const r of host.slice(0, top)) console.log(`| ${r.name} | ${r.msPerStep.toFixed(2)} | ${r.callsPerStep.toFixed(0)} |`)
   console.log(`\ntop ${Math.min(top, 15)} kernels by input shapes:\n| kernel and input shapes | ms/step | calls/step |\n| --- | --- | --- |`)
   for (const k of byShape.slice(0, Math.min(top, 15))) console.log(`| ${k.name} | ${(k.ms / steps).toFixed(2)} | ${(k.calls / steps).toFixed(0)} |`)
-  return { backend: tf.getBackend(), runtime: runtime(), steps, batchSize, wallMs, kernelMsPerStep: perStep, kernelsPerStep: kernels.length / steps, ...(dispatches === undefined ? {} : { dispatchesPerStep: dispatches }), byName, byShape: byShape.slice(0, 40) }
+  return { backend: tf.getBackend(), runtime: runtime(), steps, batchSize, wallMs, kernelMsPerStep: perStep, kernelsPerStep: kernels.length / steps, ...(dispatches === undefined ? {} : { dispatchesPerStep: dispatches }), host, byName, byShape: byShape.slice(0, 40) }
 }
 
 const entry = process.argv[1] ?? ""

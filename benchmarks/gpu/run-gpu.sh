@@ -5,12 +5,15 @@
 # folder along). In order, each logged to $OUT (default benchmarks/.out/gpu-results):
 #   1. the cpu/webgpu agreement check (stops here, exit 2, when there is no adapter: no silent fallback);
 #   2. the host cost of one dispatch, for three queue-submit batch sizes;
-#   3. the default HAEMSA training step per batch size (16-256): webgpu with the fused kernels,
+#   3. the default HAEMSA training step per batch size (16-256): webgpu with the fused kernels
+#      (queue submits every 15 or 64 dispatches; the loss read every step or one step late),
 #      webgpu without them (the tfjs composites), and wasm on the same machine's CPU;
 #   4. the PyTorch reference (torch_haemsa.py --step-benchmark) on CUDA, when torch with CUDA is there;
-#   5. the per-kernel profile of the step on webgpu;
-#   6. (unless QUICK=1) the haemsa-model package benchmarks on webgpu.
-# Knobs: STEPS (timed steps per batch size, 20), BATCH_SIZES (16,32,64,128,256), QUICK=1 (skip 6),
+#   5. the per-kernel and host-time profile of the step on webgpu (B 32 and 64);
+#   6. the haemsa-model package benchmarks on webgpu.
+# Everything also goes into $OUT/gpu-results.tgz.
+# Knobs: STEPS (timed steps per batch size, 20), BATCH_SIZES (16,32,64,128,256), PARTS ("1 2 3 4 5 6"),
+# STEP_CONFIGS (backend:fused:submit:sync runs of part 3), PROFILE_SIZES ("32 64"),
 # SKIP_DEBS=1 (the Vulkan loader is installed already, e.g. lavapipe here), DENO_BIN.
 # Afterwards, here: npx tsx --conditions=source benchmarks/gpu/record.ts DIR/bench-*.json
 set -uo pipefail
@@ -57,28 +60,51 @@ done
 
 STEPS=${STEPS:-20}
 SIZES=${BATCH_SIZES:-16,32,64,128,256}
-echo "== 3. training step per batch size"
-"${RUN[@]}" "$STAGE/step.mjs" --backend webgpu --fused on --steps "$STEPS" --batch-sizes "$SIZES" --json "$OUT/step-webgpu-fused.json" 2>&1 | log step-webgpu-fused.log
-"${RUN[@]}" "$STAGE/step.mjs" --backend webgpu --fused on --submit-batch 64 --steps "$STEPS" --batch-sizes "$SIZES" --json "$OUT/step-webgpu-fused-submit64.json" 2>&1 | log step-webgpu-fused-submit64.log
-"${RUN[@]}" "$STAGE/step.mjs" --backend webgpu --fused off --steps "$STEPS" --batch-sizes "$SIZES" --json "$OUT/step-webgpu-unfused.json" 2>&1 | log step-webgpu-unfused.log
-"${RUN[@]}" "$STAGE/step.mjs" --backend wasm --steps "$STEPS" --batch-sizes "$SIZES" --json "$OUT/step-wasm.json" 2>&1 | log step-wasm.log
+PARTS=" ${PARTS:-1 2 3 4 5 6} "
+# backend:fused:submit-batch:sync per training-step run of part 3
+CONFIGS=${STEP_CONFIGS:-webgpu:on:15:each webgpu:on:64:each webgpu:on:15:lag webgpu:on:64:lag webgpu:off:15:each wasm:on:15:each}
 
-echo "== 4. PyTorch reference on CUDA"
-if command -v python3 >/dev/null && python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
-  python3 benchmarks/haemsa-model/torch_haemsa.py --step-benchmark --device cuda --steps "$STEPS" --batch-sizes "$SIZES" > "$OUT/step-torch-cuda.json" 2> >(tee "$OUT/step-torch-cuda.log")
-  cat "$OUT/step-torch-cuda.json"
-else
-  echo "no python3 with torch and CUDA on this machine: PyTorch figures not measured here" | tee "$OUT/step-torch-cuda.log"
-  (python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" 2>&1 || true) | tee -a "$OUT/step-torch-cuda.log"
+if [[ "$PARTS" == *" 2 "* ]]; then
+  echo "== 2. host cost of a dispatch"
+  for batch in 15 64 256; do
+    "${RUN[@]}" "$STAGE/dispatch.mjs" --backend webgpu --submit-batch "$batch" 2>&1 | log "dispatch-$batch.log"
+  done
 fi
 
-echo "== 5. kernel profile, webgpu"
-"${RUN[@]}" "$STAGE/profile.mjs" --backend webgpu --steps 5 --top 25 --json "$OUT/profile-webgpu.json" 2>&1 | log profile-webgpu.log
+if [[ "$PARTS" == *" 3 "* ]]; then
+  echo "== 3. training step per batch size"
+  for config in $CONFIGS; do
+    IFS=: read -r backend fused submit sync <<< "$config"
+    name="step-$backend-fused-$fused-submit$submit-$sync"
+    "${RUN[@]}" "$STAGE/step.mjs" --backend "$backend" --fused "$fused" --submit-batch "$submit" --sync "$sync" --steps "$STEPS" \
+      --batch-sizes "$SIZES" --json "$OUT/$name.json" 2>&1 | log "$name.log"
+  done
+fi
 
-if [ "${QUICK:-0}" != "1" ]; then
+if [[ "$PARTS" == *" 4 "* ]]; then
+  echo "== 4. PyTorch reference on CUDA"
+  if command -v python3 >/dev/null && python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
+    python3 benchmarks/haemsa-model/torch_haemsa.py --step-benchmark --device cuda --steps "$STEPS" --batch-sizes "$SIZES" > "$OUT/step-torch-cuda.json" 2> >(tee "$OUT/step-torch-cuda.log")
+    cat "$OUT/step-torch-cuda.json"
+  else
+    echo "no python3 with torch and CUDA on this machine: PyTorch figures not measured here" | tee "$OUT/step-torch-cuda.log"
+    (python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" 2>&1 || true) | tee -a "$OUT/step-torch-cuda.log"
+  fi
+fi
+
+if [[ "$PARTS" == *" 5 "* ]]; then
+  echo "== 5. kernel and host profile, webgpu"
+  for b in ${PROFILE_SIZES:-32 64}; do
+    "${RUN[@]}" "$STAGE/profile.mjs" --backend webgpu --batch-size "$b" --steps 5 --top 25 --json "$OUT/profile-webgpu-b$b.json" 2>&1 | log "profile-webgpu-b$b.log"
+  done
+fi
+
+if [[ "$PARTS" == *" 6 "* ]]; then
   echo "== 6. haemsa-model benchmarks, webgpu"
   "${RUN[@]}" "$STAGE/run.mjs" --backend webgpu --package haemsa-model --no-record \
     --note "$GPU" --json "$OUT/bench-deno-webgpu.json" 2>&1 | log bench-deno-webgpu.log
 fi
+# one archive, for tools that bring back a limited number of files
+(cd "$OUT" && tar czf /tmp/gpu-results.tgz --exclude gpu-results.tgz . && mv /tmp/gpu-results.tgz "$OUT/gpu-results.tgz")
 echo "== done: $OUT"
 exit "$rc"

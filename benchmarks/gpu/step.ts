@@ -6,11 +6,12 @@
  * machine, and vs the PyTorch reference, `torch_haemsa.py --step-benchmark`).
  *
  *   npx tsx --conditions=source benchmarks/gpu/step.ts [--backend wasm|cpu|webgpu] [--batch-sizes 16,32,64]
- *       [--steps N] [--fused on|off] [--submit-batch N] [--json FILE] [--deno]
+ *       [--steps N] [--fused on|off] [--submit-batch N] [--sync each|lag] [--json FILE] [--deno]
  *
  * `--fused off` switches the fused WGSL kernels off (`WebGpuKernel.setEnabled(false)`): the tfjs
  * composites, as before they existed. `--submit-batch` sets tfjs-webgpu's
- * `WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE` (dispatches per queue submit, default 15).
+ * `WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE` (dispatches per queue submit, default 15). `--sync lag` reads
+ * each loss one step late (see {@link Sync}).
  */
 import { WebGpuKernel } from "@haemsa/experts"
 import { Backend, BatchTensors, Optimizer } from "@haemsa/haemsa-model"
@@ -30,8 +31,16 @@ export interface StepFigures {
   readonly dispatchesPerStep?: number
 }
 
+/**
+ * How a step waits for its loss: `each` reads every step's loss before the next step starts (the GPU
+ * idles while the host records the next step); `lag` reads each loss one step late, after the next
+ * step is recorded, so the host records step k+1 while the GPU runs step k (a training loop that
+ * checks the loss a step late does this).
+ */
+export type Sync = "each" | "lag"
+
 /** Time `steps` training steps at each batch size on the active backend. */
-export const stepTimes = async (batchSizes: ReadonlyArray<number>, steps: number): Promise<StepFigures[]> => {
+export const stepTimes = async (batchSizes: ReadonlyArray<number>, steps: number, sync: Sync = "each"): Promise<StepFigures[]> => {
   const out: StepFigures[] = []
   for (const batchSize of batchSizes) {
     const model = DefaultModel.make({ samples: Math.max(2 * batchSize, 64) })
@@ -40,10 +49,22 @@ export const stepTimes = async (batchSizes: ReadonlyArray<number>, steps: number
     for (let i = 0; i < 4; i++) await DefaultModel.step(model, optimizer, batches[i % 2]) // warm-up: shaders, buffers
     const dispatches = await countDispatches(() => DefaultModel.step(model, optimizer, batches[0]))
     const ms: number[] = []
-    for (let i = 0; i < steps; i++) {
-      const t0 = performance.now()
-      await DefaultModel.step(model, optimizer, batches[i % 2])
-      ms.push(performance.now() - t0)
+    if (sync === "each") {
+      for (let i = 0; i < steps; i++) {
+        const t0 = performance.now()
+        await DefaultModel.step(model, optimizer, batches[i % 2])
+        ms.push(performance.now() - t0)
+      }
+    } else {
+      let pending = DefaultModel.stepAsync(model, optimizer, batches[0])
+      for (let i = 1; i <= steps; i++) {
+        const t0 = performance.now()
+        const next = DefaultModel.stepAsync(model, optimizer, batches[i % 2])
+        await pending
+        pending = next
+        ms.push(performance.now() - t0)
+      }
+      await pending
     }
     for (const b of batches) BatchTensors.dispose(b)
     optimizer.dispose()
@@ -79,14 +100,16 @@ if (deno() !== undefined ? entry.endsWith("step.mjs") : import.meta.url === `fil
   if (fused !== "on" && fused !== "off") throw new Error(`--fused must be on or off, not ${fused}`)
   WebGpuKernel.setEnabled(fused === "on")
   const submit = argOption("submit-batch", "")
-  if (submit !== "") tf.env().set("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE", Number(submit))
+  if (submit !== "" && backend === "webgpu") tf.env().set("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE", Number(submit))
   const batchSizes = argOption("batch-sizes", "16,32,64,128,256").split(",").map(Number)
   if (batchSizes.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`--batch-sizes must be positive integers: ${batchSizes.join(",")}`)
   const steps = Number(argOption("steps", "20"))
-  const label = `${backend}${backend === "webgpu" ? `, fused kernels ${fused}${submit === "" ? "" : `, submit batch ${submit}`}` : ""}`
+  const sync = argOption("sync", "each")
+  if (sync !== "each" && sync !== "lag") throw new Error(`--sync must be each or lag, not ${sync}`)
+  const label = `${backend}${backend === "webgpu" ? `, fused kernels ${fused}${submit === "" ? "" : `, submit batch ${submit}`}` : ""}, loss read ${sync === "each" ? "every step" : "one step late"}`
   console.log(`default HAEMSA training step, ${label}, ${runtime()}`)
-  const figures = await stepTimes(batchSizes, steps)
+  const figures = await stepTimes(batchSizes, steps, sync)
   const json = argOption("json", "")
-  if (json !== "") fs.writeFileSync(json, JSON.stringify({ backend, fused, submitBatch: submit === "" ? 15 : Number(submit), runtime: runtime(), tfjs: tf.version.tfjs, figures }, null, 2) + "\n")
+  if (json !== "") fs.writeFileSync(json, JSON.stringify({ backend, fused, sync, submitBatch: submit === "" ? 15 : Number(submit), runtime: runtime(), tfjs: tf.version.tfjs, figures }, null, 2) + "\n")
   process.exit(0)
 }

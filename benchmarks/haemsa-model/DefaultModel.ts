@@ -67,11 +67,23 @@ export const loss = (model: DefaultModel, batch: BatchTensors.BatchTensors): tf.
   Objective.jointLoss(model.net, model.net.apply(batch, true), batch, model.losses)
 
 /** One optimisation step (the optimizer's update of every weight); resolves to the loss. */
-export const step = async (model: DefaultModel, optimizer: tf.Optimizer, batch: BatchTensors.BatchTensors): Promise<number> => {
+export const step = (model: DefaultModel, optimizer: tf.Optimizer, batch: BatchTensors.BatchTensors): Promise<number> =>
+  stepAsync(model, optimizer, batch)
+
+/**
+ * {@link step}, recorded now (synchronously: every kernel is queued before it returns) with the
+ * loss read back later, so the caller can record the next step before awaiting this one.
+ */
+export const stepAsync = (model: DefaultModel, optimizer: tf.Optimizer, batch: BatchTensors.BatchTensors): Promise<number> => {
   const cost = optimizer.minimize(() => loss(model, batch), true, [...model.net.variables.values()])!
-  try {
-    return (await cost.data())[0]
-  } finally {
-    cost.dispose()
-  }
+  return cost.data().then(
+    (values) => {
+      cost.dispose()
+      return values[0]
+    },
+    (e) => {
+      cost.dispose()
+      throw e
+    }
+  )
 }
