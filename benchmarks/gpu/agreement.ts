@@ -10,6 +10,8 @@
  *   gradient is at least 1e-3 of the tensor's largest (Adam moves a weight by about lr x sign(gradient),
  *   so float noise decides it where the gradient is ~0).
  *
+ * Then six whole training steps of the default architecture on both (the per-step losses within 1e-3),
+ * so that state carried from step to step (moments, pooled buffers, cached bind groups) is covered.
  * Three architectures: the default (mean-pool experts, mean pooling) without dropout, the default with
  * dropout (the same seeds give the same masks on both backends), and a mixed one (transformer text
  * expert, LSTM audio expert, TCN vision expert, gate pooling, three levels), so most kernels the
@@ -94,6 +96,29 @@ const stepOn = async (spec: ArchitectureSpec.ArchitectureSpec, init?: Map<string
   } finally {
     optimizer.dispose()
     BatchTensors.dispose(batch)
+    for (const [, v] of vars) v.dispose()
+  }
+}
+
+/** Steps of the multi-step check. */
+export const TRAINING_STEPS = 6
+
+/** The losses of {@link TRAINING_STEPS} optimizer steps (alternating two batches) from the weights `init`. */
+const trainingLosses = async (spec: ArchitectureSpec.ArchitectureSpec, init?: Map<string, Float32Array>): Promise<{ losses: number[]; initial: Map<string, Float32Array> }> => {
+  const model = DefaultModel.make({ samples: 32, steps: 10, dims: { text: 48, audio: 5, vision: 20 }, spec, seed: 11 })
+  const vars = [...model.net.variables]
+  if (init) for (const [k, v] of vars) v.assign(tf.tensor(init.get(k)!, v.shape))
+  const initial = new Map<string, Float32Array>()
+  for (const [k, v] of vars) initial.set(k, await read(v))
+  const batches = [model.batch(16, 0), model.batch(16, 16)]
+  const optimizer = Optimizer.adam(spec.learningRate)
+  try {
+    const losses: number[] = []
+    for (let i = 0; i < TRAINING_STEPS; i++) losses.push(await DefaultModel.step(model, optimizer, batches[i % 2]))
+    return { losses, initial }
+  } finally {
+    optimizer.dispose()
+    for (const b of batches) BatchTensors.dispose(b)
     for (const [, v] of vars) v.dispose()
   }
 }
@@ -216,6 +241,21 @@ export const check = async (): Promise<number> => {
     console.log(`losses: ${cpu.size} values and gradients (L1, cross-entropy, cross-modal KL; edge cases); largest relative difference ${worst.toExponential(2)}`)
     for (const p of problems) console.log(`  MISMATCH ${p}`)
     failed ||= problems.length > 0
+  }
+  {
+    // several whole training steps: what one step leaves behind (moments, pooled buffers, cached
+    // bind groups and uniforms) must not change the next
+    const spec = { ...ArchitectureSpec.defaultSpec, dropout: 0, modalityDropout: 0 }
+    await Backend.setup("cpu")
+    const cpu = await trainingLosses(spec)
+    await Backend.setup("webgpu")
+    const gpu = await trainingLosses(spec, cpu.initial)
+    const worst = Math.max(...cpu.losses.map((l, i) => Math.abs(l - gpu.losses[i]) / Math.max(Math.abs(l), 1e-12)))
+    console.log(`${TRAINING_STEPS} training steps (default): losses cpu ${cpu.losses.map((l) => l.toFixed(5)).join(" ")}; largest relative difference ${worst.toExponential(2)}`)
+    if (!(worst <= TOLERANCE)) {
+      console.log(`  MISMATCH training losses: webgpu ${gpu.losses.map((l) => l.toFixed(5)).join(" ")}`)
+      failed = true
+    }
   }
   for (const [name, spec] of SPECS) {
     await Backend.setup("cpu")

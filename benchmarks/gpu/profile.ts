@@ -7,9 +7,9 @@
  * kernel times come from timestamp queries when the adapter has them; without them tfjs reports no
  * per-kernel GPU time and only the wall time is meaningful.
  *
- *   npx tsx --conditions=source benchmarks/gpu/profile.ts [--backend wasm|cpu|webgpu] [--batch-size B] [--steps N] [--top K] [--json FILE] [--deno]
+ *   npx tsx --conditions=source benchmarks/gpu/profile.ts [--backend wasm|cpu|webgpu] [--batch-size B] [--caches on|off] [--steps N] [--top K] [--json FILE] [--deno]
  */
-import { Backend, BatchTensors, Optimizer } from "@haemsa/haemsa-model"
+import { Backend, BatchTensors, Optimizer, WebGpuDispatch } from "@haemsa/haemsa-model"
 import * as tf from "@tensorflow/tfjs"
 import * as fs from "node:fs"
 import { argOption, deno, median, runtime } from "../Harness"
@@ -132,7 +132,11 @@ export const profile = async (steps: number, top: number, batchSize = Number(arg
     wall.push(performance.now() - t0)
   }
   const dispatches = await countDispatches(() => DefaultModel.step(model, optimizer, batches[0]))
+  const before = { ...WebGpuDispatch.stats }
   const host = await hostProfile(() => DefaultModel.step(model, optimizer, batches[0]), steps)
+  const made = WebGpuDispatch.stats.bindGroupsMade - before.bindGroupsMade
+  const reused = WebGpuDispatch.stats.bindGroupsReused - before.bindGroupsReused
+  if (made + reused > 0) console.log(`bind groups over ${steps} steps: ${made} made, ${reused} reused from the cache; ${WebGpuDispatch.stats.uniformUploads - before.uniformUploads} uniform uploads`)
   const kernels: Array<{ name: string; shapes: string; ms: number }> = []
   for (let i = 0; i < steps; i++) {
     const info = await tf.profile(async () => {
@@ -175,7 +179,7 @@ if (deno() !== undefined ? entry.endsWith("profile.mjs") : import.meta.url === `
   }
   const backend = argOption("backend", "wasm")
   if (backend === "wasm" && process.env.HAEMSA_WASM_DIR) (await import("@tensorflow/tfjs-backend-wasm")).setWasmPaths(process.env.HAEMSA_WASM_DIR)
-  await Backend.setup(backend)
+  await Backend.setup(backend, undefined, { dispatchCaches: argOption("caches", "on") !== "off" })
   const result = await profile(Number(argOption("steps", "5")), Number(argOption("top", "20")))
   const json = argOption("json", "")
   if (json !== "") fs.writeFileSync(json, JSON.stringify(result, null, 2) + "\n")

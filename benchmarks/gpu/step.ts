@@ -6,10 +6,11 @@
  * machine, and vs the PyTorch reference, `torch_haemsa.py --step-benchmark`).
  *
  *   npx tsx --conditions=source benchmarks/gpu/step.ts [--backend wasm|cpu|webgpu] [--batch-sizes 16,32,64]
- *       [--steps N] [--fused on|off] [--submit-batch N] [--sync each|lag] [--json FILE] [--deno]
+ *       [--steps N] [--fused on|off] [--caches on|off] [--submit-batch N] [--sync each|lag] [--json FILE] [--deno]
  *
  * `--fused off` switches the fused WGSL kernels off (`WebGpuKernel.setEnabled(false)`): the tfjs
- * composites, as before they existed. `--submit-batch` sets tfjs-webgpu's
+ * composites, as before they existed. `--caches off` leaves out `WebGpuDispatch` (tfjs's own bind groups
+ * and uniform uploads). `--submit-batch` sets tfjs-webgpu's
  * `WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE` (dispatches per queue submit, default 15). `--sync lag` reads
  * each loss one step late (see {@link Sync}).
  */
@@ -95,7 +96,9 @@ if (deno() !== undefined ? entry.endsWith("step.mjs") : import.meta.url === `fil
   }
   const backend = argOption("backend", "wasm")
   if (backend === "wasm" && process.env.HAEMSA_WASM_DIR) (await import("@tensorflow/tfjs-backend-wasm")).setWasmPaths(process.env.HAEMSA_WASM_DIR)
-  await Backend.setup(backend)
+  const caches = argOption("caches", "on")
+  if (caches !== "on" && caches !== "off") throw new Error(`--caches must be on or off, not ${caches}`)
+  await Backend.setup(backend, undefined, { dispatchCaches: caches === "on" })
   const fused = argOption("fused", "on")
   if (fused !== "on" && fused !== "off") throw new Error(`--fused must be on or off, not ${fused}`)
   WebGpuKernel.setEnabled(fused === "on")
@@ -106,10 +109,10 @@ if (deno() !== undefined ? entry.endsWith("step.mjs") : import.meta.url === `fil
   const steps = Number(argOption("steps", "20"))
   const sync = argOption("sync", "each")
   if (sync !== "each" && sync !== "lag") throw new Error(`--sync must be each or lag, not ${sync}`)
-  const label = `${backend}${backend === "webgpu" ? `, fused kernels ${fused}${submit === "" ? "" : `, submit batch ${submit}`}` : ""}, loss read ${sync === "each" ? "every step" : "one step late"}`
+  const label = `${backend}${backend === "webgpu" ? `, fused kernels ${fused}, dispatch caches ${caches}${submit === "" ? "" : `, submit batch ${submit}`}` : ""}, loss read ${sync === "each" ? "every step" : "one step late"}`
   console.log(`default HAEMSA training step, ${label}, ${runtime()}`)
   const figures = await stepTimes(batchSizes, steps, sync)
   const json = argOption("json", "")
-  if (json !== "") fs.writeFileSync(json, JSON.stringify({ backend, fused, sync, submitBatch: submit === "" ? 15 : Number(submit), runtime: runtime(), tfjs: tf.version.tfjs, figures }, null, 2) + "\n")
+  if (json !== "") fs.writeFileSync(json, JSON.stringify({ backend, fused, caches, sync, submitBatch: submit === "" ? 15 : Number(submit), runtime: runtime(), tfjs: tf.version.tfjs, figures }, null, 2) + "\n")
   process.exit(0)
 }

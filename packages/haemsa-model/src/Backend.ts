@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import * as tf from "@tensorflow/tfjs"
+import * as WebGpuDispatch from "./WebGpuDispatch"
 import { Context, Effect, Layer, Schema } from "effect"
 
 /** The backend names a user can ask for. */
@@ -77,8 +78,17 @@ export const provideNavigatorGpu = async (importer: Importer = defaultImporter):
   return "the webgpu package (Dawn)"
 }
 
+/** Options of {@link setup}. */
+export interface SetupOptions {
+  /**
+   * webgpu: cache bind groups and upload the uniforms once per queue submit (`WebGpuDispatch`), which
+   * makes each dispatch cheaper on the host (default true; false is tfjs's own path, for comparison).
+   */
+  readonly dispatchCaches?: boolean
+}
+
 /** Set up `name` and make it the active tfjs backend; resolves to the name tfjs reports. */
-export const setup = async (name: string, importer: Importer = defaultImporter): Promise<string> => {
+export const setup = async (name: string, importer: Importer = defaultImporter, options: SetupOptions = {}): Promise<string> => {
   if (!(BACKENDS as ReadonlyArray<string>).includes(name)) {
     throw new BackendError({ backend: name, reason: `unknown backend (choose one of ${BACKENDS.join(", ")})` })
   }
@@ -127,7 +137,10 @@ export const setup = async (name: string, importer: Importer = defaultImporter):
   const ok = await tf.setBackend(engineName).catch(() => false)
   if (!ok) throw new BackendError({ backend: name, reason: "tf.setBackend failed (the backend registered but could not initialise)" })
   await tf.ready()
-  if (name === "webgpu") installWebGpuShims(tf.backend())
+  if (name === "webgpu") {
+    installWebGpuShims(tf.backend())
+    if (options.dispatchCaches !== false) WebGpuDispatch.install(tf.backend())
+  }
   return tf.getBackend()
 }
 

@@ -45,3 +45,5 @@ export * as SearchEvaluator from "./SearchEvaluator"
 export * as SearchReport from "./SearchReport"
 /** The training loop. */
 export * as Train from "./Train"
+/** Cheaper webgpu dispatches: bind-group cache, one uniform upload per submit. */
+export * as WebGpuDispatch from "./WebGpuDispatch"
