@@ -226,6 +226,31 @@ export const maskedMean = (x: tf.Tensor3D, stepMask: tf.Tensor2D): tf.Tensor2D =
   tf.tidy(() => tf.div(weightedSum(x, stepMask), validCount(stepMask)) as tf.Tensor2D)
 
 /**
+ * A fusion level's epilogue: `dropout(activation(sum of parts)) + skip` for (N, d) tensors. On
+ * webgpu, with relu and two parts, one fused kernel each way (see WebGpuLayers; the same dropout
+ * noise as {@link dropout} for the seed).
+ */
+export const residualEpilogue = (
+  parts: ReadonlyArray<tf.Tensor2D>,
+  skip: tf.Tensor2D,
+  activation: Activation,
+  rate: number,
+  training: boolean,
+  seeds: SeedSource
+): tf.Tensor2D => {
+  if (
+    WebGpuKernel.available() && activation === "relu" && parts.length === 2 &&
+    [...parts, skip].every((t) => t.dtype === "float32" && tf.util.arraysEqual(t.shape, skip.shape))
+  ) {
+    const seed = training && rate > 0 ? seeds.nextSeed() : undefined
+    return WebGpuLayers.reluDropoutResidual(parts[0], parts[1], skip, rate, seed)
+  }
+  let sum = parts[0]
+  for (let p = 1; p < parts.length; p++) sum = tf.add(sum, parts[p])
+  return tf.add(dropout(activate(sum, activation), rate, training, seeds), skip) as tf.Tensor2D
+}
+
+/**
  * `maskedMean(relu(x), stepMask)`, the mean-pool expert's pooling: (B, T, d) -> (B, d). On webgpu
  * one fused kernel each way (see WebGpuLayers), where padded steps are skipped rather than multiplied by 0.
  */

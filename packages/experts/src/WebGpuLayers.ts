@@ -6,9 +6,11 @@
  *   instead of four forward and one backward;
  * - {@link reluMaskedMean}: the mean-pool expert's `maskedMean(relu(x), stepMask)`, one kernel
  *   each way instead of five (relu, the weighted-sum matMul, the count, its clamp, the division)
- *   and about as many backward.
+ *   and about as many backward;
+ * - {@link reluDropoutResidual}: a fusion level's epilogue `dropout(relu(a + b)) + skip`, one
+ *   kernel each way instead of four forward and three backward.
  *
- * `Layers.dropout` and `Layers.reluMaskedMean` call these when `WebGpuKernel.available()`; the
+ * `Layers.dropout`, `Layers.reluMaskedMean` and `Layers.residualEpilogue` call these when `WebGpuKernel.available()`; the
  * webgpu/cpu agreement check compares them with the composites.
  *
  * @since 0.1.0
@@ -134,4 +136,69 @@ export const reluMaskedMean = (x: tf.Tensor3D, stepMask: tf.Tensor2D): tf.Tensor
     }
   })
   return op(x) as tf.Tensor2D
+}
+
+const epilogueCode = (dropout: boolean, backward: boolean): string => {
+  const inputs = ["a", "b", ...(backward ? [] : ["skip"]), ...(dropout ? ["noise"] : []), ...(backward ? ["dy"] : [])]
+  const decl = inputs.map((name, i) => `@group(0) @binding(${i}) var<storage, read> ${name}: array<f32>;`).join("\n")
+  const mask = dropout ? "(floor(noise[i] + u.keep) / u.keep)" : "1.0"
+  return `${decl}
+@group(0) @binding(${inputs.length}) var<storage, read_write> out: array<f32>;
+struct U { keep: f32, n: u32 }
+@group(0) @binding(${inputs.length + 1}) var<uniform> u: U;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  for (var i = id.x; i < u.n; i = i + groups.x * 64u) {
+    let pre = a[i] + b[i];
+    ${backward ? `out[i] = select(0.0, dy[i] * ${mask}, pre > 0.0);` : `out[i] = max(pre, 0.0) * ${mask} + skip[i];`}
+  }
+}`
+}
+
+const epilogueUniforms = ([a]: ReadonlyArray<tf.TensorInfo>, attrs: Readonly<Record<string, unknown>>): ReadonlyArray<WebGpuKernel.Uniform> => [
+  { type: "float32", data: [attrs.keep as number] },
+  { type: "uint32", data: [tf.util.sizeFromShape(a.shape)] }
+]
+
+const epilogueKernel = WebGpuKernel.define({
+  name: "HaemsaReluDropoutResidual",
+  code: (attrs) => epilogueCode(attrs.dropout === true, false),
+  outputs: ([a]) => [{ shape: a.shape, dtype: "float32" }],
+  uniforms: epilogueUniforms,
+  workgroups: ([a]) => WebGpuKernel.workgroupsFor(tf.util.sizeFromShape(a.shape))
+})
+
+const epilogueGradKernel = WebGpuKernel.define({
+  name: "HaemsaReluDropoutResidualGrad",
+  code: (attrs) => epilogueCode(attrs.dropout === true, true),
+  outputs: ([a]) => [{ shape: a.shape, dtype: "float32" }],
+  uniforms: epilogueUniforms,
+  workgroups: ([a]) => WebGpuKernel.workgroupsFor(tf.util.sizeFromShape(a.shape))
+})
+
+/**
+ * `dropout(relu(a + b)) + skip` of equal-shape float32 tensors, fused on webgpu; `seed` undefined
+ * means no dropout. The dropout noise is `tf.dropout`'s for the seed (the same mask).
+ */
+export const reluDropoutResidual = <T extends tf.Tensor>(a: T, b: T, skip: T, rate: number, seed: number | undefined): T => {
+  const dropout = seed !== undefined && rate > 0
+  const keep = dropout ? 1 - rate : 1
+  const noise = dropout ? [tf.randomUniform(a.shape, 0, 1, "float32", seed)] : []
+  const attrs = { dropout, keep }
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const save = args[3] as tf.GradSaveFunc
+    const [x, y, s] = args as Array<tf.Tensor>
+    save([x, y, ...noise])
+    return {
+      value: epilogueKernel([x, y, s, ...noise], attrs)[0],
+      gradFunc: (dy: tf.Tensor, saved: Array<tf.Tensor>) => {
+        const g = epilogueGradKernel([...saved, dy], attrs)[0]
+        return [g, tf.clone(g), dy]
+      }
+    }
+  })
+  const out = op(a, b, skip) as T
+  tf.dispose(noise)
+  return out
 }

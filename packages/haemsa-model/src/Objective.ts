@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import type { Dataset } from "@haemsa/datasets"
+import { Reduction } from "@haemsa/kd-losses"
 import type { Services } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
 import type { BatchTensors } from "./BatchTensors"
@@ -28,6 +29,11 @@ export const jointLoss = (net: Network, out: Outputs, batch: BatchTensors, losse
   const { spec } = net
   const { lambdas } = spec
   const terms: tf.Scalar[] = []
+  const coefficients: number[] = []
+  const term = (loss: tf.Scalar, coefficient: number) => {
+    terms.push(loss)
+    coefficients.push(coefficient)
+  }
   // (B) presence weights of each modality: the modality mask's columns, split once when first asked for
   let columns: Array<tf.Tensor1D> | undefined
   const presence = (m: Dataset.Modality) => (columns ??= tf.unstack(batch.modalityMask, 1) as Array<tf.Tensor1D>)[MODALITY_INDEX[m]]
@@ -35,44 +41,44 @@ export const jointLoss = (net: Network, out: Outputs, batch: BatchTensors, losse
     const labels = tf.cast(tf.reshape(batch.emotions!, [-1]), "int32") as tf.Tensor1D // (B*E)
     const e = batch.emotions!.shape[1]
     const repeat = (w: tf.Tensor1D) => tf.reshape(tf.tile(tf.reshape(w, [-1, 1]), [1, e]), [-1]) as tf.Tensor1D
-    terms.push(tf.mul(losses.task.crossEntropy(pairs(out.emotionLogits!), labels), lambdas.regression) as tf.Scalar)
+    term(losses.task.crossEntropy(pairs(out.emotionLogits!), labels), lambdas.regression)
     if (out.teacherLogits) {
-      terms.push(tf.mul(losses.task.crossEntropy(pairs(out.teacherLogits), labels), lambdas.classification) as tf.Scalar)
+      term(losses.task.crossEntropy(pairs(out.teacherLogits), labels), lambdas.classification)
       const students: Record<string, tf.Tensor2D> = {}
       const weights: Record<string, tf.Tensor1D> = {}
       for (const m of net.modalities) {
         const u = out.unimodal[m]!
         students[m] = pairs(u.logits)
         weights[m] = repeat(presence(m))
-        terms.push(tf.mul(losses.task.crossEntropy(students[m], labels, weights[m]), lambdas.unimodal) as tf.Scalar)
+        term(losses.task.crossEntropy(students[m], labels, weights[m]), lambdas.unimodal)
       }
       if (spec.gamma > 0) {
         const kl = losses.kd.crossModal(pairs(out.teacherLogits), students, { temperature: spec.temperature, teacherGradient: spec.teacherGradient, sampleWeights: weights })
-        terms.push(tf.mul(kl, spec.gamma) as tf.Scalar)
+        term(kl, spec.gamma)
       }
     }
-    return tf.addN(terms) as tf.Scalar
+    return Reduction.linearCombination(terms, coefficients)
   }
   const y = batch.regression!
   const classes = batch.classes!
-  terms.push(tf.mul(losses.task.l1(out.regression!, y), lambdas.regression) as tf.Scalar)
+  term(losses.task.l1(out.regression!, y), lambdas.regression)
   if (lambdas.classification > 0 && out.classLogits) {
-    terms.push(tf.mul(losses.task.crossEntropy(out.classLogits, classes), lambdas.classification) as tf.Scalar)
+    term(losses.task.crossEntropy(out.classLogits, classes), lambdas.classification)
   }
   if (out.teacherLogits) {
-    terms.push(tf.mul(losses.task.crossEntropy(out.teacherLogits, classes), Math.max(lambdas.classification, 0.1)) as tf.Scalar)
+    term(losses.task.crossEntropy(out.teacherLogits, classes), Math.max(lambdas.classification, 0.1))
     const students: Record<string, tf.Tensor2D> = {}
     const weights: Record<string, tf.Tensor1D> = {}
     for (const m of net.modalities) {
       const u = out.unimodal[m]!
-      if (lambdas.unimodal > 0) terms.push(tf.mul(losses.task.l1(u.regression!, y, presence(m)), lambdas.unimodal) as tf.Scalar)
+      if (lambdas.unimodal > 0) term(losses.task.l1(u.regression!, y, presence(m)), lambdas.unimodal)
       students[m] = u.logits
       weights[m] = presence(m)
     }
     if (spec.gamma > 0) {
       const kl = losses.kd.crossModal(out.teacherLogits, students, { temperature: spec.temperature, teacherGradient: spec.teacherGradient, sampleWeights: weights })
-      terms.push(tf.mul(kl, spec.gamma) as tf.Scalar)
+      term(kl, spec.gamma)
     }
   }
-  return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar
+  return Reduction.linearCombination(terms, coefficients)
 }

@@ -23,7 +23,7 @@ const standIn = () => {
       writeBuffer: (buffer: unknown, offset: number, data: ArrayBuffer, dataOffset: number, size: number) =>
         writes.push({ buffer, offset, bytes: new Uint8Array(data.slice(dataOffset, dataOffset + size)) })
     },
-    makeUniforms: () => {
+    makeUniforms: (_fields: ReadonlyArray<{ type: string; data: ReadonlyArray<number> }>): { offset: number; size: number; buffer: unknown } => {
       throw new Error("the original must not be called")
     }
   }

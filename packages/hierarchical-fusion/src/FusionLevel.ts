@@ -55,11 +55,9 @@ export const makeFusionLevel = (
             reason: `this level takes ${kernels.length} inputs`
           })
         }
-        let sum = Layers.linear(inputs[0], kernels[0] as tf.Tensor2D, bias as tf.Tensor1D)
-        for (let p = 1; p < inputs.length; p++) sum = tf.add(sum, Layers.linear(inputs[p], kernels[p] as tf.Tensor2D))
-        const y = Layers.dropout(Layers.activate(sum, options.activation), options.dropout, training, seeds)
+        const parts = inputs.map((x, p) => Layers.linear(x, kernels[p] as tf.Tensor2D, p === 0 ? (bias as tf.Tensor1D) : undefined))
         const skip = residual === undefined ? inputs[0] : Layers.linear(inputs[0], residual as tf.Tensor2D)
-        return tf.add(y, skip) as tf.Tensor2D
+        return Layers.residualEpilogue(parts, skip, options.activation, options.dropout, training, seeds)
       })
   }
 }

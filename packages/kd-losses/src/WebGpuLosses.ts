@@ -354,6 +354,55 @@ export const crossModalKl = (
   return op(...inputs) as tf.Scalar
 }
 
+// ---------------------------------------------------------------------------------------------
+// the joint objective's sum of weighted terms
+
+/** Most terms of the fused {@link linearCombination} (1 + terms storage buffers in the backward pass). */
+export const MAX_TERMS = 7
+
+const combinationCode = (k: number, backward: boolean): string => {
+  const inputs = backward ? ["dy: array<f32>"] : Array.from({ length: k }, (_, i) => `t${i}: array<f32>`)
+  const outputs = backward ? Array.from({ length: k }, (_, i) => `g${i}: array<f32>`) : ["out: array<f32>"]
+  const uniform = Array.from({ length: k }, (_, i) => `c${i}: f32`).join(", ")
+  const body = backward
+    ? Array.from({ length: k }, (_, i) => `g${i}[0] = dy[0] * u.c${i};`).join("\n  ")
+    : `out[0] = ${Array.from({ length: k }, (_, i) => `t${i}[0] * u.c${i}`).join(" + ")};`
+  return `${bindings(inputs, outputs, uniform)}
+@compute @workgroup_size(1)
+fn main() {
+  ${body}
+}`
+}
+
+const combinationUniforms = (_: ReadonlyArray<tf.TensorInfo>, attrs: Readonly<Record<string, unknown>>): ReadonlyArray<WebGpuKernel.Uniform> =>
+  (attrs.coefficients as ReadonlyArray<number>).map((c) => ({ type: "float32" as const, data: [c] }))
+
+const combinationForward = WebGpuKernel.define({
+  name: "HaemsaLinearCombination",
+  code: (a) => combinationCode((a.coefficients as ReadonlyArray<number>).length, false),
+  outputs: () => [{ shape: [], dtype: "float32" }],
+  uniforms: combinationUniforms,
+  workgroups: () => 1
+})
+
+const combinationBackward = WebGpuKernel.define({
+  name: "HaemsaLinearCombinationGrad",
+  code: (a) => combinationCode((a.coefficients as ReadonlyArray<number>).length, true),
+  outputs: (_, a) => (a.coefficients as ReadonlyArray<number>).map(() => ({ shape: [], dtype: "float32" as const })),
+  uniforms: combinationUniforms,
+  workgroups: () => 1
+})
+
+/** `sum_k c_k t_k` of 2..{@link MAX_TERMS} scalars, fused: one kernel each way. */
+export const linearCombination = (terms: ReadonlyArray<tf.Scalar>, coefficients: ReadonlyArray<number>): tf.Scalar => {
+  const attrs = { coefficients: [...coefficients] }
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+    value: combinationForward(args.slice(0, -1) as Array<tf.Tensor>, attrs)[0] as tf.Scalar,
+    gradFunc: (dy: tf.Tensor) => combinationBackward([dy], attrs)
+  }))
+  return op(...terms) as tf.Scalar
+}
+
 /** Whether the fused losses can run here: the webgpu backend with the kernel internals. */
 export const available = (): boolean => WebGpuKernel.available()
 

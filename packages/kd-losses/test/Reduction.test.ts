@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import * as fc from "fast-check"
 import { beforeAll, describe, expect, it } from "vitest"
-import { weightedMean } from "../src/Reduction"
+import { linearCombination, weightedMean } from "../src/Reduction"
 import { weightedMean64 } from "./Reference"
 
 beforeAll(async () => {
@@ -40,5 +40,28 @@ describe("weightedMean", () => {
     expect(read(() => weightedMean(tf.tensor1d([1, 2]), tf.zeros([2])))).toBe(0)
     expect(read(() => weightedMean(tf.zeros([0])))).toBe(0)
     expect(read(() => weightedMean(tf.tensor2d([[1, 3], [10, 20]]), tf.tensor2d([[1], [0]])))).toBe(2)
+  })
+})
+
+describe("linearCombination", () => {
+  it("is sum_k c_k t_k with gradient c_k for each term", async () => {
+    const terms = [tf.scalar(2), tf.scalar(-1.5), tf.scalar(0.25)]
+    const { value, grads } = tf.valueAndGrads((...ts: tf.Tensor[]) => linearCombination(ts as tf.Scalar[], [1, 0.2, 4]))(terms)
+    expect((await value.data())[0]).toBeCloseTo(2 - 0.3 + 1, 6)
+    expect(await Promise.all(grads.map(async (g) => (await g.data())[0]))).toEqual([1, expect.closeTo(0.2, 7), 4])
+    tf.dispose([value, ...grads, ...terms])
+  })
+
+  it("takes a single term", async () => {
+    const t = tf.scalar(3)
+    expect((await linearCombination([t], [0.5]).data())[0]).toBe(1.5)
+    t.dispose()
+  })
+
+  it("rejects lists of different lengths or no terms", () => {
+    const t = tf.scalar(1)
+    expect(() => linearCombination([t], [1, 2])).toThrow(/1 terms and 2 coefficients/)
+    expect(() => linearCombination([], [])).toThrow(/at least 1/)
+    t.dispose()
   })
 })
