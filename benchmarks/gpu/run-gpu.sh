@@ -5,15 +5,15 @@
 # folder along). In order, each logged to $OUT (default benchmarks/.out/gpu-results):
 #   1. the cpu/webgpu agreement check (stops here, exit 2, when there is no adapter: no silent fallback);
 #   2. the host cost of one dispatch, for three queue-submit batch sizes;
-#   3. the default HAEMSA training step per batch size (16-256): webgpu with the fused kernels
-#      (queue submits every 15 or 64 dispatches; the loss read every step or one step late),
-#      webgpu without them (the tfjs composites), and wasm on the same machine's CPU;
+#   3. the default HAEMSA training step per batch size (16-256): webgpu with the fused kernels and the
+#      dispatch caches (queue submits every 15 or 64 dispatches; the loss read every step or one step
+#      late), without the caches, without both (tfjs as it comes), and wasm on the same machine's CPU;
 #   4. the PyTorch reference (torch_haemsa.py --step-benchmark) on CUDA, when torch with CUDA is there;
 #   5. the per-kernel and host-time profile of the step on webgpu (B 32 and 64);
 #   6. the haemsa-model package benchmarks on webgpu.
 # Everything also goes into $OUT/gpu-results.tgz.
 # Knobs: STEPS (timed steps per batch size, 20), BATCH_SIZES (16,32,64,128,256), PARTS ("1 2 3 4 5 6"),
-# STEP_CONFIGS (backend:fused:submit:sync runs of part 3), PROFILE_SIZES ("32 64"),
+# STEP_CONFIGS (backend:fused:submit:sync:caches runs of part 3), PROFILE_SIZES ("32 64"),
 # SKIP_DEBS=1 (the Vulkan loader is installed already, e.g. lavapipe here), DENO_BIN.
 # Afterwards, here: npx tsx --conditions=source benchmarks/gpu/record.ts DIR/bench-*.json
 set -uo pipefail
@@ -61,8 +61,8 @@ done
 STEPS=${STEPS:-20}
 SIZES=${BATCH_SIZES:-16,32,64,128,256}
 PARTS=" ${PARTS:-1 2 3 4 5 6} "
-# backend:fused:submit-batch:sync per training-step run of part 3
-CONFIGS=${STEP_CONFIGS:-webgpu:on:15:each webgpu:on:64:each webgpu:on:15:lag webgpu:on:64:lag webgpu:off:15:each wasm:on:15:each}
+# backend:fused:submit-batch:sync:caches per training-step run of part 3
+CONFIGS=${STEP_CONFIGS:-webgpu:on:15:each:on webgpu:on:15:lag:on webgpu:on:64:each:on webgpu:on:64:lag:on webgpu:on:15:each:off webgpu:off:15:each:off wasm:on:15:each:on}
 
 if [[ "$PARTS" == *" 2 "* ]]; then
   echo "== 2. host cost of a dispatch"
@@ -74,9 +74,9 @@ fi
 if [[ "$PARTS" == *" 3 "* ]]; then
   echo "== 3. training step per batch size"
   for config in $CONFIGS; do
-    IFS=: read -r backend fused submit sync <<< "$config"
-    name="step-$backend-fused-$fused-submit$submit-$sync"
-    "${RUN[@]}" "$STAGE/step.mjs" --backend "$backend" --fused "$fused" --submit-batch "$submit" --sync "$sync" --steps "$STEPS" \
+    IFS=: read -r backend fused submit sync caches <<< "$config"
+    name="step-$backend-fused-$fused-submit$submit-$sync-caches-${caches:-on}"
+    "${RUN[@]}" "$STAGE/step.mjs" --backend "$backend" --fused "$fused" --submit-batch "$submit" --sync "$sync" --caches "${caches:-on}" --steps "$STEPS" \
       --batch-sizes "$SIZES" --json "$OUT/$name.json" 2>&1 | log "$name.log"
   done
 fi
