@@ -84,7 +84,7 @@ fi
 if [[ "$PARTS" == *" 4 "* ]]; then
   echo "== 4. PyTorch reference on CUDA"
   if command -v python3 >/dev/null && python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
-    python3 benchmarks/haemsa-model/torch_haemsa.py --step-benchmark --device cuda --steps "$STEPS" --batch-sizes "$SIZES" > "$OUT/step-torch-cuda.json" 2> >(tee "$OUT/step-torch-cuda.log")
+    python3 benchmarks/haemsa-model/torch_haemsa.py --step-benchmark --device cuda --steps "$STEPS" --batch-sizes "$SIZES" > "$OUT/step-torch-cuda.json" 2> >(tee "$OUT/step-torch-cuda.log" >&2)
     cat "$OUT/step-torch-cuda.json"
   else
     echo "no python3 with torch and CUDA on this machine: PyTorch figures not measured here" | tee "$OUT/step-torch-cuda.log"
