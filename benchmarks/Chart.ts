@@ -31,11 +31,13 @@ export const PANELS: ReadonlyArray<Panel> = [
   { title: "fusion hierarchy fwd+bwd, 2 levels, d 64", benchmark: "hierarchical-fusion/levels", measurement: /^2 levels, d 64 /, value: (m) => m.figure?.value, unit: "samples/s", better: "higher" }
 ]
 
-/** The bar label of a report: runtime, backend, and the adapter or the CPU cores. */
+/** The bar label of a report: runtime, backend, the adapter and the CPU cores, and what the note says differs. */
 export const label = (r: Report): string => {
   const rt = r.runtime.split(" ")[0]
   const adapter = r.adapter ? (/llvmpipe/.test(r.adapter) ? "lavapipe, " : `${r.adapter.split(" / ")[0]}, `) : ""
-  return `${rt} ${r.backend} (${adapter}${r.machine.cores} cores)`
+  // a note "NAME; what differs" (e.g. "NVIDIA H200; fused kernels") tells two runs on one machine apart
+  const differs = r.note?.includes("; ") ? `; ${r.note.slice(r.note.indexOf("; ") + 2)}` : ""
+  return `${rt} ${r.backend} (${adapter}${r.machine.cores} cores${differs})`
 }
 
 const BACKEND_ORDER = ["cpu", "wasm", "webgpu", "tensorflow"]
