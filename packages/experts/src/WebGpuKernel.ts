@@ -101,6 +101,18 @@ export const available = (): boolean => {
   return tf.env().getBool(FLAG)
 }
 
+/**
+ * The WGSL binding declarations in this module's order: `inputs` (e.g. "x: array<f32>") as read-only
+ * storage from binding 0, `outputs` as read-write storage after them, then `struct U { uniform }` as
+ * the uniform `u` (omitted when `uniform` is empty).
+ */
+export const bindings = (inputs: ReadonlyArray<string>, outputs: ReadonlyArray<string>, uniform: string): string =>
+  [
+    ...inputs.map((d, i) => `@group(0) @binding(${i}) var<storage, read> ${d};`),
+    ...outputs.map((d, i) => `@group(0) @binding(${inputs.length + i}) var<storage, read_write> ${d};`),
+    ...(uniform === "" ? [] : [`struct U { ${uniform} }`, `@group(0) @binding(${inputs.length + outputs.length}) var<uniform> u: U;`])
+  ].join("\n")
+
 /** Largest workgroup count of one dispatch (kernels stride over the rest). */
 export const MAX_WORKGROUPS = 4096
 

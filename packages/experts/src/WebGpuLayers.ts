@@ -19,11 +19,7 @@ import * as tf from "@tensorflow/tfjs"
 import * as WebGpuKernel from "./WebGpuKernel"
 
 const DROPOUT_WGSL = /* wgsl */ `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> noise: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-struct U { keep: f32, n: u32 }
-@group(0) @binding(3) var<uniform> u: U;
+${WebGpuKernel.bindings(["x: array<f32>", "noise: array<f32>"], ["y: array<f32>"], "keep: f32, n: u32")}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -57,12 +53,11 @@ export const dropout = <T extends tf.Tensor>(x: T, rate: number, seed: number): 
   return y
 }
 
+/** The uniform struct of the pooling kernels: batch, steps, width. */
+const POOL_UNIFORM = "b: u32, t: u32, h: u32, pad: u32"
+
 const POOL_WGSL = /* wgsl */ `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> mask: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-struct U { b: u32, t: u32, h: u32, pad: u32 }
-@group(0) @binding(3) var<uniform> u: U;
+${WebGpuKernel.bindings(["x: array<f32>", "mask: array<f32>"], ["out: array<f32>"], POOL_UNIFORM)}
 
 // out[b, j] = sum_t mask[b, t] relu(x[b, t, j]) / max(sum_t mask[b, t], 1)
 @compute @workgroup_size(64)
@@ -82,12 +77,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
 }`
 
 const POOL_GRAD_WGSL = /* wgsl */ `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> mask: array<f32>;
-@group(0) @binding(2) var<storage, read> dy: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-struct U { b: u32, t: u32, h: u32, pad: u32 }
-@group(0) @binding(4) var<uniform> u: U;
+${WebGpuKernel.bindings(["x: array<f32>", "mask: array<f32>", "dy: array<f32>"], ["dx: array<f32>"], POOL_UNIFORM)}
 
 // dx[b, s, j] = dy[b, j] mask[b, s] [x > 0] / max(sum_t mask[b, t], 1)
 @compute @workgroup_size(64)
@@ -140,12 +130,8 @@ export const reluMaskedMean = (x: tf.Tensor3D, stepMask: tf.Tensor2D): tf.Tensor
 
 const epilogueCode = (dropout: boolean, backward: boolean): string => {
   const inputs = ["a", "b", ...(backward ? [] : ["skip"]), ...(dropout ? ["noise"] : []), ...(backward ? ["dy"] : [])]
-  const decl = inputs.map((name, i) => `@group(0) @binding(${i}) var<storage, read> ${name}: array<f32>;`).join("\n")
   const mask = dropout ? "(floor(noise[i] + u.keep) / u.keep)" : "1.0"
-  return `${decl}
-@group(0) @binding(${inputs.length}) var<storage, read_write> out: array<f32>;
-struct U { keep: f32, n: u32 }
-@group(0) @binding(${inputs.length + 1}) var<uniform> u: U;
+  return `${WebGpuKernel.bindings(inputs.map((name) => `${name}: array<f32>`), ["out: array<f32>"], "keep: f32, n: u32")}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {

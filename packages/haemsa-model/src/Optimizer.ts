@@ -19,26 +19,22 @@ import * as tf from "@tensorflow/tfjs"
 
 /** The WGSL of the fused update; one invocation per element, grid-stride for large weights. */
 export const ADAM_WGSL = /* wgsl */ `
-struct Params { lr: f32, beta1: f32, beta2: f32, eps: f32, c1: f32, c2: f32, n: u32, pad: u32 }
-@group(0) @binding(0) var<storage, read> grad: array<f32>;
-@group(0) @binding(1) var<storage, read> weight: array<f32>;
-@group(0) @binding(2) var<storage, read> m: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
-@group(0) @binding(4) var<storage, read_write> newWeight: array<f32>;
-@group(0) @binding(5) var<storage, read_write> newM: array<f32>;
-@group(0) @binding(6) var<storage, read_write> newV: array<f32>;
-@group(0) @binding(7) var<uniform> p: Params;
+${WebGpuKernel.bindings(
+  ["grad: array<f32>", "weight: array<f32>", "m: array<f32>", "v: array<f32>"],
+  ["newWeight: array<f32>", "newM: array<f32>", "newV: array<f32>"],
+  "lr: f32, beta1: f32, beta2: f32, eps: f32, c1: f32, c2: f32, n: u32, pad: u32"
+)}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let stride = groups.x * 64u;
-  for (var i = id.x; i < p.n; i = i + stride) {
+  for (var i = id.x; i < u.n; i = i + stride) {
     let g = grad[i];
-    let m1 = m[i] * p.beta1 + g * (1.0 - p.beta1);
-    let v1 = v[i] * p.beta2 + (g * g) * (1.0 - p.beta2);
+    let m1 = m[i] * u.beta1 + g * (1.0 - u.beta1);
+    let v1 = v[i] * u.beta2 + (g * g) * (1.0 - u.beta2);
     newM[i] = m1;
     newV[i] = v1;
-    newWeight[i] = ((m1 / p.c1) / (sqrt(v1 / p.c2) + p.eps)) * (-p.lr) + weight[i];
+    newWeight[i] = ((m1 / u.c1) / (sqrt(v1 / u.c2) + u.eps)) * (-u.lr) + weight[i];
   }
 }`
 

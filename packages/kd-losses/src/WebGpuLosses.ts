@@ -20,16 +20,7 @@ import * as tf from "@tensorflow/tfjs"
 
 const WG = 256
 
-/** Binding declarations: inputs read-only from 0, then outputs, then the uniform struct. */
-const bindings = (inputs: ReadonlyArray<string>, outputs: ReadonlyArray<string>, uniform: string): string => {
-  const lines = [
-    ...inputs.map((d, i) => `@group(0) @binding(${i}) var<storage, read> ${d};`),
-    ...outputs.map((d, i) => `@group(0) @binding(${inputs.length + i}) var<storage, read_write> ${d};`),
-    `struct U { ${uniform} }`,
-    `@group(0) @binding(${inputs.length + outputs.length}) var<uniform> u: U;`
-  ]
-  return lines.join("\n")
-}
+const bindings = WebGpuKernel.bindings
 
 /** WGSL: the workgroup sum of `name[k*256 + lid]` for k < count, into `name[k*256]` (all threads call it). */
 const reduce = (names: ReadonlyArray<string>) => `
@@ -44,21 +35,43 @@ ${names.map((n) => `      ${n}[lid] = ${n}[lid] + ${n}[lid + s];`).join("\n")}
 const safeDen = (d: string) => `select(${d}, 1.0, ${d} == 0.0)`
 
 // ---------------------------------------------------------------------------------------------
-// weighted L1
+// weighted means over rows: L1 and cross-entropy
 
-const l1Code = (weighted: boolean, backward: boolean): string => {
-  const inputs = ["pred: array<f32>", "truth: array<f32>", ...(weighted ? ["weight: array<f32>"] : []), ...(backward ? ["dy: array<f32>"] : [])]
+/** What a weighted row loss puts into the shared kernel skeleton. */
+interface RowLoss {
+  /** The differentiable input and the constant, as WGSL declarations ("pred: array<f32>"). */
+  readonly input: string
+  readonly constant: string
+  /** The gradient output's declaration. */
+  readonly gradient: string
+  /** The uniform struct's fields (starting with `n: u32`, the rows). */
+  readonly uniform: string
+  /** WGSL functions the pieces use. */
+  readonly helpers?: string
+  /** Forward: statements that add `wi * loss_i` to `a` for row `i` (only called where wi != 0). */
+  readonly accumulate: string
+  /** Backward: statements that write row `i`'s gradient, given `scale` = dy·wi/sum(w) and `keep` = wi != 0. */
+  readonly writeGradient: string
+}
+
+/**
+ * WGSL of a weighted mean over rows in one workgroup of 256 threads: forward `out = sum_i w_i loss_i /
+ * sum_i w_i` (0 when no weight), backward each row's gradient; `w_i` is 1 without weights.
+ */
+const rowLossCode = (loss: RowLoss) => (weighted: boolean, backward: boolean): string => {
+  const inputs = [loss.input, loss.constant, ...(weighted ? ["weight: array<f32>"] : []), ...(backward ? ["dy: array<f32>"] : [])]
   const w = weighted ? "weight[i]" : "1.0"
-  return `${bindings(inputs, [backward ? "dpred: array<f32>" : "out: array<f32>"], "n: u32, pad: u32")}
+  return `${bindings(inputs, [backward ? loss.gradient : "out: array<f32>"], loss.uniform)}
 var<workgroup> num: array<f32, ${WG}>;
 var<workgroup> den: array<f32, ${WG}>;
+${loss.helpers ?? ""}
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_index) lid: u32) {
   var a = 0.0;
   var d = 0.0;
   for (var i = lid; i < u.n; i = i + ${WG}u) {
     let wi = ${w};
-    ${backward ? "" : "if (wi != 0.0) { a = a + wi * abs(pred[i] - truth[i]); }"}
+    ${backward ? "" : `if (wi != 0.0) { ${loss.accumulate} }`}
     d = d + wi;
   }
   num[lid] = a;
@@ -69,121 +82,99 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   ${backward
     ? `for (var i = lid; i < u.n; i = i + ${WG}u) {
     let wi = ${w};
-    let diff = pred[i] - truth[i];
-    dpred[i] = select(0.0, dy[0] * wi / total * select(-1.0, 1.0, diff > 0.0), wi != 0.0);
+    let keep = wi != 0.0;
+    let scale = dy[0] * wi / total;
+    ${loss.writeGradient}
   }`
     : "if (lid == 0u) { out[0] = num[0] / total; }"}
 }`
 }
 
-const l1Forward = WebGpuKernel.define({
-  name: "HaemsaL1",
-  code: (a) => l1Code(a.weighted === true, false),
-  outputs: () => [{ shape: [], dtype: "float32" }],
-  uniforms: ([pred]) => [{ type: "uint32", data: [pred.shape[0]] }, { type: "uint32", data: [0] }],
-  workgroups: () => 1
-})
-
-const l1Backward = WebGpuKernel.define({
-  name: "HaemsaL1Grad",
-  code: (a) => l1Code(a.weighted === true, true),
-  outputs: ([pred]) => [{ shape: pred.shape, dtype: "float32" }],
-  uniforms: ([pred]) => [{ type: "uint32", data: [pred.shape[0]] }, { type: "uint32", data: [0] }],
-  workgroups: () => 1
-})
-
-/** Weighted L1 `sum_i w_i |pred_i - target_i| / sum w` of (B) tensors, fused (gradient to `pred` only). */
-export const l1 = (pred: tf.Tensor1D, target: tf.Tensor1D, weights?: tf.Tensor1D): tf.Scalar => {
-  const constants = weights === undefined ? [target] : [target, weights]
-  const weighted = weights !== undefined
-  // (the constants go through `save` too: tensors a taped function made are gone by the backward pass)
-  const op = tf.customGrad((p: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
-    ;(save as tf.GradSaveFunc)([p as tf.Tensor, ...constants])
-    return {
-      value: l1Forward([p as tf.Tensor, ...constants], { weighted })[0] as tf.Scalar,
-      gradFunc: (dy: tf.Tensor, saved: Array<tf.Tensor>) => l1Backward([...saved, dy], { weighted })[0]
-    }
+/**
+ * A weighted loss of one differentiable input `x` and constants (labels or targets, then optional
+ * (B) weights): its forward kernel (to the scalar) and backward kernel (inputs, then dy, to dx). The
+ * constants go through `save` too: tensors made inside a taped function are gone by the time the
+ * backward pass runs.
+ */
+const weightedLoss = (name: string, loss: RowLoss, uniforms: (x: tf.TensorInfo) => ReadonlyArray<WebGpuKernel.Uniform>) => {
+  const code = rowLossCode(loss)
+  const forward = WebGpuKernel.define({
+    name,
+    code: (a) => code(a.weighted === true, false),
+    outputs: () => [{ shape: [], dtype: "float32" }],
+    uniforms: ([x]) => uniforms(x),
+    workgroups: () => 1
   })
-  return op(pred) as tf.Scalar
+  const backward = WebGpuKernel.define({
+    name: `${name}Grad`,
+    code: (a) => code(a.weighted === true, true),
+    outputs: ([x]) => [{ shape: x.shape, dtype: "float32" }],
+    uniforms: ([x]) => uniforms(x),
+    workgroups: () => 1
+  })
+  return (x: tf.Tensor, constant: tf.Tensor, weights: tf.Tensor1D | undefined): tf.Scalar => {
+    const constants = weights === undefined ? [constant] : [constant, weights]
+    const attrs = { weighted: weights !== undefined }
+    const op = tf.customGrad((input: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
+      ;(save as tf.GradSaveFunc)([input as tf.Tensor, ...constants])
+      return {
+        value: forward([input as tf.Tensor, ...constants], attrs)[0] as tf.Scalar,
+        gradFunc: (dy: tf.Tensor, saved: Array<tf.Tensor>) => backward([...saved, dy], attrs)[0]
+      }
+    })
+    return op(x) as tf.Scalar
+  }
 }
 
-// ---------------------------------------------------------------------------------------------
-// weighted softmax cross-entropy with class ids
+const l1Op = weightedLoss(
+  "HaemsaL1",
+  {
+    input: "pred: array<f32>",
+    constant: "truth: array<f32>",
+    gradient: "dpred: array<f32>",
+    uniform: "n: u32, pad: u32",
+    accumulate: "a = a + wi * abs(pred[i] - truth[i]);",
+    // tfjs's abs gradient: -1 at 0
+    writeGradient: "dpred[i] = select(0.0, scale * select(-1.0, 1.0, pred[i] - truth[i] > 0.0), keep);"
+  },
+  (pred) => [{ type: "uint32", data: [pred.shape[0]] }, { type: "uint32", data: [0] }]
+)
 
-const crossEntropyCode = (weighted: boolean, backward: boolean): string => {
-  const inputs = ["logits: array<f32>", "labels: array<i32>", ...(weighted ? ["weight: array<f32>"] : []), ...(backward ? ["dy: array<f32>"] : [])]
-  const w = weighted ? "weight[i]" : "1.0"
-  return `${bindings(inputs, [backward ? "dlogits: array<f32>" : "out: array<f32>"], "n: u32, c: u32")}
-var<workgroup> num: array<f32, ${WG}>;
-var<workgroup> den: array<f32, ${WG}>;
-fn logSumExp(row: u32) -> f32 {
+/** Weighted L1 `sum_i w_i |pred_i - target_i| / sum w` of (B) tensors, fused (gradient to `pred` only). */
+export const l1 = (pred: tf.Tensor1D, target: tf.Tensor1D, weights?: tf.Tensor1D): tf.Scalar => l1Op(pred, target, weights)
+
+const crossEntropyOp = weightedLoss(
+  "HaemsaCrossEntropy",
+  {
+    input: "logits: array<f32>",
+    constant: "labels: array<i32>",
+    gradient: "dlogits: array<f32>",
+    uniform: "n: u32, c: u32",
+    helpers: `fn logSumExp(row: u32) -> f32 {
   var m = logits[row * u.c];
   for (var k = 1u; k < u.c; k = k + 1u) { m = max(m, logits[row * u.c + k]); }
   var s = 0.0;
   for (var k = 0u; k < u.c; k = k + 1u) { s = s + exp(logits[row * u.c + k] - m); }
   return m + log(s);
-}
-@compute @workgroup_size(${WG})
-fn main(@builtin(local_invocation_index) lid: u32) {
-  var a = 0.0;
-  var d = 0.0;
-  for (var i = lid; i < u.n; i = i + ${WG}u) {
-    let wi = ${w};
-    ${backward ? "" : `let y = labels[i];
-    if (wi != 0.0 && y >= 0 && u32(y) < u.c) { a = a + wi * (logSumExp(i) - logits[i * u.c + u32(y)]); }`}
-    d = d + wi;
-  }
-  num[lid] = a;
-  den[lid] = d;
-  workgroupBarrier();
-  ${reduce(backward ? ["den"] : ["num", "den"])}
-  let total = ${safeDen("den[0]")};
-  ${backward
-    ? `for (var i = lid; i < u.n; i = i + ${WG}u) {
-    let wi = ${w};
-    let y = labels[i];
+}`,
+    // an id outside [0, C) has an all-zero one-hot row: it adds 0 and gets 0 gradient
+    accumulate: `let y = labels[i];
+    if (y >= 0 && u32(y) < u.c) { a = a + wi * (logSumExp(i) - logits[i * u.c + u32(y)]); }`,
+    writeGradient: `let y = labels[i];
     let valid = y >= 0 && u32(y) < u.c;
-    let scale = dy[0] * wi / total;
     let lse = logSumExp(i);
     for (var k = 0u; k < u.c; k = k + 1u) {
       let p = exp(logits[i * u.c + k] - lse);
       let t = select(0.0, 1.0, valid && u32(y) == k);
-      dlogits[i * u.c + k] = select(0.0, scale * (p * select(0.0, 1.0, valid) - t), wi != 0.0);
-    }
-  }`
-    : "if (lid == 0u) { out[0] = num[0] / total; }"}
-}`
-}
-
-const crossEntropyForward = WebGpuKernel.define({
-  name: "HaemsaCrossEntropy",
-  code: (a) => crossEntropyCode(a.weighted === true, false),
-  outputs: () => [{ shape: [], dtype: "float32" }],
-  uniforms: ([logits]) => [{ type: "uint32", data: [logits.shape[0]] }, { type: "uint32", data: [logits.shape[1]] }],
-  workgroups: () => 1
-})
-
-const crossEntropyBackward = WebGpuKernel.define({
-  name: "HaemsaCrossEntropyGrad",
-  code: (a) => crossEntropyCode(a.weighted === true, true),
-  outputs: ([logits]) => [{ shape: logits.shape, dtype: "float32" }],
-  uniforms: ([logits]) => [{ type: "uint32", data: [logits.shape[0]] }, { type: "uint32", data: [logits.shape[1]] }],
-  workgroups: () => 1
-})
+      dlogits[i * u.c + k] = select(0.0, scale * (p * select(0.0, 1.0, valid) - t), keep);
+    }`
+  },
+  (logits) => [{ type: "uint32", data: [logits.shape[0]] }, { type: "uint32", data: [logits.shape[1]] }]
+)
 
 /** Weighted cross-entropy of (B, C) logits with int32 (B) class ids, fused (gradient to `logits` only). */
-export const crossEntropy = (logits: tf.Tensor2D, labels: tf.Tensor1D, weights?: tf.Tensor1D): tf.Scalar => {
-  const constants = weights === undefined ? [labels] : [labels, weights]
-  const weighted = weights !== undefined
-  const op = tf.customGrad((z: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
-    ;(save as tf.GradSaveFunc)([z as tf.Tensor, ...constants])
-    return {
-      value: crossEntropyForward([z as tf.Tensor, ...constants], { weighted })[0] as tf.Scalar,
-      gradFunc: (dy: tf.Tensor, saved: Array<tf.Tensor>) => crossEntropyBackward([...saved, dy], { weighted })[0]
-    }
-  })
-  return op(logits) as tf.Scalar
-}
+export const crossEntropy = (logits: tf.Tensor2D, labels: tf.Tensor1D, weights?: tf.Tensor1D): tf.Scalar =>
+  crossEntropyOp(logits, labels, weights)
 
 // ---------------------------------------------------------------------------------------------
 // cross-modal KL, all students at once
