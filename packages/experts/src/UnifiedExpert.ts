@@ -24,6 +24,12 @@ export interface UnifiedInput {
   readonly modalityMask: tf.Tensor2D
   /** Modality names of the mask columns, e.g. ["text", "audio", "vision"]. */
   readonly order: ReadonlyArray<string>
+  /**
+   * Optional (B, M) or (1, M) gates in [0, 1] with the mask's columns (e.g. learned modality gates):
+   * modality m's projection is scaled by `g_m`, so a gate of 0 removes it from the expert's input as a
+   * mask of 0 would (its steps still count as present). Absent: all ones.
+   */
+  readonly gates?: tf.Tensor2D
 }
 
 /**
@@ -70,7 +76,7 @@ export const makeUnifiedExpert = (
 
   return {
     variables: prefixed({ input: inputVariables, body: body.variables }),
-    apply: ({ inputs, modalityMask, order }, training) => {
+    apply: ({ gates, inputs, modalityMask, order }, training) => {
       const columns = names.map((name) => {
         if (inputs[name] === undefined) {
           throw new ExpertError({ field: "inputs", value: name, reason: "modality missing from the inputs" })
@@ -91,7 +97,8 @@ export const makeUnifiedExpert = (
           const [, tm, d] = x.shape
           const keep = tf.mul(steps, tf.slice(modalityMask, [0, columns[i]], [b, 1])) as tf.Tensor2D
           const rows = project(tf.reshape(x, [b * tm, d]), kernels.get(name) as tf.Tensor2D)
-          const part = tf.mul(tf.reshape(rows, [b, tm, body.inputWidth]), tf.expandDims(keep, 2)) as tf.Tensor3D
+          const scale = gates === undefined ? keep : tf.mul(keep, tf.slice(gates, [0, columns[i]], [-1, 1]))
+          const part = tf.mul(tf.reshape(rows, [b, tm, body.inputWidth]), tf.expandDims(scale, 2)) as tf.Tensor3D
           sum = sum === undefined ? part : tf.add(sum, part)
           stepMask = stepMask === undefined ? keep : tf.maximum(stepMask, keep)
         })

@@ -4,6 +4,8 @@ import { beforeAll, describe, expect, it } from "vitest"
 import {
   dense,
   dropout,
+  gatedSoftmax,
+  gatedWeights,
   gelu,
   layerNorm,
   linear,
@@ -139,6 +141,45 @@ describe("maskedSoftmax", () => {
         }
       )
     )
+  })
+})
+
+describe("gatedSoftmax and gatedWeights", () => {
+  const logits = tf.tensor2d([[0.5, -1, 2, 0.1], [1, 1, 1, 1]])
+  const mask = tf.tensor2d([[1, 1, 0, 1], [1, 1, 1, 1]])
+
+  it("equal the ungated weights with all-ones gates", () => {
+    const ones = tf.ones([1, 4])
+    expect(maxAbsDiff(gatedSoftmax(logits, mask, ones), maskedSoftmax(logits, mask))).toBeLessThan(1e-6)
+    expect(maxAbsDiff(gatedWeights(mask, ones as tf.Tensor2D), tf.div(mask, tf.sum(mask, 1, true)))).toBeLessThan(1e-6)
+  })
+
+  it("weight each entry by its gate (w ∝ g exp(logit)), exactly 0 where masked, and switch off an entry with gate 0", () => {
+    const gates = tf.tensor2d([[1, 0.25, 0.5, 0]])
+    const w = gatedSoftmax(logits, mask, gates).arraySync()
+    const expected = [0.5, -1, 2, 0.1].map((l, j) => [1, 1, 0, 1][j] * [1, 0.25, 0.5, 1e-6][j] * Math.exp(l))
+    const total = expected.reduce((a, b) => a + b, 0)
+    w[0].forEach((v, j) => expect(v).toBeCloseTo(expected[j] / total, 5))
+    expect(w[0][2]).toBe(0)
+    expect(w[0][3]).toBeLessThan(1e-5)
+    expect(w[1].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5)
+    const m = gatedWeights(mask, gates).arraySync()
+    expect(m[0][0]).toBeCloseTo(1 / 1.25, 5)
+    expect(m[0][1]).toBeCloseTo(0.25 / 1.25, 5)
+    expect(m[0][2]).toBe(0)
+    expect(m[0][3]).toBeLessThan(1e-5)
+    expect(gatedWeights(tf.zeros([1, 4]) as tf.Tensor2D, gates).arraySync()[0]).toEqual([0, 0, 0, 0])
+  })
+
+  it("give the gates finite gradients", () => {
+    const g = tf.variable(tf.tensor2d([[0.9, 0.2, 0.5, 1e-8]]))
+    const { value, grads } = tf.variableGrads(() =>
+      tf.add(tf.sum(tf.mul(gatedSoftmax(logits, mask, g), tf.tensor2d([[1, -2, 3, 4]]))), tf.sum(tf.mul(gatedWeights(mask, g), tf.tensor2d([[2, 1, -1, 3]])))) as tf.Scalar, [g])
+    value.dispose()
+    const values = grads[g.name].dataSync()
+    expect(Array.from(values).every(Number.isFinite)).toBe(true)
+    expect(Array.from(values).some((x) => x !== 0)).toBe(true)
+    g.dispose()
   })
 })
 

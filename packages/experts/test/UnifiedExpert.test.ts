@@ -109,6 +109,35 @@ describe.each(EXPERT_KINDS)("unified %s expert", (kind) => {
     expect(maxAbsDiff(a, b)).toBe(0)
   })
 
+  it("with gates scales each modality's projection: ones change nothing, a gate of 0 removes the modality's values", () => {
+    const unified = makeUnifiedExpert(specs[kind], dims, OUT, seedSource(28))
+    const plain = unified.apply(input, false)
+    expect(maxAbsDiff(unified.apply({ ...input, gates: tf.ones([1, 3]) as tf.Tensor2D }, false), plain)).toBeLessThan(1e-6)
+    // audio gated off: its values no longer matter
+    const off = { ...input, gates: tf.tensor2d([[1, 0, 1]]) }
+    const garbage = { ...input.inputs.audio, x: tf.mul(features(B, T, 2, 40), 50) as tf.Tensor3D }
+    const a = unified.apply(off, false)
+    const b = unified.apply({ ...off, inputs: { ...input.inputs, audio: garbage } }, false)
+    expect(a.shape).toEqual([B, OUT])
+    expect(maxAbsDiff(a, b)).toBe(0)
+    // a gate g is the projection scaled by g: the same as scaling the modality's features by g
+    const half = unified.apply({ ...input, gates: tf.tensor2d([[1, 0.5, 1]]) }, false)
+    const scaled = unified.apply({ ...input, inputs: { ...input.inputs, audio: { ...input.inputs.audio, x: tf.mul(input.inputs.audio.x, 0.5) as tf.Tensor3D } } }, false)
+    expect(maxAbsDiff(half, scaled)).toBeLessThan(1e-5)
+  })
+
+  it("gives learned gates finite gradients", () => {
+    const unified = makeUnifiedExpert(specs[kind], dims, OUT, seedSource(29))
+    const gate = tf.variable(tf.tensor2d([[1, 0.3, 0.7]]))
+    const loss = projectionLoss([B, OUT], 30)
+    const { value, grads } = tf.variableGrads(() => loss(unified.apply({ ...input, gates: gate }, false)), [gate])
+    value.dispose()
+    const g = Array.from(grads[gate.name].dataSync())
+    expect(g.every(Number.isFinite)).toBe(true)
+    expect(g.some((x) => x !== 0)).toBe(true)
+    gate.dispose()
+  })
+
   it("leaks no tensors", () => {
     const unified = makeUnifiedExpert({ ...specs[kind], dropout: 0.3 }, dims, OUT, seedSource(27))
     const before = tf.memory().numTensors

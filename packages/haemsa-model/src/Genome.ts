@@ -37,7 +37,7 @@ import type { Dataset } from "@haemsa/datasets"
 import { Dataset as D } from "@haemsa/datasets"
 import { Schema } from "effect"
 import type { ArchitectureSpec, ExpertSpec } from "./ArchitectureSpec"
-import { defaultSpec } from "./ArchitectureSpec"
+import { defaultSpec, GATE_SCALE } from "./ArchitectureSpec"
 
 /** A genome that cannot be decoded: wrong length, or a gene that is not a number in [0, 1]. */
 export class GenomeError extends Schema.TaggedError<GenomeError>()("GenomeError", {
@@ -265,10 +265,16 @@ const sortedJson = (value: unknown): string => {
  * The canonical JSON of an architecture: the fitness-cache key of a search. Two specs that build the
  * same model get the same key: keys are sorted, modalities are in text-audio-vision order, experts
  * the model does not use are left out, and expert defaults are filled in (fields a kind ignores,
- * like the heads of a mean-pool expert, are dropped).
+ * like the heads of a mean-pool expert, are dropped); modality gates are left out where the network
+ * has none (a baseline, one modality, or no anchor) and their scale default is filled in.
  */
 export const canonicalKey = (spec: ArchitectureSpec): string => {
   const used = usedExperts(spec)
   const experts = Object.fromEntries(used.map((name) => [name, canonicalExpert(spec.experts[name])]))
-  return sortedJson({ ...spec, modalities: D.MODALITIES.filter((m) => spec.modalities.includes(m)), experts })
+  const gates = spec.modalityGates
+  // gates only exist in a HAEMSA network that uses their anchor and at least one other modality
+  const gated = gates !== undefined && spec.model === "haemsa" && spec.modalities.includes(gates.anchor) &&
+    new Set(spec.modalities).size > 1
+  const modalityGates = gated ? { ...gates, scale: gates.scale ?? GATE_SCALE } : undefined
+  return sortedJson({ ...spec, modalities: D.MODALITIES.filter((m) => spec.modalities.includes(m)), experts, modalityGates })
 }

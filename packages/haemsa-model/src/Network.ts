@@ -1,7 +1,8 @@
 /**
  * The networks: HAEMSA (modality experts, unified expert, hierarchical fusion, task attention, towers,
- * unimodal heads for the auxiliary tasks and the cross-modal KL) and the two baselines built from the
- * same parts (early fusion: one encoder over the joint input; late fusion: unimodal models averaged).
+ * unimodal heads for the auxiliary tasks and the cross-modal KL, optional learned modality gates) and
+ * the two baselines built from the same parts (early fusion: one encoder over the joint input; late
+ * fusion: unimodal models averaged).
  * A network is a `Module<BatchTensors, Outputs>`; the parts come from the ExpertFactory and
  * FusionFactory services, so a user swaps any of them with a layer.
  *
@@ -14,6 +15,7 @@ import { FusionFactory } from "@haemsa/hierarchical-fusion"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Schema } from "effect"
 import type { ArchitectureSpec } from "./ArchitectureSpec"
+import { GATE_SCALE as DEFAULT_GATE_SCALE } from "./ArchitectureSpec"
 import type { BatchTensors } from "./BatchTensors"
 import type { DataInfo } from "./DataInfo"
 import { availableModalities } from "./DataInfo"
@@ -95,6 +97,32 @@ const makeTextInput = (info: DataInfo, spec: ArchitectureSpec, seeds: Module.See
         const emb = tf.reshape(Layers.project(tf.cast(oneHot, "float32"), table as tf.Tensor2D), [b, t, spec.embedding]) as tf.Tensor3D
         return feats ? (tf.concat([emb, feats], 2) as tf.Tensor3D) : emb
       })
+  }
+}
+
+/** The default multiplier of a modality gate's logit (see `ArchitectureSpec.ModalityGates`). */
+export const GATE_SCALE: number = DEFAULT_GATE_SCALE
+
+/**
+ * The learned modality gates of a spec (see `ArchitectureSpec.ModalityGates`): a variable per used
+ * modality other than the anchor, and `values()` the (1, M) gates in the order of `modalities` (the
+ * anchor's column is 1). Undefined when the spec has no gates or its anchor is not used.
+ */
+export const makeModalityGates = (
+  spec: ArchitectureSpec,
+  modalities: ReadonlyArray<Dataset.Modality>
+): { readonly variables: ReadonlyMap<string, tf.Variable>; readonly values: () => tf.Tensor2D } | undefined => {
+  const gates = spec.modalityGates
+  if (gates === undefined || !modalities.includes(gates.anchor) || modalities.length < 2) return undefined
+  const scale = gates.scale ?? GATE_SCALE
+  const logit = Math.log(gates.init / (1 - gates.init)) / scale
+  const variables = new Map(modalities.filter((m) => m !== gates.anchor).map((m) => [m, tf.variable(tf.scalar(logit), true)] as const))
+  return {
+    variables,
+    values: () =>
+      tf.tidy(() =>
+        tf.reshape(tf.stack(modalities.map((m) => (m === gates.anchor ? tf.scalar(1) : tf.sigmoid(tf.mul(variables.get(m)!, scale))))), [1, -1]) as tf.Tensor2D
+      )
   }
 }
 
@@ -207,12 +235,14 @@ const buildSync = (
   // HAEMSA
   const local = Object.fromEntries(modalities.map((m) => [m, experts.make(spec.experts[m], dims[m], d, seeds)]))
   const unified = experts.makeUnified(spec.experts.unified, dims, d, seeds)
+  const gates = makeModalityGates(spec, modalities)
   const hierarchy = fusion.hierarchy({ depth: spec.fusion.depth, width: d, pool: spec.fusion.pool, sharedMode: spec.fusion.sharedMode, dropout: spec.dropout }, seeds)
   const expertNames = [...modalities, "unified", ...Array.from({ length: spec.fusion.depth }, (_, i) => `level${i + 1}`)]
   const attention = fusion.attention({ tasks, dim: d, enabled: spec.attention }, seeds)
   const towers = Object.fromEntries(tasks.map((k) => [k, fusion.tower(towerOptions(taskOut(k)), d, seeds)]))
   for (const m of modalities) vars[`expert/${m}`] = local[m].variables
   vars["unified"] = unified.variables
+  if (gates) vars["gate"] = gates.variables
   vars["hierarchy"] = hierarchy.variables
   vars["attention"] = attention.variables
   for (const k of tasks) vars[`tower/${k}`] = towers[k].variables
@@ -224,10 +254,15 @@ const buildSync = (
     const inputs = inputsOf(batch)
     const mask = maskColumns(batch.modalityMask, modalities) // (B, M)
     const hs = modalities.map((m) => local[m].apply(inputs[m], training))
-    const shared = unified.apply({ inputs, modalityMask: mask, order: modalities }, training)
-    const levels = hierarchy.apply({ local: hs, localMask: mask, shared }, training)
+    // (1, M) modality gates: they scale the unified expert's projections and weight the local experts
+    // in the pool and in the attention (the unified expert and the levels have gate 1)
+    const g = gates?.values()
+    const gated = g ? { gates: g } : {}
+    const shared = unified.apply({ inputs, modalityMask: mask, order: modalities, ...gated }, training)
+    const levels = hierarchy.apply({ local: hs, localMask: mask, shared, ...(g ? { localGates: g } : {}) }, training)
     const ones = tf.ones([batch.size, 1 + spec.fusion.depth])
-    const { z, weights } = attention.apply({ experts: [...hs, shared, ...levels.local], mask: tf.concat([mask, ones], 1) as tf.Tensor2D }, training)
+    const attentionGates = g ? { gates: tf.concat([g, tf.ones([1, 1 + spec.fusion.depth])], 1) as tf.Tensor2D } : {}
+    const { z, weights } = attention.apply({ experts: [...hs, shared, ...levels.local], mask: tf.concat([mask, ones], 1) as tf.Tensor2D, ...attentionGates }, training)
     const heads = Object.fromEntries(tasks.map((k) => [k, towers[k].apply(z[k], training)]))
     return {
       ...taskOutputs(heads),

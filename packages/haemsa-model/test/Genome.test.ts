@@ -144,7 +144,7 @@ describe("Genome.canonicalKey", () => {
       { numRuns: 100 }
     )
     expect(Genome.canonicalKey(ArchitectureSpec.defaultSpec)).toMatchInlineSnapshot(
-      `"{"attention":true,"dropout":0.1,"embedding":64,"experts":{"audio":{"dropout":0,"hidden":32,"kind":"meanpool","layers":1},"text":{"dropout":0,"hidden":64,"kind":"meanpool","layers":1},"unified":{"dropout":0,"hidden":64,"kind":"meanpool","layers":1},"vision":{"dropout":0,"hidden":32,"kind":"meanpool","layers":1}},"fusion":{"depth":2,"pool":"mean","sharedMode":"evolve"},"gamma":0.1,"hidden":64,"lambdas":{"classification":0.2,"regression":1,"unimodal":0.2},"learningRate":0.001,"modalities":["text","audio","vision"],"modalityDropout":0.1,"model":"haemsa","teacherGradient":false,"temperature":2,"tower":{"depth":1,"width":64},"weightDecay":0}"`
+      `"{"attention":true,"dropout":0.1,"embedding":64,"experts":{"audio":{"dropout":0,"hidden":32,"kind":"meanpool","layers":1},"text":{"dropout":0,"hidden":64,"kind":"meanpool","layers":1},"unified":{"dropout":0,"hidden":64,"kind":"meanpool","layers":1},"vision":{"dropout":0,"hidden":32,"kind":"meanpool","layers":1}},"fusion":{"depth":2,"pool":"mean","sharedMode":"evolve"},"gamma":0.1,"hidden":64,"lambdas":{"classification":0.2,"regression":1,"unimodal":0.2},"learningRate":0.001,"modalities":["text","audio","vision"],"modalityDropout":0.1,"modalityGates":{"anchor":"text","init":0.1,"scale":10},"model":"haemsa","teacherGradient":false,"temperature":2,"tower":{"depth":1,"width":64},"weightDecay":0}"`
     )
   })
 
@@ -161,5 +161,13 @@ describe("Genome.canonicalKey", () => {
     different({ ...base, modalities: ["text", "audio", "vision"] })
     different({ ...base, experts: { ...base.experts, text: { kind: "transformer", hidden: 64 } } })
     different({ ...base, experts: { ...base.experts, unified: { kind: "meanpool", hidden: 64, layers: 2 } } })
+    // modality gates: the default scale written out is the same; other gates differ; none where the network has none
+    same({ ...base, modalityGates: { anchor: "text", init: 0.1, scale: 10 } })
+    different({ ...base, modalityGates: { anchor: "text", init: 0.3 } })
+    different({ ...base, modalityGates: undefined })
+    const textOnly = { ...base, modalities: ["text"] as ArchitectureSpec.ArchitectureSpec["modalities"] }
+    expect(Genome.canonicalKey(textOnly)).toBe(Genome.canonicalKey({ ...textOnly, modalityGates: undefined }))
+    const lateFusion = { ...base, model: "late-fusion" as const }
+    expect(Genome.canonicalKey(lateFusion)).toBe(Genome.canonicalKey({ ...lateFusion, modalityGates: { anchor: "audio", init: 0.5 } }))
   })
 })

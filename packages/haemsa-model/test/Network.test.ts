@@ -1,7 +1,12 @@
 import type { Dataset as D } from "@haemsa/datasets"
 import { Effect, Result } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
+import { Services } from "@haemsa/kd-losses"
+import * as tf from "@tensorflow/tfjs"
 import type * as ArchitectureSpec from "../src/ArchitectureSpec"
+import * as ArchitectureSpecModule from "../src/ArchitectureSpec"
+import * as BatchTensors from "../src/BatchTensors"
+import * as Objective from "../src/Objective"
 import * as Layers from "../src/Layers"
 import * as Network from "../src/Network"
 import { buildNet, emotionData, EMOTIONS, forward, perturb, prepare, sentimentData, tinySpec, tokenData, useCpu, VOCABULARY } from "./Support"
@@ -204,6 +209,88 @@ describe("Network masking", () => {
       }
     })
   }
+})
+
+describe("modality gates", () => {
+  const { dataset, info } = DATA.sentiment
+  const split = dataset.splits.test
+  const gated = (init: number) => tinySpec("haemsa", "meanpool", { modalityGates: { anchor: "text", init } })
+
+  it("has one gate variable per non-anchor modality, at its initial value, and the usual output shapes", () => {
+    const net = buildNet(gated(0.2), info)
+    try {
+      expect([...net.variables.keys()].filter((k) => k.startsWith("gate/"))).toEqual(["gate/audio", "gate/vision"])
+      const a = net.variables.get("gate/audio")!.dataSync()[0]
+      expect(1 / (1 + Math.exp(-Network.GATE_SCALE * a))).toBeCloseTo(0.2, 6)
+      const out = forward(net, split)
+      expect(out.get("regression")!.shape).toEqual([split.n])
+      expect(out.get("attention")!.shape).toEqual([split.n, 2, 3 + 1 + 2])
+      for (const [k, v] of out) expect(v.values.every(Number.isFinite), k).toBe(true)
+    } finally {
+      Network.dispose(net)
+    }
+  })
+
+  it("has no gates without the anchor among the used modalities, or with one modality", () => {
+    for (const modalities of [["audio", "vision"], ["text"]] as const) {
+      const net = buildNet(tinySpec("haemsa", "meanpool", { modalities: [...modalities], modalityGates: { anchor: "text", init: 0.2 } }), info)
+      try {
+        expect([...net.variables.keys()].some((k) => k.startsWith("gate/"))).toBe(false)
+      } finally {
+        Network.dispose(net)
+      }
+    }
+  })
+
+  it("a closed gate switches its modality out of the fusion: its features no longer reach the task outputs", () => {
+    const net = buildNet(gated(0.5), info)
+    try {
+      const open = forward(net, split)
+      const changed = forward(net, perturb(split, "audio"))
+      expect(changedAny(new Map([["regression", open.get("regression")!]]), new Map([["regression", changed.get("regression")!]]))).toBe(true)
+      net.variables.get("gate/audio")!.assign(tf.scalar(-5)) // g = sigmoid(-50)
+      const before = forward(net, split)
+      const after = forward(net, perturb(split, "audio"))
+      for (const k of ["regression", "classLogits"]) {
+        const a = before.get(k)!.values
+        const b = after.get(k)!.values
+        expect(Math.max(...a.map((x, i) => Math.abs(x - b[i]))), k).toBeLessThan(1e-4)
+      }
+      // the attention on the audio expert is (almost) 0
+      const attention = before.get("attention")!
+      const j = net.experts.indexOf("audio")
+      const [, K, J] = attention.shape
+      for (let i = 0; i < split.n * K; i++) expect(attention.values[i * J + j]).toBeLessThan(1e-5)
+    } finally {
+      Network.dispose(net)
+    }
+  })
+
+  it("gives the gates finite, non-zero gradients of the joint loss", () => {
+    const net = buildNet(gated(0.3), info)
+    try {
+      const losses = { task: Services.TaskLosses.default, kd: Services.Distillation.default }
+      const batch = BatchTensors.fromSplit(dataset.splits.train)
+      const gates = [...net.variables].filter(([k]) => k.startsWith("gate/")).map(([, v]) => v)
+      const { value, grads } = tf.variableGrads(() => Objective.jointLoss(net, net.apply(batch, true), batch, losses), gates)
+      value.dispose()
+      BatchTensors.dispose(batch)
+      for (const v of gates) {
+        const g = grads[v.name].dataSync()[0]
+        expect(Number.isFinite(g)).toBe(true)
+        expect(g).not.toBe(0)
+      }
+    } finally {
+      Network.dispose(net)
+    }
+  })
+
+  it("decodes specs without modalityGates (older specs) and rejects a bad gate", () => {
+    const { modalityGates: _gates, ...old } = ArchitectureSpecModule.defaultSpec
+    expect(ArchitectureSpecModule.decode(old).modalityGates).toBeUndefined()
+    expect(() => ArchitectureSpecModule.decode({ ...old, modalityGates: { anchor: "text", init: 0 } })).toThrow(/init/)
+    expect(() => ArchitectureSpecModule.decode({ ...old, modalityGates: { anchor: "smell", init: 0.1 } })).toThrow(/anchor/)
+  })
 })
 
 describe("text input", () => {

@@ -3,7 +3,9 @@
  * expert `h_s`:
  *
  * - `h_l^(0) = pool(h_t, h_a, h_v | m)`: the masked mean of the present local experts, or a learned
- *   gate (`pool: "gate"`): softmax over the present experts of `v · tanh(W h_j + b)`;
+ *   gate (`pool: "gate"`): softmax over the present experts of `v · tanh(W h_j + b)`; optional
+ *   per-expert prior weights `localGates` g_j (e.g. learned modality gates) multiply each expert's
+ *   weight before renormalising (`m_j g_j / sum m g`, or `∝ g_j exp(score_j)`);
  * - `h_l^(i) = g_l^(i)([h_l^(i-1); h_s^(i-1)])` for i = 1..depth;
  * - `h_s^(i) = g_s^(i)([h_s^(i-1); h_l^(i-1)])` (`sharedMode: "evolve"`) or `h_s^(i) = h_s` ("fixed"),
  *   with `h_s^(0) = h_s`.
@@ -44,6 +46,12 @@ export interface HierarchyInput {
   readonly local: ReadonlyArray<tf.Tensor2D>
   /** (B, M) 1 where the local expert's modality is present. */
   readonly localMask: tf.Tensor2D
+  /**
+   * Optional (B, M) or (1, M) prior weights in (0, 1] of the local experts in the pool (e.g. learned
+   * modality gates): mean pooling weights `m_j g_j / sum m g`, gate pooling `∝ g_j exp(score_j)`, so
+   * a gate near 0 leaves an expert out of `h_l^(0)`. Absent: all ones.
+   */
+  readonly localGates?: tf.Tensor2D
   /** The unified expert's output h_s (B, d_h). */
   readonly shared: tf.Tensor2D
 }
@@ -97,16 +105,18 @@ export const makeHierarchy = (
   })
 
   /** h_l^(0): weights over the present local experts (masked mean or gate), then their weighted sum. */
-  const pool = (stacked: tf.Tensor3D, mask: tf.Tensor2D, training: boolean): tf.Tensor2D => {
-    if (gate === undefined) return Layers.weightedSum(stacked, tf.div(mask, Layers.validCount(mask)) as tf.Tensor2D)
+  const pool = (stacked: tf.Tensor3D, mask: tf.Tensor2D, gates: tf.Tensor2D | undefined, training: boolean): tf.Tensor2D => {
+    if (gate === undefined) {
+      return Layers.weightedSum(stacked, gates === undefined ? tf.div(mask, Layers.validCount(mask)) as tf.Tensor2D : Layers.gatedWeights(mask, gates))
+    }
     const [b, m] = stacked.shape
-    const scores = Layers.linear(gate.hidden.apply(tf.reshape(stacked, [b * m, d]), training), gate.score as tf.Tensor2D)
-    return Layers.weightedSum(stacked, Layers.maskedSoftmax(tf.reshape(scores, [b, m]) as tf.Tensor2D, mask))
+    const scores = tf.reshape(Layers.linear(gate.hidden.apply(tf.reshape(stacked, [b * m, d]), training), gate.score as tf.Tensor2D), [b, m]) as tf.Tensor2D
+    return Layers.weightedSum(stacked, gates === undefined ? Layers.maskedSoftmax(scores, mask) : Layers.gatedSoftmax(scores, mask, gates))
   }
 
   return {
     variables: Module.prefixed(children),
-    apply: ({ local, localMask, shared }, training) => {
+    apply: ({ local, localGates, localMask, shared }, training) => {
       if (local.length !== localMask.shape[1]) {
         throw new FusionError({
           field: "local",
@@ -115,7 +125,7 @@ export const makeHierarchy = (
         })
       }
       return tf.tidy(() => {
-        let hl = pool(tf.stack([...local], 1) as tf.Tensor3D, localMask, training)
+        let hl = pool(tf.stack([...local], 1) as tf.Tensor3D, localMask, localGates, training)
         let hs = shared
         const locals: Array<tf.Tensor2D> = []
         const shareds: Array<tf.Tensor2D> = []

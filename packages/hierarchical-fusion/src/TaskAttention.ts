@@ -2,7 +2,8 @@
  * Task-driven attention (HAEMSA part 4): for each task k a learned query `q_k` attends over the
  * expert outputs `E = {h_t, h_a, h_v, h_s, h_l^(1..n)}`, masked for missing modalities:
  * `alpha_k = softmax_j(q_k · W_k e_j / sqrt(d_h))` over the available experts,
- * `z_k = sum_j alpha_k,j e_j`. The weights come back with `z` so users see which expert each task
+ * `z_k = sum_j alpha_k,j e_j`; with optional prior weights `gates` g_j (e.g. learned modality gates)
+ * `alpha_k,j ∝ g_j exp(score_k,j)`, so a gate near 0 switches expert j off. The weights come back with `z` so users see which expert each task
  * used. Since `q_k · W_k e_j = (q_k W_k) · e_j`, all tasks' scores are one matMul of the stacked
  * experts with the (K, d_h) matrix of rows `q_k W_k`.
  *
@@ -34,6 +35,12 @@ export interface TaskAttentionInput {
   readonly experts: ReadonlyArray<tf.Tensor2D>
   /** (B, J) 1 where the expert is available. */
   readonly mask: tf.Tensor2D
+  /**
+   * Optional (B, J) or (1, J) prior weights in (0, 1] (e.g. learned modality gates): the weights become
+   * `alpha_k,j ∝ g_j exp(score_k,j)` (uniform mode: `∝ g_j`), so a gate near 0 switches an expert off.
+   * Absent: all ones.
+   */
+  readonly gates?: tf.Tensor2D
 }
 
 /** Output of the attention. */
@@ -81,22 +88,24 @@ export const makeTaskAttention = (
   const scale = 1 / Math.sqrt(d)
 
   /** (B, K, J) weights. */
-  const attend = (stacked: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor3D => {
+  const attend = (stacked: tf.Tensor3D, mask: tf.Tensor2D, gates: tf.Tensor2D | undefined): tf.Tensor3D => {
     const [b, j] = stacked.shape
     if (!config.enabled) {
-      const uniform = tf.div(mask, Layers.validCount(mask))
+      const uniform = gates === undefined ? tf.div(mask, Layers.validCount(mask)) : Layers.gatedWeights(mask, gates)
       return tf.tile(tf.expandDims(uniform, 1), [1, k, 1]) as tf.Tensor3D
     }
     // Rows q_k W_k (K, d), then every score at once: (B·J, d) x (d, K).
     const rows = tf.concat(params.map((p) => Layers.linear(p.query as tf.Tensor2D, p.key as tf.Tensor2D)), 0)
     const scores = Layers.linear(tf.reshape(stacked, [b * j, d]), tf.transpose(rows))
     const logits = tf.mul(tf.transpose(tf.reshape(scores, [b, j, k]), [0, 2, 1]), scale)
-    return Layers.maskedSoftmax(logits as tf.Tensor3D, tf.expandDims(mask, 1))
+    return gates === undefined
+      ? Layers.maskedSoftmax(logits as tf.Tensor3D, tf.expandDims(mask, 1))
+      : Layers.gatedSoftmax(logits as tf.Tensor3D, tf.expandDims(mask, 1), tf.expandDims(gates, 1))
   }
 
   return {
     variables,
-    apply: ({ experts, mask }) => {
+    apply: ({ experts, gates, mask }) => {
       if (experts.length !== mask.shape[1]) {
         throw new FusionError({
           field: "experts",
@@ -106,7 +115,7 @@ export const makeTaskAttention = (
       }
       return tf.tidy(() => {
         const stacked = tf.stack([...experts], 1) as tf.Tensor3D
-        const weights = attend(stacked, mask)
+        const weights = attend(stacked, mask, gates)
         const z = tf.unstack(tf.matMul(weights, stacked), 1) as Array<tf.Tensor2D>
         return { z: Object.fromEntries(config.tasks.map((task, i) => [task, z[i]])), weights }
       })

@@ -28,13 +28,17 @@ const reference = (config: HierarchyConfig, vars: ReadonlyMap<string, tf.Variabl
   tf.tidy(() => {
     const stacked = tf.stack([...x.local], 1) // (B, M, d)
     const mask = x.localMask
+    // gated: every local expert's weight times its gate, renormalised over the present ones
+    const prior = x.localGates === undefined ? mask : tf.mul(mask, x.localGates)
     let weights: tf.Tensor
     if (config.pool === "mean") {
-      weights = tf.div(mask, tf.maximum(tf.sum(mask, 1, true), 1))
+      weights = x.localGates === undefined
+        ? tf.div(mask, tf.maximum(tf.sum(mask, 1, true), 1))
+        : tf.div(prior, tf.maximum(tf.sum(prior, 1, true), 1e-30))
     } else {
       const hidden = tf.tanh(tf.add(tf.matMul(tf.reshape(stacked, [-1, D]), vars.get("pool/kernel")!), vars.get("pool/bias")!))
       const scores = tf.reshape(tf.matMul(hidden, vars.get("pool/score")!), [B, 3])
-      const exp = tf.mul(tf.exp(tf.sub(scores, tf.max(scores, 1, true))), mask)
+      const exp = tf.mul(tf.exp(tf.sub(scores, tf.max(scores, 1, true))), prior)
       weights = tf.div(exp, tf.maximum(tf.sum(exp, 1, true), 1e-30))
     }
     let hl = tf.sum(tf.mul(stacked, tf.expandDims(weights, 2)), 1)
@@ -101,6 +105,35 @@ describe.each(configs)("hierarchy of depth %i, %s pooling, %s shared stream", (d
     }
     expectFiniteGradients(hierarchy.variables, () => total(true))
     expectGradientsMatchFiniteDifferences(hierarchy, () => total(false), 2)
+  })
+
+  it("with local gates weights each local expert by its gate; all-ones gates change nothing, a gate near 0 drops the expert", () => {
+    const hierarchy = makeHierarchy(config, Module.seedSource(40 + depth))
+    const plain = hierarchy.apply(x, false)
+    const ones = hierarchy.apply({ ...x, localGates: tf.ones([1, 3]) as tf.Tensor2D }, false)
+    plain.local.forEach((h, i) => expect(maxAbsDiff(h, ones.local[i])).toBeLessThan(1e-5))
+    const gated = { ...x, localGates: tf.tensor2d([[1, 0.3, 0.6]]) }
+    const out = hierarchy.apply(gated, false)
+    const expected = reference(config, hierarchy.variables, gated)
+    out.local.forEach((h, i) => expect(maxAbsDiff(h, expected.local[i])).toBeLessThan(1e-5))
+    // the second expert gated off is (up to the 1e-6 gate floor) the same as masking it
+    const off = hierarchy.apply({ ...x, localGates: tf.tensor2d([[1, 0, 1]]) }, false)
+    const masked = hierarchy.apply({ ...x, localMask: tf.mul(x.localMask, tf.tensor2d([[1, 0, 1]])) as tf.Tensor2D }, false)
+    // a sample whose only present expert is gated off keeps it (weights are renormalised): compare the others
+    const rows = [0, 2, 3]
+    off.local.forEach((h, i) => expect(maxAbsDiff(tf.gather(h, rows), tf.gather(masked.local[i], rows))).toBeLessThan(1e-4))
+  })
+
+  it("gives learned local gates finite gradients", () => {
+    const hierarchy = makeHierarchy(config, Module.seedSource(50 + depth))
+    const gates = tf.variable(tf.tensor2d([[0.9, 0.4, 0.2]]))
+    const loss = projectionLoss([B, D], 7)
+    const { value, grads } = tf.variableGrads(() => tf.addN(hierarchy.apply({ ...x, localGates: gates }, false).local.map(loss)) as tf.Scalar, [gates])
+    value.dispose()
+    const g = Array.from(grads[gates.name].dataSync())
+    expect(g.every(Number.isFinite)).toBe(true)
+    expect(g.some((v) => v !== 0)).toBe(true)
+    gates.dispose()
   })
 
   it("is deterministic for a seed and leaks no tensors", () => {

@@ -99,6 +99,36 @@ describe("task attention", () => {
     }
   })
 
+  it("with gates weights expert j by g_j exp(score_j): ones change nothing, a gate near 0 switches the expert off", () => {
+    const attention = makeTaskAttention({ tasks, dim: D, enabled: true }, Module.seedSource(7))
+    const x = input(someMasked)
+    const plain = attention.apply(x, false).weights
+    expect(maxAbsDiff(attention.apply({ ...x, gates: tf.ones([1, J]) as tf.Tensor2D }, false).weights, plain)).toBeLessThan(1e-6)
+    const g = [1, 0.5, 0.2, 1, 0.7]
+    const gated = attention.apply({ ...x, gates: tf.tensor2d([g]) }, false).weights
+    const prior = tf.mul(plain, tf.tensor3d([[g]]))
+    expect(maxAbsDiff(gated, tf.div(prior, tf.sum(prior, 2, true)))).toBeLessThan(1e-5)
+    const off = attention.apply({ ...x, gates: tf.tensor2d([[1, 0, 1, 1, 1]]) }, false).weights
+    expect(tf.max(tf.slice(off, [0, 0, 1], [B, tasks.length, 1])).dataSync()[0]).toBeLessThan(1e-5)
+    // uniform mode: weights proportional to the gates over the available experts
+    const uniform = makeTaskAttention({ tasks, dim: D, enabled: false }, Module.seedSource(8)).apply({ ...x, gates: tf.tensor2d([g]) }, false).weights
+    const expected = tf.mul(x.mask, tf.tensor2d([g]))
+    expect(maxAbsDiff(tf.reshape(tf.slice(uniform, [0, 0, 0], [B, 1, J]), [B, J]), tf.div(expected, tf.sum(expected, 1, true)))).toBeLessThan(1e-6)
+  })
+
+  it("gives learned gates finite gradients", () => {
+    const attention = makeTaskAttention({ tasks, dim: D, enabled: true }, Module.seedSource(9))
+    const x = input(someMasked)
+    const gates = tf.variable(tf.tensor2d([[0.9, 0.4, 0.2, 1, 0.5]]))
+    const loss = projectionLoss([B, D], 10)
+    const { value, grads } = tf.variableGrads(() => loss(attention.apply({ ...x, gates }, false).z.regression), [gates])
+    value.dispose()
+    const values = Array.from(grads[gates.name].dataSync())
+    expect(values.every(Number.isFinite)).toBe(true)
+    expect(values.some((v) => v !== 0)).toBe(true)
+    gates.dispose()
+  })
+
   it("has finite gradients matching finite differences, and leaks no tensors", () => {
     const attention = makeTaskAttention({ tasks, dim: D, enabled: true }, Module.seedSource(5))
     const x = input(someMasked)
