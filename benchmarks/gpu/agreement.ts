@@ -11,7 +11,8 @@
  *   so float noise decides it where the gradient is ~0).
  *
  * Then six whole training steps of the default architecture on both (the per-step losses within 1e-3),
- * so that state carried from step to step (moments, pooled buffers, cached bind groups) is covered.
+ * so that state carried from step to step (moments, pooled buffers, cached bind groups) is covered,
+ * and the training loop itself (`Train.train`, two epochs: the epoch losses and the test MAE).
  * Three architectures: the default (mean-pool experts, mean pooling) without dropout, the default with
  * dropout (the same seeds give the same masks on both backends), and a mixed one (transformer text
  * expert, LSTM audio expert, TCN vision expert, gate pooling, three levels), so most kernels the
@@ -21,9 +22,11 @@
  *
  *   npx tsx --conditions=source benchmarks/gpu/agreement.ts --deno     (bundles, runs under Deno)
  */
-import { ArchitectureSpec, Backend, BatchTensors, Optimizer } from "@haemsa/haemsa-model"
+import { Normalize, Synthetic } from "@haemsa/datasets"
+import { ArchitectureSpec, Backend, BatchTensors, DataInfo, Evaluate, Layers, Network, Optimizer, Progress, Train } from "@haemsa/haemsa-model"
 import { Distillation, TaskLosses } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
+import { Effect, Layer } from "effect"
 import { deno, runtime } from "../Harness"
 import * as DefaultModel from "../haemsa-model/DefaultModel"
 
@@ -120,6 +123,25 @@ const trainingLosses = async (spec: ArchitectureSpec.ArchitectureSpec, init?: Ma
     optimizer.dispose()
     for (const b of batches) BatchTensors.dispose(b)
     for (const [, v] of vars) v.dispose()
+  }
+}
+
+/**
+ * The training loop itself (`Train.train`: losses read one step late, validation each epoch, the
+ * best epoch's weights restored) for two epochs on tiny synthetic data; the test MAE of the result.
+ */
+const trainedMae = async (spec: ArchitectureSpec.ArchitectureSpec): Promise<{ mae: number; losses: number[] }> => {
+  const raw = Synthetic.synthetic({ seed: 3, steps: 10, dims: { text: 48, audio: 5, vision: 20 }, sizes: { train: 64, valid: 16, test: 16 } })
+  const { dataset, stats } = Normalize.normalize(raw)
+  const info = DataInfo.fromDataset(dataset, stats)
+  const result = await Effect.runPromise(
+    Train.train(spec, dataset, info, { epochs: 2, batchSize: 16, seed: 5 }).pipe(Effect.provide(Layer.mergeAll(Layers.parts, Progress.Progress.layerSilent)))
+  )
+  try {
+    const metrics = (await Evaluate.evaluate(result.net, dataset.splits.test)) as { mae: number }
+    return { mae: metrics.mae, losses: result.history.map((h) => h.loss) }
+  } finally {
+    Network.dispose(result.net)
   }
 }
 
@@ -254,6 +276,22 @@ export const check = async (): Promise<number> => {
     console.log(`${TRAINING_STEPS} training steps (default): losses cpu ${cpu.losses.map((l) => l.toFixed(5)).join(" ")}; largest relative difference ${worst.toExponential(2)}`)
     if (!(worst <= TOLERANCE)) {
       console.log(`  MISMATCH training losses: webgpu ${gpu.losses.map((l) => l.toFixed(5)).join(" ")}`)
+      failed = true
+    }
+  }
+  {
+    const spec = { ...ArchitectureSpec.defaultSpec, dropout: 0, modalityDropout: 0 }
+    await Backend.setup("cpu")
+    const cpu = await trainedMae(spec)
+    await Backend.setup("webgpu")
+    const gpu = await trainedMae(spec)
+    const worst = Math.max(
+      Math.abs(cpu.mae - gpu.mae) / Math.max(cpu.mae, 1e-12),
+      ...cpu.losses.map((l, i) => Math.abs(l - gpu.losses[i]) / Math.max(Math.abs(l), 1e-12))
+    )
+    console.log(`Train.train (2 epochs): epoch losses cpu ${cpu.losses.map((l) => l.toFixed(5)).join(" ")}, test MAE cpu ${cpu.mae.toFixed(5)} webgpu ${gpu.mae.toFixed(5)}; largest relative difference ${worst.toExponential(2)}`)
+    if (!(worst <= TOLERANCE)) {
+      console.log(`  MISMATCH training loop: webgpu epoch losses ${gpu.losses.map((l) => l.toFixed(5)).join(" ")}`)
       failed = true
     }
   }

@@ -38,8 +38,13 @@ export const makeTfjs = async (backend = "wasm") => {
     const split = Batching.subset(train, indices)
     return BatchTensors.fromSplit(split, Train.modalityDropout(split.mask, used, spec.modalityDropout, rng))
   }
-  /** One optimisation step on a batch (Train.step); the loss value. */
-  const step = (batch: BatchTensors.BatchTensors): number => Train.step(net, optimizer, batch, losses, varList)
+  /** One optimisation step on a batch (Train.step); the loss value (read right away, synchronously). */
+  const step = (batch: BatchTensors.BatchTensors): number => {
+    const loss = Train.step(net, optimizer, batch, losses, varList)
+    const value = loss.dataSync()[0]
+    loss.dispose()
+    return value
+  }
   return {
     net,
     losses,

@@ -75,7 +75,7 @@ const program = Effect.gen(function*() {
         runs.push(test as Row)
         valid.push(v as Row)
         if (variant.name === "HAEMSA") {
-          const t = Evaluate.missingModalityTable(result.net, loaded.dataset.splits.test)
+          const t = yield* Effect.promise(() => Evaluate.missingModalityTable(result.net, loaded.dataset.splits.test))
           if (missing.length === 0) missing = t.map((r) => ({ modalities: r.modalities, runs: [] }))
           t.forEach((r, i) => missing[i].runs.push(r.metrics as Row))
         }

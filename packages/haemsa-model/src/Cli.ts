@@ -195,7 +195,7 @@ const predict = (argv: ReadonlyArray<string>, io: Io) =>
     })
     const { net } = yield* Experiment.loadNetwork(String(options["checkpoint"]))
     try {
-      const predictions = yield* Effect.try({
+      const predictions = yield* Effect.tryPromise({
         try: () => Predict.predictSamples(net, file, input.samples ?? []),
         catch: (e) => e
       })

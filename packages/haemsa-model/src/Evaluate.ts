@@ -24,8 +24,14 @@ export interface Predictions {
 /** Metrics of a split: the MMSA keys for sentiment, `{emotion: {acc, f1}}` for emotions. */
 export type SplitMetrics = Metrics.RegressionMetrics | Record<string, Metrics.EmotionScore>
 
-/** Predict a whole split in batches (no dropout). */
-export const predict = (net: Network, split: Dataset.Split, batchSize = 256): Predictions => {
+/** The values of a tensor on the host (an asynchronous read: webgpu allows no other). */
+const read = async (t: tf.Tensor): Promise<Float32Array> => (await t.data()) as Float32Array
+
+/**
+ * Predict a whole split in batches (no dropout). Asynchronous: the outputs are read back with
+ * `data()`, which every backend allows (webgpu has no synchronous read of GPU data).
+ */
+export const predict = async (net: Network, split: Dataset.Split, batchSize = 256): Promise<Predictions> => {
   const reg: Float32Array[] = []
   const emo: Float32Array[] = []
   const att: Float32Array[] = []
@@ -33,10 +39,13 @@ export const predict = (net: Network, split: Dataset.Split, batchSize = 256): Pr
     const batch = BatchTensors.fromSplit(Batching.subset(split, idx))
     try {
       const out = net.apply(batch, false)
-      if (out.regression) reg.push(out.regression.dataSync() as Float32Array)
-      if (out.emotionLogits) emo.push(out.emotionLogits.dataSync() as Float32Array)
-      if (out.attention) att.push(out.attention.dataSync() as Float32Array)
-      tf.dispose(out as unknown as tf.TensorContainer)
+      try {
+        if (out.regression) reg.push(await read(out.regression))
+        if (out.emotionLogits) emo.push(await read(out.emotionLogits))
+        if (out.attention) att.push(await read(out.attention))
+      } finally {
+        tf.dispose(out as unknown as tf.TensorContainer)
+      }
     } finally {
       BatchTensors.dispose(batch)
     }
@@ -61,7 +70,7 @@ export const metricsOf = (net: Network, split: Dataset.Split, p: Predictions): S
     : Metrics.regressionMetrics(p.regression!, split.labels.regression!)
 
 /** Predict and score a split. */
-export const evaluate = (net: Network, split: Dataset.Split): SplitMetrics => metricsOf(net, split, predict(net, split))
+export const evaluate = async (net: Network, split: Dataset.Split): Promise<SplitMetrics> => metricsOf(net, split, await predict(net, split))
 
 /**
  * The validation objective used for early stopping and as search fitness (lower is better):
@@ -82,6 +91,15 @@ export const subsets = (modalities: ReadonlyArray<Dataset.Modality>): Dataset.Mo
   return out.sort((a, b) => a.length - b.length)
 }
 
+/** One row of the missing-modality table. */
+export interface MissingModalityRow {
+  readonly modalities: Array<Dataset.Modality>
+  readonly metrics: SplitMetrics
+}
+
 /** Metrics with only each subset of the model's modalities present (the rest masked). */
-export const missingModalityTable = (net: Network, split: Dataset.Split) =>
-  subsets(net.modalities).map((keep) => ({ modalities: keep, metrics: evaluate(net, Batching.keepModalities(split, keep)) }))
+export const missingModalityTable = async (net: Network, split: Dataset.Split): Promise<MissingModalityRow[]> => {
+  const rows: MissingModalityRow[] = []
+  for (const keep of subsets(net.modalities)) rows.push({ modalities: keep, metrics: await evaluate(net, Batching.keepModalities(split, keep)) })
+  return rows
+}

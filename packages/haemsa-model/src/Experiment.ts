@@ -83,8 +83,8 @@ export const trainOn = (
 > =>
   Effect.gen(function*() {
     const result = yield* Train.train(spec, data.dataset, data.info, options)
-    const valid = Evaluate.evaluate(result.net, data.dataset.splits.valid)
-    const test = Evaluate.evaluate(result.net, data.dataset.splits.test)
+    const valid = yield* Effect.promise(() => Evaluate.evaluate(result.net, data.dataset.splits.valid))
+    const test = yield* Effect.promise(() => Evaluate.evaluate(result.net, data.dataset.splits.test))
     return { result, valid, test }
   })
 
@@ -109,7 +109,7 @@ export const trainJob = (options: {
         const out = options.out
         const extra: CheckpointExtra = { info: data.info, seed: options.train.seed ?? 0, source: options.source, valid, test }
         yield* Effect.tryPromise({
-          try: () => Checkpoint.save(out, { spec: options.spec, extra, weights: readWeights(result.net) }),
+          try: async () => Checkpoint.save(out, { spec: options.spec, extra, weights: await readWeights(result.net) }),
           catch: (e) => e as Checkpoint.CheckpointError
         })
       }
@@ -131,9 +131,12 @@ export const trainJob = (options: {
     }
   })
 
-/** The network's weights as plain arrays (for checkpoints). */
-export const readWeights = (net: Network.Network): Checkpoint.Weights =>
-  new Map([...net.variables].map(([k, v]) => [k, { shape: v.shape, values: v.dataSync() as Float32Array }]))
+/** The network's weights as plain arrays (for checkpoints; read asynchronously, as webgpu needs). */
+export const readWeights = async (net: Network.Network): Promise<Checkpoint.Weights> => {
+  const weights = new Map<string, { readonly shape: ReadonlyArray<number>; readonly values: Float32Array }>()
+  for (const [k, v] of net.variables) weights.set(k, { shape: v.shape, values: (await v.data()) as Float32Array })
+  return weights
+}
 
 /** Rebuild a network from a checkpoint folder (spec, data info, weights checked name by name). */
 export const loadNetwork = (
@@ -192,15 +195,15 @@ export const evalJob = (options: {
       }
       const dataset = Normalize.apply(raw, extra.info.normalization)
       const keep = options.modalities
-      const score = (split: Dataset.Split) => Evaluate.evaluate(net, keep ? Batching.keepModalities(split, keep) : split)
+      const score = (split: Dataset.Split) => Effect.promise(() => Evaluate.evaluate(net, keep ? Batching.keepModalities(split, keep) : split))
       return {
         model: net.spec.model,
         checkpoint: options.checkpoint,
         data: options.source,
         modalities: keep ?? net.modalities,
-        valid: score(dataset.splits.valid),
-        test: score(dataset.splits.test),
-        missing_modalities: Evaluate.missingModalityTable(net, dataset.splits.test)
+        valid: yield* score(dataset.splits.valid),
+        test: yield* score(dataset.splits.test),
+        missing_modalities: yield* Effect.promise(() => Evaluate.missingModalityTable(net, dataset.splits.test))
       }
     } finally {
       Network.dispose(net)

@@ -97,14 +97,14 @@ export const toSplit = (file: string, info: DataInfo, samples: ReadonlyArray<Sam
 }
 
 /** Predict samples with a network. */
-export const predictSamples = (net: Network, file: string, samples: ReadonlyArray<Sample>): Prediction[] => {
+export const predictSamples = async (net: Network, file: string, samples: ReadonlyArray<Sample>): Promise<Prediction[]> => {
   const split = toSplit(file, net.info, samples)
   for (let i = 0; i < split.n; i++) {
     if (!net.modalities.some((m) => split.mask[i * 3 + D.MODALITIES.indexOf(m)] === 1)) {
       throw bad(file, `samples[${i}]`, `has none of the model's modalities (${net.modalities.join(", ")})`)
     }
   }
-  const p = Evaluate.predict(net, split)
+  const p = await Evaluate.predict(net, split)
   const k = net.tasks.length
   const j = net.experts.length
   const emotions = net.info.emotions ?? []

@@ -93,7 +93,10 @@ const MODALITY_INDEX = { text: 0, audio: 1, vision: 2 } as const
 
 /**
  * One optimisation step on a batch: Adam (or any optimizer) on the joint objective, then decoupled
- * weight decay when the spec asks for it. Returns the loss value; every intermediate tensor is freed.
+ * weight decay when the spec asks for it. Returns the loss as a scalar tensor, without waiting for
+ * it: the caller reads it (`await loss.data()`) and disposes it, so that on a GPU it can record the
+ * next step first (the training loop reads each loss one step late). Every other intermediate tensor
+ * is freed.
  */
 export const step = (
   net: Network.Network,
@@ -101,16 +104,31 @@ export const step = (
   batch: BatchTensors.BatchTensors,
   losses: Losses,
   varList: ReadonlyArray<tf.Variable> = [...net.variables.values()]
-): number => {
+): tf.Scalar => {
   const { spec } = net
   const cost = optimizer.minimize(() => jointLoss(net, net.apply(batch, true), batch, losses), true, [...varList])!
-  const value = cost.dataSync()[0]
-  cost.dispose()
-  if (spec.weightDecay > 0 && Number.isFinite(value)) {
+  if (spec.weightDecay > 0) {
     tf.tidy(() => { for (const v of varList) v.assign(tf.mul(v, 1 - spec.learningRate * spec.weightDecay)) })
   }
-  return value
+  return cost
 }
+
+/** A step's loss not read yet: the batch size and the step number (for the error message). */
+interface PendingLoss {
+  readonly loss: tf.Scalar
+  readonly n: number
+  readonly step: number
+}
+
+/** The value of a step's loss (read asynchronously, then disposed). */
+const settle = (loss: tf.Scalar): Effect.Effect<number> =>
+  Effect.promise(async () => {
+    try {
+      return (await loss.data())[0]
+    } finally {
+      loss.dispose()
+    }
+  })
 
 /** Copies of the variables' values (the best weights so far). */
 const snapshot = (net: Network.Network): Map<string, tf.Tensor> =>
@@ -143,24 +161,35 @@ export const train = (
     const started = performance.now()
     let best = { objective: Infinity, epoch: 0, weights: undefined as Map<string, tf.Tensor> | undefined }
     let steps = 0
+    // the step whose loss is not read yet (disposed in the finally below if training stops early)
+    let pending: PendingLoss | undefined
     const label = options.label ? `${options.label} ` : ""
     try {
       for (let epoch = 1; epoch <= epochs; epoch++) {
         const epochStart = performance.now()
         const batches = Batching.batchIndices(train.n, batchSize, rng)
         let lossSum = 0
+        // each step's loss is read after the next step is recorded (a GPU runs one while the host records the other)
+        const account = (p: PendingLoss) =>
+          Effect.gen(function*() {
+            const value = yield* settle(p.loss)
+            if (!Number.isFinite(value)) {
+              return yield* new TrainingError({ reason: `non-finite loss ${value} at epoch ${epoch}, step ${p.step} (try a lower learning rate)` })
+            }
+            lossSum += value * p.n
+          })
         for (let b = 0; b < batches.length; b++) {
           const split = Batching.subset(train, batches[b])
           const batch = BatchTensors.fromSplit(split, modalityDropout(split.mask, used, spec.modalityDropout, rng))
+          let loss: tf.Scalar
           try {
-            const value = step(net, optimizer, batch, losses, varList)
-            if (!Number.isFinite(value)) {
-              return yield* new TrainingError({ reason: `non-finite loss ${value} at epoch ${epoch}, step ${b + 1} (try a lower learning rate)` })
-            }
-            lossSum += value * split.n
+            loss = step(net, optimizer, batch, losses, varList)
           } finally {
             BatchTensors.dispose(batch)
           }
+          const earlier = pending
+          pending = { loss, n: split.n, step: b + 1 }
+          if (earlier !== undefined) yield* account(earlier)
           steps++
           if (b % 8 === 0) {
             const done = (epoch - 1 + (b + 1) / batches.length) / epochs
@@ -169,7 +198,12 @@ export const train = (
           }
           yield* Effect.yieldNow
         }
-        const validMetrics = Evaluate.evaluate(net, valid)
+        if (pending !== undefined) {
+          const last = pending
+          pending = undefined
+          yield* account(last)
+        }
+        const validMetrics = yield* Effect.promise(() => Evaluate.evaluate(net, valid))
         const objective = Evaluate.objective(net, validMetrics)
         const seconds = (performance.now() - epochStart) / 1000
         history.push({ epoch, loss: lossSum / train.n, valid: validMetrics, objective, seconds })
@@ -189,6 +223,7 @@ export const train = (
       if (best.weights) for (const [k, v] of net.variables) v.assign(best.weights.get(k)!)
     } finally {
       best.weights?.forEach((t) => t.dispose())
+      pending?.loss.dispose()
       optimizer.dispose()
     }
     const seconds = (performance.now() - started) / 1000

@@ -26,10 +26,10 @@ let expected: Evaluate.Predictions
 const load = (dir: string) => Effect.runPromise(Experiment.loadNetwork(dir).pipe(Effect.provide(Layers.parts)))
 const loadError = (dir: string) => Effect.runPromise(Effect.flip(Experiment.loadNetwork(dir)).pipe(Effect.provide(Layers.parts)))
 
-const saveNet = (dir: string, net: Network.Network, theSpec = spec) => {
-  const metrics = Evaluate.evaluate(net, data.dataset.splits.valid)
+const saveNet = async (dir: string, net: Network.Network, theSpec = spec) => {
+  const metrics = await Evaluate.evaluate(net, data.dataset.splits.valid)
   const extra: Experiment.CheckpointExtra = { info: data.info, seed: 11, source: "tiny-tokens", valid: metrics, test: metrics }
-  return Checkpoint.save(dir, { spec: theSpec, extra, weights: Experiment.readWeights(net) })
+  return Checkpoint.save(dir, { spec: theSpec, extra, weights: await Experiment.readWeights(net) })
 }
 
 /** Bit-level view of a prediction array (so -0/+0 and NaN payloads would count as different). */
@@ -62,7 +62,7 @@ beforeAll(async () => {
     Train.train(spec, data.dataset, data.info, { epochs: 2, batchSize: 16, seed: 11 }).pipe(Effect.provide(Layers.test))
   )
   trained = result.net
-  expected = Evaluate.predict(trained, testSplit)
+  expected = await Evaluate.predict(trained, testSplit)
   await saveNet(good, trained)
 })
 
@@ -78,7 +78,7 @@ describe("Checkpoint round trip", () => {
       expect(net.spec).toEqual(spec)
       expect(extra.info).toEqual(JSON.parse(JSON.stringify(data.info)))
       expect(extra.seed).toBe(11)
-      const p = Evaluate.predict(net, testSplit)
+      const p = await Evaluate.predict(net, testSplit)
       expect(bits(p.regression)).toEqual(bits(expected.regression))
       expect(bits(p.attention)).toEqual(bits(expected.attention))
       for (const [k, v] of trained.variables) expect(Array.from(net.variables.get(k)!.dataSync()), k).toEqual(Array.from(v.dataSync()))
@@ -251,7 +251,7 @@ describe("Checkpoint atomicity", () => {
     })
     const { net } = await load(dir)
     try {
-      expect(bits(Evaluate.predict(net, testSplit).regression)).toEqual(bits(expected.regression))
+      expect(bits((await Evaluate.predict(net, testSplit)).regression)).toEqual(bits(expected.regression))
     } finally {
       Network.dispose(net)
     }
@@ -264,7 +264,7 @@ describe("Checkpoint atomicity", () => {
     try {
       // change the weights: one more step of training would do; scaling every variable is simpler
       tf.tidy(() => { for (const v of net.variables.values()) v.assign(tf.mul(v, 0.5)) })
-      const changed = Evaluate.predict(net, testSplit)
+      const changed = await Evaluate.predict(net, testSplit)
       expect(bits(changed.regression)).not.toEqual(bits(expected.regression))
       await saveNet(dir, net)
       const files = await fs.readdir(dir)
@@ -272,7 +272,7 @@ describe("Checkpoint atomicity", () => {
       expect(files.filter((f) => f.startsWith("weights-"))).toHaveLength(1)
       const reloaded = await load(dir)
       try {
-        expect(bits(Evaluate.predict(reloaded.net, testSplit).regression)).toEqual(bits(changed.regression))
+        expect(bits((await Evaluate.predict(reloaded.net, testSplit)).regression)).toEqual(bits(changed.regression))
       } finally {
         Network.dispose(reloaded.net)
       }

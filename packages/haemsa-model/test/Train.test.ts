@@ -25,7 +25,7 @@ const trainTiny = (spec: ArchitectureSpec.ArchitectureSpec, data: { dataset: D.D
 /** A training run's history without timings, and its final weights, for comparisons. */
 const summary = async (spec: ArchitectureSpec.ArchitectureSpec, data: { dataset: D.Dataset; info: DataInfo.DataInfo }, seed: number) => {
   const result = await trainTiny(spec, data, { epochs: 2, seed })
-  const weights = new Map([...Experiment.readWeights(result.net)].map(([k, w]) => [k, Array.from(w.values)]))
+  const weights = new Map([...(await Experiment.readWeights(result.net))].map(([k, w]) => [k, Array.from(w.values)]))
   Network.dispose(result.net)
   return { history: result.history.map(({ seconds: _seconds, ...rest }) => rest), weights, bestEpoch: result.bestEpoch }
 }
@@ -75,7 +75,7 @@ describe("Train", () => {
       const best = Math.min(...result.history.map((h) => h.objective))
       expect(result.bestObjective).toBe(best)
       expect(result.history[result.bestEpoch - 1].objective).toBe(best)
-      expect(Evaluate.objective(result.net, Evaluate.evaluate(result.net, sentiment.dataset.splits.valid))).toBe(best)
+      expect(Evaluate.objective(result.net, await Evaluate.evaluate(result.net, sentiment.dataset.splits.valid))).toBe(best)
     } finally {
       Network.dispose(result.net)
     }
@@ -146,7 +146,10 @@ describe("Train.step", () => {
         const part = Batching.subset(split, batches.pop()!)
         const batch = BatchTensors.fromSplit(part, Train.modalityDropout(part.mask, [0, 1, 2], 0.3, rng))
         try {
-          return Train.step(net, optimizer, batch, losses)
+          const loss = Train.step(net, optimizer, batch, losses)
+          const value = loss.dataSync()[0]
+          loss.dispose()
+          return value
         } finally {
           BatchTensors.dispose(batch)
         }
@@ -174,8 +177,7 @@ describe("Train.step", () => {
     const sgdA = tf.train.sgd(spec.learningRate)
     const sgdB = tf.train.sgd(spec.learningRate)
     try {
-      Train.step(plain, sgdA, batch, losses)
-      Train.step(decayed, sgdB, batch, losses)
+      tf.dispose([Train.step(plain, sgdA, batch, losses), Train.step(decayed, sgdB, batch, losses)])
       for (const [k, v] of plain.variables) {
         const expected = Array.from(v.dataSync(), (x) => Math.fround(x * (1 - 0.01 * 0.5)))
         const actual = Array.from(decayed.variables.get(k)!.dataSync())
