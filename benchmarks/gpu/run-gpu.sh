@@ -13,7 +13,7 @@
 #   6. the haemsa-model package benchmarks on webgpu.
 # Everything also goes into $OUT/gpu-results.tgz.
 # Knobs: STEPS (timed steps per batch size, 20), BATCH_SIZES (16,32,64,128,256), PARTS ("1 2 3 4 5 6"),
-# STEP_CONFIGS (backend:fused:submit:sync:caches runs of part 3), PROFILE_SIZES ("32 64"),
+# STEP_CONFIGS (backend:fused:submit:sync:caches:gates runs of part 3), PROFILE_SIZES ("32 64"),
 # SKIP_DEBS=1 (the Vulkan loader is installed already, e.g. lavapipe here), DENO_BIN.
 # Afterwards, here: npx tsx --conditions=source benchmarks/gpu/record.ts DIR/bench-*.json
 set -uo pipefail
@@ -61,8 +61,8 @@ done
 STEPS=${STEPS:-20}
 SIZES=${BATCH_SIZES:-16,32,64,128,256}
 PARTS=" ${PARTS:-1 2 3 4 5 6} "
-# backend:fused:submit-batch:sync:caches per training-step run of part 3
-CONFIGS=${STEP_CONFIGS:-webgpu:on:15:each:on webgpu:on:15:lag:on webgpu:on:64:each:on webgpu:on:64:lag:on webgpu:on:15:each:off webgpu:off:15:each:off wasm:on:15:each:on}
+# backend:fused:submit-batch:sync:caches:gates per training-step run of part 3
+CONFIGS=${STEP_CONFIGS:-webgpu:on:15:each:on:on webgpu:on:15:lag:on:on webgpu:on:15:each:on:off webgpu:on:15:each:off:on webgpu:off:15:each:off:on wasm:on:15:each:on:on}
 
 if [[ "$PARTS" == *" 2 "* ]]; then
   echo "== 2. host cost of a dispatch"
@@ -74,9 +74,10 @@ fi
 if [[ "$PARTS" == *" 3 "* ]]; then
   echo "== 3. training step per batch size"
   for config in $CONFIGS; do
-    IFS=: read -r backend fused submit sync caches <<< "$config"
-    name="step-$backend-fused-$fused-submit$submit-$sync-caches-${caches:-on}"
-    "${RUN[@]}" "$STAGE/step.mjs" --backend "$backend" --fused "$fused" --submit-batch "$submit" --sync "$sync" --caches "${caches:-on}" --steps "$STEPS" \
+    IFS=: read -r backend fused submit sync caches gates <<< "$config"
+    name="step-$backend-fused-$fused-submit$submit-$sync-caches-${caches:-on}-gates-${gates:-on}"
+    "${RUN[@]}" "$STAGE/step.mjs" --backend "$backend" --fused "$fused" --submit-batch "$submit" --sync "$sync" --caches "${caches:-on}" \
+      --gates "${gates:-on}" --steps "$STEPS" \
       --batch-sizes "$SIZES" --json "$OUT/$name.json" 2>&1 | log "$name.log"
   done
 fi
@@ -86,6 +87,7 @@ if [[ "$PARTS" == *" 4 "* ]]; then
   if command -v python3 >/dev/null && python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
     python3 benchmarks/haemsa-model/torch_haemsa.py --step-benchmark --device cuda --steps "$STEPS" --batch-sizes "$SIZES" > "$OUT/step-torch-cuda.json" 2> >(tee "$OUT/step-torch-cuda.log" >&2)
     cat "$OUT/step-torch-cuda.json"
+    python3 benchmarks/haemsa-model/torch_haemsa.py --step-benchmark --no-gates --device cuda --steps "$STEPS" --batch-sizes "$SIZES" > "$OUT/step-torch-cuda-no-gates.json" 2> >(tee "$OUT/step-torch-cuda-no-gates.log" >&2)
   else
     echo "no python3 with torch and CUDA on this machine: PyTorch figures not measured here" | tee "$OUT/step-torch-cuda.log"
     (python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" 2>&1 || true) | tee -a "$OUT/step-torch-cuda.log"

@@ -6,16 +6,17 @@
  * machine, and vs the PyTorch reference, `torch_haemsa.py --step-benchmark`).
  *
  *   npx tsx --conditions=source benchmarks/gpu/step.ts [--backend wasm|cpu|webgpu] [--batch-sizes 16,32,64]
- *       [--steps N] [--fused on|off] [--caches on|off] [--submit-batch N] [--sync each|lag] [--json FILE] [--deno]
+ *       [--steps N] [--fused on|off] [--caches on|off] [--gates on|off] [--submit-batch N] [--sync each|lag] [--json FILE] [--deno]
  *
  * `--fused off` switches the fused WGSL kernels off (`WebGpuKernel.setEnabled(false)`): the tfjs
  * composites, as before they existed. `--caches off` leaves out `WebGpuDispatch` (tfjs's own bind groups
- * and uniform uploads). `--submit-batch` sets tfjs-webgpu's
+ * and uniform uploads). `--gates off` times the default spec without its learned modality gates (the
+ * default before they were added; `torch_haemsa.py --no-gates` is its PyTorch twin). `--submit-batch` sets tfjs-webgpu's
  * `WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE` (dispatches per queue submit, default 15). `--sync lag` reads
  * each loss one step late (see {@link Sync}).
  */
 import { WebGpuKernel } from "@haemsa/experts"
-import { Backend, BatchTensors, Optimizer } from "@haemsa/haemsa-model"
+import { ArchitectureSpec, Backend, BatchTensors, Optimizer } from "@haemsa/haemsa-model"
 import * as tf from "@tensorflow/tfjs"
 import * as fs from "node:fs"
 import { argOption, deno, median, percentile, runtime } from "../Harness"
@@ -40,11 +41,16 @@ export interface StepFigures {
  */
 export type Sync = "each" | "lag"
 
-/** Time `steps` training steps at each batch size on the active backend. */
-export const stepTimes = async (batchSizes: ReadonlyArray<number>, steps: number, sync: Sync = "each"): Promise<StepFigures[]> => {
+/** Time `steps` training steps at each batch size on the active backend (default: the default spec). */
+export const stepTimes = async (
+  batchSizes: ReadonlyArray<number>,
+  steps: number,
+  sync: Sync = "each",
+  spec: ArchitectureSpec.ArchitectureSpec = ArchitectureSpec.defaultSpec
+): Promise<StepFigures[]> => {
   const out: StepFigures[] = []
   for (const batchSize of batchSizes) {
-    const model = DefaultModel.make({ samples: Math.max(2 * batchSize, 64) })
+    const model = DefaultModel.make({ samples: Math.max(2 * batchSize, 64), spec })
     const optimizer = Optimizer.adam(model.net.spec.learningRate)
     const batches = [model.batch(batchSize, 0), model.batch(batchSize, batchSize)]
     for (let i = 0; i < 4; i++) await DefaultModel.step(model, optimizer, batches[i % 2]) // warm-up: shaders, buffers
@@ -107,12 +113,16 @@ if (deno() !== undefined ? entry.endsWith("step.mjs") : import.meta.url === `fil
   const batchSizes = argOption("batch-sizes", "16,32,64,128,256").split(",").map(Number)
   if (batchSizes.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`--batch-sizes must be positive integers: ${batchSizes.join(",")}`)
   const steps = Number(argOption("steps", "20"))
+  const gates = argOption("gates", "on")
+  if (gates !== "on" && gates !== "off") throw new Error(`--gates must be on or off, not ${gates}`)
+  const { modalityGates: _gates, ...withoutGates } = ArchitectureSpec.defaultSpec
+  const spec: ArchitectureSpec.ArchitectureSpec = gates === "on" ? ArchitectureSpec.defaultSpec : withoutGates
   const sync = argOption("sync", "each")
   if (sync !== "each" && sync !== "lag") throw new Error(`--sync must be each or lag, not ${sync}`)
-  const label = `${backend}${backend === "webgpu" ? `, fused kernels ${fused}, dispatch caches ${caches}${submit === "" ? "" : `, submit batch ${submit}`}` : ""}, loss read ${sync === "each" ? "every step" : "one step late"}`
+  const label = `${backend}${backend === "webgpu" ? `, fused kernels ${fused}, dispatch caches ${caches}${submit === "" ? "" : `, submit batch ${submit}`}` : ""}, modality gates ${gates}, loss read ${sync === "each" ? "every step" : "one step late"}`
   console.log(`default HAEMSA training step, ${label}, ${runtime()}`)
-  const figures = await stepTimes(batchSizes, steps, sync)
+  const figures = await stepTimes(batchSizes, steps, sync, spec)
   const json = argOption("json", "")
-  if (json !== "") fs.writeFileSync(json, JSON.stringify({ backend, fused, caches, sync, submitBatch: submit === "" ? 15 : Number(submit), runtime: runtime(), tfjs: tf.version.tfjs, figures }, null, 2) + "\n")
+  if (json !== "") fs.writeFileSync(json, JSON.stringify({ backend, fused, caches, gates, sync, submitBatch: submit === "" ? 15 : Number(submit), runtime: runtime(), tfjs: tf.version.tfjs, figures }, null, 2) + "\n")
   process.exit(0)
 }

@@ -16,6 +16,9 @@ on MOSI-shaped data (text 768, audio 5, vision 20, T = 50, sentiment task):
   each local expert; the teacher head 64 -> 7 on h_s;
 - loss: L1 + 0.2 CE(7 classes) + 0.2 CE(teacher) + 0.2 sum_m L1_m(present) + 0.1 sum_m KL_m with
   T = 2 (times T^2), the teacher detached, each modality term a mean over its present samples;
+- learned modality gates (text fixed at 1; audio and vision g = sigmoid(10 a), starting at 0.1): they
+  scale the unified expert's projections and are prior weights of the local experts in the pool of
+  h_l(0) (m g / sum m g) and in the attention (alpha ∝ g exp(score)); `--no-gates` leaves them out;
 - Adam (lr 1e-3, eps 1e-7 as tfjs), modality dropout 0.1 (at least one modality kept), batch 32.
 
 Run: `/usr/bin/python3 benchmarks/haemsa-model/torch_haemsa.py [--epochs N] [--threads K]` prints
@@ -43,6 +46,7 @@ STEPS = 50
 SAMPLES = 1284
 HIDDEN = 64
 CLASSES = 7
+GATE_SCALE = 10.0
 
 
 def glorot_linear(inp, out, bias=True):
@@ -80,10 +84,11 @@ class UnifiedExpert(nn.Module):
         self.bias = nn.Parameter(torch.zeros(hidden))
         self.output = glorot_linear(hidden, out)
 
-    def forward(self, xs, keeps):
+    def forward(self, xs, keeps, gates=None):
         projected = self.bias
-        for part, x, keep in zip(self.parts, xs, keeps):
-            projected = projected + part(x) * keep.unsqueeze(-1)
+        for j, (part, x, keep) in enumerate(zip(self.parts, xs, keeps)):
+            scale = keep if gates is None else keep * gates[j]
+            projected = projected + part(x) * scale.unsqueeze(-1)
         step_mask = torch.stack(keeps, 0).amax(0)
         return self.output(masked_mean(F.relu(projected), step_mask))
 
@@ -111,9 +116,11 @@ class TaskAttention(nn.Module):
         self.key = nn.ParameterList([nn.Parameter(nn.init.xavier_uniform_(torch.empty(d, d))) for _ in range(tasks)])
         self.scale = 1 / math.sqrt(d)
 
-    def forward(self, stacked, mask):
+    def forward(self, stacked, mask, gates=None):
         rows = torch.cat([q @ k for q, k in zip(self.query, self.key)], 0)  # (K, d)
         logits = (stacked @ rows.t()).transpose(1, 2) * self.scale  # (B, K, J)
+        if gates is not None:  # prior weights: alpha ∝ g exp(score)
+            logits = logits + torch.log(gates.clamp(min=1e-6))
         available = mask.unsqueeze(1) > 0
         weights = torch.softmax(logits.masked_fill(~available, -1e9), -1) * available
         return weights @ stacked, weights  # (B, K, d), (B, K, J)
@@ -135,8 +142,11 @@ class Tower(nn.Module):
 class Haemsa(nn.Module):
     """The default HAEMSA network (sentiment task, three modalities)."""
 
-    def __init__(self, d=HIDDEN, depth=2, rate=0.1):
+    def __init__(self, d=HIDDEN, depth=2, rate=0.1, gates=True):
         super().__init__()
+        # learned modality gates (the default spec's modalityGates: text anchor at 1, audio and vision
+        # start at 0.1, g = sigmoid(10 a))
+        self.gate_logits = nn.Parameter(torch.full((2,), math.log(0.1 / 0.9) / GATE_SCALE)) if gates else None
         self.local = nn.ModuleList([Expert(TEXT, 64, d), Expert(AUDIO, 32, d), Expert(VISION, 32, d)])
         self.unified = UnifiedExpert([TEXT, AUDIO, VISION], 64, d)
         self.levels = nn.ModuleList([nn.ModuleList([FusionLevel(d, rate), FusionLevel(d, rate)]) for _ in range(depth)])
@@ -148,9 +158,16 @@ class Haemsa(nn.Module):
     def forward(self, xs, step_masks, modality_mask):
         hs = [expert(x, m) for expert, x, m in zip(self.local, xs, step_masks)]
         keeps = [m * modality_mask[:, j : j + 1] for j, m in enumerate(step_masks)]
-        shared = self.unified(xs, keeps)
-        # h_l(0): masked mean of the present local experts
-        weights = modality_mask / modality_mask.sum(1, keepdim=True).clamp(min=1)
+        gates = None
+        if self.gate_logits is not None:
+            gates = torch.cat([torch.ones(1, device=modality_mask.device), torch.sigmoid(GATE_SCALE * self.gate_logits)])
+        shared = self.unified(xs, keeps, gates)
+        # h_l(0): masked mean of the present local experts (gated: weights m g / sum m g)
+        if gates is None:
+            weights = modality_mask / modality_mask.sum(1, keepdim=True).clamp(min=1)
+        else:
+            w = modality_mask * gates.clamp(min=1e-6)
+            weights = w / w.sum(1, keepdim=True).clamp(min=1e-12)
         hl = (torch.stack(hs, 1) * weights.unsqueeze(-1)).sum(1)
         hsh = shared
         levels = []
@@ -159,7 +176,8 @@ class Haemsa(nn.Module):
             levels.append(hl)
         experts = torch.stack(hs + [shared] + levels, 1)  # (B, J, d)
         mask = torch.cat([modality_mask, torch.ones(modality_mask.shape[0], 1 + len(levels), device=modality_mask.device)], 1)
-        z, attention = self.attention(experts, mask)
+        attention_gates = None if gates is None else torch.cat([gates, torch.ones(1 + len(levels), device=gates.device)])
+        z, attention = self.attention(experts, mask, attention_gates)
         regression = self.towers[0](z[:, 0]).reshape(-1)
         class_logits = self.towers[1](z[:, 1])
         unimodal = [head(h) for head, h in zip(self.heads, hs)]
@@ -216,10 +234,10 @@ def modality_dropout(n, p, rng):
 
 
 class Trainer:
-    def __init__(self, seed=0, batch_size=32):
+    def __init__(self, seed=0, batch_size=32, gates=True):
         torch.manual_seed(seed)
         self.data = Data(seed)
-        self.model = Haemsa()
+        self.model = Haemsa(gates=gates)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3, eps=1e-7)
         self.rng = np.random.default_rng(seed + 1)
         self.batch_size = batch_size
@@ -249,7 +267,7 @@ class Trainer:
         return time.perf_counter() - start, time.process_time() - cpu, steps, total / d.n
 
 
-def step_benchmark(batch_sizes, steps, device, seed=0):
+def step_benchmark(batch_sizes, steps, device, seed=0, gates=True):
     """Median ms of one training step per batch size, with two pre-made batches on `device` (as
     benchmarks/gpu/step.ts does on the tfjs side); each step ends with loss.item() (a sync)."""
     torch.manual_seed(seed)
@@ -257,7 +275,7 @@ def step_benchmark(batch_sizes, steps, device, seed=0):
     rng = np.random.default_rng(seed + 1)
     out = []
     for batch_size in batch_sizes:
-        model = Haemsa().to(device)
+        model = Haemsa(gates=gates).to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
         model.train()
         batches = []
@@ -299,17 +317,18 @@ def main():
     parser.add_argument("--batch-sizes", default="16,32,64,128,256", help="batch sizes of --step-benchmark")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per batch size of --step-benchmark")
     parser.add_argument("--device", default="cpu", help="torch device of --step-benchmark (cpu, cuda)")
+    parser.add_argument("--no-gates", action="store_true", help="without the learned modality gates (the default spec before they were added)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.step_benchmark:
         if args.device.startswith("cuda") and not torch.cuda.is_available():
             print(json.dumps({"error": "torch.cuda.is_available() is False", "torch": torch.__version__}))
             sys.exit(2)
-        figures = step_benchmark([int(b) for b in args.batch_sizes.split(",")], args.steps, torch.device(args.device))
+        figures = step_benchmark([int(b) for b in args.batch_sizes.split(",")], args.steps, torch.device(args.device), gates=not args.no_gates)
         name = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu"
         print(json.dumps({"torch": torch.__version__, "device": args.device, "deviceName": name, "threads": torch.get_num_threads(), "figures": figures}))
         return
-    trainer = Trainer(args.seed)
+    trainer = Trainer(args.seed, gates=not args.no_gates)
     info = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cores": os.cpu_count(), "parameters": sum(p.numel() for p in trainer.model.parameters())}
     if args.serve:
         print(json.dumps({"ready": True, **info}), flush=True)
