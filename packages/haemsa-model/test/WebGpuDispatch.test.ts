@@ -95,6 +95,33 @@ describe("WebGpuDispatch.install", () => {
     expect(t2).not.toBe(t1)
   })
 
+  it("makes tfjs's buffer pool hand out the free buffer with the lowest id first", () => {
+    const { backend } = standIn()
+    const freeBuffers = new Map<string, object[]>()
+    const pool = {
+      freeBuffers,
+      // tfjs's releaseBuffer: pushes the buffer onto the free list of its size and usage
+      releaseBuffer: (buffer: { size: number; usage: number }) => {
+        const key = `${buffer.size}_${buffer.usage}`
+        if (!freeBuffers.has(key)) freeBuffers.set(key, [])
+        freeBuffers.get(key)!.push(buffer)
+      }
+    }
+    const withPool = { ...backend, bufferManager: pool }
+    WebGpuDispatch.install(withPool)
+    const a = { size: 64, usage: 1 }
+    const b = { size: 64, usage: 1 }
+    const c = { size: 64, usage: 1 }
+    // ids follow first sight: a, b, c; freed in the order c, a, b
+    withPool.device.createBindGroup({ layout: {}, entries: [{ binding: 0, resource: { buffer: a } }, { binding: 1, resource: { buffer: b } }, { binding: 2, resource: { buffer: c } }] })
+    pool.releaseBuffer(c)
+    pool.releaseBuffer(a)
+    pool.releaseBuffer(b)
+    // tfjs pops the last element: it must be a, then b, then c
+    const free = freeBuffers.get("64_1")!
+    expect([free.pop(), free.pop(), free.pop()]).toEqual([a, b, c])
+  })
+
   it("installs once, and not on an object that is not the webgpu backend", () => {
     const { backend } = standIn()
     expect(WebGpuDispatch.install(backend)).toBe(true)
