@@ -193,3 +193,25 @@ export const argOption = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`)
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback
 }
+
+/**
+ * The entry check of a script that also runs bundled under Deno: whether the module at `url` (its
+ * `import.meta.url`) is the program being run, here or as the Deno bundle `bundleName` (e.g.
+ * "step.mjs"). Under Node with `--deno` on the command line it does not return: it bundles `file`
+ * (e.g. "benchmarks/gpu/step.ts"), runs it under Deno with the other arguments and exits with
+ * Deno's status.
+ */
+export const scriptEntry = async (url: string, file: string, bundleName: string): Promise<boolean> => {
+  const entry = process.argv[1] ?? ""
+  if (!(deno() !== undefined ? entry.endsWith(bundleName) : url === `file://${entry}`)) return false
+  if (deno() === undefined && process.argv.includes("--deno")) {
+    const Bundle = await import("./deno/Bundle")
+    process.exit(await Bundle.runUnderDeno(file, bundleName, process.argv.slice(2).filter((a) => a !== "--deno")))
+  }
+  return true
+}
+
+/** Point the wasm backend at its binaries when they are not next to the code (a Deno bundle). */
+export const useWasmDir = async (backend: string): Promise<void> => {
+  if (backend === "wasm" && process.env.HAEMSA_WASM_DIR) (await import("@tensorflow/tfjs-backend-wasm")).setWasmPaths(process.env.HAEMSA_WASM_DIR)
+}

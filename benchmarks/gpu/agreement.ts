@@ -27,7 +27,7 @@ import { ArchitectureSpec, Backend, BatchTensors, DataInfo, Evaluate, Layers, Ne
 import { Distillation, TaskLosses } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Layer } from "effect"
-import { deno, runtime } from "../Harness"
+import { runtime, scriptEntry } from "../Harness"
 import * as DefaultModel from "../haemsa-model/DefaultModel"
 
 /** Relative tolerance of every comparison. */
@@ -316,12 +316,7 @@ export const check = async (): Promise<number> => {
   return failed ? 1 : 0
 }
 
-const entry = process.argv[1] ?? ""
-if (deno() !== undefined ? entry.endsWith("agreement.mjs") : import.meta.url === `file://${entry}`) {
-  if (deno() === undefined && process.argv.includes("--deno")) {
-    const Bundle = await import("../deno/Bundle")
-    process.exit(await Bundle.runUnderDeno("benchmarks/gpu/agreement.ts", "agreement.mjs", []))
-  }
+if (await scriptEntry(import.meta.url, "benchmarks/gpu/agreement.ts", "agreement.mjs")) {
   const code = await check()
   process.exit(code)
 }

@@ -9,7 +9,7 @@
  */
 import { Backend } from "@haemsa/haemsa-model"
 import * as tf from "@tensorflow/tfjs"
-import { argOption, deno, median, runtime } from "../Harness"
+import { argOption, median, runtime, scriptEntry, useWasmDir } from "../Harness"
 
 /** Median µs per kernel over `repeats` chains of `kernels` dependent `tf.add`s; waits for the result. */
 export const dispatchMicros = async (kernels = 500, repeats = 5): Promise<number> => {
@@ -33,15 +33,9 @@ export const dispatchMicros = async (kernels = 500, repeats = 5): Promise<number
   return median(samples)
 }
 
-const entry = process.argv[1] ?? ""
-if (deno() !== undefined ? entry.endsWith("dispatch.mjs") : import.meta.url === `file://${entry}`) {
-  const args = process.argv.slice(2)
-  if (deno() === undefined && args.includes("--deno")) {
-    const Bundle = await import("../deno/Bundle")
-    process.exit(await Bundle.runUnderDeno("benchmarks/gpu/dispatch.ts", "dispatch.mjs", args.filter((a) => a !== "--deno")))
-  }
+if (await scriptEntry(import.meta.url, "benchmarks/gpu/dispatch.ts", "dispatch.mjs")) {
   const backend = argOption("backend", "wasm")
-  if (backend === "wasm" && process.env.HAEMSA_WASM_DIR) (await import("@tensorflow/tfjs-backend-wasm")).setWasmPaths(process.env.HAEMSA_WASM_DIR)
+  await useWasmDir(backend)
   await Backend.setup(backend)
   const submit = argOption("submit-batch", "")
   if (submit !== "") tf.env().set("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE", Number(submit))

@@ -12,7 +12,7 @@
 import { Backend, BatchTensors, Optimizer, WebGpuDispatch } from "@haemsa/haemsa-model"
 import * as tf from "@tensorflow/tfjs"
 import * as fs from "node:fs"
-import { argOption, deno, median, runtime } from "../Harness"
+import { argOption, median, runtime, scriptEntry, useWasmDir } from "../Harness"
 import * as DefaultModel from "../haemsa-model/DefaultModel"
 
 /** Kernel time by name over the profiled steps. */
@@ -170,15 +170,9 @@ export const profile = async (steps: number, top: number, batchSize = Number(arg
   return { backend: tf.getBackend(), runtime: runtime(), steps, batchSize, wallMs, kernelMsPerStep: perStep, kernelsPerStep: kernels.length / steps, ...(dispatches === undefined ? {} : { dispatchesPerStep: dispatches }), host, byName, byShape: byShape.slice(0, 40) }
 }
 
-const entry = process.argv[1] ?? ""
-if (deno() !== undefined ? entry.endsWith("profile.mjs") : import.meta.url === `file://${entry}`) {
-  const args = process.argv.slice(2)
-  if (deno() === undefined && args.includes("--deno")) {
-    const Bundle = await import("../deno/Bundle")
-    process.exit(await Bundle.runUnderDeno("benchmarks/gpu/profile.ts", "profile.mjs", args.filter((a) => a !== "--deno")))
-  }
+if (await scriptEntry(import.meta.url, "benchmarks/gpu/profile.ts", "profile.mjs")) {
   const backend = argOption("backend", "wasm")
-  if (backend === "wasm" && process.env.HAEMSA_WASM_DIR) (await import("@tensorflow/tfjs-backend-wasm")).setWasmPaths(process.env.HAEMSA_WASM_DIR)
+  await useWasmDir(backend)
   await Backend.setup(backend, undefined, { dispatchCaches: argOption("caches", "on") !== "off" })
   const result = await profile(Number(argOption("steps", "5")), Number(argOption("top", "20")))
   const json = argOption("json", "")

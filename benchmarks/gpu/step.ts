@@ -19,7 +19,7 @@ import { WebGpuKernel } from "@haemsa/experts"
 import { ArchitectureSpec, Backend, BatchTensors, Optimizer } from "@haemsa/haemsa-model"
 import * as tf from "@tensorflow/tfjs"
 import * as fs from "node:fs"
-import { argOption, deno, median, percentile, runtime } from "../Harness"
+import { argOption, median, percentile, runtime, scriptEntry, useWasmDir } from "../Harness"
 import * as DefaultModel from "../haemsa-model/DefaultModel"
 import { countDispatches } from "./profile"
 
@@ -93,15 +93,9 @@ export const stepTimes = async (
   return out
 }
 
-const entry = process.argv[1] ?? ""
-if (deno() !== undefined ? entry.endsWith("step.mjs") : import.meta.url === `file://${entry}`) {
-  const args = process.argv.slice(2)
-  if (deno() === undefined && args.includes("--deno")) {
-    const Bundle = await import("../deno/Bundle")
-    process.exit(await Bundle.runUnderDeno("benchmarks/gpu/step.ts", "step.mjs", args.filter((a) => a !== "--deno")))
-  }
+if (await scriptEntry(import.meta.url, "benchmarks/gpu/step.ts", "step.mjs")) {
   const backend = argOption("backend", "wasm")
-  if (backend === "wasm" && process.env.HAEMSA_WASM_DIR) (await import("@tensorflow/tfjs-backend-wasm")).setWasmPaths(process.env.HAEMSA_WASM_DIR)
+  await useWasmDir(backend)
   const caches = argOption("caches", "on")
   if (caches !== "on" && caches !== "off") throw new Error(`--caches must be on or off, not ${caches}`)
   await Backend.setup(backend, undefined, { dispatchCaches: caches === "on" })
