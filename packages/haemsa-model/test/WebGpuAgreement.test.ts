@@ -1,5 +1,7 @@
 /**
- * The webgpu backend agrees with cpu on a HAEMSA training step: benchmarks/gpu/agreement.ts, bundled
+ * The webgpu backend (with the fused WGSL kernels and the dispatch caches) agrees with cpu:
+ * benchmarks/gpu/agreement.ts (the fused losses with their edge cases, six training steps, the
+ * training loop, one step of three architectures), bundled
  * and run under Deno (`--unstable-webgpu`), which on a machine without a GPU uses Mesa's lavapipe
  * (CI installs libvulkan1 and mesa-vulkan-drivers). Skipped, with the reason printed, when there is
  * no Deno binary or no Vulkan driver. The comparison itself is tested without a GPU.
@@ -69,13 +71,20 @@ describe("agreement.compare", () => {
 })
 
 describe("webgpu under Deno (lavapipe without a GPU)", () => {
-  it.skipIf(reason !== undefined)("one training step on webgpu matches cpu (loss, gradients, Adam-updated weights)", async () => {
+  it.skipIf(reason !== undefined)("webgpu (fused kernels, dispatch caches) matches cpu: the losses, six steps, Train.train, one step of three architectures", async () => {
     const file = await Bundle.bundle("benchmarks/gpu/agreement.ts", Bundle.outPath("agreement.mjs"))
     const child = spawnSync(Bundle.denoBinary()!, ["run", "-A", "--unstable-webgpu", file], { encoding: "utf8", env: Bundle.bundleEnv(), timeout: 240_000 })
     const output = `${child.stdout}\n${child.stderr}`
     expect(output, output).toContain("webgpu agrees with cpu")
+    // every part of the check ran
+    expect(output).toMatch(/losses: \d+ values and gradients/)
+    expect(output).toMatch(/6 training steps \(default\)/)
+    expect(output).toMatch(/Train\.train \(2 epochs\)/)
     expect(output).toMatch(/default: \d+ weights/)
+    expect(output).toMatch(/default with dropout: \d+ weights/)
     expect(output).toMatch(/mixed: \d+ weights/)
+    expect(output).not.toContain("MISMATCH")
+    expect(output).not.toContain("does not compile")
     expect(child.status, output).toBe(0)
   }, 300_000)
 })
