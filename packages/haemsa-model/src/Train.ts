@@ -161,10 +161,16 @@ export const train = (
     const started = performance.now()
     let best = { objective: Infinity, epoch: 0, weights: undefined as Map<string, tf.Tensor> | undefined }
     let steps = 0
-    // the step whose loss is not read yet (disposed in the finally below if training stops early)
+    // the step whose loss is not read yet (freed by the cleanup if training stops early)
     let pending: PendingLoss | undefined
     const label = options.label ? `${options.label} ` : ""
-    try {
+    // (a generator's own finally does not run when an Effect in it fails: the cleanup is an Effect)
+    const cleanup = Effect.sync(() => {
+      best.weights?.forEach((t) => t.dispose())
+      pending?.loss.dispose()
+      optimizer.dispose()
+    })
+    yield* Effect.gen(function*() {
       for (let epoch = 1; epoch <= epochs; epoch++) {
         const epochStart = performance.now()
         const batches = Batching.batchIndices(train.n, batchSize, rng)
@@ -221,11 +227,11 @@ export const train = (
         }
       }
       if (best.weights) for (const [k, v] of net.variables) v.assign(best.weights.get(k)!)
-    } finally {
-      best.weights?.forEach((t) => t.dispose())
-      pending?.loss.dispose()
-      optimizer.dispose()
-    }
+    }).pipe(
+      Effect.ensuring(cleanup),
+      // a failed run returns no network: free it too
+      Effect.onError(() => Effect.sync(() => Network.dispose(net)))
+    )
     const seconds = (performance.now() - started) / 1000
     progress.log(`${label}trained ${history.length} epochs in ${seconds.toFixed(1)}s; best epoch ${best.epoch} (valid objective ${best.objective.toFixed(4)})`)
     return { net, history, bestEpoch: best.epoch, bestObjective: best.objective, seconds, steps } satisfies TrainResult

@@ -94,14 +94,17 @@ describe("Train", () => {
     }
   })
 
-  it("fails with a TrainingError naming the epoch when the loss is not finite", async () => {
+  it("fails with a TrainingError naming the epoch when the loss is not finite, and frees every tensor it made", async () => {
     const train = sentiment.dataset.splits.train
     const audio = train.features.audio!
     const data = new Float32Array(audio.data).fill(Number.NaN)
     const broken = { ...sentiment.dataset, splits: { ...sentiment.dataset.splits, train: { ...train, features: { ...train.features, audio: { ...audio, data } } } } }
+    const before = tf.memory().numTensors
     const exit = await Effect.runPromiseExit(
       Train.train(tinySpec("haemsa", "meanpool"), broken, sentiment.info, { epochs: 1, batchSize: 16 }).pipe(Effect.provide(Layers.test))
     )
+    // the network, the optimizer's moments and the loss not read yet are all gone
+    expect(tf.memory().numTensors).toBe(before)
     expect(Exit.isFailure(exit)).toBe(true)
     if (Exit.isFailure(exit)) {
       const error = exit.cause.reasons.find((r) => r._tag === "Fail")
