@@ -80,7 +80,7 @@ const read = async (t: tf.Tensor): Promise<Float32Array> => Float32Array.from(aw
 const stepOn = async (spec: ArchitectureSpec.ArchitectureSpec, init?: Map<string, Float32Array>): Promise<StepResult> => {
   const model = DefaultModel.make({ samples: 16, steps: 10, dims: { text: 48, audio: 5, vision: 20 }, spec, seed: 7 })
   const vars = [...model.net.variables]
-  if (init) for (const [k, v] of vars) v.assign(tf.tensor(init.get(k)!, v.shape))
+  if (init) for (const [k, v] of vars) tf.tidy(() => v.assign(tf.tensor(init.get(k)!, v.shape)))
   const initial = new Map<string, Float32Array>()
   for (const [k, v] of vars) initial.set(k, await read(v))
   const batch = model.batch(16)
@@ -110,7 +110,7 @@ export const TRAINING_STEPS = 6
 const trainingLosses = async (spec: ArchitectureSpec.ArchitectureSpec, init?: Map<string, Float32Array>): Promise<{ losses: number[]; initial: Map<string, Float32Array> }> => {
   const model = DefaultModel.make({ samples: 32, steps: 10, dims: { text: 48, audio: 5, vision: 20 }, spec, seed: 11 })
   const vars = [...model.net.variables]
-  if (init) for (const [k, v] of vars) v.assign(tf.tensor(init.get(k)!, v.shape))
+  if (init) for (const [k, v] of vars) tf.tidy(() => v.assign(tf.tensor(init.get(k)!, v.shape)))
   const initial = new Map<string, Float32Array>()
   for (const [k, v] of vars) initial.set(k, await read(v))
   const batches = [model.batch(16, 0), model.batch(16, 16)]

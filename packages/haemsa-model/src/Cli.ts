@@ -194,15 +194,11 @@ const predict = (argv: ReadonlyArray<string>, io: Io) =>
       catch: (e) => new DatasetErrors.FileError({ file, reason: `cannot read JSON: ${e instanceof Error ? e.message : String(e)}` })
     })
     const { net } = yield* Experiment.loadNetwork(String(options["checkpoint"]))
-    try {
-      const predictions = yield* Effect.tryPromise({
-        try: () => Predict.predictSamples(net, file, input.samples ?? []),
-        catch: (e) => e
-      })
-      io.out(JSON.stringify({ model: net.spec.model, predictions }, null, 1))
-    } finally {
-      Network.dispose(net)
-    }
+    const predictions = yield* Effect.tryPromise({
+      try: () => Predict.predictSamples(net, file, input.samples ?? []),
+      catch: (e) => e
+    }).pipe(Effect.ensuring(Effect.sync(() => Network.dispose(net))))
+    io.out(JSON.stringify({ model: net.spec.model, predictions }, null, 1))
   })
 
 type Program = Effect.Effect<void, unknown, Layer.Success<ReturnType<typeof Layers.make>>>

@@ -104,7 +104,8 @@ export const trainJob = (options: {
     const backend = yield* Backend
     const data = yield* loadNormalized(options.source, options.loadOptions)
     const { result, valid, test } = yield* trainOn(options.spec, data, options.train)
-    try {
+    // (an Effect that fails inside a generator skips its finally blocks: the network is freed with ensuring)
+    return yield* Effect.gen(function*() {
       if (options.out) {
         const out = options.out
         const extra: CheckpointExtra = { info: data.info, seed: options.train.seed ?? 0, source: options.source, valid, test }
@@ -126,9 +127,7 @@ export const trainJob = (options: {
         test
       }
       return report
-    } finally {
-      Network.dispose(result.net)
-    }
+    }).pipe(Effect.ensuring(Effect.sync(() => Network.dispose(result.net))))
   })
 
 /** The network's weights as plain arrays (for checkpoints; read asynchronously, as webgpu needs). */
@@ -161,7 +160,9 @@ export const loadNetwork = (
         Checkpoint.checkFits(dir, ckpt.weights, net.variables)
         for (const [k, v] of net.variables) {
           const w = ckpt.weights.get(k)!
-          v.assign(tensorOf(w.values, w.shape))
+          const t = tensorOf(w.values, w.shape)
+          v.assign(t) // (the variable holds the data now; the tensor itself must still be freed)
+          t.dispose()
         }
       },
       catch: (e) => {
@@ -186,7 +187,7 @@ export const evalJob = (options: {
 > =>
   Effect.gen(function*() {
     const { net, extra } = yield* loadNetwork(options.checkpoint)
-    try {
+    return yield* Effect.gen(function*() {
       const loader = yield* DatasetLoader.DatasetLoader
       const raw = yield* loader.load(options.source)
       const problems = DataInfo.incompatibilities(extra.info, raw)
@@ -205,7 +206,5 @@ export const evalJob = (options: {
         test: yield* score(dataset.splits.test),
         missing_modalities: yield* Effect.promise(() => Evaluate.missingModalityTable(net, dataset.splits.test))
       }
-    } finally {
-      Network.dispose(net)
-    }
+    }).pipe(Effect.ensuring(Effect.sync(() => Network.dispose(net))))
   })

@@ -131,6 +131,18 @@ describe("Checkpoint round trip", () => {
   })
 })
 
+describe("haemsa eval on data that does not fit the checkpoint", () => {
+  it("fails with a ModelError and frees the network it loaded", async () => {
+    const before = tf.memory().numTensors
+    const error = await Effect.runPromise(
+      Effect.flip(Experiment.evalJob({ checkpoint: good, source: "synthetic" })).pipe(Effect.provide(Layers.test))
+    )
+    expect(error).toBeInstanceOf(Network.ModelError)
+    expect(String((error as Error).message)).toContain("does not fit checkpoint")
+    expect(tf.memory().numTensors).toBe(before)
+  })
+})
+
 describe("Bad checkpoints are a CheckpointError naming the file", () => {
   const expectLoadFailure = async (dir: string, file: string, reason: RegExp | string) => {
     const before = tf.memory().numTensors
