@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { crossModalKl, klDivergence } from "../src/Distillation"
 import { DistillationError } from "../src/Errors"
 import { closeTo, kl64, klGrads64, weightedMean64 } from "./Reference"
+import { expectNoLeaks } from "./Leaks"
 import { thrown } from "./Throws"
 
 beforeAll(async () => {
@@ -440,15 +441,7 @@ describe("no leaked tensors", () => {
       () => tf.grads((a, b) => klDivergence(a as tf.Tensor2D, b as tf.Tensor2D, { teacherGradient: true }))([t, s]),
       () => tf.grads((a, b) => crossModalKl(a as tf.Tensor2D, [b as tf.Tensor2D], { sampleWeights: w }))([t, s])
     ]
-    calls.forEach((call, i) => {
-      const before = tf.memory().numTensors
-      tf.tidy(() => {
-        call()
-      })
-      expect(tf.memory().numTensors, `call ${i} in tidy`).toBe(before)
-      tf.dispose(call())
-      expect(tf.memory().numTensors, `call ${i} disposed`).toBe(before)
-    })
+    expectNoLeaks(calls)
     tf.dispose([t, s, w])
   })
 })

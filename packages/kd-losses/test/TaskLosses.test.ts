@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { TaskLossError } from "../src/Errors"
 import { binaryCrossEntropyWithLogits, crossEntropy, l1Loss, mseLoss, sentimentClasses } from "../src/TaskLosses"
 import { bce64, ce64, closeTo, npRound, weightedMean64 } from "./Reference"
+import { expectNoLeaks } from "./Leaks"
 import { thrown } from "./Throws"
 
 beforeAll(async () => {
@@ -293,15 +294,7 @@ describe("no leaked tensors", () => {
       () => tf.grad((a) => crossEntropy(a as tf.Tensor2D, ids))(logits),
       () => tf.grad((a) => mseLoss(a as tf.Tensor1D, y, w))(p)
     ]
-    calls.forEach((call, i) => {
-      const before = tf.memory().numTensors
-      tf.tidy(() => {
-        call()
-      })
-      expect(tf.memory().numTensors, `call ${i} in tidy`).toBe(before)
-      tf.dispose(call())
-      expect(tf.memory().numTensors, `call ${i} disposed`).toBe(before)
-    })
+    expectNoLeaks(calls)
     tf.dispose([p, y, w, logits, ids, z, column])
   })
 })
