@@ -63,10 +63,10 @@ export const stepTimes = async (
         ms.push(performance.now() - t0)
       }
     } else {
-      let pending = DefaultModel.stepAsync(model, optimizer, batches[0])
+      let pending = DefaultModel.step(model, optimizer, batches[0])
       for (let i = 1; i <= steps; i++) {
         const t0 = performance.now()
-        const next = DefaultModel.stepAsync(model, optimizer, batches[i % 2])
+        const next = DefaultModel.step(model, optimizer, batches[i % 2])
         await pending
         pending = next
         ms.push(performance.now() - t0)

@@ -66,15 +66,12 @@ export const make = (options: ModelOptions = {}): DefaultModel => {
 export const loss = (model: DefaultModel, batch: BatchTensors.BatchTensors): tf.Scalar =>
   Objective.jointLoss(model.net, model.net.apply(batch, true), batch, model.losses)
 
-/** One optimisation step (the optimizer's update of every weight); resolves to the loss. */
-export const step = (model: DefaultModel, optimizer: tf.Optimizer, batch: BatchTensors.BatchTensors): Promise<number> =>
-  stepAsync(model, optimizer, batch)
-
 /**
- * {@link step}, recorded now (synchronously: every kernel is queued before it returns) with the
- * loss read back later, so the caller can record the next step before awaiting this one.
+ * One optimisation step (the optimizer's update of every weight); resolves to the loss. The step is
+ * recorded before this returns (every kernel is queued) and only the loss is read back later, so a
+ * caller can record the next step before awaiting this one.
  */
-export const stepAsync = (model: DefaultModel, optimizer: tf.Optimizer, batch: BatchTensors.BatchTensors): Promise<number> => {
+export const step = (model: DefaultModel, optimizer: tf.Optimizer, batch: BatchTensors.BatchTensors): Promise<number> => {
   const cost = optimizer.minimize(() => loss(model, batch), true, [...model.net.variables.values()])!
   return cost.data().then(
     (values) => {
