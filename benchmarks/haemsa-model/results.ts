@@ -10,17 +10,16 @@ import { ArchitectureSpec, Evaluate, Experiment, Layers, Network } from "@haemsa
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { machine, ROOT, SHARED } from "../Harness"
+import { argOption, machine, ROOT, SHARED } from "../Harness"
 
-const option = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
-}
-const seeds = option("seeds", "1,2,3").split(",").map(Number)
-const epochs = Number(option("epochs", "30"))
-const backend = option("backend", "wasm")
-const datasets = option("datasets", "synthetic,mosi-real").split(",")
-const out = option("json", path.join(ROOT, "docs/results.json"))
+const seeds = argOption("seeds", "1,2,3").split(",").map(Number)
+const epochs = Number(argOption("epochs", "30"))
+const backend = argOption("backend", "wasm")
+const datasets = argOption("datasets", "synthetic,mosi-real").split(",")
+const out = argOption("json", path.join(ROOT, "docs/results.json"))
+
+/** docs/results.md from this line on is hand-written: a rerun keeps it. */
+const NOTES_MARKER = "<!-- notes: hand-written below this line; results.ts keeps them -->"
 
 const KEYS = ["acc2_has0", "acc2_non0", "f1_has0", "f1_non0", "acc5", "acc7", "mae", "corr"] as const
 type Row = Record<(typeof KEYS)[number], number>
@@ -132,7 +131,11 @@ ${targets.join("\n")}
 
 ${sections.join("\n\n")}
 `
-  fs.writeFileSync(path.join(ROOT, "docs/results.md"), doc)
+  // hand-written notes after the marker survive a rerun
+  const file = path.join(ROOT, "docs/results.md")
+  const previous = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : ""
+  const at = previous.indexOf(NOTES_MARKER)
+  fs.writeFileSync(file, at >= 0 ? `${doc}\n${previous.slice(at)}` : doc)
   fs.writeFileSync(out, JSON.stringify(all, null, 1))
   console.log(doc)
 })
