@@ -3,12 +3,12 @@ import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import type { Dataset, SplitName } from "../src/Dataset"
 import { IEMOCAP_EMOTIONS, SPLITS } from "../src/Dataset"
-import { FormatError } from "../src/Errors"
 import * as Mmsa from "../src/Mmsa"
 import * as Mult from "../src/Mult"
 import type { NdArray } from "../src/NdArray"
 import type { PyValue } from "../src/Pickle"
 import * as Pickle from "../src/Pickle"
+import { formatError } from "./support/Throws"
 
 const SHARED = fileURLToPath(new URL("../../../../shared/", import.meta.url))
 
@@ -68,16 +68,6 @@ const withField = (dict: Pickle.PyDict, key: string, value: PyValue | undefined)
 const withSplitField = (root: PyValue, split: SplitName, key: string, value: PyValue | undefined): PyValue => {
   const r = root as Pickle.PyDict
   return withField(r, split, withField(r.get(split) as Pickle.PyDict, key, value))
-}
-
-const formatError = (f: () => unknown): FormatError => {
-  try {
-    f()
-  } catch (e) {
-    if (e instanceof FormatError) return e
-    throw new Error(`expected a FormatError, got ${String(e)}`)
-  }
-  throw new Error("expected a FormatError, nothing was thrown")
 }
 
 /** A float32 array of the given shape holding `data`. */

@@ -5,13 +5,13 @@ import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SPLITS } from "../src/Dataset"
 import type { Dataset } from "../src/Dataset"
-import { FormatError } from "../src/Errors"
 import type { MosiRealFiles } from "../src/MosiReal"
 import { AUDIO_DIM, fromMosiRealFiles, readMosiReal } from "../src/MosiReal"
 import { make } from "../src/NdArray"
 import type { NumericNdArray } from "../src/NdArray"
 import * as Pickle from "../src/Pickle"
 import { tokenize, UNK_ID } from "../src/Tokenizer"
+import { formatError } from "./support/Throws"
 
 const SHARED = fileURLToPath(new URL("../../../../shared/", import.meta.url))
 const DIR = path.join(SHARED, "data/mosi-real")
@@ -54,16 +54,6 @@ const loadCorrupted = (key: keyof typeof TEXT_FILES, edit: (text: string) => str
   writeFileSync(target, edit(files[key]))
   const corrupted = { ...files, [key]: readFileSync(target, "utf8") }
   return { dir, run: () => fromMosiRealFiles(corrupted, dir) }
-}
-
-const formatError = (f: () => unknown): FormatError => {
-  try {
-    f()
-  } catch (e) {
-    expect(e).toBeInstanceOf(FormatError)
-    return e as FormatError
-  }
-  throw new Error("expected FormatError")
 }
 
 const editLine = (text: string, line: number, edit: (l: string) => string): string => {

@@ -6,6 +6,7 @@ import type { NdArray } from "../src/NdArray"
 import type { PyValue } from "../src/Pickle"
 import * as Pickle from "../src/Pickle"
 import { pickleBytes } from "./support/PythonPickles"
+import { pickleError } from "./support/Throws"
 
 const SHARED = fileURLToPath(new URL("../../../../shared/", import.meta.url))
 
@@ -14,15 +15,7 @@ const bytes = (...parts: Array<number | string>): Uint8Array =>
   Uint8Array.from(parts.flatMap((p) => (typeof p === "number" ? [p] : Array.from(p, (c) => c.charCodeAt(0)))))
 
 /** The PickleError that parsing throws. */
-const parseError = (input: Uint8Array, options?: Pickle.ParseOptions): PickleError => {
-  try {
-    Pickle.parse(input, options)
-  } catch (e) {
-    if (e instanceof PickleError) return e
-    throw new Error(`expected a PickleError, got ${String(e)}`)
-  }
-  throw new Error("expected a PickleError, the parse succeeded")
-}
+const parseError = (input: Uint8Array, options?: Pickle.ParseOptions): PickleError => pickleError(() => Pickle.parse(input, options))
 
 const array = (v: PyValue): NdArray => {
   if (!Pickle.isArray(v)) throw new Error(`not an array: ${Pickle.typeName(v)}`)
