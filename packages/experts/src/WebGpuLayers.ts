@@ -147,21 +147,18 @@ const epilogueUniforms = ([a]: ReadonlyArray<tf.TensorInfo>, attrs: Readonly<Rec
   { type: "uint32", data: [tf.util.sizeFromShape(a.shape)] }
 ]
 
-const epilogueKernel = WebGpuKernel.define({
-  name: "HaemsaReluDropoutResidual",
-  code: (attrs) => epilogueCode(attrs.dropout === true, false),
-  outputs: ([a]) => [{ shape: a.shape, dtype: "float32" }],
-  uniforms: epilogueUniforms,
-  workgroups: ([a]) => WebGpuKernel.workgroupsFor(tf.util.sizeFromShape(a.shape))
-})
+/** The epilogue kernel forward or backward: one output of `a`'s shape, one thread per element. */
+const epilogueKernelOf = (name: string, backward: boolean) =>
+  WebGpuKernel.define({
+    name,
+    code: (attrs) => epilogueCode(attrs.dropout === true, backward),
+    outputs: ([a]) => [{ shape: a.shape, dtype: "float32" }],
+    uniforms: epilogueUniforms,
+    workgroups: ([a]) => WebGpuKernel.workgroupsFor(tf.util.sizeFromShape(a.shape))
+  })
 
-const epilogueGradKernel = WebGpuKernel.define({
-  name: "HaemsaReluDropoutResidualGrad",
-  code: (attrs) => epilogueCode(attrs.dropout === true, true),
-  outputs: ([a]) => [{ shape: a.shape, dtype: "float32" }],
-  uniforms: epilogueUniforms,
-  workgroups: ([a]) => WebGpuKernel.workgroupsFor(tf.util.sizeFromShape(a.shape))
-})
+const epilogueKernel = epilogueKernelOf("HaemsaReluDropoutResidual", false)
+const epilogueGradKernel = epilogueKernelOf("HaemsaReluDropoutResidualGrad", true)
 
 /**
  * `dropout(relu(a + b)) + skip` of equal-shape float32 tensors, fused on webgpu; `seed` undefined
