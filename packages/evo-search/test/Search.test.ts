@@ -145,7 +145,11 @@ describe("Search.run with a checkpoint", () => {
     for (const stopAt of [1, 7, 23, 40]) {
       const dir = tempDir()
       let fiber: Fiber.Fiber<Search.SearchResult, unknown> | undefined
-      const first = recording(sphere, { delay, onStart: (n) => n === stopAt && fiber !== undefined && Effect.runFork(Fiber.interrupt(fiber)) })
+      // The interrupt comes from outside the evaluator, as a signal or timeout would: raised
+      // synchronously inside the evaluator's start, it would reach the search while Effect.forEach
+      // is still forking that evaluation, before forEach tracks it, and leave it running unsupervised.
+      const interrupt = () => fiber !== undefined && Effect.runFork(Fiber.interrupt(fiber))
+      const first = recording(sphere, { delay, onStart: (n) => n === stopAt && setImmediate(interrupt) })
       fiber = Effect.runFork(Search.run(options(dir)).pipe(Effect.provide(first.layer)))
       const exit = await Effect.runPromise(Fiber.await(fiber))
       expect(Exit.hasInterrupts(exit)).toBe(true)
