@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import * as tf from "@tensorflow/tfjs"
+import { customOp } from "./CustomOp"
 import type { Module, SeedSource } from "./Module"
 import * as WebGpuKernel from "./WebGpuKernel"
 import * as WebGpuLayers from "./WebGpuLayers"
@@ -72,16 +73,6 @@ export const activate = <T extends tf.Tensor>(x: T, activation: Activation): T =
  */
 export const linear = (a: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D =>
   (bias === undefined ? linearNoBias(a, w) : linearWithBias(a, w, bias)) as tf.Tensor2D
-
-/** A gradient function of a custom op: the upstream gradient and the tensors saved in the forward pass. */
-type GradFunc = (dy: tf.Tensor, saved: Array<tf.Tensor>) => tf.Tensor | Array<tf.Tensor>
-
-/** `tf.customGrad` with the inputs as an array (typed wrapper). */
-const customOp = (f: (inputs: Array<tf.Tensor>, save: tf.GradSaveFunc) => { value: tf.Tensor; gradFunc: GradFunc }) =>
-  tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const save = args[args.length - 1] as tf.GradSaveFunc
-    return f(args.slice(0, -1) as Array<tf.Tensor>, save)
-  })
 
 /**
  * Whether a matMul takes its operands transposed by flag: on webgpu the flag is free (the shader
@@ -276,19 +267,24 @@ export const MIN_GATE = 1e-6
 /**
  * {@link maskedSoftmax} with a prior weight per entry: `w_j ∝ g_j · exp(logit_j)` over the entries
  * with `mask` = 1, i.e. the softmax of `logit_j + log g_j`. `gates` (broadcastable to `logits`) are in
- * (0, 1] (clamped below at {@link MIN_GATE}); all-ones gates give exactly the masked softmax's weights.
- * The mask stays a hard 0/1 (no gradient); the gates may be learned and receive gradient.
+ * (0, 1] (clamped below at {@link MIN_GATE}); all-ones gates give the masked softmax's weights, and
+ * no gates give exactly {@link maskedSoftmax} (the same ops). The mask stays a hard 0/1 (no gradient);
+ * the gates may be learned and receive gradient.
  */
-export const gatedSoftmax = <T extends tf.Tensor>(logits: T, mask: tf.Tensor, gates: tf.Tensor): T =>
-  tf.tidy(() => maskedSoftmax(tf.add(logits, tf.log(tf.maximum(gates, MIN_GATE))) as T, mask))
+export const gatedSoftmax = <T extends tf.Tensor>(logits: T, mask: tf.Tensor, gates?: tf.Tensor): T =>
+  gates === undefined
+    ? maskedSoftmax(logits, mask)
+    : tf.tidy(() => maskedSoftmax(tf.add(logits, tf.log(tf.maximum(gates, MIN_GATE))) as T, mask))
 
 /**
- * Weights `m_j g_j / sum_j m_j g_j` over the last axis: the masked mean's weights with a prior weight
- * per entry (gates broadcastable to `mask`, clamped below at {@link MIN_GATE}). A row with no available
- * entry gets all-zero weights.
+ * Weights `m_j g_j / sum_j m_j g_j` over the last axis of a (B, J) `mask`: the masked mean's weights
+ * with a prior weight per entry (gates broadcastable to `mask`, clamped below at {@link MIN_GATE}). No
+ * gates give exactly the masked mean's weights `m_j / max(sum_j m_j, 1)` (see {@link validCount}). A
+ * row with no available entry gets all-zero weights.
  */
-export const gatedWeights = (mask: tf.Tensor2D, gates: tf.Tensor2D): tf.Tensor2D =>
+export const gatedWeights = (mask: tf.Tensor2D, gates?: tf.Tensor2D): tf.Tensor2D =>
   tf.tidy(() => {
+    if (gates === undefined) return tf.div(mask, validCount(mask)) as tf.Tensor2D
     const w = tf.mul(mask, tf.maximum(gates, MIN_GATE))
     return tf.div(w, tf.maximum(tf.sum(w, -1, true), MIN_GATE * MIN_GATE)) as tf.Tensor2D
   })

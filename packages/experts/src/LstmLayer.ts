@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import * as tf from "@tensorflow/tfjs"
+import { customOp } from "./CustomOp"
 import { splitSteps } from "./Layers"
 
 /**
@@ -57,9 +58,8 @@ export const lstmLayer = (
   const t = masking.length
   const b = gates.shape[0] / t
   const h = recurrent.shape[0]
-  return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [gateRows, kernel] = args as [tf.Tensor2D, tf.Tensor2D]
-    const save = args[2] as tf.GradSaveFunc
+  return customOp((inputs, save) => {
+    const [gateRows, kernel] = inputs as [tf.Tensor2D, tf.Tensor2D]
     const gx = splitSteps(gateRows, t)
     const zeros = tf.zeros([b, h]) as tf.Tensor2D
     let hPrev = zeros

@@ -16,10 +16,32 @@
  * @since 0.1.0
  */
 import * as tf from "@tensorflow/tfjs"
+import { customOp } from "./CustomOp"
 import * as WebGpuKernel from "./WebGpuKernel"
 
+/** The uniform struct of the elementwise kernels (dropout, the epilogue): the keep probability and the element count. */
+const ELEMENTWISE_UNIFORM = "keep: f32, n: u32"
+
+const elementwiseUniforms = ([x]: ReadonlyArray<tf.TensorInfo>, attrs: Readonly<Record<string, unknown>>): ReadonlyArray<WebGpuKernel.Uniform> => [
+  { type: "float32", data: [attrs.keep as number] },
+  { type: "uint32", data: [tf.util.sizeFromShape(x.shape)] }
+]
+
+/**
+ * An elementwise kernel over its first input: one float32 output of that shape, one thread per
+ * element, uniforms {@link ELEMENTWISE_UNIFORM} (`keep` from the attributes).
+ */
+const elementwiseKernel = (name: string, code: WebGpuKernel.KernelDefinition["code"]) =>
+  WebGpuKernel.define({
+    name,
+    code,
+    outputs: ([x]) => [{ shape: x.shape, dtype: "float32" }],
+    uniforms: elementwiseUniforms,
+    workgroups: ([x]) => WebGpuKernel.workgroupsFor(tf.util.sizeFromShape(x.shape))
+  })
+
 const DROPOUT_WGSL = /* wgsl */ `
-${WebGpuKernel.bindings(["x: array<f32>", "noise: array<f32>"], ["y: array<f32>"], "keep: f32, n: u32")}
+${WebGpuKernel.bindings(["x: array<f32>", "noise: array<f32>"], ["y: array<f32>"], ELEMENTWISE_UNIFORM)}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -29,23 +51,17 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
 }`
 
 /** `x · floor(noise + keep) / keep`: the dropout forward, and (applied to dy) its backward. */
-const dropoutKernel = WebGpuKernel.define({
-  name: "HaemsaDropout",
-  code: DROPOUT_WGSL,
-  outputs: ([x]) => [{ shape: x.shape, dtype: "float32" }],
-  uniforms: ([x], attrs) => [{ type: "float32", data: [attrs.keep as number] }, { type: "uint32", data: [tf.util.sizeFromShape(x.shape)] }],
-  workgroups: ([x]) => WebGpuKernel.workgroupsFor(tf.util.sizeFromShape(x.shape))
-})
+const dropoutKernel = elementwiseKernel("HaemsaDropout", DROPOUT_WGSL)
 
 /** Inverted dropout with `tf.dropout`'s noise for `seed` (rate in (0, 1)), fused on webgpu. */
 export const dropout = <T extends tf.Tensor>(x: T, rate: number, seed: number): T => {
   const keep = 1 - rate
   const noise = tf.randomUniform(x.shape, 0, 1, "float32", seed)
-  const op = tf.customGrad((input: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
-    ;(save as tf.GradSaveFunc)([noise])
+  const op = customOp(([input], save) => {
+    save([noise])
     return {
-      value: dropoutKernel([input as tf.Tensor, noise], { keep })[0],
-      gradFunc: (dy: tf.Tensor, [savedNoise]: Array<tf.Tensor>) => dropoutKernel([dy, savedNoise], { keep })[0]
+      value: dropoutKernel([input, noise], { keep })[0],
+      gradFunc: (dy, [savedNoise]) => dropoutKernel([dy, savedNoise], { keep })[0]
     }
   })
   const y = op(x) as T
@@ -118,11 +134,11 @@ const poolGradKernel = WebGpuKernel.define({
 
 /** `maskedMean(relu(x), stepMask)` of (B, T, d) with a float32 (B, T) mask -> (B, d), fused on webgpu. */
 export const reluMaskedMean = (x: tf.Tensor3D, stepMask: tf.Tensor2D): tf.Tensor2D => {
-  const op = tf.customGrad((input: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
-    ;(save as tf.GradSaveFunc)([input as tf.Tensor, stepMask])
+  const op = customOp(([input], save) => {
+    save([input, stepMask])
     return {
-      value: poolKernel([input as tf.Tensor, stepMask])[0],
-      gradFunc: (dy: tf.Tensor, [sx, sm]: Array<tf.Tensor>) => poolGradKernel([sx, sm, dy])[0]
+      value: poolKernel([input, stepMask])[0],
+      gradFunc: (dy, [sx, sm]) => poolGradKernel([sx, sm, dy])[0]
     }
   })
   return op(x) as tf.Tensor2D
@@ -131,7 +147,7 @@ export const reluMaskedMean = (x: tf.Tensor3D, stepMask: tf.Tensor2D): tf.Tensor
 const epilogueCode = (dropout: boolean, backward: boolean): string => {
   const inputs = ["a", "b", ...(backward ? [] : ["skip"]), ...(dropout ? ["noise"] : []), ...(backward ? ["dy"] : [])]
   const mask = dropout ? "(floor(noise[i] + u.keep) / u.keep)" : "1.0"
-  return `${WebGpuKernel.bindings(inputs.map((name) => `${name}: array<f32>`), ["out: array<f32>"], "keep: f32, n: u32")}
+  return `${WebGpuKernel.bindings(inputs.map((name) => `${name}: array<f32>`), ["out: array<f32>"], ELEMENTWISE_UNIFORM)}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
@@ -142,23 +158,9 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
 }`
 }
 
-const epilogueUniforms = ([a]: ReadonlyArray<tf.TensorInfo>, attrs: Readonly<Record<string, unknown>>): ReadonlyArray<WebGpuKernel.Uniform> => [
-  { type: "float32", data: [attrs.keep as number] },
-  { type: "uint32", data: [tf.util.sizeFromShape(a.shape)] }
-]
-
-/** The epilogue kernel forward or backward: one output of `a`'s shape, one thread per element. */
-const epilogueKernelOf = (name: string, backward: boolean) =>
-  WebGpuKernel.define({
-    name,
-    code: (attrs) => epilogueCode(attrs.dropout === true, backward),
-    outputs: ([a]) => [{ shape: a.shape, dtype: "float32" }],
-    uniforms: epilogueUniforms,
-    workgroups: ([a]) => WebGpuKernel.workgroupsFor(tf.util.sizeFromShape(a.shape))
-  })
-
-const epilogueKernel = epilogueKernelOf("HaemsaReluDropoutResidual", false)
-const epilogueGradKernel = epilogueKernelOf("HaemsaReluDropoutResidualGrad", true)
+/** The epilogue kernel forward and backward: one output of `a`'s shape, one thread per element. */
+const epilogueKernel = elementwiseKernel("HaemsaReluDropoutResidual", (attrs) => epilogueCode(attrs.dropout === true, false))
+const epilogueGradKernel = elementwiseKernel("HaemsaReluDropoutResidualGrad", (attrs) => epilogueCode(attrs.dropout === true, true))
 
 /**
  * `dropout(relu(a + b)) + skip` of equal-shape float32 tensors, fused on webgpu; `seed` undefined
@@ -169,13 +171,11 @@ export const reluDropoutResidual = <T extends tf.Tensor>(a: T, b: T, skip: T, ra
   const keep = dropout ? 1 - rate : 1
   const noise = dropout ? [tf.randomUniform(a.shape, 0, 1, "float32", seed)] : []
   const attrs = { dropout, keep }
-  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const save = args[3] as tf.GradSaveFunc
-    const [x, y, s] = args as Array<tf.Tensor>
+  const op = customOp(([x, y, s], save) => {
     save([x, y, ...noise])
     return {
       value: epilogueKernel([x, y, s, ...noise], attrs)[0],
-      gradFunc: (dy: tf.Tensor, saved: Array<tf.Tensor>) => {
+      gradFunc: (dy, saved) => {
         const g = epilogueGradKernel([...saved, dy], attrs)[0]
         return [g, tf.clone(g), dy]
       }

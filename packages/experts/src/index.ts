@@ -4,6 +4,8 @@
  * @since 0.1.0
  */
 
+/** `customOp`: `tf.customGrad` with typed inputs and save function. */
+export * as CustomOp from "./CustomOp"
 /** Typed errors. */
 export * as Errors from "./Errors"
 /** Encoder specs and the modality-specific expert. */

@@ -107,11 +107,11 @@ export const makeHierarchy = (
   /** h_l^(0): weights over the present local experts (masked mean or gate), then their weighted sum. */
   const pool = (stacked: tf.Tensor3D, mask: tf.Tensor2D, gates: tf.Tensor2D | undefined, training: boolean): tf.Tensor2D => {
     if (gate === undefined) {
-      return Layers.weightedSum(stacked, gates === undefined ? tf.div(mask, Layers.validCount(mask)) as tf.Tensor2D : Layers.gatedWeights(mask, gates))
+      return Layers.weightedSum(stacked, Layers.gatedWeights(mask, gates))
     }
     const [b, m] = stacked.shape
     const scores = tf.reshape(Layers.linear(gate.hidden.apply(tf.reshape(stacked, [b * m, d]), training), gate.score as tf.Tensor2D), [b, m]) as tf.Tensor2D
-    return Layers.weightedSum(stacked, gates === undefined ? Layers.maskedSoftmax(scores, mask) : Layers.gatedSoftmax(scores, mask, gates))
+    return Layers.weightedSum(stacked, Layers.gatedSoftmax(scores, mask, gates))
   }
 
   return {

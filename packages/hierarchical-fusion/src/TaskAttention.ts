@@ -91,16 +91,15 @@ export const makeTaskAttention = (
   const attend = (stacked: tf.Tensor3D, mask: tf.Tensor2D, gates: tf.Tensor2D | undefined): tf.Tensor3D => {
     const [b, j] = stacked.shape
     if (!config.enabled) {
-      const uniform = gates === undefined ? tf.div(mask, Layers.validCount(mask)) : Layers.gatedWeights(mask, gates)
+      const uniform = Layers.gatedWeights(mask, gates)
       return tf.tile(tf.expandDims(uniform, 1), [1, k, 1]) as tf.Tensor3D
     }
     // Rows q_k W_k (K, d), then every score at once: (B·J, d) x (d, K).
     const rows = tf.concat(params.map((p) => Layers.linear(p.query as tf.Tensor2D, p.key as tf.Tensor2D)), 0)
     const scores = Layers.linear(tf.reshape(stacked, [b * j, d]), tf.transpose(rows))
     const logits = tf.mul(tf.transpose(tf.reshape(scores, [b, j, k]), [0, 2, 1]), scale)
-    return gates === undefined
-      ? Layers.maskedSoftmax(logits as tf.Tensor3D, tf.expandDims(mask, 1))
-      : Layers.gatedSoftmax(logits as tf.Tensor3D, tf.expandDims(mask, 1), tf.expandDims(gates, 1))
+    // (B, J) mask and gates as (B, 1, J), broadcast over the K tasks
+    return Layers.gatedSoftmax(logits as tf.Tensor3D, tf.expandDims(mask, 1), gates === undefined ? undefined : tf.expandDims(gates, 1))
   }
 
   return {

@@ -237,10 +237,7 @@ export const crossModalKl = (
   for (const entry of entries) checkPair(teacherLogits, entry.argument, entry.logits)
   return tf.tidy(() => {
     if (entries.length === 0) return tf.scalar(0)
-    if (
-      teacherLogits.shape[0] > 0 && entries.length <= WebGpuLosses.MAX_STUDENTS && WebGpuLosses.available() &&
-      entries.every((e) => WebGpuLosses.plainWeights(e.weights))
-    ) {
+    if (entries.length <= WebGpuLosses.MAX_STUDENTS && WebGpuLosses.usable(teacherLogits.shape[0], ...entries.map((e) => e.weights))) {
       const scale = o.scale && o.temperature !== 1 ? o.temperature * o.temperature : 1
       return WebGpuLosses.crossModalKl(teacherLogits, entries, { temperature: o.temperature, scale, teacherGradient: o.teacherGradient })
     }

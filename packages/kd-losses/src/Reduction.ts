@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import { WebGpuKernel } from "@haemsa/experts"
 import * as tf from "@tensorflow/tfjs"
 import * as WebGpuLosses from "./WebGpuLosses"
 
@@ -37,7 +38,7 @@ export const linearCombination = (terms: ReadonlyArray<tf.Scalar>, coefficients:
   if (terms.length !== coefficients.length || terms.length === 0) {
     throw new Error(`linearCombination: ${terms.length} terms and ${coefficients.length} coefficients (need the same number, at least 1)`)
   }
-  if (terms.length >= 2 && terms.length <= WebGpuLosses.MAX_TERMS && WebGpuLosses.available() && terms.every((t) => t.dtype === "float32" && t.rank === 0)) {
+  if (terms.length >= 2 && terms.length <= WebGpuLosses.MAX_TERMS && WebGpuKernel.available() && terms.every((t) => t.dtype === "float32" && t.rank === 0)) {
     return WebGpuLosses.linearCombination(terms, coefficients)
   }
   return tf.tidy(() => {

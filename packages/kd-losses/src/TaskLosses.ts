@@ -60,7 +60,7 @@ const regression = (
       fail("target", shapeText(target), `must have the batch size of pred ${shapeText(pred)}`)
     }
     checkWeights(weights, p.shape[0])
-    if (fused !== undefined && p.shape[0] > 0 && WebGpuLosses.available() && WebGpuLosses.plainWeights(weights)) {
+    if (fused !== undefined && WebGpuLosses.usable(p.shape[0], weights)) {
       return fused(p, y, weights)
     }
     return weightedMean(elementwise(tf.sub(p, y)), weights)
@@ -136,9 +136,7 @@ export const crossEntropy = (
   }
   checkWeights(weights, batch)
   return tf.tidy(() => {
-    if (
-      labels instanceof tf.Tensor && labels.rank === 1 && batch > 0 && WebGpuLosses.available() && WebGpuLosses.plainWeights(weights)
-    ) {
+    if (labels instanceof tf.Tensor && labels.rank === 1 && WebGpuLosses.usable(batch, weights)) {
       return WebGpuLosses.crossEntropy(logits, labels as tf.Tensor1D, weights)
     }
     const targets =

@@ -6,16 +6,16 @@
  * for the default HAEMSA objective about 290 of a step's dispatches become 14.
  *
  * The public losses (`TaskLosses.l1Loss`, `TaskLosses.crossEntropy`, `Distillation.crossModalKl`)
- * use these when `WebGpuKernel.available()` and their inputs are of the plain kind (float32 (B)
- * weights, int32 class ids); the math is the same as the composites, including the edge cases:
- * zero-weight rows add nothing to the value or any gradient (even with non-finite logits), all
- * weights zero gives 0, an id outside [0, C) adds 0, the KL's rounding negatives are clamped at 0
- * with the gradient passed straight, tfjs's `abs` gradient (-1 at 0). Each kernel runs in one
- * workgroup of 256 threads, a row per thread, so it suits batches up to a few thousand rows.
+ * use these when {@link usable} (`WebGpuKernel.available()`, rows, float32 (B) weights) and their
+ * labels are of the plain kind (int32 class ids); the math is the same as the composites, including
+ * the edge cases: zero-weight rows add nothing to the value or any gradient (even with non-finite
+ * logits), all weights zero gives 0, an id outside [0, C) adds 0, the KL's rounding negatives are
+ * clamped at 0 with the gradient passed straight, tfjs's `abs` gradient (-1 at 0). Each kernel runs
+ * in one workgroup of 256 threads, a row per thread, so it suits batches up to a few thousand rows.
  *
  * @since 0.1.0
  */
-import { WebGpuKernel } from "@haemsa/experts"
+import { CustomOp, WebGpuKernel } from "@haemsa/experts"
 import * as tf from "@tensorflow/tfjs"
 
 const WG = 256
@@ -33,6 +33,18 @@ ${names.map((n) => `      ${n}[lid] = ${n}[lid] + ${n}[lid + s];`).join("\n")}
 
 /** WGSL: `den` = 1 where the weight sum is 0 (0 / 1 = 0 when nothing counts). */
 const safeDen = (d: string) => `select(${d}, 1.0, ${d} == 0.0)`
+
+/**
+ * WGSL: `fn name(row: u32) -> f32`, the stable log-sum-exp of row `row` of the (n, u.c) `logits`,
+ * each logit read as `logits[..]` followed by `scale` (e.g. " * u.invT" for a temperature).
+ */
+const logSumExp = (name: string, logits: string, scale = "") => `fn ${name}(row: u32) -> f32 {
+  var m = ${logits}[row * u.c]${scale};
+  for (var k = 1u; k < u.c; k = k + 1u) { m = max(m, ${logits}[row * u.c + k]${scale}); }
+  var s = 0.0;
+  for (var k = 0u; k < u.c; k = k + 1u) { s = s + exp(${logits}[row * u.c + k]${scale} - m); }
+  return m + log(s);
+}`
 
 // ---------------------------------------------------------------------------------------------
 // weighted means over rows: L1 and cross-entropy
@@ -115,14 +127,14 @@ const weightedLoss = (name: string, loss: RowLoss, uniforms: (x: tf.TensorInfo) 
   return (x: tf.Tensor, constant: tf.Tensor, weights: tf.Tensor1D | undefined): tf.Scalar => {
     const constants = weights === undefined ? [constant] : [constant, weights]
     const attrs = { weighted: weights !== undefined }
-    const op = tf.customGrad((input: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf.GradSaveFunc) => {
-      ;(save as tf.GradSaveFunc)([input as tf.Tensor, ...constants])
+    const op = CustomOp.customOp(([input], save) => {
+      save([input, ...constants])
       return {
-        value: forward([input as tf.Tensor, ...constants], attrs)[0] as tf.Scalar,
-        gradFunc: (dy: tf.Tensor, saved: Array<tf.Tensor>) => backward([...saved, dy], attrs)[0]
+        value: forward([input, ...constants], attrs)[0] as tf.Scalar,
+        gradFunc: (dy, saved) => backward([...saved, dy], attrs)[0]
       }
     })
-    return op(x) as tf.Scalar
+    return op(x)
   }
 }
 
@@ -150,13 +162,7 @@ const crossEntropyOp = weightedLoss(
     constant: "labels: array<i32>",
     gradient: "dlogits: array<f32>",
     uniform: "n: u32, c: u32",
-    helpers: `fn logSumExp(row: u32) -> f32 {
-  var m = logits[row * u.c];
-  for (var k = 1u; k < u.c; k = k + 1u) { m = max(m, logits[row * u.c + k]); }
-  var s = 0.0;
-  for (var k = 0u; k < u.c; k = k + 1u) { s = s + exp(logits[row * u.c + k] - m); }
-  return m + log(s);
-}`,
+    helpers: logSumExp("logSumExp", "logits"),
     // an id outside [0, C) has an all-zero one-hot row: it adds 0 and gets 0 gradient
     accumulate: `let y = labels[i];
     if (y >= 0 && u32(y) < u.c) { a = a + wi * (logSumExp(i) - logits[i * u.c + u32(y)]); }`,
@@ -202,13 +208,7 @@ const klCode = (layout: Layout, backward: boolean, teacherGradient: boolean): st
   const w = (m: number) => (layout[m] ? `weights[${weightRow[m]}u * u.n + i]` : "1.0")
   // per row: log-sum-exp at temperature, and KL(p_teacher || p_student) before scaling
   const lse = (name: string) => `
-fn lse_${name}(row: u32) -> f32 {
-  var m = ${name}[row * u.c] * u.invT;
-  for (var k = 1u; k < u.c; k = k + 1u) { m = max(m, ${name}[row * u.c + k] * u.invT); }
-  var s = 0.0;
-  for (var k = 0u; k < u.c; k = k + 1u) { s = s + exp(${name}[row * u.c + k] * u.invT - m); }
-  return m + log(s);
-}
+${logSumExp(`lse_${name}`, name, " * u.invT")}
 fn kl_${name}(row: u32, lt: f32, ls: f32) -> f32 {
   var acc = 0.0;
   for (var k = 0u; k < u.c; k = k + 1u) {
@@ -326,15 +326,13 @@ export const crossModalKl = (
     scale: options.scale,
     teacherGradient: options.teacherGradient
   }
-  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const save = args[args.length - 1] as tf.GradSaveFunc
-    const logits = args.slice(0, -1) as Array<tf.Tensor>
+  const op = CustomOp.customOp((logits, save) => {
     const t = options.teacherGradient ? logits[0] : teacher
     const ss = options.teacherGradient ? logits.slice(1) : logits
     save([t, ...ss, ...weights])
     return {
       value: klForward([t, ...ss, ...weights], attrs)[0] as tf.Scalar,
-      gradFunc: (dy: tf.Tensor, saved: Array<tf.Tensor>) => {
+      gradFunc: (dy, saved) => {
         const grads = tf.unstack(klBackward([...saved, dy], attrs)[0])
         // the slab order is students then teacher; the inputs are [teacher,] students
         return options.teacherGradient ? [grads[grads.length - 1], ...grads.slice(0, -1)] : grads
@@ -342,7 +340,7 @@ export const crossModalKl = (
     }
   })
   const inputs = options.teacherGradient ? [teacher, ...students.map((s) => s.logits)] : students.map((s) => s.logits)
-  return op(...inputs) as tf.Scalar
+  return op(...inputs)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -387,16 +385,21 @@ const combinationBackward = WebGpuKernel.define({
 /** `sum_k c_k t_k` of 2..{@link MAX_TERMS} scalars, fused: one kernel each way. */
 export const linearCombination = (terms: ReadonlyArray<tf.Scalar>, coefficients: ReadonlyArray<number>): tf.Scalar => {
   const attrs = { coefficients: [...coefficients] }
-  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
-    value: combinationForward(args.slice(0, -1) as Array<tf.Tensor>, attrs)[0] as tf.Scalar,
-    gradFunc: (dy: tf.Tensor) => combinationBackward([dy], attrs)
+  const op = CustomOp.customOp((inputs) => ({
+    value: combinationForward(inputs, attrs)[0] as tf.Scalar,
+    gradFunc: (dy) => combinationBackward([dy], attrs)
   }))
-  return op(...terms) as tf.Scalar
+  return op(...terms)
 }
 
-/** Whether the fused losses can run here: the webgpu backend with the kernel internals. */
-export const available = (): boolean => WebGpuKernel.available()
-
 /** Whether optional (B) weights are of the kind the fused kernels read (float32, rank 1). */
-export const plainWeights = (weights: tf.Tensor | undefined): boolean =>
+const plainWeights = (weights: tf.Tensor | undefined): boolean =>
   weights === undefined || (weights.dtype === "float32" && weights.rank === 1)
+
+/**
+ * Whether the fused row losses can run here on `rows` rows with these optional (B) weights: at least
+ * one row, the webgpu backend with the kernel internals ({@link WebGpuKernel.available}), and every
+ * weight absent or float32 of rank 1. Callers add their own conditions (label kind, student count).
+ */
+export const usable = (rows: number, ...weights: ReadonlyArray<tf.Tensor | undefined>): boolean =>
+  rows > 0 && WebGpuKernel.available() && weights.every(plainWeights)
