@@ -7,7 +7,7 @@ import type { SequenceInput } from "../src/Module"
 import { seedSource } from "../src/Module"
 import { makeUnifiedExpert } from "../src/UnifiedExpert"
 import type { UnifiedInput } from "../src/UnifiedExpert"
-import { expectFiniteGradients, features, gradientsByPath, lengthMask, maxAbsDiff, projectionLoss, replacePadding } from "./helpers"
+import { expectFiniteGradients, features, gradientsByPath, lengthMask, maxAbsDiff, projectionLoss, replacePadding, thrown } from "./helpers"
 
 beforeAll(async () => {
   await tf.setBackend("cpu")
@@ -155,33 +155,23 @@ describe("unified expert errors", () => {
   const unified = makeUnifiedExpert({ kind: "meanpool", hidden: 4 }, dims, OUT, seedSource(26))
   const input = makeInput()
 
-  const thrown = (f: () => unknown): ExpertError => {
-    try {
-      f()
-    } catch (e) {
-      if (e instanceof ExpertError) return e
-      throw e
-    }
-    throw new Error("expected an ExpertError")
-  }
-
   it("rejects modalities with mismatched step counts", () => {
     const audio = { x: features(B, 4, 2, 5), stepMask: tf.ones([B, 4]) as tf.Tensor2D }
-    const error = thrown(() => unified.apply({ ...input, inputs: { ...input.inputs, audio } }, false))
+    const error = thrown(ExpertError, () => unified.apply({ ...input, inputs: { ...input.inputs, audio } }, false))
     expect(error.field).toBe("T")
     expect(error.value).toBe("audio: 4")
   })
 
   it("rejects a modality missing from the inputs or from the mask order", () => {
     const { text: _text, ...rest } = input.inputs
-    expect(thrown(() => unified.apply({ ...input, inputs: rest }, false)).field).toBe("inputs")
-    expect(thrown(() => unified.apply({ ...input, order: ["text", "audio"] }, false)).field).toBe("order")
+    expect(thrown(ExpertError, () => unified.apply({ ...input, inputs: rest }, false)).field).toBe("inputs")
+    expect(thrown(ExpertError, () => unified.apply({ ...input, order: ["text", "audio"] }, false)).field).toBe("order")
   })
 
   it("rejects bad specs and dimensions", () => {
-    expect(thrown(() => makeUnifiedExpert({ kind: "lstm", hidden: 0 }, dims, OUT, seedSource(1))).field).toBe("hidden")
-    expect(thrown(() => makeUnifiedExpert({ kind: "lstm", hidden: 4 }, {}, OUT, seedSource(1))).field).toBe("inputDims")
-    expect(thrown(() => makeUnifiedExpert({ kind: "lstm", hidden: 4 }, { text: 0 }, OUT, seedSource(1))).field)
+    expect(thrown(ExpertError, () => makeUnifiedExpert({ kind: "lstm", hidden: 0 }, dims, OUT, seedSource(1))).field).toBe("hidden")
+    expect(thrown(ExpertError, () => makeUnifiedExpert({ kind: "lstm", hidden: 4 }, {}, OUT, seedSource(1))).field).toBe("inputDims")
+    expect(thrown(ExpertError, () => makeUnifiedExpert({ kind: "lstm", hidden: 4 }, { text: 0 }, OUT, seedSource(1))).field)
       .toBe("inputDims.text")
   })
 })

@@ -1,6 +1,7 @@
 /**
- * Test helpers shared by the experts tests: seeded inputs with padding, gradient and
- * finite-difference checks.
+ * Test helpers shared by the experts tests (and, through their imports, the hierarchical-fusion and
+ * kd-losses tests): seeded inputs with padding, gradient and finite-difference checks, the error a
+ * call throws.
  */
 import * as tf from "@tensorflow/tfjs"
 import { expect } from "vitest"
@@ -98,4 +99,18 @@ export const expectGradientsMatchFiniteDifferences = (
     }
   }
   tf.dispose([...grads.values()])
+}
+
+/**
+ * Run `f`, expect it to throw an instance of `type`, and return that error for further checks (what
+ * else it throws is rethrown; nothing thrown fails).
+ */
+export const thrown = <E>(type: abstract new(...args: never[]) => E, f: () => unknown): E => {
+  try {
+    f()
+  } catch (e) {
+    if (e instanceof type) return e
+    throw e
+  }
+  throw new Error(`expected a ${type.name}, nothing was thrown`)
 }

@@ -50,16 +50,16 @@ describe("fusion level", () => {
 
   it("rejects bad sizes and options with FusionError", () => {
     const options = { dropout: 0, activation: "relu" as const }
-    expect(thrown(() => makeFusionLevel([], 4, Module.seedSource(1), options), FusionError).field).toBe("inDims")
-    expect(thrown(() => makeFusionLevel([0, 3], 4, Module.seedSource(1), options), FusionError).field).toBe("inDims[0]")
-    expect(thrown(() => makeFusionLevel([5], 0, Module.seedSource(1), options), FusionError).field).toBe("outDim")
-    expect(thrown(() => makeFusionLevel([5], 4, Module.seedSource(1), { ...options, dropout: 1 }), FusionError).field)
+    expect(thrown(FusionError, () => makeFusionLevel([], 4, Module.seedSource(1), options)).field).toBe("inDims")
+    expect(thrown(FusionError, () => makeFusionLevel([0, 3], 4, Module.seedSource(1), options)).field).toBe("inDims[0]")
+    expect(thrown(FusionError, () => makeFusionLevel([5], 0, Module.seedSource(1), options)).field).toBe("outDim")
+    expect(thrown(FusionError, () => makeFusionLevel([5], 4, Module.seedSource(1), { ...options, dropout: 1 })).field)
       .toBe("dropout")
     expect(
-      thrown(() => makeFusionLevel([5], 4, Module.seedSource(1), { dropout: 0, activation: "swish" as "relu" }), FusionError)
+      thrown(FusionError, () => makeFusionLevel([5], 4, Module.seedSource(1), { dropout: 0, activation: "swish" as "relu" }))
         .field
     ).toBe("activation")
     const level = makeFusionLevel([5, 3], 4, Module.seedSource(1), options)
-    expect(thrown(() => level.apply([a], false), FusionError).field).toBe("inputs")
+    expect(thrown(FusionError, () => level.apply([a], false)).field).toBe("inputs")
   })
 })

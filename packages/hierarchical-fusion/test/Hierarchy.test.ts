@@ -179,12 +179,12 @@ describe("hierarchy variables and errors", () => {
     [{ activation: "swish" }, "activation"]
   ] as Array<[Partial<HierarchyConfig>, string]>)("rejects %j (field %s)", (change, field) => {
     const config = { depth: 2, width: 4, pool: "mean", sharedMode: "evolve", dropout: 0, ...change } as HierarchyConfig
-    expect(thrown(() => makeHierarchy(config, Module.seedSource(1)), FusionError).field).toBe(field)
+    expect(thrown(FusionError, () => makeHierarchy(config, Module.seedSource(1))).field).toBe(field)
   })
 
   it("rejects a local expert count that does not match the mask", () => {
     const hierarchy = makeHierarchy({ depth: 1, width: D, pool: "mean", sharedMode: "evolve", dropout: 0 }, Module.seedSource(1))
     const x = input()
-    expect(thrown(() => hierarchy.apply({ ...x, local: x.local.slice(0, 2) }, false), FusionError).field).toBe("local")
+    expect(thrown(FusionError, () => hierarchy.apply({ ...x, local: x.local.slice(0, 2) }, false)).field).toBe("local")
   })
 })

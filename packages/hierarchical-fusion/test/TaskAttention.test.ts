@@ -144,11 +144,11 @@ describe("task attention", () => {
 
   it("rejects bad configs and inputs with FusionError", () => {
     const seeds = Module.seedSource(1)
-    expect(thrown(() => makeTaskAttention({ tasks: [], dim: D, enabled: true }, seeds), FusionError).field).toBe("tasks")
-    expect(thrown(() => makeTaskAttention({ tasks: ["a", "a"], dim: D, enabled: true }, seeds), FusionError).field).toBe("tasks")
-    expect(thrown(() => makeTaskAttention({ tasks: ["a"], dim: 0, enabled: true }, seeds), FusionError).field).toBe("dim")
+    expect(thrown(FusionError, () => makeTaskAttention({ tasks: [], dim: D, enabled: true }, seeds)).field).toBe("tasks")
+    expect(thrown(FusionError, () => makeTaskAttention({ tasks: ["a", "a"], dim: D, enabled: true }, seeds)).field).toBe("tasks")
+    expect(thrown(FusionError, () => makeTaskAttention({ tasks: ["a"], dim: 0, enabled: true }, seeds)).field).toBe("dim")
     const attention = makeTaskAttention({ tasks, dim: D, enabled: true }, seeds)
     const x = input(someMasked)
-    expect(thrown(() => attention.apply({ ...x, experts: x.experts.slice(1) }, false), FusionError).field).toBe("experts")
+    expect(thrown(FusionError, () => attention.apply({ ...x, experts: x.experts.slice(1) }, false)).field).toBe("experts")
   })
 })

@@ -58,10 +58,10 @@ describe("tower", () => {
     [{ dropout: 1 }, "dropout"],
     [{ activation: "swish" }, "activation"]
   ] as Array<[Partial<TowerConfig>, string]>)("rejects %j (field %s)", (change, field) => {
-    expect(thrown(() => makeTower({ ...config(1), ...change }, 5, Module.seedSource(1)), FusionError).field).toBe(field)
+    expect(thrown(FusionError, () => makeTower({ ...config(1), ...change }, 5, Module.seedSource(1))).field).toBe(field)
   })
 
   it("rejects an input width below 1", () => {
-    expect(thrown(() => makeTower(config(1), 0, Module.seedSource(1)), FusionError).field).toBe("inDim")
+    expect(thrown(FusionError, () => makeTower(config(1), 0, Module.seedSource(1))).field).toBe("inDim")
   })
 })

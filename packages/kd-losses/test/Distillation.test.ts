@@ -4,8 +4,8 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { crossModalKl, klDivergence } from "../src/Distillation"
 import { DistillationError } from "../src/Errors"
 import { closeTo, kl64, klGrads64, weightedMean64 } from "./Reference"
+import { thrown } from "../../experts/test/helpers"
 import { expectNoLeaks } from "./Leaks"
-import { thrown } from "./Throws"
 
 beforeAll(async () => {
   await tf.setBackend("cpu")

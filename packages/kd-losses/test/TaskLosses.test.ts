@@ -4,8 +4,8 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { TaskLossError } from "../src/Errors"
 import { binaryCrossEntropyWithLogits, crossEntropy, l1Loss, mseLoss, sentimentClasses } from "../src/TaskLosses"
 import { bce64, ce64, closeTo, npRound, weightedMean64 } from "./Reference"
+import { thrown } from "../../experts/test/helpers"
 import { expectNoLeaks } from "./Leaks"
-import { thrown } from "./Throws"
 
 beforeAll(async () => {
   await tf.setBackend("cpu")
