@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { ROOT } from "./Harness"
+import { isMain, ROOT } from "./Harness"
 import type { Report } from "./run"
 
 /** A figure to chart: the measurement it reads and how. */
@@ -81,7 +81,7 @@ export const render = (unordered: ReadonlyArray<Report>, panels: ReadonlyArray<P
       y += barHeight + gap + 26
       continue
     }
-    const lo = Math.floor(Math.log10(Math.min(...bars.map((b) => b.value)))) - (panel.better === "lower" ? 0 : 0)
+    const lo = Math.floor(Math.log10(Math.min(...bars.map((b) => b.value))))
     const hi = Math.ceil(Math.log10(Math.max(...bars.map((b) => b.value))) + 1e-9)
     const span = Math.max(1, hi - lo)
     const x = (v: number) => left + (barArea * (Math.log10(v) - lo + 0.15)) / (span + 0.15)
@@ -114,7 +114,7 @@ export const render = (unordered: ReadonlyArray<Report>, panels: ReadonlyArray<P
 /** The default reports: benchmarks/results/*.json. */
 export const RESULTS_DIR = path.join(ROOT, "benchmarks/results")
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   const files = process.argv.length > 2
     ? process.argv.slice(2)
     : fs.readdirSync(RESULTS_DIR).filter((f) => f.endsWith(".json")).sort().map((f) => path.join(RESULTS_DIR, f))

@@ -21,9 +21,6 @@ export interface ForwardFlops {
 /** FLOPs of a training step (forward, weight and input gradients) from the forward counts. */
 export const trainingStep = (f: ForwardFlops): number => 2 * f.first + 3 * f.rest
 
-/** Forward FLOPs of a whole forward pass. */
-export const forward = (f: ForwardFlops): number => f.first + f.rest
-
 /** Forward FLOPs of one expert on a (B, T, d) batch (see `Expert.ExpertSpec` for the architectures). */
 export const expert = (spec: Expert.ResolvedExpertSpec, b: number, t: number, d: number, out: number): ForwardFlops => {
   const h = spec.hidden
@@ -58,10 +55,10 @@ export const hierarchy = (depth: number, b: number, d: number, evolve: boolean):
   return { first: level, rest: (depth - 1) * level }
 }
 
-/** Per-step weights of a network: the experts' input projections and per-step layers (applied to every step). */
-const PER_STEP = [/^expert\/[^/]+\/input\/kernel$/, /^unified\/input\/[^/]+\/kernel$/, /\/body\/step\d+\/kernel$/]
 /** Weights applied to data (the experts' input projections): no input gradient. */
 const DATA_INPUT = [/^expert\/[^/]+\/input\/kernel$/, /^unified\/input\/[^/]+\/kernel$/]
+/** Per-step weights of a network: the experts' input projections and per-step layers (applied to every step). */
+const PER_STEP = [...DATA_INPUT, /\/body\/step\d+\/kernel$/]
 
 /**
  * Forward FLOPs of a network built from a meanpool spec (the default architecture) on batches of B

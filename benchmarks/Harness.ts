@@ -7,6 +7,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import type { Report } from "./run"
 
 /**
  * Repository root. `HAEMSA_BENCH_ROOT` overrides it: the Deno bundle lives elsewhere than this file,
@@ -179,6 +180,24 @@ export const record = (
   const file = options.file ?? path.join(ROOT, "docs/benchmarks.md")
   const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "# Benchmarks\n"
   fs.writeFileSync(file, insertRows(text, rows(benchmark, backend, runtimeText, ms, options)))
+}
+
+/**
+ * Append the rows of a runner report (`run.ts`, or its `--json` file) to docs/benchmarks.md, with
+ * the report's own date, machine, runtime and backend; the notes are "quick", the adapter and
+ * `--note` (empty ones left out). Returns the number of rows.
+ */
+export const recordReport = (report: Report): number => {
+  const note = [report.quick ? "quick" : undefined, report.adapter ? `adapter ${report.adapter}` : undefined, report.note].filter((s) => s !== undefined && s !== "").join("; ")
+  for (const r of report.results) {
+    const runtimeText = r.backend === "-" ? report.runtime : `${report.runtime}, tfjs ${report.versions.tfjs}`
+    record(r.benchmark, r.backend, runtimeText, r.measurements, {
+      date: report.date.slice(0, 10),
+      machineText: `${report.machine.cores}x ${report.machine.cpu}`,
+      ...(note ? { note } : {})
+    })
+  }
+  return report.results.reduce((n, r) => n + r.measurements.length, 0)
 }
 
 /**

@@ -13,7 +13,7 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { type BenchOptions, deno, formatNumber, machine, type Measurement, record, runtime } from "./Harness"
+import { type BenchOptions, deno, formatNumber, machine, type Measurement, recordReport, runtime, useWasmDir } from "./Harness"
 
 /** A benchmark module: `run` measures, the backend is already set up. */
 interface BenchModule {
@@ -145,10 +145,7 @@ const relaunchUnderDeno = async (argv: ReadonlyArray<string>): Promise<number> =
 const setupBackend = async (name: string): Promise<{ readonly name: string; readonly adapter?: string; readonly tfjs: string }> => {
   const tf = await import("@tensorflow/tfjs")
   const { Backend } = await import("@haemsa/haemsa-model")
-  if (name === "wasm" && process.env.HAEMSA_WASM_DIR) {
-    const wasm = await import("@tensorflow/tfjs-backend-wasm")
-    wasm.setWasmPaths(process.env.HAEMSA_WASM_DIR)
-  }
+  await useWasmDir(name)
   const active = await Backend.setup(name)
   let adapter: string | undefined
   if (name === "webgpu") {
@@ -208,14 +205,7 @@ export const runBenchmarks = async (args: RunArgs): Promise<Report> => {
     failures
   }
   console.log(`\n${table(results)}`)
-  if (args.record) {
-    const note = [args.quick ? "quick" : undefined, backend?.adapter ? `adapter ${backend.adapter}` : undefined, args.note].filter((s) => s !== undefined).join("; ")
-    for (const r of results) {
-      const runtimeText = r.backend === "-" ? rt : `${rt}, tfjs ${backend!.tfjs}`
-      record(r.benchmark, r.backend, runtimeText, r.measurements, note ? { note } : {})
-    }
-    console.log(`recorded ${results.reduce((n, r) => n + r.measurements.length, 0)} rows in docs/benchmarks.md`)
-  }
+  if (args.record) console.log(`recorded ${recordReport(report)} rows in docs/benchmarks.md`)
   if (args.json !== undefined) {
     const file = path.resolve(args.json)
     fs.mkdirSync(path.dirname(file), { recursive: true })

@@ -36,8 +36,11 @@ export const TOLERANCE = 1e-3
 /** Adam steps applied with the step's gradient before the weights are compared. */
 export const ADAM_STEPS = 3
 
+/** The default architecture without dropout. */
+const DEFAULT_NO_DROPOUT: ArchitectureSpec.ArchitectureSpec = { ...ArchitectureSpec.defaultSpec, dropout: 0, modalityDropout: 0 }
+
 const SPECS: ReadonlyArray<readonly [string, ArchitectureSpec.ArchitectureSpec]> = [
-  ["default", { ...ArchitectureSpec.defaultSpec, dropout: 0, modalityDropout: 0 }],
+  ["default", DEFAULT_NO_DROPOUT],
   // dropout on: tf.dropout and the fused webgpu dropout draw the same noise for a seed, so they agree
   [
     "default with dropout",
@@ -76,13 +79,27 @@ interface StepResult {
 
 const read = async (t: tf.Tensor): Promise<Float32Array> => Float32Array.from(await t.data())
 
-/** One step on the active backend; `init` (from the other backend) fixes the initial weights. */
-const stepOn = async (spec: ArchitectureSpec.ArchitectureSpec, init?: Map<string, Float32Array>): Promise<StepResult> => {
-  const model = DefaultModel.make({ samples: 16, steps: 10, dims: { text: 48, audio: 5, vision: 20 }, spec, seed: 7 })
+/** The values of named variables, read one after the other. */
+const readAll = async (vars: ReadonlyArray<readonly [string, tf.Variable]>): Promise<Map<string, Float32Array>> => {
+  const out = new Map<string, Float32Array>()
+  for (const [k, v] of vars) out.set(k, await read(v))
+  return out
+}
+
+/**
+ * A tiny model (T 10, text 48) on the active backend with its variables and initial weights: `init`
+ * (from the other backend) when given, assigned to the variables; else the variables' own, read back.
+ */
+const tinyModel = async (spec: ArchitectureSpec.ArchitectureSpec, samples: number, seed: number, init?: Map<string, Float32Array>) => {
+  const model = DefaultModel.make({ samples, steps: 10, dims: { text: 48, audio: 5, vision: 20 }, spec, seed })
   const vars = [...model.net.variables]
   if (init) for (const [k, v] of vars) tf.tidy(() => v.assign(tf.tensor(init.get(k)!, v.shape)))
-  const initial = new Map<string, Float32Array>()
-  for (const [k, v] of vars) initial.set(k, await read(v))
+  return { model, vars, initial: init ?? (await readAll(vars)) }
+}
+
+/** One step on the active backend; `init` (from the other backend) fixes the initial weights. */
+const stepOn = async (spec: ArchitectureSpec.ArchitectureSpec, init?: Map<string, Float32Array>): Promise<StepResult> => {
+  const { model, vars, initial } = await tinyModel(spec, 16, 7, init)
   const batch = model.batch(16)
   const optimizer = Optimizer.adam(spec.learningRate)
   try {
@@ -92,14 +109,13 @@ const stepOn = async (spec: ArchitectureSpec.ArchitectureSpec, init?: Map<string
     // a weight off the loss's path (the last level's shared stream) gets no gradient: zeros
     for (const [k, v] of vars) gradients.set(k, grads[v.name] ? await read(grads[v.name]) : new Float32Array(v.size))
     for (let t = 0; t < ADAM_STEPS; t++) optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })))
-    const updated = new Map<string, Float32Array>()
-    for (const [k, v] of vars) updated.set(k, await read(v))
+    const updated = await readAll(vars)
     tf.dispose([value, ...Object.values(grads)])
     return { loss, gradients, updated, initial }
   } finally {
     optimizer.dispose()
     BatchTensors.dispose(batch)
-    for (const [, v] of vars) v.dispose()
+    Network.dispose(model.net)
   }
 }
 
@@ -108,11 +124,7 @@ export const TRAINING_STEPS = 6
 
 /** The losses of {@link TRAINING_STEPS} optimizer steps (alternating two batches) from the weights `init`. */
 const trainingLosses = async (spec: ArchitectureSpec.ArchitectureSpec, init?: Map<string, Float32Array>): Promise<{ losses: number[]; initial: Map<string, Float32Array> }> => {
-  const model = DefaultModel.make({ samples: 32, steps: 10, dims: { text: 48, audio: 5, vision: 20 }, spec, seed: 11 })
-  const vars = [...model.net.variables]
-  if (init) for (const [k, v] of vars) tf.tidy(() => v.assign(tf.tensor(init.get(k)!, v.shape)))
-  const initial = new Map<string, Float32Array>()
-  for (const [k, v] of vars) initial.set(k, await read(v))
+  const { model, initial } = await tinyModel(spec, 32, 11, init)
   const batches = [model.batch(16, 0), model.batch(16, 16)]
   const optimizer = Optimizer.adam(spec.learningRate)
   try {
@@ -122,7 +134,7 @@ const trainingLosses = async (spec: ArchitectureSpec.ArchitectureSpec, init?: Ma
   } finally {
     optimizer.dispose()
     for (const b of batches) BatchTensors.dispose(b)
-    for (const [, v] of vars) v.dispose()
+    Network.dispose(model.net)
   }
 }
 
@@ -157,24 +169,37 @@ const maxDiff = (a: Float32Array, b: Float32Array, keep?: (i: number) => boolean
   return Number.isNaN(a.reduce((s, x) => s + x, 0) + b.reduce((s, x) => s + x, 0)) ? NaN : m
 }
 
+/**
+ * `b` against the reference `a` (over the elements `keep` selects): the largest |difference|, `a`'s
+ * largest |value| (all elements), their ratio, and whether the difference is within the tolerance.
+ */
+const tensorDiff = (a: Float32Array, b: Float32Array, keep?: (i: number) => boolean) => {
+  const scale = maxAbs(a)
+  const d = maxDiff(a, b, keep)
+  return { d, scale, relative: d / Math.max(scale, 1e-12), ok: d <= TOLERANCE * scale + 1e-6 }
+}
+
+/** The difference of `b` from the reference `a`, relative to |a|. */
+const relDiff = (a: number, b: number): number => Math.abs(a - b) / Math.max(Math.abs(a), 1e-12)
+
+/** The largest {@link relDiff} of two lists, element by element. */
+const worstRelDiff = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): number => Math.max(...a.map((x, i) => relDiff(x, b[i])))
+
 /** The mismatches of `gpu` against `cpu` (empty when they agree), and the largest relative differences. */
 export const compare = (cpu: StepResult, gpu: StepResult): { problems: string[]; worst: { loss: number; gradient: number; weight: number } } => {
   const problems: string[] = []
-  const lossRel = Math.abs(cpu.loss - gpu.loss) / Math.max(Math.abs(cpu.loss), 1e-12)
+  const lossRel = relDiff(cpu.loss, gpu.loss)
   if (!(lossRel <= TOLERANCE)) problems.push(`loss: cpu ${cpu.loss} webgpu ${gpu.loss} (relative difference ${lossRel.toExponential(2)})`)
   let worstGradient = 0
   let worstWeight = 0
   for (const [k, g] of cpu.gradients) {
-    const scale = maxAbs(g)
-    const d = maxDiff(g, gpu.gradients.get(k)!)
-    worstGradient = Math.max(worstGradient, d / Math.max(scale, 1e-12))
-    if (!(d <= TOLERANCE * scale + 1e-6)) problems.push(`gradient ${k}: max |difference| ${d.toExponential(2)}, largest |gradient| ${scale.toExponential(2)}`)
-    const w = cpu.updated.get(k)!
-    const significant = (i: number) => Math.abs(g[i]) >= TOLERANCE * scale
-    const wScale = maxAbs(w)
-    const dw = maxDiff(w, gpu.updated.get(k)!, significant)
-    worstWeight = Math.max(worstWeight, dw / Math.max(wScale, 1e-12))
-    if (!(dw <= TOLERANCE * wScale + 1e-6)) problems.push(`updated weight ${k}: max |difference| ${dw.toExponential(2)}, largest |weight| ${wScale.toExponential(2)}`)
+    const gd = tensorDiff(g, gpu.gradients.get(k)!)
+    worstGradient = Math.max(worstGradient, gd.relative)
+    if (!gd.ok) problems.push(`gradient ${k}: max |difference| ${gd.d.toExponential(2)}, largest |gradient| ${gd.scale.toExponential(2)}`)
+    const significant = (i: number) => Math.abs(g[i]) >= TOLERANCE * gd.scale
+    const wd = tensorDiff(cpu.updated.get(k)!, gpu.updated.get(k)!, significant)
+    worstWeight = Math.max(worstWeight, wd.relative)
+    if (!wd.ok) problems.push(`updated weight ${k}: max |difference| ${wd.d.toExponential(2)}, largest |weight| ${wd.scale.toExponential(2)}`)
   }
   return { problems, worst: { loss: lossRel, gradient: worstGradient, weight: worstWeight } }
 }
@@ -238,10 +263,9 @@ const compareLosses = (cpu: Map<string, Float32Array>, gpu: Map<string, Float32A
   let worst = 0
   for (const [k, a] of cpu) {
     const g = gpu.get(k)!
-    const scale = maxAbs(a)
-    const d = maxDiff(a, g)
-    worst = Math.max(worst, d / Math.max(scale, 1e-12))
-    if (!(d <= TOLERANCE * scale + 1e-6)) problems.push(`${k}: cpu [${[...a].map((x) => x.toPrecision(4)).join(", ")}] webgpu [${[...g].map((x) => x.toPrecision(4)).join(", ")}]`)
+    const diff = tensorDiff(a, g)
+    worst = Math.max(worst, diff.relative)
+    if (!diff.ok) problems.push(`${k}: cpu [${[...a].map((x) => x.toPrecision(4)).join(", ")}] webgpu [${[...g].map((x) => x.toPrecision(4)).join(", ")}]`)
   }
   return { problems, worst }
 }
@@ -267,12 +291,11 @@ export const check = async (): Promise<number> => {
   {
     // several whole training steps: what one step leaves behind (moments, pooled buffers, cached
     // bind groups and uniforms) must not change the next
-    const spec = { ...ArchitectureSpec.defaultSpec, dropout: 0, modalityDropout: 0 }
     await Backend.setup("cpu")
-    const cpu = await trainingLosses(spec)
+    const cpu = await trainingLosses(DEFAULT_NO_DROPOUT)
     await Backend.setup("webgpu")
-    const gpu = await trainingLosses(spec, cpu.initial)
-    const worst = Math.max(...cpu.losses.map((l, i) => Math.abs(l - gpu.losses[i]) / Math.max(Math.abs(l), 1e-12)))
+    const gpu = await trainingLosses(DEFAULT_NO_DROPOUT, cpu.initial)
+    const worst = worstRelDiff(cpu.losses, gpu.losses)
     console.log(`${TRAINING_STEPS} training steps (default): losses cpu ${cpu.losses.map((l) => l.toFixed(5)).join(" ")}; largest relative difference ${worst.toExponential(2)}`)
     if (!(worst <= TOLERANCE)) {
       console.log(`  MISMATCH training losses: webgpu ${gpu.losses.map((l) => l.toFixed(5)).join(" ")}`)
@@ -280,15 +303,11 @@ export const check = async (): Promise<number> => {
     }
   }
   {
-    const spec = { ...ArchitectureSpec.defaultSpec, dropout: 0, modalityDropout: 0 }
     await Backend.setup("cpu")
-    const cpu = await trainedMae(spec)
+    const cpu = await trainedMae(DEFAULT_NO_DROPOUT)
     await Backend.setup("webgpu")
-    const gpu = await trainedMae(spec)
-    const worst = Math.max(
-      Math.abs(cpu.mae - gpu.mae) / Math.max(cpu.mae, 1e-12),
-      ...cpu.losses.map((l, i) => Math.abs(l - gpu.losses[i]) / Math.max(Math.abs(l), 1e-12))
-    )
+    const gpu = await trainedMae(DEFAULT_NO_DROPOUT)
+    const worst = Math.max(relDiff(cpu.mae, gpu.mae), worstRelDiff(cpu.losses, gpu.losses))
     console.log(`Train.train (2 epochs): epoch losses cpu ${cpu.losses.map((l) => l.toFixed(5)).join(" ")}, test MAE cpu ${cpu.mae.toFixed(5)} webgpu ${gpu.mae.toFixed(5)}; largest relative difference ${worst.toExponential(2)}`)
     if (!(worst <= TOLERANCE)) {
       console.log(`  MISMATCH training loop: webgpu epoch losses ${gpu.losses.map((l) => l.toFixed(5)).join(" ")}`)

@@ -18,7 +18,7 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Bundle from "../deno/Bundle"
-import { SHARED } from "../Harness"
+import { isMain, SHARED } from "../Harness"
 
 /** The staging folder. */
 export const STAGE = path.join(Bundle.OUT_DIR, "gpu")
@@ -61,7 +61,7 @@ export const build = async (): Promise<string[]> => {
   return files.map((f) => `${path.relative(STAGE, f)} ${size(f)}`)
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   for (const line of await build()) console.log(line)
   console.log(`staged in ${STAGE}; on the GPU machine: bash benchmarks/gpu/run-gpu.sh (carry benchmarks/.out/gpu)`)
 }

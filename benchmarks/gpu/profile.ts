@@ -9,7 +9,7 @@
  *
  *   npx tsx --conditions=source benchmarks/gpu/profile.ts [--backend wasm|cpu|webgpu] [--batch-size B] [--caches on|off] [--steps N] [--top K] [--json FILE] [--deno]
  */
-import { Backend, BatchTensors, Optimizer, WebGpuDispatch } from "@haemsa/haemsa-model"
+import { Backend, BatchTensors, Network, Optimizer, WebGpuDispatch } from "@haemsa/haemsa-model"
 import * as tf from "@tensorflow/tfjs"
 import * as fs from "node:fs"
 import { argOption, median, runtime, scriptEntry, useWasmDir } from "../Harness"
@@ -151,7 +151,7 @@ export const profile = async (steps: number, top: number, batchSize = Number(arg
   }
   for (const b of batches) BatchTensors.dispose(b)
   optimizer.dispose()
-  for (const v of model.net.variables.values()) v.dispose()
+  Network.dispose(model.net)
 
   const byName = totals(kernels)
   const byShape = totals(kernels.map((k) => ({ name: `${k.name} ${k.shapes}`, ms: k.ms })))

@@ -53,11 +53,6 @@ echo "== 1. agreement cpu vs webgpu"
 rc=${PIPESTATUS[0]}
 if [ "$rc" -eq 2 ]; then echo "no WebGPU adapter: stopping"; exit 2; fi
 
-echo "== 2. host cost of a dispatch"
-for batch in 15 64 256; do
-  "${RUN[@]}" "$STAGE/dispatch.mjs" --backend webgpu --submit-batch "$batch" 2>&1 | log "dispatch-$batch.log"
-done
-
 STEPS=${STEPS:-20}
 SIZES=${BATCH_SIZES:-16,32,64,128,256}
 PARTS=" ${PARTS:-1 2 3 4 5 6} "

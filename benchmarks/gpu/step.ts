@@ -16,7 +16,7 @@
  * each loss one step late (see {@link Sync}).
  */
 import { WebGpuKernel } from "@haemsa/experts"
-import { ArchitectureSpec, Backend, BatchTensors, Optimizer } from "@haemsa/haemsa-model"
+import { ArchitectureSpec, Backend, BatchTensors, Network, Optimizer } from "@haemsa/haemsa-model"
 import * as tf from "@tensorflow/tfjs"
 import * as fs from "node:fs"
 import { argOption, median, percentile, runtime, scriptEntry, useWasmDir } from "../Harness"
@@ -75,7 +75,7 @@ export const stepTimes = async (
     }
     for (const b of batches) BatchTensors.dispose(b)
     optimizer.dispose()
-    for (const v of model.net.variables.values()) v.dispose()
+    Network.dispose(model.net)
     const m = median(ms)
     const figures: StepFigures = {
       batchSize,
@@ -93,22 +93,26 @@ export const stepTimes = async (
   return out
 }
 
+/** The value of the switch `--name` (default "on"); anything but on or off is an error. */
+const onOff = (name: string): "on" | "off" => {
+  const value = argOption(name, "on")
+  if (value !== "on" && value !== "off") throw new Error(`--${name} must be on or off, not ${value}`)
+  return value
+}
+
 if (await scriptEntry(import.meta.url, "benchmarks/gpu/step.ts", "step.mjs")) {
   const backend = argOption("backend", "wasm")
   await useWasmDir(backend)
-  const caches = argOption("caches", "on")
-  if (caches !== "on" && caches !== "off") throw new Error(`--caches must be on or off, not ${caches}`)
+  const caches = onOff("caches")
   await Backend.setup(backend, undefined, { dispatchCaches: caches === "on" })
-  const fused = argOption("fused", "on")
-  if (fused !== "on" && fused !== "off") throw new Error(`--fused must be on or off, not ${fused}`)
+  const fused = onOff("fused")
   WebGpuKernel.setEnabled(fused === "on")
   const submit = argOption("submit-batch", "")
   if (submit !== "" && backend === "webgpu") tf.env().set("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE", Number(submit))
   const batchSizes = argOption("batch-sizes", "16,32,64,128,256").split(",").map(Number)
   if (batchSizes.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`--batch-sizes must be positive integers: ${batchSizes.join(",")}`)
   const steps = Number(argOption("steps", "20"))
-  const gates = argOption("gates", "on")
-  if (gates !== "on" && gates !== "off") throw new Error(`--gates must be on or off, not ${gates}`)
+  const gates = onOff("gates")
   const { modalityGates: _gates, ...withoutGates } = ArchitectureSpec.defaultSpec
   const spec: ArchitectureSpec.ArchitectureSpec = gates === "on" ? ArchitectureSpec.defaultSpec : withoutGates
   const sync = argOption("sync", "each")

@@ -1,13 +1,12 @@
 /**
  * The default HAEMSA network on MOSI-shaped synthetic data (T = 50, text 768, audio 5, vision 20),
  * built through the real haemsa-model code path (Network.build with the default parts), and a training
- * step that reads its loss asynchronously (as Train.step does, but without `dataSync`, which the
- * webgpu backend cannot do outside a browser). Shared by the training-throughput, inference, GPU
- * agreement and kernel-profile benchmarks.
+ * step (Train.step) whose loss is read asynchronously. Shared by the training-throughput, inference,
+ * GPU agreement and kernel-profile benchmarks.
  */
 import type { Dataset } from "@haemsa/datasets"
 import { Batching, Normalize, Synthetic } from "@haemsa/datasets"
-import { ArchitectureSpec, BatchTensors, DataInfo, Layers, Network, Objective } from "@haemsa/haemsa-model"
+import { ArchitectureSpec, BatchTensors, DataInfo, Layers, Network, Objective, Train } from "@haemsa/haemsa-model"
 import { Services } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
 import { Effect } from "effect"
@@ -35,6 +34,19 @@ export interface ModelOptions {
   readonly seed?: number
 }
 
+/** Network.build of `spec` with the default parts, and the default loss services. */
+export const buildNetwork = (
+  spec: ArchitectureSpec.ArchitectureSpec,
+  info: DataInfo.DataInfo,
+  seed: number
+): { readonly net: Network.Network; readonly losses: Objective.Losses } =>
+  Effect.runSync(
+    Effect.gen(function*() {
+      const net = yield* Network.build(spec, info, seed)
+      return { net, losses: { task: yield* Services.TaskLosses, kd: yield* Services.Distillation } }
+    }).pipe(Effect.provide(Layers.parts))
+  )
+
 /** Build the network on seeded synthetic data; tensors live on the active backend. */
 export const make = (options: ModelOptions = {}): DefaultModel => {
   const samples = options.samples ?? 512
@@ -46,13 +58,7 @@ export const make = (options: ModelOptions = {}): DefaultModel => {
   })
   const { dataset, stats } = Normalize.normalize(data)
   const info = DataInfo.fromDataset(dataset, stats)
-  const spec = options.spec ?? ArchitectureSpec.defaultSpec
-  const { net, losses } = Effect.runSync(
-    Effect.gen(function*() {
-      const net = yield* Network.build(spec, info, options.seed ?? 0)
-      return { net, losses: { task: yield* Services.TaskLosses, kd: yield* Services.Distillation } }
-    }).pipe(Effect.provide(Layers.parts))
-  )
+  const { net, losses } = buildNetwork(options.spec ?? ArchitectureSpec.defaultSpec, info, options.seed ?? 0)
   const train = dataset.splits.train
   return {
     net,
@@ -72,7 +78,7 @@ export const loss = (model: DefaultModel, batch: BatchTensors.BatchTensors): tf.
  * caller can record the next step before awaiting this one.
  */
 export const step = (model: DefaultModel, optimizer: tf.Optimizer, batch: BatchTensors.BatchTensors): Promise<number> => {
-  const cost = optimizer.minimize(() => loss(model, batch), true, [...model.net.variables.values()])!
+  const cost = Train.step(model.net, optimizer, batch, model.losses)
   return cost.data().then(
     (values) => {
       cost.dispose()

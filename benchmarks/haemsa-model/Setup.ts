@@ -5,10 +5,8 @@
  * objective) on batches made as Train.train makes them (subset, modality dropout, BatchTensors).
  */
 import { Batching, Normalize, Random, Synthetic } from "@haemsa/datasets"
-import { ArchitectureSpec, Backend, BatchTensors, DataInfo, Layers, Network, Optimizer, Train } from "@haemsa/haemsa-model"
-import { Services } from "@haemsa/kd-losses"
-import * as tf from "@tensorflow/tfjs"
-import { Effect } from "effect"
+import { ArchitectureSpec, Backend, BatchTensors, DataInfo, Optimizer, Train } from "@haemsa/haemsa-model"
+import { buildNetwork } from "./DefaultModel"
 
 /** The batch size of the benchmark (the training default). */
 export const BATCH = 32
@@ -22,12 +20,7 @@ export const makeTfjs = async (backend = "wasm") => {
   const { dataset, stats } = Normalize.normalize(Synthetic.synthetic({ seed: 0 }))
   const info = DataInfo.fromDataset(dataset, stats)
   const spec = ArchitectureSpec.defaultSpec
-  const { net, losses } = Effect.runSync(
-    Effect.gen(function*() {
-      const net = yield* Network.build(spec, info, 0)
-      return { net, losses: { task: yield* Services.TaskLosses, kd: yield* Services.Distillation } }
-    }).pipe(Effect.provide(Layers.parts))
-  )
+  const { net, losses } = buildNetwork(spec, info, 0)
   const train = dataset.splits.train
   const rng = Random.makeRng(0x5eed)
   const used = net.modalities.map((m) => ({ text: 0, audio: 1, vision: 2 })[m])

@@ -4,7 +4,7 @@
  *
  *   pnpm bench --package haemsa-model [--backend wasm|cpu|webgpu] [--quick]
  */
-import { BatchTensors } from "@haemsa/haemsa-model"
+import { BatchTensors, Network } from "@haemsa/haemsa-model"
 import { type BenchOptions, describe, fromSamples, type Measurement, percentile } from "../Harness"
 import { forwardRead } from "../Tensors"
 import * as DefaultModel from "./DefaultModel"
@@ -37,7 +37,7 @@ export const run = async (options: BenchOptions): Promise<Measurement[]> => {
       }
     }
   } finally {
-    for (const v of model.net.variables.values()) v.dispose()
+    Network.dispose(model.net)
   }
   return out
 }

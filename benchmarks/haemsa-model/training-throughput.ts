@@ -6,7 +6,7 @@
  *
  *   pnpm bench --package haemsa-model [--backend wasm|cpu|webgpu] [--quick]
  */
-import { BatchTensors, Optimizer } from "@haemsa/haemsa-model"
+import { BatchTensors, Network, Optimizer } from "@haemsa/haemsa-model"
 import * as tf from "@tensorflow/tfjs"
 import * as Flops from "../Flops"
 import { type BenchOptions, describe, measure, type Measurement } from "../Harness"
@@ -40,7 +40,7 @@ export const run = async (options: BenchOptions): Promise<Measurement[]> => {
     }
   } finally {
     optimizer.dispose()
-    for (const v of model.net.variables.values()) v.dispose()
+    Network.dispose(model.net)
   }
   return out
 }
