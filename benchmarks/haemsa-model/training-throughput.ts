@@ -7,7 +7,6 @@
  *   pnpm bench --package haemsa-model [--backend wasm|cpu|webgpu] [--quick]
  */
 import { BatchTensors, Network, Optimizer } from "@haemsa/haemsa-model"
-import * as tf from "@tensorflow/tfjs"
 import * as Flops from "../Flops"
 import { type BenchOptions, describe, measure, type Measurement } from "../Harness"
 import * as DefaultModel from "./DefaultModel"
