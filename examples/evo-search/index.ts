@@ -21,6 +21,7 @@ const option = (name: string, fallback: string) => {
 
 const data = option("data", "../shared/data/mosi-real")
 const out = option("out", "runs/evo-search")
+const epochs = Number(option("epochs", "30"))
 if (!fs.existsSync(path.join(data, "labels.csv"))) {
   console.error(`no mosi-real folder at ${data}: pass --data DIR`)
   process.exit(2)
@@ -36,7 +37,7 @@ const program = Effect.gen(function*() {
     // mosi-real is small: 3 epochs on half the train split, then 10 full epochs for the best third
     fidelity: SearchCommand.parseFidelity(option("fidelity", "3:0.5,10")),
     workers: Number(option("workers", String(os.availableParallelism()))),
-    retrainEpochs: Number(option("epochs", "30"))
+    retrainEpochs: epochs
   })
   fs.mkdirSync(out, { recursive: true })
   fs.writeFileSync(path.join(out, "search.json"), JSON.stringify(result, null, 2) + "\n")
@@ -62,7 +63,6 @@ const program = Effect.gen(function*() {
   const seeds = option("seeds", "").split(",").filter(Boolean).map(Number)
   if (seeds.length > 0) {
     const loaded = yield* Experiment.loadNormalized(data)
-    const epochs = Number(option("epochs", "30"))
     const rows: Record<string, Row[]> = { winner: [], default: [] }
     for (const seed of seeds) {
       for (const [name, spec] of [["winner", result.best.architecture], ["default", ArchitectureSpec.defaultSpec]] as const) {

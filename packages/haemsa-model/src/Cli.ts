@@ -15,6 +15,7 @@ import type * as Evaluate from "./Evaluate"
 import * as Experiment from "./Experiment"
 import * as Layers from "./Layers"
 import * as Network from "./Network"
+import { writeJson } from "./OutputFile"
 import * as Predict from "./Predict"
 import { SEARCH_OPTIONS, search } from "./SearchCommand"
 
@@ -85,17 +86,6 @@ export const parseModalities = (value: string): Dataset.Modality[] => {
   if (out.length === 0) throw new UsageError({ reason: "--modalities needs at least one of t, a, v" })
   return out
 }
-
-const writeJson = (file: string, value: unknown) =>
-  Effect.tryPromise({
-    try: async () => {
-      await fs.promises.mkdir(path.dirname(path.resolve(file)), { recursive: true })
-      const tmp = `${file}.tmp-${process.pid}`
-      await fs.promises.writeFile(tmp, JSON.stringify(value, null, 2) + "\n")
-      await fs.promises.rename(tmp, file)
-    },
-    catch: (e) => new UsageError({ reason: `cannot write ${file}: ${(e as Error).message}` })
-  })
 
 const readSpecFile = (file: string) =>
   Effect.try({

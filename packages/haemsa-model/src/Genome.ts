@@ -35,6 +35,7 @@
  */
 import type { Dataset } from "@haemsa/datasets"
 import { Dataset as D } from "@haemsa/datasets"
+import { Checkpoint } from "@haemsa/evo-search"
 import { Schema } from "effect"
 import type { ArchitectureSpec, ExpertSpec } from "./ArchitectureSpec"
 import { defaultSpec, GATE_SCALE } from "./ArchitectureSpec"
@@ -251,16 +252,6 @@ const canonicalExpert = (e: ExpertSpec) => ({
   ...(e.kind === "tcn" ? { kernel: e.kernel ?? 3 } : {})
 })
 
-/** JSON with object keys sorted at every level. */
-const sortedJson = (value: unknown): string => {
-  if (Array.isArray(value)) return `[${value.map(sortedJson).join(",")}]`
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined)
-    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${sortedJson(v)}`).join(",")}}`
-  }
-  return JSON.stringify(value)
-}
-
 /**
  * The canonical JSON of an architecture: the fitness-cache key of a search. Two specs that build the
  * same model get the same key: keys are sorted, modalities are in text-audio-vision order, experts
@@ -276,5 +267,5 @@ export const canonicalKey = (spec: ArchitectureSpec): string => {
   const gated = gates !== undefined && spec.model === "haemsa" && spec.modalities.includes(gates.anchor) &&
     new Set(spec.modalities).size > 1
   const modalityGates = gated ? { ...gates, scale: gates.scale ?? GATE_SCALE } : undefined
-  return sortedJson({ ...spec, modalities: D.MODALITIES.filter((m) => spec.modalities.includes(m)), experts, modalityGates })
+  return Checkpoint.canonicalJson({ ...spec, modalities: D.MODALITIES.filter((m) => spec.modalities.includes(m)), experts, modalityGates })
 }

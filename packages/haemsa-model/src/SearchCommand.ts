@@ -8,7 +8,6 @@
  * @since 0.1.0
  */
 import type { Dataset, DatasetLoader, Errors as DatasetErrors } from "@haemsa/datasets"
-import { Dataset as D } from "@haemsa/datasets"
 import { Checkpoint, Fidelity, FitnessEvaluator, Search, SearchState, Strategy } from "@haemsa/evo-search"
 import type { Errors as SearchErrors } from "@haemsa/evo-search"
 import type { Genome as SearchGenome } from "@haemsa/evo-search"
@@ -22,6 +21,7 @@ import { defaultSpec } from "./ArchitectureSpec"
 import type { Io } from "./Cli"
 import type * as Evaluate from "./Evaluate"
 import * as Genome from "./Genome"
+import { writeJson, writeText } from "./OutputFile"
 import { formatDuration, Progress } from "./Progress"
 import * as SearchEvaluator from "./SearchEvaluator"
 import * as SearchReport from "./SearchReport"
@@ -72,10 +72,6 @@ export const parseFidelity = (value: string): ReadonlyArray<Fidelity.FidelityLev
   })
   return levels
 }
-
-/** The modality subset as letters, e.g. `t+a` (the report's category names). */
-export const subsetName = (modalities: ReadonlyArray<Dataset.Modality>): string =>
-  D.MODALITIES.filter((m) => modalities.includes(m)).map((m) => D.MODALITY_LETTERS[m]).join("+")
 
 /**
  * The strategy state a search starts from: the first generation's random genomes with `seeds` in
@@ -261,13 +257,13 @@ export type SearchJobServices = DatasetLoader.DatasetLoader | Progress | Train.P
  * subsets, the best genome and its architecture, the cost; with `retrainEpochs`, the winner and the
  * default architecture retrained side by side. Progress lines go to the {@link Progress} service.
  */
-export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput, SearchJobError, SearchJobServices> =>
-  Effect.gen(function*() {
+export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput, SearchJobError, SearchJobServices> => {
+  const workers = options.workers ?? os.availableParallelism()
+  return Effect.gen(function*() {
     const progress = yield* Progress
     const space = yield* SearchEvaluator.SearchSpace
     const evaluator = yield* FitnessEvaluator.FitnessEvaluator
     const base = options.base ?? defaultSpec
-    const workers = options.workers ?? os.availableParallelism()
     const searchOptions: Search.SearchOptions = {
       strategy: { dimension: Genome.GENE_COUNT, populationSize: options.population, elitism: options.elitism ?? 1, ...OPERATORS },
       seed: options.seed,
@@ -327,7 +323,7 @@ export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput
     const generations: GenerationOutput[] = result.generations.map((g, i) => {
       const counts: Record<string, number> = {}
       for (const individual of populations[i] ?? []) {
-        const name = subsetName(space.decode(individual.genome).modalities)
+        const name = SearchReport.subsetName(space.decode(individual.genome).modalities)
         counts[name] = (counts[name] ?? 0) + 1
       }
       return { generation: g.generation, best: g.best, mean: g.mean, evaluations: g.evaluations, cache_hits: g.cache_hits, failures: g.failures, modalities: counts }
@@ -373,19 +369,8 @@ export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput
         default: retrainOutput(reference, other ?? winner)
       }
     } satisfies SearchOutput
-  }).pipe(Effect.provide(evaluatorLayer(options, options.workers ?? os.availableParallelism())))
-
-/** Writes `text` to `file` atomically (temp file, rename), creating its folder. */
-const writeText = (file: string, text: string) =>
-  Effect.try({
-    try: () => {
-      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true })
-      const tmp = `${file}.tmp-${process.pid}`
-      fs.writeFileSync(tmp, text)
-      fs.renameSync(tmp, file)
-    },
-    catch: (e) => new UsageError({ reason: `cannot write ${file}: ${e instanceof Error ? e.message : String(e)}` })
-  })
+  }).pipe(Effect.provide(evaluatorLayer(options, workers)))
+}
 
 /** The declared options of `haemsa search`. */
 export const SEARCH_OPTIONS = {
@@ -405,12 +390,6 @@ export const SEARCH_OPTIONS = {
   "retrain-epochs": "int",
   help: "flag"
 } as const
-
-/** The usage line of `haemsa search`. */
-export const SEARCH_USAGE =
-  "haemsa search  --data synthetic|mosi-real|PATH --checkpoint DIR [--population P] [--generations G] [--seed S]\n" +
-  "                 [--fidelity low|medium|halving|full|E:F,...] [--eta N] [--elitism N] [--workers N] [--backend B]\n" +
-  "                 [--json FILE] [--report FILE.svg|FILE.html] [--retrain] [--retrain-epochs N]"
 
 const positive = (options: Readonly<Record<string, unknown>>, name: string, fallback: number, min = 1): number => {
   const value = options[name] === undefined ? fallback : Number(options[name])
@@ -433,16 +412,18 @@ export const search = (argv: ReadonlyArray<string>, io: Io): Effect.Effect<void,
       throw new UsageError({ reason: `--report must name a .svg or .html file (got '${report}')` })
     }
     const retrainEpochs = positive(options, "retrain-epochs", SearchEvaluator.DEFAULT_EPOCHS)
+    const source = resolveDataSource(String(options["data"] ?? "synthetic"))
+    const population = positive(options, "population", 8, 2)
     const job: SearchJobOptions = {
-      source: resolveDataSource(String(options["data"] ?? "synthetic")),
-      population: positive(options, "population", 8, 2),
+      source,
+      population,
       generations: positive(options, "generations", 5),
       seed: Number(options["seed"] ?? 0),
       checkpointDir: String(options["checkpoint"]),
       fidelity: parseFidelity(String(options["fidelity"] ?? "halving")),
       eta: options["eta"] === undefined ? Fidelity.DEFAULT_ETA : Number(options["eta"]),
       elitism: positive(options, "elitism", 1, 0),
-      workers: Math.min(positive(options, "workers", os.availableParallelism(), 0), positive(options, "population", 8, 2)),
+      workers: Math.min(positive(options, "workers", os.availableParallelism(), 0), population),
       backend: String(options["backend"] ?? "wasm"),
       ...(options["retrain"] ? { retrainEpochs } : {})
     }
@@ -462,7 +443,7 @@ export const search = (argv: ReadonlyArray<string>, io: Io): Effect.Effect<void,
         ["default test", r.default.test]
       ]))
     }
-    if (options["json"] !== undefined) yield* writeText(String(options["json"]), JSON.stringify(output, null, 2) + "\n")
+    if (options["json"] !== undefined) yield* writeJson(String(options["json"]), output)
     if (report !== undefined) {
       yield* writeText(report, SearchReport.render(output, SearchReport.formatOf(report)!))
       io.out(`report: ${report}`)

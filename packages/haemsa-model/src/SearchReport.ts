@@ -7,8 +7,10 @@
  *
  * @since 0.1.0
  */
+import { Dataset } from "@haemsa/datasets"
 import type { SearchState } from "@haemsa/evo-search"
 import type { ArchitectureSpec } from "./ArchitectureSpec"
+import { formatDuration } from "./Progress"
 
 /** One generation as the search reports it, with the individuals per modality subset (`t`, `a+v`, `t+a+v`...). */
 export interface ReportGeneration extends SearchState.GenerationStats {
@@ -47,6 +49,10 @@ export const formatOf = (file: string): Format | undefined => {
   return lower.endsWith(".svg") ? "svg" : lower.endsWith(".html") || lower.endsWith(".htm") ? "html" : undefined
 }
 
+/** The modality subset as letters in text-audio-vision order, e.g. `t+a` (the report's category names). */
+export const subsetName = (modalities: ReadonlyArray<Dataset.Modality>): string =>
+  Dataset.MODALITIES.filter((m) => modalities.includes(m)).map((m) => Dataset.MODALITY_LETTERS[m]).join("+")
+
 /** The modality subsets in legend order, and their colours. */
 export const SUBSETS = ["t", "a", "v", "t+a", "t+v", "a+v", "t+a+v"] as const
 const SUBSET_COLORS: Record<string, string> = {
@@ -69,15 +75,6 @@ export const escapeXml = (text: string): string =>
 
 /** A number with at most `digits` decimals and no trailing zeros. */
 const num = (x: number, digits = 4): string => (Number.isFinite(x) ? String(Number(x.toFixed(digits))) : "n/a")
-
-/** `m:ss` (or `h:mm:ss`) for a number of seconds. */
-const duration = (seconds: number): string => {
-  const s = Math.round(seconds)
-  const h = Math.floor(s / 3600)
-  const m = Math.floor((s % 3600) / 60)
-  const r = String(s % 60).padStart(2, "0")
-  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${r}` : `${m}:${r}`
-}
 
 /**
  * About `count` round tick values covering [lo, hi] (1, 2 or 5 times a power of ten apart). A range
@@ -265,7 +262,7 @@ export const fidelityCost = (
 export const summaryLines = (input: ReportInput): string[] => {
   const lines = [
     `Cost: ${input.evaluations} evaluations, ${input.cache_hits} cache hits, ${input.failures} failures, ` +
-      `wall time ${duration(input.seconds)}, ${num(input.cpu_seconds / 60, 1)} CPU-minutes` +
+      `wall time ${formatDuration(input.seconds)}, ${num(input.cpu_seconds / 60, 1)} CPU-minutes` +
       (input.workers !== undefined ? ` (${input.workers === 0 ? "in process" : `${input.workers} workers`})` : ""),
     `Best: fitness ${num(input.best.fitness)} at fidelity level ${input.best.level}: ${describeArchitecture(input.best.architecture)}`
   ]
@@ -289,11 +286,10 @@ export const summaryLines = (input: ReportInput): string[] => {
 
 /** A one-line summary of an architecture (modality subset, experts, fusion, tower, rates). */
 export const describeArchitecture = (spec: ArchitectureSpec): string => {
-  const letter = { text: "t", audio: "a", vision: "v", unified: "u" } as const
+  const letter = { ...Dataset.MODALITY_LETTERS, unified: "u" }
   const expert = (e: ArchitectureSpec["experts"]["text"]) => `${e.kind} ${e.hidden}${e.layers !== undefined && e.layers > 1 ? `x${e.layers}` : ""}`
   const names = [...spec.modalities, "unified" as const]
-  const order = ["text", "audio", "vision"].filter((m) => spec.modalities.includes(m as never)).map((m) => letter[m as "text"]).join("+")
-  return `${order} | ${names.map((m) => `${letter[m]}: ${expert(spec.experts[m])}`).join(", ")} | d_h ${spec.hidden}, depth ${spec.fusion.depth}, ` +
+  return `${subsetName(spec.modalities)} | ${names.map((m) => `${letter[m]}: ${expert(spec.experts[m])}`).join(", ")} | d_h ${spec.hidden}, depth ${spec.fusion.depth}, ` +
     `${spec.fusion.pool} pool, attention ${spec.attention ? "on" : "off"} | tower ${spec.tower.depth}x${spec.tower.width} | ` +
     `dropout ${spec.dropout}, lr ${spec.learningRate}, gamma ${spec.gamma}, lambda cls ${spec.lambdas.classification} uni ${spec.lambdas.unimodal}`
 }

@@ -33,6 +33,8 @@ export * as Network from "./Network"
 export * as Objective from "./Objective"
 /** Adam with a fused one-kernel-per-weight update on webgpu. */
 export * as Optimizer from "./Optimizer"
+/** The commands' output files, written atomically. */
+export * as OutputFile from "./OutputFile"
 /** Predictions for new samples (haemsa predict). */
 export * as Predict from "./Predict"
 /** Progress output. */

@@ -6,7 +6,7 @@ import * as Layers from "../src/Layers"
 import * as Network from "../src/Network"
 import { Progress } from "../src/Progress"
 import * as Train from "../src/Train"
-import { prepare, sentimentData, tinySpec, useCpu } from "./Support"
+import { prepare, sentimentData, setupError, tinySpec, useCpu } from "./Support"
 
 const NODE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]
 
@@ -28,12 +28,6 @@ const fakeTfjsNode = (asked: string[]): Backend.Importer => async (specifier) =>
     tf.registerBackend("tensorflow", tf.findBackendFactory("cpu")!, 0)
   }
   return {}
-}
-
-const setupError = async (name: string, importer?: Backend.Importer): Promise<Backend.BackendError> => {
-  const error = await Backend.setup(name, importer).then(() => undefined, (e) => e)
-  expect(error).toBeInstanceOf(Backend.BackendError)
-  return error
 }
 
 afterEach(useCpu)

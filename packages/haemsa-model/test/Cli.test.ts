@@ -3,20 +3,9 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as ArchitectureSpec from "../src/ArchitectureSpec"
-import * as Cli from "../src/Cli"
-import { SHARED, tinySpec } from "./Support"
+import { cli, FIXTURES, MMSA, SHARED, tinySpec } from "./Support"
 
-const FIXTURES = path.join(SHARED, "fixtures")
-const MMSA = path.join(FIXTURES, "mmsa_aligned.pkl")
 const MOSI_REAL = path.join(SHARED, "data", "mosi-real")
-
-/** Run the command line with in-memory output. */
-const cli = async (...argv: string[]) => {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await Cli.run(argv, { out: (s) => void out.push(s), err: (s) => void err.push(s) })
-  return { code, out, err, stderr: err.join("\n") }
-}
 
 /** A run that failed with exactly one one-line message on stderr. */
 const oneLineError = (r: Awaited<ReturnType<typeof cli>>) => {

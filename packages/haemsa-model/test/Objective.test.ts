@@ -1,6 +1,5 @@
 import type { Dataset as D } from "@haemsa/datasets"
 import { Batching } from "@haemsa/datasets"
-import { Services } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
 import type * as ArchitectureSpec from "../src/ArchitectureSpec"
@@ -8,9 +7,7 @@ import * as BatchTensors from "../src/BatchTensors"
 import type * as DataInfo from "../src/DataInfo"
 import * as Network from "../src/Network"
 import * as Objective from "../src/Objective"
-import { buildNet, emotionData, prepare, sentimentData, tinySpec, tokenData, useCpu } from "./Support"
-
-const losses: Objective.Losses = { task: Services.TaskLosses.default, kd: Services.Distillation.default }
+import { buildNet, defaultLosses, emotionData, prepare, sentimentData, tinySpec, tokenData, useCpu } from "./Support"
 
 beforeAll(useCpu)
 
@@ -27,7 +24,7 @@ const gradients = (spec: ArchitectureSpec.ArchitectureSpec, info: DataInfo.DataI
   const batch = BatchTensors.fromSplit(split)
   try {
     const { value, grads } = tf.variableGrads(
-      () => Objective.jointLoss(net, net.apply(batch, true), batch, losses),
+      () => Objective.jointLoss(net, net.apply(batch, true), batch, defaultLosses),
       [...net.variables.values()]
     )
     const out = new Map<string, Float32Array>()
@@ -157,10 +154,10 @@ describe("Objective value", () => {
     try {
       return tf.tidy(() => {
         const out = net.apply(batch, false)
-        const joint = Objective.jointLoss(net, out, batch, losses).dataSync()[0]
-        const l1 = losses.task.l1(out.regression!, batch.regression!).dataSync()[0]
-        const teacherCe = losses.task.crossEntropy(out.teacherLogits!, batch.classes!).dataSync()[0]
-        const kl = losses.kd.crossModal(
+        const joint = Objective.jointLoss(net, out, batch, defaultLosses).dataSync()[0]
+        const l1 = defaultLosses.task.l1(out.regression!, batch.regression!).dataSync()[0]
+        const teacherCe = defaultLosses.task.crossEntropy(out.teacherLogits!, batch.classes!).dataSync()[0]
+        const kl = defaultLosses.kd.crossModal(
           out.teacherLogits!,
           Object.fromEntries(net.modalities.map((m) => [m, out.unimodal[m]!.logits])),
           { temperature: spec.temperature }

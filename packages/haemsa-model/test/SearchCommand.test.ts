@@ -4,19 +4,16 @@ import { Effect, Layer, Option, Result } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
 import { UsageError } from "../src/Args"
 import * as ArchitectureSpec from "../src/ArchitectureSpec"
 import { Backend } from "../src/Backend"
-import * as Cli from "../src/Cli"
 import * as Genome from "../src/Genome"
 import * as Layers from "../src/Layers"
 import { Progress } from "../src/Progress"
 import * as SearchCommand from "../src/SearchCommand"
+import { cli, MMSA } from "./Support"
 
-const SHARED = fileURLToPath(new URL("../../../../shared/", import.meta.url))
-const FIXTURE = path.join(SHARED, "fixtures", "mmsa_aligned.pkl")
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "haemsa-search-"))
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
 
@@ -112,31 +109,21 @@ describe("searchJob", () => {
   })
 
   it("refuses a checkpoint written by another configuration", async () => {
-    const exit = await Effect.runPromiseExit(
-      SearchCommand.searchJob({ ...options, seed: 12, retrainEpochs: undefined }).pipe(Effect.provide(services([])))
+    const error = await Effect.runPromise(
+      Effect.flip(SearchCommand.searchJob({ ...options, seed: 12, retrainEpochs: undefined })).pipe(Effect.provide(services([])))
     )
-    expect(exit._tag).toBe("Failure")
-    expect(String(exit._tag === "Failure" ? exit.cause.reasons.map((r) => (r._tag === "Fail" ? r.error.message : "")) : "")).toMatch(
-      /another configuration/
-    )
+    expect(error.message).toMatch(/another configuration/)
   })
 })
 
 describe("haemsa search", () => {
-  const io = () => {
-    const out: string[] = []
-    const err: string[] = []
-    return { io: { out: (s: string) => void out.push(s), err: (s: string) => void err.push(s) }, out, err }
-  }
-
   it("runs, prints the winner, and writes the JSON and the SVG report", async () => {
-    const { io: sink, out } = io()
     const json = path.join(tmp, "cli", "search.json")
     const report = path.join(tmp, "cli", "search.svg")
-    const code = await Cli.run([
-      "search", "--data", FIXTURE, "--workers", "0", "--population", "3", "--generations", "1", "--fidelity", "1",
+    const { code, out } = await cli(
+      "search", "--data", MMSA, "--workers", "0", "--population", "3", "--generations", "1", "--fidelity", "1",
       "--checkpoint", path.join(tmp, "cli", "ckpt"), "--json", json, "--report", report, "--backend", "cpu"
-    ], sink)
+    )
     expect(code).toBe(0)
     expect(out.join("\n")).toMatch(/best architecture: /)
     const written = JSON.parse(fs.readFileSync(json, "utf8"))
@@ -148,16 +135,16 @@ describe("haemsa search", () => {
 
   it("bad usage exits with code 2 and says what is wrong", async () => {
     const cases: Array<[string[], RegExp]> = [
-      [["search", "--data", FIXTURE], /needs --checkpoint DIR/],
+      [["search", "--data", MMSA], /needs --checkpoint DIR/],
       [["search", "--checkpoint", tmp, "--fidelity", "2:3"], /--fidelity: bad level/],
       [["search", "--checkpoint", tmp, "--report", "out.png"], /--report must name a \.svg or \.html file/],
       [["search", "--checkpoint", tmp, "--population", "1"], /--population must be >= 2/],
       [["search", "--checkpoint", tmp, "--bogus"], /unknown option --bogus/]
     ]
     for (const [argv, message] of cases) {
-      const { io: sink, err } = io()
-      expect(await Cli.run([...argv, "--backend", "cpu"], sink)).toBe(2)
-      expect(err.join("\n")).toMatch(message)
+      const { code, stderr } = await cli(...argv, "--backend", "cpu")
+      expect(code).toBe(2)
+      expect(stderr).toMatch(message)
     }
   })
 })

@@ -1,14 +1,12 @@
 import { Errors as SearchErrors, FitnessEvaluator } from "@haemsa/evo-search"
-import { Effect, Exit, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import * as ArchitectureSpec from "../src/ArchitectureSpec"
 import * as Genome from "../src/Genome"
 import * as Layers from "../src/Layers"
 import * as SearchEvaluator from "../src/SearchEvaluator"
-
-const SHARED = fileURLToPath(new URL("../../../../shared/", import.meta.url))
+import { SHARED } from "./Support"
 
 /** Tiny synthetic data: every evaluation trains in well under a second on the cpu backend. */
 const OPTIONS: SearchEvaluator.EvaluatorOptions = {
@@ -33,7 +31,7 @@ const probe = Effect.gen(function*() {
   const retrainer = yield* SearchEvaluator.Retrainer
   const fitness = yield* Effect.forEach(GENOMES, (g) => evaluator.evaluate(g, FIDELITY), { concurrency: "unbounded" })
   const retrained = yield* retrainer.retrain(space.decode(GENOMES[1]), 2)
-  const invalid = yield* Effect.exit(evaluator.evaluate([0.5, 0.5], FIDELITY))
+  const invalid = yield* Effect.flip(evaluator.evaluate([0.5, 0.5], FIDELITY))
   return { fitness, retrained: { ...retrained, seconds: 0 }, invalid, modalities: space.modalities, keys: GENOMES.map(space.key) }
 })
 
@@ -51,24 +49,19 @@ describe("SearchEvaluator", () => {
     expect(local.retrained.epochs).toBe(2)
     expect(pooled.modalities).toEqual(["text", "audio", "vision"])
     expect(pooled.keys).toEqual(local.keys)
-    for (const exit of [local.invalid, pooled.invalid]) {
-      expect(Exit.isFailure(exit)).toBe(true)
-      const error = Exit.isFailure(exit) ? exit.cause.reasons[0] : undefined
-      expect(error?._tag === "Fail" ? error.error : undefined).toBeInstanceOf(SearchErrors.EvaluationError)
-      expect(String(error?._tag === "Fail" ? error.error.message : "")).toMatch(/^evaluation failed: genome: expected 24 genes, got 2$/)
+    for (const error of [local.invalid, pooled.invalid]) {
+      expect(error).toBeInstanceOf(SearchErrors.EvaluationError)
+      expect(error.message).toMatch(/^evaluation failed: genome: expected 24 genes, got 2$/)
     }
   })
 
   it("a pool whose workers cannot load the data fails to start with a WorkerPoolError naming the source", async () => {
     const missing = path.join(SHARED, "fixtures", "no-such-file.pkl")
-    const exit = await Effect.runPromiseExit(
-      Effect.void.pipe(Effect.provide(SearchEvaluator.layerWorkers({ ...OPTIONS, source: missing, workers: 1, backend: "cpu" })))
+    const error = await Effect.runPromise(
+      Effect.flip(Effect.void.pipe(Effect.provide(SearchEvaluator.layerWorkers({ ...OPTIONS, source: missing, workers: 1, backend: "cpu" }))))
     )
-    expect(Exit.isFailure(exit)).toBe(true)
-    const reason = Exit.isFailure(exit) ? exit.cause.reasons[0] : undefined
-    const error = reason?._tag === "Fail" ? reason.error : undefined
     expect(error).toBeInstanceOf(SearchEvaluator.WorkerPoolError)
-    expect((error as SearchEvaluator.WorkerPoolError).message).toContain("no-such-file.pkl")
+    expect(error.message).toContain("no-such-file.pkl")
   })
 
   it("on data without vision (mosi-real) the subsets choose among text and audio only", async () => {

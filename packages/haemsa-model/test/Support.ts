@@ -1,21 +1,34 @@
 /**
- * Shared test data and helpers: tiny datasets (sentiment, emotions, tokens), tiny specs, and the
- * services a network needs, all on the deterministic cpu backend.
+ * Shared test data and helpers: tiny datasets (sentiment, emotions, tokens), tiny specs, the
+ * services a network needs (all on the deterministic cpu backend), the default losses, and the
+ * command line and backend setup run for their output or error.
  */
 import type { Dataset as D } from "@haemsa/datasets"
 import { Normalize, Synthetic } from "@haemsa/datasets"
+import { Services } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
 import { Effect } from "effect"
+import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { expect } from "vitest"
 import type * as ArchitectureSpec from "../src/ArchitectureSpec"
+import * as Backend from "../src/Backend"
 import * as BatchTensors from "../src/BatchTensors"
+import * as Cli from "../src/Cli"
 import * as DataInfo from "../src/DataInfo"
 import * as Layers from "../src/Layers"
 import * as Network from "../src/Network"
 import type { Outputs } from "../src/Network"
+import type * as Objective from "../src/Objective"
 
 /** The read-only shared folder (docs, fixtures, data). */
 export const SHARED = fileURLToPath(new URL("../../../../shared/", import.meta.url))
+
+/** The shared test fixtures folder. */
+export const FIXTURES = path.join(SHARED, "fixtures")
+
+/** The 12-sample MMSA pickle fixture (text and audio). */
+export const MMSA = path.join(FIXTURES, "mmsa_aligned.pkl")
 
 /** The emotions of the hand-made emotions dataset (IEMOCAP's). */
 export const EMOTIONS = ["neutral", "happy", "sad", "angry"] as const
@@ -162,4 +175,22 @@ export const perturb = (split: D.Split, modality: D.Modality, samples?: Readonly
     for (let j = 0; j < row; j++) data[i * row + j] = 5 * Math.sin(7 * (i * row + j) + 1)
   }
   return { ...split, features: { ...split.features, [modality]: { ...b, data } } }
+}
+
+/** The default task and distillation losses of the joint objective. */
+export const defaultLosses: Objective.Losses = { task: Services.TaskLosses.default, kd: Services.Distillation.default }
+
+/** Run the command line with in-memory output. */
+export const cli = async (...argv: string[]) => {
+  const out: string[] = []
+  const err: string[] = []
+  const code = await Cli.run(argv, { out: (s) => void out.push(s), err: (s) => void err.push(s) })
+  return { code, out, err, stderr: err.join("\n") }
+}
+
+/** The error of a backend setup that must fail, checked to be a BackendError. */
+export const setupError = async (name: string, importer?: Backend.Importer): Promise<Backend.BackendError> => {
+  const error = await Backend.setup(name, importer).then(() => undefined, (e) => e)
+  expect(error).toBeInstanceOf(Backend.BackendError)
+  return error
 }

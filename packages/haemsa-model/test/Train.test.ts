@@ -1,6 +1,5 @@
 import type { Dataset as D } from "@haemsa/datasets"
 import { Batching, Random } from "@haemsa/datasets"
-import { Services } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Exit, type Layer } from "effect"
 import * as fc from "fast-check"
@@ -13,7 +12,7 @@ import * as Experiment from "../src/Experiment"
 import * as Layers from "../src/Layers"
 import * as Network from "../src/Network"
 import * as Train from "../src/Train"
-import { buildNet, emotionData, prepare, sentimentData, tinySpec, useCpu } from "./Support"
+import { buildNet, defaultLosses, emotionData, prepare, sentimentData, tinySpec, useCpu } from "./Support"
 
 beforeAll(useCpu)
 
@@ -124,7 +123,6 @@ describe("Train", () => {
 
 describe("Train.step", () => {
   const { dataset, info } = prepare(sentimentData(3))
-  const losses = { task: Services.TaskLosses.default, kd: Services.Distillation.default }
 
   // The check, step 2 vs step 200, on the full HAEMSA network; the other experts and the baselines
   // with fewer steps (a per-step leak shows after any number of steps).
@@ -149,7 +147,7 @@ describe("Train.step", () => {
         const part = Batching.subset(split, batches.pop()!)
         const batch = BatchTensors.fromSplit(part, Train.modalityDropout(part.mask, [0, 1, 2], 0.3, rng))
         try {
-          const loss = Train.step(net, optimizer, batch, losses)
+          const loss = Train.step(net, optimizer, batch, defaultLosses)
           const value = loss.dataSync()[0]
           loss.dispose()
           return value
@@ -180,7 +178,7 @@ describe("Train.step", () => {
     const sgdA = tf.train.sgd(spec.learningRate)
     const sgdB = tf.train.sgd(spec.learningRate)
     try {
-      tf.dispose([Train.step(plain, sgdA, batch, losses), Train.step(decayed, sgdB, batch, losses)])
+      tf.dispose([Train.step(plain, sgdA, batch, defaultLosses), Train.step(decayed, sgdB, batch, defaultLosses)])
       for (const [k, v] of plain.variables) {
         const expected = Array.from(v.dataSync(), (x) => Math.fround(x * (1 - 0.01 * 0.5)))
         const actual = Array.from(decayed.variables.get(k)!.dataSync())

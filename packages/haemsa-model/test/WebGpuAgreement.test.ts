@@ -39,19 +39,20 @@ const result = (loss: number, values: Record<string, { g: number[]; w: number[] 
 })
 
 describe("agreement.compare", () => {
-  const cpu = result(2.5, { a: { g: [1, -0.5, 0.25], w: [0.1, 0.2, -0.3] }, b: { g: [1e-9, 2], w: [1, 1] } })
+  const base = { a: { g: [1, -0.5, 0.25], w: [0.1, 0.2, -0.3] }, b: { g: [1e-9, 2], w: [1, 1] } }
+  const cpu = result(2.5, base)
 
   it("equal results agree", () => {
-    expect(compare(cpu, result(2.5, { a: { g: [1, -0.5, 0.25], w: [0.1, 0.2, -0.3] }, b: { g: [1e-9, 2], w: [1, 1] } })).problems).toEqual([])
+    expect(compare(cpu, result(2.5, base)).problems).toEqual([])
   })
 
   it("differences inside the tolerance agree", () => {
-    const near = result(2.5 * (1 + TOLERANCE / 2), { a: { g: [1, -0.5 + TOLERANCE / 2, 0.25], w: [0.1, 0.2, -0.3 + 1e-4] }, b: { g: [1e-9, 2], w: [1, 1] } })
+    const near = result(2.5 * (1 + TOLERANCE / 2), { ...base, a: { g: [1, -0.5 + TOLERANCE / 2, 0.25], w: [0.1, 0.2, -0.3 + 1e-4] } })
     expect(compare(cpu, near).problems).toEqual([])
   })
 
   it("a loss, gradient or updated weight outside the tolerance is named", () => {
-    const far = result(2.6, { a: { g: [1, -0.4, 0.25], w: [0.1, 0.25, -0.3] }, b: { g: [1e-9, 2], w: [1, 1] } })
+    const far = result(2.6, { ...base, a: { g: [1, -0.4, 0.25], w: [0.1, 0.25, -0.3] } })
     const { problems } = compare(cpu, far)
     expect(problems.some((p) => p.startsWith("loss"))).toBe(true)
     expect(problems.some((p) => p.startsWith("gradient a"))).toBe(true)
@@ -60,12 +61,12 @@ describe("agreement.compare", () => {
   })
 
   it("NaN anywhere is a mismatch", () => {
-    expect(compare(cpu, result(NaN, { a: { g: [1, -0.5, 0.25], w: [0.1, 0.2, -0.3] }, b: { g: [1e-9, 2], w: [1, 1] } })).problems).toHaveLength(1)
-    expect(compare(cpu, result(2.5, { a: { g: [1, NaN, 0.25], w: [0.1, 0.2, -0.3] }, b: { g: [1e-9, 2], w: [1, 1] } })).problems).toHaveLength(1)
+    expect(compare(cpu, result(NaN, base)).problems).toHaveLength(1)
+    expect(compare(cpu, result(2.5, { ...base, a: { ...base.a, g: [1, NaN, 0.25] } })).problems).toHaveLength(1)
   })
 
   it("weights whose gradient is ~0 (Adam's sign noise) are left out of the update check only", () => {
-    const signNoise = result(2.5, { a: { g: [1, -0.5, 0.25], w: [0.1, 0.2, -0.3] }, b: { g: [-1e-9, 2], w: [1.002, 1] } })
+    const signNoise = result(2.5, { ...base, b: { g: [-1e-9, 2], w: [1.002, 1] } })
     expect(compare(cpu, signNoise).problems).toEqual([])
   })
 })
