@@ -32,7 +32,7 @@ export default defineConfig({
     }
   },
   test: {
-    include: ["packages/*/test/**/*.test.ts"],
+    include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
     setupFiles: ["./vitest.setup.ts"],
     // in CI also write a JSON report, summarised by .ci/run
     reporters: process.env["CI"] ? ["default", ["json", { outputFile: ".out/vitest-results.json" }]] : ["default"],
