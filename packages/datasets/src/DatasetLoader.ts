@@ -2,8 +2,9 @@
  * The `DatasetLoader` service: reads a dataset from a source name or a path, detecting its format.
  * File I/O lives here (Effect at the edge); parsing is done by the pure readers.
  *
- * Sources: `synthetic` (the embedded default), `mosi-real` (a folder laid out like
- * `shared/data/mosi-real`), a `.pkl` file (MMSA or MulT layout, detected from content), a `.csd` file.
+ * Sources: `synthetic` (the embedded default), `mosi-real` (a folder laid out like the `data/` folder
+ * of the `@haemsa/mosi-real` package), a `.pkl` file (MMSA or MulT layout, detected from content), a
+ * `.csd` file.
  *
  * @since 0.1.0
  */

@@ -1,5 +1,6 @@
 /**
- * The real CMU-MOSI subset (text and audio, no vision) laid out like `shared/data/mosi-real`:
+ * The real CMU-MOSI subset (text and audio, no vision) laid out like the `data/` folder of the
+ * `@haemsa/mosi-real` package (`packages/mosi-real/data` in this repository):
  * `labels.csv`, `transcripts.tsv`, `folds.json`, `audio_openSMILE.pickle` and
  * `audio_video_ids.json`. Pure: the caller reads the files (and parses the pickle) and passes their
  * contents.

@@ -1,16 +1,14 @@
 import { readFileSync } from "node:fs"
-import { fileURLToPath } from "node:url"
 import h5wasm, { type File as H5File, type Group as H5Group } from "h5wasm"
 import { describe, expect, it } from "vitest"
 import { type ComputationalSequence, type CsdVideo, readCsd, summary } from "../src/Csd"
 import { alignToSegments, overlaps, SDK_EPSILON, toSequenceBlock } from "../src/CsdAlign"
 import { CsdError, InvalidOption } from "../src/Errors"
 import { findHdf5Signature } from "../src/Hdf5"
+import { fixture as fixtureFile } from "./support/Paths"
 
-const SHARED = fileURLToPath(new URL("../../../../shared/", import.meta.url))
-const FIXTURES = `${SHARED}fixtures/`
-const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(`${FIXTURES}${name}`))
-const expected = JSON.parse(readFileSync(`${FIXTURES}expected.json`, "utf8")) as {
+const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(fixtureFile(name)))
+const expected = JSON.parse(readFileSync(fixtureFile("expected.json"), "utf8")) as {
   readonly csd_videos: ReadonlyArray<string>
 } & Record<"train" | "valid" | "test", { readonly id: ReadonlyArray<string>; readonly regression_labels: ReadonlyArray<number> }>
 

@@ -1,14 +1,13 @@
 import { readFileSync } from "node:fs"
-import { fileURLToPath } from "node:url"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type ComputationalSequence, type CsdVideo, readCsd } from "../src/Csd"
 import { alignToSegments, SDK_EPSILON } from "../src/CsdAlign"
 import { CsdError } from "../src/Errors"
+import { fixture } from "./support/Paths"
 
-const SHARED = fileURLToPath(new URL("../../../../shared/", import.meta.url))
 const NAMES = ["fixture_COVAREP.csd", "fixture_FACET.csd", "fixture_Opinion_Labels.csd"] as const
-const FILES = NAMES.map((name) => new Uint8Array(readFileSync(`${SHARED}fixtures/${name}`)))
+const FILES = NAMES.map((name) => new Uint8Array(readFileSync(fixture(name))))
 // A corrupt file can make the HDF5 library loop: keep each read's deadline short.
 const OPTIONS = { timeoutMs: 2_000 }
 

@@ -1,5 +1,4 @@
 import * as fs from "node:fs"
-import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import type { Dataset, SplitName } from "../src/Dataset"
 import { IEMOCAP_EMOTIONS, SPLITS } from "../src/Dataset"
@@ -8,9 +7,8 @@ import * as Mult from "../src/Mult"
 import type { NdArray } from "../src/NdArray"
 import type { PyValue } from "../src/Pickle"
 import * as Pickle from "../src/Pickle"
+import { fixture } from "./support/Paths"
 import { formatError } from "./support/Throws"
-
-const SHARED = fileURLToPath(new URL("../../../../shared/", import.meta.url))
 
 interface ExpectedSplit {
   readonly n: number
@@ -23,10 +21,10 @@ interface ExpectedSplit {
   readonly vision_first: number
 }
 
-const expected = JSON.parse(fs.readFileSync(`${SHARED}fixtures/expected.json`, "utf8")) as Record<SplitName, ExpectedSplit>
+const expected = JSON.parse(fs.readFileSync(fixture("expected.json"), "utf8")) as Record<SplitName, ExpectedSplit>
 
 const read = (name: string): { readonly file: string; readonly value: PyValue } => {
-  const file = `${SHARED}fixtures/${name}`
+  const file = fixture(name)
   return { file, value: Pickle.parse(new Uint8Array(fs.readFileSync(file)), { file }) }
 }
 

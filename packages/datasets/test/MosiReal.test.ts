@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import path from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SPLITS } from "../src/Dataset"
 import type { Dataset } from "../src/Dataset"
@@ -11,10 +10,10 @@ import { make } from "../src/NdArray"
 import type { NumericNdArray } from "../src/NdArray"
 import * as Pickle from "../src/Pickle"
 import { tokenize, UNK_ID } from "../src/Tokenizer"
+import { MOSI_REAL } from "./support/Paths"
 import { formatError } from "./support/Throws"
 
-const SHARED = fileURLToPath(new URL("../../../../shared/", import.meta.url))
-const DIR = path.join(SHARED, "data/mosi-real")
+const DIR = MOSI_REAL
 
 const TEXT_FILES = {
   labelsCsv: "labels.csv",
@@ -69,7 +68,7 @@ const withAudio = (edit: (items: Array<Pickle.PyValue>) => void): MosiRealFiles 
   return { ...files, audio: Pickle.tuple(items) }
 }
 
-describe("fromMosiRealFiles on shared/data/mosi-real", () => {
+describe("fromMosiRealFiles on the mosi-real data package", () => {
   it("has the standard 1284/229/686 segments, text and audio, no vision", () => {
     expect(dataset).toMatchObject({ name: "mosi-real", format: "mosi-real", task: "sentiment" })
     expect(SPLITS.map((s) => dataset.splits[s].n)).toEqual([1284, 229, 686])

@@ -1,14 +1,13 @@
 import * as fs from "node:fs"
-import { fileURLToPath } from "node:url"
+import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { PickleError } from "../src/Errors"
 import type { NdArray } from "../src/NdArray"
 import type { PyValue } from "../src/Pickle"
 import * as Pickle from "../src/Pickle"
+import { fixture, MOSI_REAL } from "./support/Paths"
 import { pickleBytes } from "./support/PythonPickles"
 import { pickleError } from "./support/Throws"
-
-const SHARED = fileURLToPath(new URL("../../../../shared/", import.meta.url))
 
 /** Bytes from a mix of byte values and latin-1 strings. */
 const bytes = (...parts: Array<number | string>): Uint8Array =>
@@ -247,7 +246,7 @@ describe("Pickle.parse: Python 2 pickles", () => {
   })
 
   it("reads the real MOSI openSMILE pickle (Python 2, latin1) as a 7-tuple", () => {
-    const file = `${SHARED}data/mosi-real/audio_openSMILE.pickle`
+    const file = path.join(MOSI_REAL, "audio_openSMILE.pickle")
     const value = Pickle.parse(new Uint8Array(fs.readFileSync(file)), { file, encoding: "latin1" })
     const [trainX, trainY, testX, testY, maxLen, trainLen, testLen] = items(value)
     expect(array(trainX).dtype).toBe("float64")
@@ -290,7 +289,7 @@ describe("Pickle.parse: safety", () => {
   })
 
   it("gives a truncation error naming the file for bad_truncated.pkl", () => {
-    const file = `${SHARED}fixtures/bad_truncated.pkl`
+    const file = fixture("bad_truncated.pkl")
     const e = parseError(new Uint8Array(fs.readFileSync(file)), { file })
     expect(e._tag).toBe("PickleError")
     expect(e.file).toBe(file)

@@ -1,25 +1,24 @@
 import * as fs from "node:fs"
-import { fileURLToPath } from "node:url"
+import * as path from "node:path"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { PickleError } from "../src/Errors"
 import type { NdArray } from "../src/NdArray"
 import type { PyValue } from "../src/Pickle"
 import * as Pickle from "../src/Pickle"
+import { fixture, MOSI_REAL } from "./support/Paths"
 import { writePickle, type WriterOptions } from "./support/PickleWriter"
 import { HEX, pickleBytes } from "./support/PythonPickles"
-
-const SHARED = fileURLToPath(new URL("../../../../shared/", import.meta.url))
 
 const REAL_FILES: ReadonlyArray<{ readonly name: string; readonly bytes: Uint8Array; readonly encoding: Pickle.Encoding }> = [
   ...["mmsa_aligned.pkl", "mult_mosi.pkl", "mult_iemocap.pkl"].map((f) => ({
     name: f,
-    bytes: new Uint8Array(fs.readFileSync(`${SHARED}fixtures/${f}`)),
+    bytes: new Uint8Array(fs.readFileSync(fixture(f))),
     encoding: "ASCII" as const
   })),
   {
     name: "audio_openSMILE.pickle",
-    bytes: new Uint8Array(fs.readFileSync(`${SHARED}data/mosi-real/audio_openSMILE.pickle`)),
+    bytes: new Uint8Array(fs.readFileSync(path.join(MOSI_REAL, "audio_openSMILE.pickle"))),
     encoding: "latin1"
   },
   ...(Object.keys(HEX) as Array<keyof typeof HEX>).map((k) => ({

@@ -1,16 +1,14 @@
-// Run by Deno.test.ts under Deno: every reader on the shared fixtures, through DatasetLoader as a
-// user would call it, printed as one JSON line.
+// Run by Deno.test.ts under Deno: every reader on the repository's test fixtures and the mosi-real
+// data package, through DatasetLoader as a user would call it, printed as one JSON line.
 import { Effect } from "effect"
-import * as path from "node:path"
 import { DatasetLoader } from "../../src/index"
+import { fixture, MOSI_REAL } from "../support/Paths"
 
-const shared = process.argv[2]
-const fixture = (f: string) => path.join(shared, "fixtures", f)
 const { badCsd, csd, mmsa, mosi, mult } = await Effect.runPromise(Effect.all({
   mmsa: DatasetLoader.loadPickle(fixture("mmsa_aligned.pkl")),
   mult: DatasetLoader.loadPickle(fixture("mult_iemocap.pkl")),
   csd: DatasetLoader.loadCsd(fixture("fixture_COVAREP.csd")),
-  mosi: DatasetLoader.loadMosiReal(path.join(shared, "data/mosi-real")),
+  mosi: DatasetLoader.loadMosiReal(MOSI_REAL),
   badCsd: Effect.flip(DatasetLoader.loadCsd(fixture("bad_not_hdf5.csd")))
 }))
 console.log(JSON.stringify({
