@@ -3,14 +3,17 @@
  * (their TypeScript sources, through the "source" condition) and npm dependency, with a banner that
  * gives CommonJS code `require`, `__filename` and `__dirname`. `import.meta.url` in the sources is
  * replaced by the bundle's URL plus "#bundled" (so `Harness.isMain` and similar checks are false
- * inside it). Deno then runs it with `deno run -A [--unstable-webgpu] FILE`. Node-only: it imports
- * esbuild.
+ * inside it). Data packages (`@haemsa/mosi-real`) are not bundled: they find their files from their
+ * own `import.meta.url`, so the bundle imports them at run time from where the sources resolve them.
+ * Deno then runs it with `deno run -A [--unstable-webgpu] FILE`. Node-only: it imports esbuild.
  */
+import type { Plugin } from "esbuild"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
+import { pathToFileURL } from "node:url"
 import { ROOT } from "../Harness"
 
 /** Where bundles go (ignored by git: `.out/`). */
@@ -25,6 +28,28 @@ const BANNER = [
   `const __dirname = __haemsaDirname(__filename);`,
   `const __haemsaBundleUrl = import.meta.url + "#bundled";`
 ].join("\n")
+
+/** Packages whose code locates its own files (`new URL("./data/", import.meta.url)`): imported, not bundled. */
+const DATA_PACKAGES = /^@haemsa\/mosi-real$/
+
+/** Marks the plugin's own resolve call, so that it does not see it again. */
+const RESOLVING = Symbol("resolving a data package")
+
+/**
+ * Leaves each data package as an import of its own entry file (a file URL, resolved as esbuild resolves
+ * it from the importing source), so that its `import.meta.url` stays its own.
+ */
+const importDataPackages: Plugin = {
+  name: "import-data-packages",
+  setup(build) {
+    build.onResolve({ filter: DATA_PACKAGES }, async (args) => {
+      if (args.pluginData === RESOLVING) return undefined
+      const found = await build.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: RESOLVING })
+      if (found.errors.length > 0) return { errors: found.errors }
+      return { path: pathToFileURL(found.path).href, external: true }
+    })
+  }
+}
 
 /** Bundle `entry` (a path relative to the repository root) to `outfile`; resolves to `outfile`. */
 export const bundle = async (entry: string, outfile: string, options: { readonly minify?: boolean } = {}): Promise<string> => {
@@ -41,6 +66,7 @@ export const bundle = async (entry: string, outfile: string, options: { readonly
     define: { "import.meta.url": "__haemsaBundleUrl" },
     // optional packages a user may have installed; never bundled
     external: ["@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu", "webgpu"],
+    plugins: [importDataPackages],
     minify: options.minify ?? false,
     logLevel: "warning"
   })

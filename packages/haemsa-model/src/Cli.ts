@@ -1,6 +1,7 @@
 /**
  * The `haemsa` command: dispatches sub-commands, turns typed errors into one-line messages and exit codes
- * (0 ok, 1 bad input or failed run, 2 bad usage). `--verbose` prints the full error.
+ * (0 ok, 1 bad input or failed run, 2 bad usage, which includes `--data mosi-real` without its data package).
+ * `--verbose` prints the full error.
  *
  * @since 0.1.0
  */
@@ -8,9 +9,9 @@ import type { Dataset } from "@haemsa/datasets"
 import { DatasetLoader, Errors as DatasetErrors, Inspect } from "@haemsa/datasets"
 import { Cause, Effect, type Layer } from "effect"
 import * as fs from "node:fs"
-import * as path from "node:path"
 import { parseArgs, UsageError } from "./Args"
 import * as ArchitectureSpec from "./ArchitectureSpec"
+import { DataPackageMissing, resolveDataSource } from "./DataSource"
 import type * as Evaluate from "./Evaluate"
 import * as Experiment from "./Experiment"
 import * as Layers from "./Layers"
@@ -18,18 +19,6 @@ import * as Network from "./Network"
 import { writeJson } from "./OutputFile"
 import * as Predict from "./Predict"
 import { SEARCH_OPTIONS, search } from "./SearchCommand"
-
-/** Where `--data mosi-real` points by default (relative to the working directory), when it exists. */
-export const MOSI_REAL_CANDIDATES = ["../shared/data/mosi-real", "../../shared/data/mosi-real", "../../../shared/data/mosi-real"]
-
-/** Resolve a `--data` value: `synthetic`, `mosi-real` (the shared folder when it exists), or a path. */
-export const resolveDataSource = (data: string): string => {
-  if (data !== "mosi-real") return data
-  const envDir = process.env["HAEMSA_MOSI_REAL"]
-  if (envDir) return envDir
-  for (const c of MOSI_REAL_CANDIDATES) if (fs.existsSync(path.join(c, "labels.csv"))) return c
-  throw new UsageError({ reason: "--data mosi-real: no mosi-real folder found (looked in ../shared/data/mosi-real); pass its path instead or set HAEMSA_MOSI_REAL" })
-}
 
 const USAGE = `haemsa: multimodal sentiment analysis with hierarchical adaptive experts
 
@@ -61,7 +50,7 @@ const dataInspect = (argv: ReadonlyArray<string>, io: Io) =>
       return
     }
     if (positionals.length !== 1) throw new UsageError({ reason: "data inspect needs exactly one PATH" })
-    const source = resolveDataSource(positionals[0])
+    const source = yield* resolveDataSource(positionals[0])
     const loader = yield* DatasetLoader.DatasetLoader
     const found = yield* loader.detect(source)
     if (found.kind === "csd") {
@@ -134,7 +123,7 @@ const train = (argv: ReadonlyArray<string>, io: Io) =>
     if (options["spec"] && options["model"]) spec = { ...spec, model: model as ArchitectureSpec.ModelKind }
     if (options["modalities"]) spec = { ...spec, modalities: parseModalities(String(options["modalities"])) as [Dataset.Modality, ...Dataset.Modality[]] }
     const seed = Number(options["seed"] ?? 0)
-    const source = resolveDataSource(String(options["data"] ?? "synthetic"))
+    const source = yield* resolveDataSource(String(options["data"] ?? "synthetic"))
     const epochs = Number(options["epochs"] ?? 20)
     if (epochs < 1) throw new UsageError({ reason: "--epochs must be >= 1" })
     const report = yield* Experiment.trainJob({
@@ -160,9 +149,10 @@ const evaluate = (argv: ReadonlyArray<string>, io: Io) =>
   Effect.gen(function*() {
     const { options } = parseArgs(argv, EVAL_OPTIONS, "eval")
     if (!options["checkpoint"]) throw new UsageError({ reason: "eval needs --checkpoint DIR" })
+    const source = yield* resolveDataSource(String(options["data"] ?? "synthetic"))
     const report = yield* Experiment.evalJob({
       checkpoint: String(options["checkpoint"]),
-      source: resolveDataSource(String(options["data"] ?? "synthetic")),
+      source,
       ...(options["modalities"] ? { modalities: parseModalities(String(options["modalities"])) } : {})
     })
     io.out(`${report.model} from ${report.checkpoint} on ${report.data} (${report.modalities.join("+")})`)
@@ -233,7 +223,7 @@ export const run = async (argv: ReadonlyArray<string>, io: Io = defaultIo): Prom
   if (verbose) io.err(String(error instanceof Error ? error.stack : error))
   const message = error instanceof Error ? error.message : String(error)
   io.err(`haemsa: ${message}`)
-  return error instanceof UsageError ? 2 : 1
+  return error instanceof UsageError || error instanceof DataPackageMissing ? 2 : 1
 }
 
 const failureOf = (cause: Cause.Cause<unknown>): unknown => {

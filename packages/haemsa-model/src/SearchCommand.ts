@@ -19,6 +19,7 @@ import { parseArgs, UsageError } from "./Args"
 import type { ArchitectureSpec } from "./ArchitectureSpec"
 import { defaultSpec } from "./ArchitectureSpec"
 import type { Io } from "./Cli"
+import { type DataPackageMissing, resolveDataSource } from "./DataSource"
 import type * as Evaluate from "./Evaluate"
 import * as Genome from "./Genome"
 import { writeJson, writeText } from "./OutputFile"
@@ -398,10 +399,10 @@ const positive = (options: Readonly<Record<string, unknown>>, name: string, fall
 }
 
 /** `haemsa search`: run or resume a search; print progress, the winner, and (with --retrain) its metrics next to the default's. */
-export const search = (argv: ReadonlyArray<string>, io: Io): Effect.Effect<void, SearchJobError | UsageError, SearchJobServices> =>
+export const search = (argv: ReadonlyArray<string>, io: Io): Effect.Effect<void, SearchJobError | UsageError | DataPackageMissing, SearchJobServices> =>
   Effect.gen(function*() {
     // Cli imports this module for its command table: importing Cli lazily keeps module evaluation acyclic.
-    const { metricsTable, resolveDataSource } = yield* Effect.promise(() => import("./Cli"))
+    const { metricsTable } = yield* Effect.promise(() => import("./Cli"))
     const { positionals, options } = parseArgs(argv, SEARCH_OPTIONS, "search")
     if (positionals.length > 0) throw new UsageError({ reason: `search takes no positional arguments (got '${positionals[0]}')` })
     if (options["checkpoint"] === undefined) {
@@ -412,7 +413,7 @@ export const search = (argv: ReadonlyArray<string>, io: Io): Effect.Effect<void,
       throw new UsageError({ reason: `--report must name a .svg or .html file (got '${report}')` })
     }
     const retrainEpochs = positive(options, "retrain-epochs", SearchEvaluator.DEFAULT_EPOCHS)
-    const source = resolveDataSource(String(options["data"] ?? "synthetic"))
+    const source = yield* resolveDataSource(String(options["data"] ?? "synthetic"))
     const population = positive(options, "population", 8, 2)
     const job: SearchJobOptions = {
       source,

@@ -19,6 +19,8 @@ export * as Checkpoint from "./Checkpoint"
 export * as Cli from "./Cli"
 /** What a model knows about its data. */
 export * as DataInfo from "./DataInfo"
+/** `--data` values: `synthetic`, a path, or `mosi-real` (the `@haemsa/mosi-real` package or `$HAEMSA_MOSI_REAL`). */
+export * as DataSource from "./DataSource"
 /** Prediction, metrics and the missing-modality table. */
 export * as Evaluate from "./Evaluate"
 /** End-to-end jobs (train, eval). */

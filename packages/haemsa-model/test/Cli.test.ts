@@ -3,9 +3,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as ArchitectureSpec from "../src/ArchitectureSpec"
-import { cli, FIXTURES, MMSA, SHARED, tinySpec } from "./Support"
-
-const MOSI_REAL = path.join(SHARED, "data", "mosi-real")
+import { cli, FIXTURES, MMSA, MOSI_REAL, tinySpec } from "./Support"
 
 /** A run that failed with exactly one one-line message on stderr. */
 const oneLineError = (r: Awaited<ReturnType<typeof cli>>) => {
@@ -119,6 +117,14 @@ describe("haemsa data inspect", () => {
       expect(s.shapes.audio).toEqual([n, 1, 73])
       expect(s.shapes.vision).toBeUndefined()
     }
+  })
+
+  it("the mosi-real keyword: the installed @haemsa/mosi-real package's data", async () => {
+    const r = await cli("data", "inspect", "mosi-real", "--json")
+    expect(r.code).toBe(0)
+    const report = JSON.parse(r.out[0])
+    expect(report.format).toBe("mosi-real")
+    expect([report.splits.train.n, report.splits.valid.n, report.splits.test.n]).toEqual([1284, 229, 686])
   })
 })
 

@@ -6,7 +6,7 @@ import * as ArchitectureSpec from "../src/ArchitectureSpec"
 import * as Genome from "../src/Genome"
 import * as Layers from "../src/Layers"
 import * as SearchEvaluator from "../src/SearchEvaluator"
-import { SHARED } from "./Support"
+import { FIXTURES, MOSI_REAL } from "./Support"
 
 /** Tiny synthetic data: every evaluation trains in well under a second on the cpu backend. */
 const OPTIONS: SearchEvaluator.EvaluatorOptions = {
@@ -56,7 +56,7 @@ describe("SearchEvaluator", () => {
   })
 
   it("a pool whose workers cannot load the data fails to start with a WorkerPoolError naming the source", async () => {
-    const missing = path.join(SHARED, "fixtures", "no-such-file.pkl")
+    const missing = path.join(FIXTURES, "no-such-file.pkl")
     const error = await Effect.runPromise(
       Effect.flip(Effect.void.pipe(Effect.provide(SearchEvaluator.layerWorkers({ ...OPTIONS, source: missing, workers: 1, backend: "cpu" }))))
     )
@@ -69,7 +69,7 @@ describe("SearchEvaluator", () => {
       Effect.gen(function*() {
         return yield* SearchEvaluator.SearchSpace
       }).pipe(
-        Effect.provide(SearchEvaluator.layerInProcess({ source: path.join(SHARED, "data", "mosi-real") }).pipe(Layer.provideMerge(Layers.test)))
+        Effect.provide(SearchEvaluator.layerInProcess({ source: MOSI_REAL }).pipe(Layer.provideMerge(Layers.test)))
       )
     )
     expect(space.modalities).toEqual(["text", "audio"])

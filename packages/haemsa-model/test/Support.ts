@@ -6,6 +6,7 @@
 import type { Dataset as D } from "@haemsa/datasets"
 import { Normalize, Synthetic } from "@haemsa/datasets"
 import { Services } from "@haemsa/kd-losses"
+import { directory } from "@haemsa/mosi-real"
 import * as tf from "@tensorflow/tfjs"
 import { Effect } from "effect"
 import * as path from "node:path"
@@ -21,11 +22,11 @@ import * as Network from "../src/Network"
 import type { Outputs } from "../src/Network"
 import type * as Objective from "../src/Objective"
 
-/** The read-only shared folder (docs, fixtures, data). */
-export const SHARED = fileURLToPath(new URL("../../../../shared/", import.meta.url))
+/** The datasets package's test fixtures (files in the real MMSA, MulT and .csd formats). */
+export const FIXTURES = fileURLToPath(new URL("../../datasets/test/fixtures/", import.meta.url))
 
-/** The shared test fixtures folder. */
-export const FIXTURES = path.join(SHARED, "fixtures")
+/** The real CMU-MOSI subset: the `@haemsa/mosi-real` data package (a devDependency). */
+export const MOSI_REAL = directory
 
 /** The 12-sample MMSA pickle fixture (text and audio). */
 export const MMSA = path.join(FIXTURES, "mmsa_aligned.pkl")
