@@ -14,8 +14,10 @@ import type { Report } from "./run"
  * so the runner passes the root on when it re-launches itself.
  */
 export const ROOT = process.env.HAEMSA_BENCH_ROOT ?? fileURLToPath(new URL("..", import.meta.url))
-/** The shared folder beside the repository (read-only data). */
-export const SHARED = path.resolve(ROOT, "../shared")
+/** The real CMU-MOSI subset in the repository (the `@haemsa/mosi-real` package's `data/` folder). */
+export const MOSI_REAL = path.join(ROOT, "packages/mosi-real/data")
+/** The datasets package's test fixtures (MMSA and MulT pickles, `.csd` files). */
+export const FIXTURES = path.join(ROOT, "packages/datasets/test/fixtures")
 
 /** What every benchmark module's `run` takes. */
 export interface BenchOptions {

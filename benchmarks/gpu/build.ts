@@ -7,8 +7,8 @@
  *   bundled for Deno (benchmarks/deno/Bundle.ts), minified;
  * - `deno.xz`: the Deno binary of the `deno` devDependency, xz-compressed (95 MB -> about 31 MB);
  * - `wasm/`: the tfjs wasm binaries (for a wasm baseline on the GPU machine's CPU);
- * - `debs/`: the Vulkan loader and GL dispatch packages from ../shared/gpu (without them Deno's
- *   adapter is null on the NVIDIA driver).
+ * - `debs/`: the Vulkan loader and GL dispatch packages of `benchmarks/gpu/debs/` (without them
+ *   Deno's adapter is null on the NVIDIA driver).
  *
  *   npx tsx --conditions=source benchmarks/gpu/build.ts
  *
@@ -18,7 +18,7 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as Bundle from "../deno/Bundle"
-import { isMain, SHARED } from "../Harness"
+import { isMain, ROOT } from "../Harness"
 
 /** The staging folder. */
 export const STAGE = path.join(Bundle.OUT_DIR, "gpu")
@@ -45,7 +45,7 @@ export const build = async (): Promise<string[]> => {
     fs.copyFileSync(path.join(wasm, f), path.join(STAGE, "wasm", f))
     files.push(path.join(STAGE, "wasm", f))
   }
-  const debs = path.join(SHARED, "gpu")
+  const debs = path.join(ROOT, "benchmarks/gpu/debs")
   if (!fs.existsSync(debs)) throw new Error(`${debs} is missing: the Vulkan loader and GL dispatch .deb files come from there`)
   for (const f of fs.readdirSync(debs).filter((f) => f.endsWith(".deb"))) {
     fs.copyFileSync(path.join(debs, f), path.join(STAGE, "debs", f))

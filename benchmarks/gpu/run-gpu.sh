@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# All GPU measurements in one go, on an NVIDIA machine without Node or network (the recipe of
-# shared/docs/gpu.md): Deno's WebGPU -> Vulkan -> the NVIDIA driver, running the bundles that
+# All GPU measurements in one go, on an NVIDIA machine without Node or network: Deno's WebGPU ->
+# Vulkan -> the NVIDIA driver (the Vulkan loader and GL dispatch .deb files of benchmarks/gpu/debs
+# unpacked first, or the adapter is null), running the bundles that
 # `npx tsx --conditions=source benchmarks/gpu/build.ts` staged in benchmarks/.out/gpu (carry that
 # folder along). In order, each logged to $OUT (default benchmarks/.out/gpu-results):
 #   1. the cpu/webgpu agreement check (stops here, exit 2, when there is no adapter: no silent fallback);

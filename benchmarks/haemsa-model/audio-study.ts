@@ -14,12 +14,11 @@ import { ArchitectureSpec, Evaluate, Experiment, Layers, Network } from "@haemsa
 import * as tf from "@tensorflow/tfjs"
 import { Effect } from "effect"
 import * as fs from "node:fs"
-import * as path from "node:path"
-import { argOption, machine, SHARED } from "../Harness"
+import { argOption, machine, MOSI_REAL } from "../Harness"
 
 const seeds = argOption("seeds", "1,2,3,4,5,6,7,8,9,10").split(",").map(Number)
 const epochs = Number(argOption("epochs", "30"))
-const data = argOption("data", path.join(SHARED, "data/mosi-real"))
+const data = argOption("data", MOSI_REAL)
 const json = argOption("json", "")
 
 /** The hyperparameter settings the study can run; each is trained with text + audio and text only. */

@@ -10,7 +10,7 @@ import { ArchitectureSpec, Evaluate, Experiment, Layers, Network } from "@haemsa
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { argOption, machine, ROOT, SHARED } from "../Harness"
+import { argOption, machine, MOSI_REAL, ROOT } from "../Harness"
 
 const seeds = argOption("seeds", "1,2,3").split(",").map(Number)
 const epochs = Number(argOption("epochs", "30"))
@@ -62,7 +62,7 @@ const program = Effect.gen(function*() {
   const sections: string[] = []
   const targets: string[] = []
   for (const name of datasets) {
-    const source = name === "mosi-real" ? path.join(SHARED, "data/mosi-real") : name
+    const source = name === "mosi-real" ? MOSI_REAL : name
     const loaded = yield* Experiment.loadNormalized(source)
     const results: Array<{ name: string; runs: Row[]; valid: Row[] }> = []
     let missing: Array<{ modalities: ReadonlyArray<Dataset.Modality>; runs: Row[] }> = []

@@ -2,13 +2,15 @@
  * HAEMSA's evolutionary architecture search on the real CMU-MOSI subset (text + audio), then the
  * winner retrained at full fidelity next to the default architecture, same seed and epochs.
  *
- *   npx tsx --conditions=source examples/evo-search/index.ts --data ../shared/data/mosi-real
+ *   npx tsx --conditions=source examples/evo-search/index.ts --data mosi-real
  *     [--population 8] [--generations 5] [--seed 1] [--fidelity 3:0.5,10] [--workers N] [--epochs 30] [--out runs/evo-search]
  *     [--seeds 1,2,3]   (retrain the winner and the default with each seed and compare the test means)
  *
+ * `--data mosi-real` (the default) is the `@haemsa/mosi-real` data package (`packages/mosi-real/data`
+ * here), or `$HAEMSA_MOSI_REAL` when set; a folder path laid out the same way works too.
  * Kill it and run the same command again: the search resumes from `<out>/checkpoint`.
  */
-import { ArchitectureSpec, Experiment, Layers, Network, SearchCommand, SearchReport } from "@haemsa/haemsa-model"
+import { ArchitectureSpec, DataSource, Experiment, Layers, Network, SearchCommand, SearchReport } from "@haemsa/haemsa-model"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -19,17 +21,14 @@ const option = (name: string, fallback: string) => {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
 }
 
-const data = option("data", "../shared/data/mosi-real")
+const data = option("data", "mosi-real")
 const out = option("out", "runs/evo-search")
 const epochs = Number(option("epochs", "30"))
-if (!fs.existsSync(path.join(data, "labels.csv"))) {
-  console.error(`no mosi-real folder at ${data}: pass --data DIR`)
-  process.exit(2)
-}
 
 const program = Effect.gen(function*() {
+  const source = yield* DataSource.resolveDataSource(data)
   const result = yield* SearchCommand.searchJob({
-    source: data,
+    source,
     population: Number(option("population", "8")),
     generations: Number(option("generations", "5")),
     seed: Number(option("seed", "1")),
@@ -62,7 +61,7 @@ const program = Effect.gen(function*() {
 
   const seeds = option("seeds", "").split(",").filter(Boolean).map(Number)
   if (seeds.length > 0) {
-    const loaded = yield* Experiment.loadNormalized(data)
+    const loaded = yield* Experiment.loadNormalized(source)
     const rows: Record<string, Row[]> = { winner: [], default: [] }
     for (const seed of seeds) {
       for (const [name, spec] of [["winner", result.best.architecture], ["default", ArchitectureSpec.defaultSpec]] as const) {

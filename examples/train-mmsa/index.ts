@@ -4,7 +4,8 @@
  *
  *   npx -y pnpm@12.4.2 tsx --conditions=source examples/train-mmsa/index.ts --data path/to/aligned_50.pkl [--out runs/mmsa] [--epochs N]
  *
- * Without --data it runs on the small MMSA-format fixture in ../shared/fixtures (a format demo, not a result).
+ * Without --data it runs on the small MMSA-format fixture in packages/datasets/test/fixtures (a format
+ * demo, not a result; run it from the repository root).
  */
 import { ArchitectureSpec, Experiment, Layers } from "@haemsa/haemsa-model"
 import { Effect } from "effect"
@@ -13,7 +14,7 @@ const option = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`)
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
 }
-const data = option("data", "../shared/fixtures/mmsa_aligned.pkl")
+const data = option("data", "packages/datasets/test/fixtures/mmsa_aligned.pkl")
 const out = option("out", "runs/mmsa")
 const epochs = Number(option("epochs", "20"))
 

@@ -2,29 +2,27 @@
  * Train HAEMSA on the real CMU-MOSI text + audio subset over several seeds and compare the test-fold
  * mean with the ridge anchor of the data's README (Acc-2 non0 0.695, MAE 1.158, Corr 0.531).
  *
- *   npx -y pnpm@12.4.2 tsx --conditions=source examples/train-mosi-real/index.ts [--data DIR] [--seeds 1,2,3] [--epochs N]
+ *   npx -y pnpm@12.4.2 tsx --conditions=source examples/train-mosi-real/index.ts [--data mosi-real|DIR] [--seeds 1,2,3] [--epochs N]
+ *
+ * `--data mosi-real` (the default) is the `@haemsa/mosi-real` data package (`packages/mosi-real/data`
+ * here), or `$HAEMSA_MOSI_REAL` when set; a folder path laid out the same way works too.
  */
-import { ArchitectureSpec, Experiment, Layers } from "@haemsa/haemsa-model"
+import { ArchitectureSpec, DataSource, Experiment, Layers } from "@haemsa/haemsa-model"
 import { Effect } from "effect"
-import * as fs from "node:fs"
 
 const option = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`)
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
 }
 
-const data = option("data", "../shared/data/mosi-real")
+const data = option("data", "mosi-real")
 const seeds = option("seeds", "1,2,3").split(",").map(Number)
 const epochs = Number(option("epochs", "30"))
-if (!fs.existsSync(`${data}/labels.csv`)) {
-  console.error(`no mosi-real folder at ${data}: pass --data DIR`)
-  process.exit(2)
-}
 
 const ANCHOR = { acc2_non0: 0.695, mae: 1.158, corr: 0.531 }
 
 const program = Effect.gen(function*() {
-  const loaded = yield* Experiment.loadNormalized(data)
+  const loaded = yield* Experiment.loadNormalized(yield* DataSource.resolveDataSource(data))
   const rows: Array<{ acc2_non0: number; mae: number; corr: number }> = []
   for (const seed of seeds) {
     const { result, test } = yield* Experiment.trainOn(ArchitectureSpec.defaultSpec, loaded, { epochs, seed, label: `seed ${seed}` })
