@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import type { ComputationalSequence, CsdVideo } from "./Csd"
+import type { ComputationalSequence, CsdVideo } from "./CsdSequence"
 import type { SequenceBlock } from "./Dataset"
 import { InvalidOption } from "./Errors"
 

@@ -13,11 +13,10 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import * as Csd from "./Csd"
 import type { Dataset } from "./Dataset"
-import { FileError, FormatError, InvalidOption, type DatasetError } from "./Errors"
-import * as Mmsa from "./Mmsa"
+import { FileError, InvalidOption, type DatasetError } from "./Errors"
 import * as MosiReal from "./MosiReal"
-import * as Mult from "./Mult"
 import * as Pickle from "./Pickle"
+import * as PickleDataset from "./PickleDataset"
 import * as Synthetic from "./Synthetic"
 
 /** The files a mosi-real folder must hold. */
@@ -100,13 +99,7 @@ export const loadPickle = (file: string): Effect.Effect<Dataset, DatasetError> =
   Effect.gen(function*() {
     const bytes = yield* readBytes(file)
     const value = yield* Effect.try({ try: () => Pickle.parse(bytes, { file }), catch: asDatasetError(file) })
-    if (Mmsa.isMmsa(value)) return yield* Effect.try({ try: () => Mmsa.fromMmsa(value, file), catch: asDatasetError(file) })
-    if (Mult.isMult(value)) return yield* Effect.try({ try: () => Mult.fromMult(value, file), catch: asDatasetError(file) })
-    return yield* new FormatError({
-      file,
-      format: "mmsa-pickle or mult-pickle",
-      reason: "expected a dict with train/valid/test splits holding MMSA (raw_text, regression_labels, ...) or MulT (labels, id, ...) keys"
-    })
+    return yield* Effect.try({ try: () => PickleDataset.fromPickle(value, file), catch: asDatasetError(file) })
   })
 
 /** Read a `.csd` computational sequence. */

@@ -21,9 +21,18 @@ import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
 import { CsdError } from "./Errors"
-import { type Hdf5Node, type Hdf5Request, type Hdf5Response, serveHdf5 } from "./Hdf5Worker"
+import { type Hdf5Request, type Hdf5Response, serveHdf5 } from "./Hdf5Worker"
+import type * as Hdf5Worker from "./Hdf5Worker"
 
-export type { Hdf5Child, Hdf5Node, Hdf5Value } from "./Hdf5Worker"
+// Type aliases rather than `export type { ... } from`: the declaration bundler turns a type re-exported
+// from the chunk shared with the browser entry (`CsdSequence` uses these types) into a value.
+
+/** A dataset value as the worker returns it. Integer datasets are converted to float64. */
+export type Hdf5Value = Hdf5Worker.Hdf5Value
+/** A node of the HDF5 tree. `children` is null for a group below the depth limit (not listed). */
+export type Hdf5Node = Hdf5Worker.Hdf5Node
+/** A named child of a group. */
+export type Hdf5Child = Hdf5Worker.Hdf5Child
 
 /** The 8-byte HDF5 format signature `\x89HDF\r\n\x1a\n`. */
 export const HDF5_SIGNATURE: ReadonlyArray<number> = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { type ComputationalSequence, type CsdSummary, summary } from "./Csd"
+import { type ComputationalSequence, type CsdSummary, summary } from "./CsdSequence"
 import type { Dataset, Split } from "./Dataset"
 import { MODALITIES, SPLITS } from "./Dataset"
 
