@@ -5,6 +5,7 @@
  * asks a {@link FitnessEvaluator} service and knows nothing about models.
  *
  * @since 0.1.0
+ * @module @haemsa/evo-search
  */
 
 /** Search checkpoints: atomic JSON files, typed errors for corrupt ones. */

@@ -2,6 +2,7 @@
  * @haemsa/experts: sequence encoders used as HAEMSA's modality-specific and unified experts.
  *
  * @since 0.1.0
+ * @module @haemsa/experts
  */
 
 /** `customOp`: `tf.customGrad` with typed inputs and save function. */

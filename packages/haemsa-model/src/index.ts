@@ -3,6 +3,7 @@
  * and the `haemsa` command.
  *
  * @since 0.1.0
+ * @module @haemsa/haemsa-model
  */
 
 /** The serialisable, Schema-validated architecture spec and the default architecture. */

@@ -2,6 +2,7 @@
  * @haemsa/hierarchical-fusion: fusion levels, task-driven attention over experts, and per-task towers.
  *
  * @since 0.1.0
+ * @module @haemsa/hierarchical-fusion
  */
 
 /** Typed errors. */

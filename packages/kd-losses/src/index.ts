@@ -2,6 +2,7 @@
  * @haemsa/kd-losses: cross-modal knowledge distillation and task losses on TensorFlow.js.
  *
  * @since 0.1.0
+ * @module @haemsa/kd-losses
  */
 
 /** Temperature KL from logits (teacher = unified expert, students = modality experts). */

@@ -14,7 +14,7 @@ import type { Rng } from "../Rng"
 const NAME = "blend"
 
 /**
- * One child of `a` and `b` (one uniform draw). Throws {@link OperatorError} when the parents differ
+ * One child of `a` and `b` (one uniform draw). Throws {@link Errors.OperatorError} when the parents differ
  * in length or a gene is not a number in [0, 1].
  */
 export const blendCrossover = (a: Genome, b: Genome, rng: Rng): number[] => {
