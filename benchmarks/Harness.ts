@@ -215,6 +215,9 @@ export const argOption = (name: string, fallback: string): string => {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback
 }
 
+/** Whether `--name` is on the command line. */
+export const argFlag = (name: string): boolean => process.argv.includes(`--${name}`)
+
 /**
  * The entry check of a script that also runs bundled under Deno: whether the module at `url` (its
  * `import.meta.url`) is the program being run, here or as the Deno bundle `bundleName` (e.g.
@@ -230,9 +233,4 @@ export const scriptEntry = async (url: string, file: string, bundleName: string)
     process.exit(await Bundle.runUnderDeno(file, bundleName, process.argv.slice(2).filter((a) => a !== "--deno")))
   }
   return true
-}
-
-/** Point the wasm backend at its binaries when they are not next to the code (a Deno bundle). */
-export const useWasmDir = async (backend: string): Promise<void> => {
-  if (backend === "wasm" && process.env.HAEMSA_WASM_DIR) (await import("@tensorflow/tfjs-backend-wasm")).setWasmPaths(process.env.HAEMSA_WASM_DIR)
 }

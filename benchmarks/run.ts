@@ -1,19 +1,20 @@
 /**
  * The benchmark runner:
  *
- *   pnpm bench [--package P]... [--backend wasm|cpu|webgpu|tensorflow] [--runtime node|deno]
- *              [--json FILE] [--quick] [--note TEXT] [--no-record]
+ *   pnpm bench [--package P]... [--backend wasm|cpu|webgpu|tensorflow] [--allow-software-adapter]
+ *              [--runtime node|deno] [--json FILE] [--quick] [--note TEXT] [--no-record]
  *
  * Sets up the backend (`Backend.setup` of @haemsa/haemsa-model), runs the benchmarks of the chosen
  * packages (default: all; `--package` repeats or takes a comma list), prints a table, appends one
  * row per measurement to docs/benchmarks.md (unless `--no-record`) with the backend, the runtime and
  * the tfjs version, and writes every sample to `--json FILE`. `--runtime deno` bundles this runner
  * (benchmarks/deno/Bundle.ts) and runs the bundle under Deno with `--unstable-webgpu`, where the
- * `webgpu` backend uses Deno's built-in `navigator.gpu`.
+ * `webgpu` backend uses Deno's built-in `navigator.gpu` (a software/fallback adapter such as lavapipe
+ * only with `--allow-software-adapter`).
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { type BenchOptions, deno, formatNumber, machine, type Measurement, recordReport, runtime, useWasmDir } from "./Harness"
+import { type BenchOptions, deno, formatNumber, machine, type Measurement, recordReport, runtime } from "./Harness"
 
 /** A benchmark module: `run` measures, the backend is already set up. */
 interface BenchModule {
@@ -47,6 +48,8 @@ export const RUNTIMES = ["node", "deno"] as const
 export interface RunArgs {
   readonly packages: ReadonlyArray<string>
   readonly backend: (typeof BACKENDS)[number]
+  /** Accept a software/fallback webgpu adapter (lavapipe). */
+  readonly allowSoftwareAdapter: boolean
   readonly runtime: (typeof RUNTIMES)[number]
   readonly json?: string
   readonly quick: boolean
@@ -75,6 +78,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): RunArgs => {
   let note: string | undefined
   let quick = false
   let doRecord = true
+  let allowSoftwareAdapter = false
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
     const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined]
@@ -102,16 +106,20 @@ export const parseArgs = (argv: ReadonlyArray<string>): RunArgs => {
       case "--quick":
         quick = true
         break
+      case "--allow-software-adapter":
+        allowSoftwareAdapter = true
+        break
       case "--no-record":
         doRecord = false
         break
       default:
-        throw new UsageError(`unknown option ${arg} (options: --package, --backend, --runtime, --json, --quick, --note, --no-record)`)
+        throw new UsageError(`unknown option ${arg} (options: --package, --backend, --allow-software-adapter, --runtime, --json, --quick, --note, --no-record)`)
     }
   }
   return {
     packages: packages.length > 0 ? [...new Set(packages)] : Object.keys(PACKAGES),
     backend,
+    allowSoftwareAdapter,
     runtime: rt,
     quick,
     record: doRecord,
@@ -141,12 +149,11 @@ const relaunchUnderDeno = async (argv: ReadonlyArray<string>): Promise<number> =
   return Bundle.runUnderDeno("benchmarks/run.ts", "run.mjs", argv)
 }
 
-/** Set up the tfjs backend; under Deno point the wasm backend at its binaries first. */
-const setupBackend = async (name: string): Promise<{ readonly name: string; readonly adapter?: string; readonly tfjs: string }> => {
+/** Set up the tfjs backend (`Backend.setup` also finds the wasm binaries inside the Deno bundle). */
+const setupBackend = async (name: string, allowSoftwareAdapter: boolean): Promise<{ readonly name: string; readonly adapter?: string; readonly tfjs: string }> => {
   const tf = await import("@tensorflow/tfjs")
   const { Backend } = await import("@haemsa/haemsa-model")
-  await useWasmDir(name)
-  const active = await Backend.setup(name)
+  const active = await Backend.setup(name, undefined, { allowSoftwareAdapter })
   let adapter: string | undefined
   if (name === "webgpu") {
     const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter: () => Promise<{ info?: { description?: string; vendor?: string; architecture?: string } } | null> } } }).navigator?.gpu
@@ -171,7 +178,7 @@ const table = (results: Report["results"]): string => {
 /** Run the benchmarks of `args`; resolves to the report. */
 export const runBenchmarks = async (args: RunArgs): Promise<Report> => {
   const needsTensors = args.packages.some((p) => !TENSOR_FREE.has(p))
-  const backend = needsTensors ? await setupBackend(args.backend) : undefined
+  const backend = needsTensors ? await setupBackend(args.backend, args.allowSoftwareAdapter) : undefined
   const rt = runtime()
   console.log(`runtime ${rt}${backend ? `, backend ${backend.name}, tfjs ${backend.tfjs}${backend.adapter ? `, adapter ${backend.adapter}` : ""}` : ""}${args.quick ? ", quick" : ""}`)
   const results: Array<Report["results"][number]> = []
@@ -218,7 +225,7 @@ export const runBenchmarks = async (args: RunArgs): Promise<Report> => {
 /** The command: parse, relaunch under Deno when asked, run. Resolves to the exit code. */
 export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   if (argv.includes("--help")) {
-    console.log(`pnpm bench [--package ${Object.keys(PACKAGES).join("|")}[,...]] [--backend ${BACKENDS.join("|")}]
+    console.log(`pnpm bench [--package ${Object.keys(PACKAGES).join("|")}[,...]] [--backend ${BACKENDS.join("|")}] [--allow-software-adapter]
            [--runtime ${RUNTIMES.join("|")}] [--json FILE] [--quick] [--note TEXT] [--no-record]
 Runs the benchmarks (warm-up, repeats, median and spread), prints a table and appends rows to docs/benchmarks.md.`)
     return 0

@@ -73,7 +73,10 @@ export const bundle = async (entry: string, outfile: string, options: { readonly
   return outfile
 }
 
-/** The folder of the tfjs wasm binaries (`setWasmPaths` needs it inside a bundle). */
+/**
+ * The folder of the tfjs wasm binaries in this checkout (the GPU stage copies them; a bundle run from
+ * the checkout finds them itself, see `Backend.locateWasm` of @haemsa/haemsa-model).
+ */
 export const wasmDir = (): string =>
   path.dirname(createRequire(path.join(ROOT, "benchmarks/package.json")).resolve("@tensorflow/tfjs-backend-wasm")) + path.sep
 
@@ -96,11 +99,10 @@ export const denoBinary = (): string | undefined => {
   return candidates.find((c) => spawnSync(c, ["--version"], { stdio: "ignore" }).status === 0)
 }
 
-/** The environment a bundle runs in: the repository root, the wasm binaries, and a runtime dir for Vulkan. */
+/** The environment a bundle runs in: the repository root and a runtime dir for Vulkan (`HAEMSA_WASM_DIR` only when the caller set it). */
 export const bundleEnv = (): NodeJS.ProcessEnv => ({
   ...process.env,
   HAEMSA_BENCH_ROOT: ROOT,
-  HAEMSA_WASM_DIR: process.env.HAEMSA_WASM_DIR ?? wasmDir(),
   XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? os.tmpdir()
 })
 

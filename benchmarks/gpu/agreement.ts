@@ -18,16 +18,17 @@
  * expert, LSTM audio expert, TCN vision expert, gate pooling, three levels), so most kernels the
  * toolkit uses run, the fused webgpu ones included. Exits 1 on a mismatch, 2 when the webgpu backend cannot be set up (no
  * `navigator.gpu`, no adapter). Runs under Deno (bundled; needs `--unstable-webgpu`) or Node (with
- * the `webgpu` package installed):
+ * the `webgpu` package installed). A software/fallback adapter (lavapipe/llvmpipe, as in CI) is
+ * refused unless `--allow-software-adapter` is given:
  *
- *   npx tsx --conditions=source benchmarks/gpu/agreement.ts --deno     (bundles, runs under Deno)
+ *   npx tsx --conditions=source benchmarks/gpu/agreement.ts --deno [--allow-software-adapter]   (bundles, runs under Deno)
  */
 import { Normalize, Synthetic } from "@haemsa/datasets"
 import { ArchitectureSpec, Backend, BatchTensors, DataInfo, Evaluate, Layers, Network, Optimizer, Progress, Train } from "@haemsa/haemsa-model"
 import { Distillation, TaskLosses } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Layer } from "effect"
-import { runtime, scriptEntry } from "../Harness"
+import { argFlag, runtime, scriptEntry } from "../Harness"
 import * as DefaultModel from "../haemsa-model/DefaultModel"
 
 /** Relative tolerance of every comparison. */
@@ -270,14 +271,30 @@ const compareLosses = (cpu: Map<string, Float32Array>, gpu: Map<string, Float32A
   return { problems, worst }
 }
 
+/** Options of {@link check}. */
+export interface CheckOptions {
+  /** Accept a software/fallback webgpu adapter (lavapipe in CI); default false. */
+  readonly allowSoftwareAdapter?: boolean
+}
+
 /** Run the check on this runtime; resolves to the exit code. */
-export const check = async (): Promise<number> => {
+export const check = async (options: CheckOptions = {}): Promise<number> => {
   let failed = false
+  // the software-adapter line once, not at every switch to webgpu
+  let noted = false
+  const webgpu = () =>
+    Backend.setup("webgpu", undefined, {
+      allowSoftwareAdapter: options.allowSoftwareAdapter === true,
+      log: (line) => {
+        if (!noted) console.error(line)
+        noted = true
+      }
+    })
   {
     await Backend.setup("cpu")
     const cpu = await lossCases()
     try {
-      await Backend.setup("webgpu")
+      await webgpu()
     } catch (e) {
       console.error(`webgpu: ${e instanceof Error ? e.message : String(e)}`)
       return 2
@@ -293,7 +310,7 @@ export const check = async (): Promise<number> => {
     // bind groups and uniforms) must not change the next
     await Backend.setup("cpu")
     const cpu = await trainingLosses(DEFAULT_NO_DROPOUT)
-    await Backend.setup("webgpu")
+    await webgpu()
     const gpu = await trainingLosses(DEFAULT_NO_DROPOUT, cpu.initial)
     const worst = worstRelDiff(cpu.losses, gpu.losses)
     console.log(`${TRAINING_STEPS} training steps (default): losses cpu ${cpu.losses.map((l) => l.toFixed(5)).join(" ")}; largest relative difference ${worst.toExponential(2)}`)
@@ -305,7 +322,7 @@ export const check = async (): Promise<number> => {
   {
     await Backend.setup("cpu")
     const cpu = await trainedMae(DEFAULT_NO_DROPOUT)
-    await Backend.setup("webgpu")
+    await webgpu()
     const gpu = await trainedMae(DEFAULT_NO_DROPOUT)
     const worst = Math.max(relDiff(cpu.mae, gpu.mae), worstRelDiff(cpu.losses, gpu.losses))
     console.log(`Train.train (2 epochs): epoch losses cpu ${cpu.losses.map((l) => l.toFixed(5)).join(" ")}, test MAE cpu ${cpu.mae.toFixed(5)} webgpu ${gpu.mae.toFixed(5)}; largest relative difference ${worst.toExponential(2)}`)
@@ -318,7 +335,7 @@ export const check = async (): Promise<number> => {
     await Backend.setup("cpu")
     const cpu = await stepOn(spec)
     try {
-      await Backend.setup("webgpu")
+      await webgpu()
     } catch (e) {
       console.error(`webgpu: ${e instanceof Error ? e.message : String(e)}`)
       return 2
@@ -336,6 +353,6 @@ export const check = async (): Promise<number> => {
 }
 
 if (await scriptEntry(import.meta.url, "benchmarks/gpu/agreement.ts", "agreement.mjs")) {
-  const code = await check()
+  const code = await check({ allowSoftwareAdapter: argFlag("allow-software-adapter") })
   process.exit(code)
 }

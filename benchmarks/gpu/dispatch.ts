@@ -3,13 +3,13 @@
  * per kernel, on the active backend. On webgpu this is what bounds a training step made of many small
  * kernels; the GPU work itself is negligible.
  *
- *   npx tsx --conditions=source benchmarks/gpu/dispatch.ts [--backend wasm|cpu|webgpu] [--submit-batch N] [--deno]
+ *   npx tsx --conditions=source benchmarks/gpu/dispatch.ts [--backend wasm|cpu|webgpu] [--allow-software-adapter] [--submit-batch N] [--deno]
  *
  * `--submit-batch` sets tfjs-webgpu's WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (dispatches per queue submit).
  */
 import { Backend } from "@haemsa/haemsa-model"
 import * as tf from "@tensorflow/tfjs"
-import { argOption, median, runtime, scriptEntry, useWasmDir } from "../Harness"
+import { argFlag, argOption, median, runtime, scriptEntry } from "../Harness"
 
 /** Median µs per kernel over `repeats` chains of `kernels` dependent `tf.add`s; waits for the result. */
 export const dispatchMicros = async (kernels = 500, repeats = 5): Promise<number> => {
@@ -35,8 +35,7 @@ export const dispatchMicros = async (kernels = 500, repeats = 5): Promise<number
 
 if (await scriptEntry(import.meta.url, "benchmarks/gpu/dispatch.ts", "dispatch.mjs")) {
   const backend = argOption("backend", "wasm")
-  await useWasmDir(backend)
-  await Backend.setup(backend)
+  await Backend.setup(backend, undefined, { allowSoftwareAdapter: argFlag("allow-software-adapter") })
   const submit = argOption("submit-batch", "")
   if (submit !== "") tf.env().set("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE", Number(submit))
   console.log(

@@ -7,12 +7,12 @@
  * kernel times come from timestamp queries when the adapter has them; without them tfjs reports no
  * per-kernel GPU time and only the wall time is meaningful.
  *
- *   npx tsx --conditions=source benchmarks/gpu/profile.ts [--backend wasm|cpu|webgpu] [--batch-size B] [--caches on|off] [--steps N] [--top K] [--json FILE] [--deno]
+ *   npx tsx --conditions=source benchmarks/gpu/profile.ts [--backend wasm|cpu|webgpu] [--allow-software-adapter] [--batch-size B] [--caches on|off] [--steps N] [--top K] [--json FILE] [--deno]
  */
 import { Backend, BatchTensors, Network, Optimizer, WebGpuDispatch } from "@haemsa/haemsa-model"
 import * as tf from "@tensorflow/tfjs"
 import * as fs from "node:fs"
-import { argOption, median, runtime, scriptEntry, useWasmDir } from "../Harness"
+import { argFlag, argOption, median, runtime, scriptEntry } from "../Harness"
 import * as DefaultModel from "../haemsa-model/DefaultModel"
 
 /** Kernel time by name over the profiled steps. */
@@ -172,8 +172,7 @@ export const profile = async (steps: number, top: number, batchSize = Number(arg
 
 if (await scriptEntry(import.meta.url, "benchmarks/gpu/profile.ts", "profile.mjs")) {
   const backend = argOption("backend", "wasm")
-  await useWasmDir(backend)
-  await Backend.setup(backend, undefined, { dispatchCaches: argOption("caches", "on") !== "off" })
+  await Backend.setup(backend, undefined, { dispatchCaches: argOption("caches", "on") !== "off", allowSoftwareAdapter: argFlag("allow-software-adapter") })
   const result = await profile(Number(argOption("steps", "5")), Number(argOption("top", "20")))
   const json = argOption("json", "")
   if (json !== "") fs.writeFileSync(json, JSON.stringify(result, null, 2) + "\n")

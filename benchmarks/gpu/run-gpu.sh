@@ -4,7 +4,8 @@
 # unpacked first, or the adapter is null), running the bundles that
 # `npx tsx --conditions=source benchmarks/gpu/build.ts` staged in benchmarks/.out/gpu (carry that
 # folder along). In order, each logged to $OUT (default benchmarks/.out/gpu-results):
-#   1. the cpu/webgpu agreement check (stops here, exit 2, when there is no adapter: no silent fallback);
+#   1. the cpu/webgpu agreement check (stops here, exit 2, when there is no adapter, or only a software
+#      one such as llvmpipe: no silent fallback);
 #   2. the host cost of one dispatch, for three queue-submit batch sizes;
 #   3. the default HAEMSA training step per batch size (16-256): webgpu with the fused kernels and the
 #      dispatch caches (queue submits every 15 or 64 dispatches; the loss read every step or one step
@@ -15,7 +16,8 @@
 # Everything also goes into $OUT/gpu-results.tgz.
 # Knobs: STEPS (timed steps per batch size, 20), BATCH_SIZES (16,32,64,128,256), PARTS ("1 2 3 4 5 6"),
 # STEP_CONFIGS (backend:fused:submit:sync:caches:gates runs of part 3), PROFILE_SIZES ("32 64"),
-# SKIP_DEBS=1 (the Vulkan loader is installed already, e.g. lavapipe here), DENO_BIN.
+# SKIP_DEBS=1 (the Vulkan loader is installed already, e.g. lavapipe here), ALLOW_SOFTWARE_ADAPTER=1 (run the
+# webgpu parts on a software/fallback adapter such as lavapipe: passes --allow-software-adapter), DENO_BIN.
 # Afterwards, here: npx tsx --conditions=source benchmarks/gpu/record.ts DIR/bench-*.json
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -47,12 +49,15 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp} HAEMSA_BENCH_ROOT=$PWD HAEMSA_WA
 (lscpu | grep -E "Model name|^CPU\(s\)" || true) | tee "$OUT/cpu.txt"
 GPU=$(head -1 "$OUT/gpu.txt" | cut -d, -f1)
 RUN=("$DENO" run -A --unstable-webgpu)
+# every webgpu run refuses a software adapter unless asked (a GPU machine that falls back to one would waste its time)
+SOFT=()
+if [ "${ALLOW_SOFTWARE_ADAPTER:-0}" = "1" ]; then SOFT=(--allow-software-adapter); fi
 log() { grep -v XDG_RUNTIME_DIR | tee "$OUT/$1"; }
 
 echo "== 1. agreement cpu vs webgpu"
-"${RUN[@]}" "$STAGE/agreement.mjs" 2>&1 | log agreement.log
+"${RUN[@]}" "$STAGE/agreement.mjs" ${SOFT[@]+"${SOFT[@]}"} 2>&1 | log agreement.log
 rc=${PIPESTATUS[0]}
-if [ "$rc" -eq 2 ]; then echo "no WebGPU adapter: stopping"; exit 2; fi
+if [ "$rc" -eq 2 ]; then echo "no usable WebGPU adapter (none, or a software one without ALLOW_SOFTWARE_ADAPTER=1): stopping"; exit 2; fi
 
 STEPS=${STEPS:-20}
 SIZES=${BATCH_SIZES:-16,32,64,128,256}
@@ -63,7 +68,7 @@ CONFIGS=${STEP_CONFIGS:-webgpu:on:15:each:on:on webgpu:on:15:lag:on:on webgpu:on
 if [[ "$PARTS" == *" 2 "* ]]; then
   echo "== 2. host cost of a dispatch"
   for batch in 15 64 256; do
-    "${RUN[@]}" "$STAGE/dispatch.mjs" --backend webgpu --submit-batch "$batch" 2>&1 | log "dispatch-$batch.log"
+    "${RUN[@]}" "$STAGE/dispatch.mjs" --backend webgpu ${SOFT[@]+"${SOFT[@]}"} --submit-batch "$batch" 2>&1 | log "dispatch-$batch.log"
   done
 fi
 
@@ -72,7 +77,7 @@ if [[ "$PARTS" == *" 3 "* ]]; then
   for config in $CONFIGS; do
     IFS=: read -r backend fused submit sync caches gates <<< "$config"
     name="step-$backend-fused-$fused-submit$submit-$sync-caches-${caches:-on}-gates-${gates:-on}"
-    "${RUN[@]}" "$STAGE/step.mjs" --backend "$backend" --fused "$fused" --submit-batch "$submit" --sync "$sync" --caches "${caches:-on}" \
+    "${RUN[@]}" "$STAGE/step.mjs" --backend "$backend" ${SOFT[@]+"${SOFT[@]}"} --fused "$fused" --submit-batch "$submit" --sync "$sync" --caches "${caches:-on}" \
       --gates "${gates:-on}" --steps "$STEPS" \
       --batch-sizes "$SIZES" --json "$OUT/$name.json" 2>&1 | log "$name.log"
   done
@@ -93,13 +98,13 @@ fi
 if [[ "$PARTS" == *" 5 "* ]]; then
   echo "== 5. kernel and host profile, webgpu"
   for b in ${PROFILE_SIZES:-32 64}; do
-    "${RUN[@]}" "$STAGE/profile.mjs" --backend webgpu --batch-size "$b" --steps 5 --top 25 --json "$OUT/profile-webgpu-b$b.json" 2>&1 | log "profile-webgpu-b$b.log"
+    "${RUN[@]}" "$STAGE/profile.mjs" --backend webgpu ${SOFT[@]+"${SOFT[@]}"} --batch-size "$b" --steps 5 --top 25 --json "$OUT/profile-webgpu-b$b.json" 2>&1 | log "profile-webgpu-b$b.log"
   done
 fi
 
 if [[ "$PARTS" == *" 6 "* ]]; then
   echo "== 6. haemsa-model benchmarks, webgpu"
-  "${RUN[@]}" "$STAGE/run.mjs" --backend webgpu --package haemsa-model --no-record \
+  "${RUN[@]}" "$STAGE/run.mjs" --backend webgpu ${SOFT[@]+"${SOFT[@]}"} --package haemsa-model --no-record \
     --note "$GPU" --json "$OUT/bench-deno-webgpu.json" 2>&1 | log bench-deno-webgpu.log
 fi
 # one archive, for tools that bring back a limited number of files

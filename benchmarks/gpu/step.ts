@@ -5,7 +5,7 @@
  * dispatches per step. This is the figure the GPU target is about (webgpu vs wasm on the same
  * machine, and vs the PyTorch reference, `torch_haemsa.py --step-benchmark`).
  *
- *   npx tsx --conditions=source benchmarks/gpu/step.ts [--backend wasm|cpu|webgpu] [--batch-sizes 16,32,64]
+ *   npx tsx --conditions=source benchmarks/gpu/step.ts [--backend wasm|cpu|webgpu] [--allow-software-adapter] [--batch-sizes 16,32,64]
  *       [--steps N] [--fused on|off] [--caches on|off] [--gates on|off] [--submit-batch N] [--sync each|lag] [--json FILE] [--deno]
  *
  * `--fused off` switches the fused WGSL kernels off (`WebGpuKernel.setEnabled(false)`): the tfjs
@@ -19,7 +19,7 @@ import { WebGpuKernel } from "@haemsa/experts"
 import { ArchitectureSpec, Backend, BatchTensors, Network, Optimizer } from "@haemsa/haemsa-model"
 import * as tf from "@tensorflow/tfjs"
 import * as fs from "node:fs"
-import { argOption, median, percentile, runtime, scriptEntry, useWasmDir } from "../Harness"
+import { argFlag, argOption, median, percentile, runtime, scriptEntry } from "../Harness"
 import * as DefaultModel from "../haemsa-model/DefaultModel"
 import { countDispatches } from "./profile"
 
@@ -102,9 +102,8 @@ const onOff = (name: string): "on" | "off" => {
 
 if (await scriptEntry(import.meta.url, "benchmarks/gpu/step.ts", "step.mjs")) {
   const backend = argOption("backend", "wasm")
-  await useWasmDir(backend)
   const caches = onOff("caches")
-  await Backend.setup(backend, undefined, { dispatchCaches: caches === "on" })
+  await Backend.setup(backend, undefined, { dispatchCaches: caches === "on", allowSoftwareAdapter: argFlag("allow-software-adapter") })
   const fused = onOff("fused")
   WebGpuKernel.setEnabled(fused === "on")
   const submit = argOption("submit-batch", "")

@@ -1,14 +1,20 @@
 /**
- * Backend selection as an Effect service. `wasm` is the fast default in Node; `tensorflow` loads
+ * Backend selection as an Effect service. `wasm` is the fast default in Node and Deno (its `.wasm`
+ * binaries are located at run time, see {@link locateWasm}); `tensorflow` loads
  * `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node` when the user has installed one (never a hard
- * dependency); `webgpu` needs `navigator.gpu`: built into Deno (`--unstable-webgpu`), or in Node from the
- * `webgpu` package (Dawn) when the user has installed it; `cpu` always works.
+ * dependency; Node only); `webgpu` needs `navigator.gpu`: built into Deno (`--unstable-webgpu`), or in
+ * Node from the `webgpu` package (Dawn) when the user has installed it, and refuses a software or
+ * fallback adapter (llvmpipe, SwiftShader) unless allowed; `cpu` always works.
  *
  * @since 0.1.0
  */
 import * as tf from "@tensorflow/tfjs"
-import * as WebGpuDispatch from "./WebGpuDispatch"
 import { Context, Effect, Layer, Schema } from "effect"
+import * as fs from "node:fs"
+import { createRequire } from "node:module"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as WebGpuDispatch from "./WebGpuDispatch"
 
 /** The backend names a user can ask for. */
 export const BACKENDS = ["wasm", "cpu", "webgpu", "tensorflow"] as const
@@ -41,6 +47,123 @@ export const defaultImporter: Importer = (specifier) => {
     default:
       return import(/* @vite-ignore */ specifier)
   }
+}
+
+/** The file names of tfjs-backend-wasm 4.22's binaries: plain, SIMD, threaded SIMD. */
+export const WASM_BINARIES = ["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"] as const
+
+/** The environment variable naming the folder of the wasm binaries (overrides the lookup). */
+export const WASM_DIR_ENV = "HAEMSA_WASM_DIR"
+
+/** Where the wasm binaries are: a folder ending in a path separator (the prefix `setWasmPaths` takes), or why none was found. */
+export type WasmLocation =
+  | { readonly _tag: "Found"; readonly dir: string; readonly via: string }
+  | { readonly _tag: "Missing"; readonly reason: string }
+
+/** Options of {@link locateWasm} (tests inject them). */
+export interface LocateWasmOptions {
+  /** The environment (default `process.env`). */
+  readonly env?: Readonly<Record<string, string | undefined>>
+  /** The files to resolve `@tensorflow/tfjs-backend-wasm` from, in order (default: this module's file, then the working directory). */
+  readonly from?: ReadonlyArray<string>
+}
+
+/**
+ * This module's file: `__filename` where CommonJS defines it (the CJS build; a bundle whose banner
+ * defines it, e.g. the Deno bundle), else from `import.meta.url` (the ESM build, the sources).
+ */
+const thisFile = (): string | undefined => {
+  if (typeof __filename === "string" && __filename !== "") return __filename
+  try {
+    return fileURLToPath(import.meta.url)
+  } catch {
+    return undefined
+  }
+}
+
+const hasWasmBinaries = (dir: string): boolean => WASM_BINARIES.some((f) => fs.existsSync(path.join(dir, f)))
+
+const asPrefix = (dir: string): string => (dir.endsWith("/") || dir.endsWith(path.sep) ? dir : dir + path.sep)
+
+/**
+ * Locate the tfjs wasm binaries: `$HAEMSA_WASM_DIR` when set (it must hold them), else the folder of
+ * `@tensorflow/tfjs-backend-wasm`'s entry as Node's resolution finds it from this module's file, then
+ * from the working directory. The package's own lookup (emscripten's `__dirname`) fails wherever its
+ * code is bundled (the Deno bundle): hence an explicit folder for `setWasmPaths`.
+ */
+export const locateWasm = (options: LocateWasmOptions = {}): WasmLocation => {
+  const env = options.env ?? process.env
+  const override = env[WASM_DIR_ENV]
+  if (override !== undefined && override !== "") {
+    return hasWasmBinaries(override)
+      ? { _tag: "Found", dir: asPrefix(override), via: WASM_DIR_ENV }
+      : { _tag: "Missing", reason: `${WASM_DIR_ENV}=${override} holds none of ${WASM_BINARIES.join(", ")}` }
+  }
+  const here = thisFile()
+  const from = options.from ?? [...(here !== undefined ? [here] : []), path.join(process.cwd(), "package.json")]
+  for (const file of from) {
+    try {
+      const dir = path.dirname(createRequire(file).resolve("@tensorflow/tfjs-backend-wasm"))
+      if (hasWasmBinaries(dir)) return { _tag: "Found", dir: asPrefix(dir), via: file }
+    } catch {
+      // not resolvable from there: try the next
+    }
+  }
+  return {
+    _tag: "Missing",
+    reason: `@tensorflow/tfjs-backend-wasm's binaries were not found from ${from.join(" or ")}; set ${WASM_DIR_ENV} to the folder that holds ${WASM_BINARIES[1]}`
+  }
+}
+
+/** The slice of `@tensorflow/tfjs-backend-wasm` used here. */
+interface WasmModule {
+  readonly setWasmPaths?: (prefix: string) => void
+}
+
+/** The JavaScript runtime: Deno defines `globalThis.Deno`; anything else is treated as Node. */
+export type Runtime = "node" | "deno"
+
+/** The runtime this code runs in. */
+export const currentRuntime = (): Runtime => (typeof (globalThis as { Deno?: unknown }).Deno === "object" ? "deno" : "node")
+
+/** What a WebGPU adapter says about itself (`GPUAdapter.info`; Deno 2.9 reports `isFallbackAdapter` there). */
+export interface AdapterInfo {
+  readonly vendor?: string
+  readonly architecture?: string
+  readonly device?: string
+  readonly description?: string
+  readonly isFallbackAdapter?: boolean
+}
+
+/** The part of a `GPUAdapter` read here (older runtimes have `isFallbackAdapter` on the adapter itself). */
+export interface AdapterLike {
+  readonly info?: AdapterInfo
+  readonly isFallbackAdapter?: boolean
+}
+
+/** Software rasterisers as adapters name themselves: Mesa's llvmpipe (lavapipe's adapter name), lavapipe, softpipe; SwiftShader; WARP. */
+export const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|basic render driver/i
+
+/** An adapter's name and, for a software or fallback adapter, why it counts as one. */
+export interface AdapterDescription {
+  readonly name: string
+  /** Undefined for a hardware adapter. */
+  readonly software?: string
+}
+
+const nonEmpty = (s: unknown): s is string => typeof s === "string" && s.trim() !== ""
+
+/** Name an adapter and tell whether it is a software or fallback adapter (the runtime's flag, or a software rasteriser's name in its info). */
+export const describeAdapter = (adapter: AdapterLike): AdapterDescription => {
+  const info = adapter.info ?? {}
+  const fields = [info.description, info.device, info.architecture, info.vendor].filter(nonEmpty)
+  const name = nonEmpty(info.description) ? info.description : fields.length > 0 ? fields.join(" / ") : "unnamed adapter"
+  const rasteriser = fields.map((f) => SOFTWARE_ADAPTER.exec(f)?.[0]).find(nonEmpty)
+  const reasons = [
+    ...(info.isFallbackAdapter === true || adapter.isFallbackAdapter === true ? ["the runtime flags it isFallbackAdapter"] : []),
+    ...(rasteriser !== undefined ? [`${rasteriser} is a software rasteriser`] : [])
+  ]
+  return reasons.length > 0 ? { name, software: reasons.join("; ") } : { name }
 }
 
 /** The slice of the `webgpu` package (Dawn for Node) used here. */
@@ -85,19 +208,40 @@ export interface SetupOptions {
    * makes each dispatch cheaper on the host (default true; false is tfjs's own path, for comparison).
    */
   readonly dispatchCaches?: boolean
+  /**
+   * webgpu: accept a software or fallback adapter (llvmpipe, SwiftShader): it runs on the CPU, much
+   * slower than `wasm`. Default false: such an adapter is a {@link BackendError} (the CLI's
+   * `--allow-software-adapter`).
+   */
+  readonly allowSoftwareAdapter?: boolean
+  /** Where notes about the setup go (the software-adapter line); default `console.error`. */
+  readonly log?: (line: string) => void
+  /** The runtime (default {@link currentRuntime}; tests pass it). */
+  readonly runtime?: Runtime
 }
 
-/** Set up `name` and make it the active tfjs backend; resolves to the name tfjs reports. */
+/**
+ * Set up `name` and make it the active tfjs backend; resolves to the name tfjs reports. `wasm` is
+ * pointed at its binaries ({@link locateWasm}); `webgpu` names a software or fallback adapter through
+ * `options.log` and refuses it unless `options.allowSoftwareAdapter`; `tensorflow` is refused under Deno.
+ * Failures are {@link BackendError}s.
+ */
 export const setup = async (name: string, importer: Importer = defaultImporter, options: SetupOptions = {}): Promise<string> => {
   if (!(BACKENDS as ReadonlyArray<string>).includes(name)) {
     throw new BackendError({ backend: name, reason: `unknown backend (choose one of ${BACKENDS.join(", ")})` })
   }
+  let wasm: WasmLocation | undefined
   switch (name as BackendName) {
     case "cpu":
       break
-    case "wasm":
-      await importer("@tensorflow/tfjs-backend-wasm")
+    case "wasm": {
+      wasm = locateWasm()
+      // an explicit folder that is wrong is the user's to fix: say so rather than let emscripten abort
+      if (wasm._tag === "Missing" && nonEmpty(process.env[WASM_DIR_ENV])) throw new BackendError({ backend: name, reason: wasm.reason })
+      const module = (await importer("@tensorflow/tfjs-backend-wasm")) as WasmModule | undefined
+      if (wasm._tag === "Found" && typeof module?.setWasmPaths === "function") module.setWasmPaths(wasm.dir)
       break
+    }
     case "webgpu": {
       const source = await provideNavigatorGpu(importer)
       const gpu = currentGpu()
@@ -109,11 +253,28 @@ export const setup = async (name: string, importer: Importer = defaultImporter, 
       if (!adapter) {
         throw new BackendError({ backend: name, reason: `navigator.gpu (from ${source}) found no GPU adapter (no Vulkan/Metal/D3D12 driver; on Linux install a Vulkan ICD, e.g. mesa-vulkan-drivers)` })
       }
+      const described = describeAdapter(adapter as AdapterLike)
+      if (described.software !== undefined) {
+        const log = options.log ?? console.error
+        log(`webgpu adapter "${described.name}" is a software/fallback adapter (${described.software}): no GPU, much slower than --backend wasm`)
+        if (options.allowSoftwareAdapter !== true) {
+          throw new BackendError({
+            backend: name,
+            reason: `refusing the software/fallback adapter "${described.name}"; pass --allow-software-adapter (allowSoftwareAdapter: true) to run on it anyway, or use --backend wasm`
+          })
+        }
+      }
       // the backend registers itself at import time only when navigator.gpu exists, so import it now
       await importer("@tensorflow/tfjs-backend-webgpu")
       break
     }
     case "tensorflow": {
+      if ((options.runtime ?? currentRuntime()) === "deno") {
+        throw new BackendError({
+          backend: name,
+          reason: "not supported under Deno: @tensorflow/tfjs-node(-gpu) is a native addon built for Node (and a bundled haemsa carries its own copy of tfjs, which the addon cannot register its backend with); run this backend with Node (npx haemsa ...), or use wasm, cpu or webgpu under Deno"
+        })
+      }
       let loaded = false
       for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
         try {
@@ -135,7 +296,10 @@ export const setup = async (name: string, importer: Importer = defaultImporter, 
   }
   const engineName = name === "tensorflow" ? "tensorflow" : name
   const ok = await tf.setBackend(engineName).catch(() => false)
-  if (!ok) throw new BackendError({ backend: name, reason: "tf.setBackend failed (the backend registered but could not initialise)" })
+  if (!ok) {
+    const hint = wasm?._tag === "Missing" ? `; ${wasm.reason}` : ""
+    throw new BackendError({ backend: name, reason: `tf.setBackend failed (the backend registered but could not initialise)${hint}` })
+  }
   await tf.ready()
   if (name === "webgpu") {
     installWebGpuShims(tf.backend())
@@ -190,12 +354,12 @@ export class Backend extends Context.Service<Backend, {
   /** The active backend's name as tfjs reports it. */
   readonly name: string
 }>()("@haemsa/haemsa-model/Backend") {
-  /** Set up the named backend (default `wasm`). */
-  static readonly layer = (name: string = "wasm", importer: Importer = defaultImporter) =>
+  /** Set up the named backend (default `wasm`) with the {@link SetupOptions}. */
+  static readonly layer = (name: string = "wasm", importer: Importer = defaultImporter, options: SetupOptions = {}) =>
     Layer.effect(
       Backend,
       Effect.tryPromise({
-        try: async () => ({ name: await setup(name, importer) }),
+        try: async () => ({ name: await setup(name, importer, options) }),
         catch: (e) => e instanceof BackendError ? e : new BackendError({ backend: name, reason: String(e) })
       })
     )

@@ -25,13 +25,16 @@ const USAGE = `haemsa: multimodal sentiment analysis with hierarchical adaptive 
 usage:
   haemsa train   --data synthetic|mosi-real|PATH [--model haemsa|early-fusion|late-fusion] [--modalities t,a,v]
                  [--epochs N] [--batch-size N] [--patience N] [--seed S] [--backend wasm|cpu|webgpu|tensorflow]
-                 [--spec FILE] [--out DIR] [--json FILE]
-  haemsa eval    --checkpoint DIR --data synthetic|mosi-real|PATH [--modalities t,a,v] [--backend B] [--json FILE]
-  haemsa predict --checkpoint DIR --input FILE [--backend B]
+                 [--allow-software-adapter] [--spec FILE] [--out DIR] [--json FILE]
+  haemsa eval    --checkpoint DIR --data synthetic|mosi-real|PATH [--modalities t,a,v] [--backend B] [--allow-software-adapter] [--json FILE]
+  haemsa predict --checkpoint DIR --input FILE [--backend B] [--allow-software-adapter]
   haemsa data inspect PATH|synthetic|mosi-real [--json]
   haemsa search  --data synthetic|mosi-real|PATH --checkpoint DIR [--population P] [--generations G] [--seed S]
-                 [--fidelity low|medium|halving|full|E:F,...] [--workers N] [--backend B] [--json FILE] [--report FILE.svg|.html] [--retrain]
+                 [--fidelity low|medium|halving|full|E:F,...] [--workers N] [--backend B] [--allow-software-adapter]
+                 [--json FILE] [--report FILE.svg|.html] [--retrain]
 
+--backend webgpu refuses a software/fallback adapter (llvmpipe/lavapipe, SwiftShader: no GPU, slower than
+wasm) unless --allow-software-adapter is given. Under Deno: wasm, cpu and webgpu; tensorflow needs Node.
 Add --verbose to any command for full error traces; --help after a command for its options.`
 
 /** Output sinks (injectable for tests). */
@@ -108,7 +111,7 @@ export const metricsTable = (rows: ReadonlyArray<readonly [string, Evaluate.Spli
 
 const TRAIN_OPTIONS = {
   data: "string", model: "string", modalities: "string", epochs: "int", "batch-size": "int", patience: "int", seed: "int",
-  backend: "string", spec: "string", out: "string", json: "string", help: "flag"
+  backend: "string", "allow-software-adapter": "flag", spec: "string", out: "string", json: "string", help: "flag"
 } as const
 
 const train = (argv: ReadonlyArray<string>, io: Io) =>
@@ -143,7 +146,9 @@ const train = (argv: ReadonlyArray<string>, io: Io) =>
     if (options["json"]) yield* writeJson(String(options["json"]), report)
   })
 
-const EVAL_OPTIONS = { checkpoint: "string", data: "string", modalities: "string", backend: "string", json: "string", help: "flag" } as const
+const EVAL_OPTIONS = {
+  checkpoint: "string", data: "string", modalities: "string", backend: "string", "allow-software-adapter": "flag", json: "string", help: "flag"
+} as const
 
 const evaluate = (argv: ReadonlyArray<string>, io: Io) =>
   Effect.gen(function*() {
@@ -162,7 +167,7 @@ const evaluate = (argv: ReadonlyArray<string>, io: Io) =>
     if (options["json"]) yield* writeJson(String(options["json"]), report)
   })
 
-const PREDICT_OPTIONS = { checkpoint: "string", input: "string", backend: "string", help: "flag" } as const
+const PREDICT_OPTIONS = { checkpoint: "string", input: "string", backend: "string", "allow-software-adapter": "flag", help: "flag" } as const
 
 const predict = (argv: ReadonlyArray<string>, io: Io) =>
   Effect.gen(function*() {
@@ -191,6 +196,25 @@ const COMMANDS: Record<string, { readonly options: Record<string, string>; reado
   search: { options: SEARCH_OPTIONS, help: "Evolve architectures (resumable), report, and optionally retrain the winner.", run: search }
 }
 
+/** The backend a command line asks for: `--backend NAME` (default wasm) and whether `--allow-software-adapter` is given. */
+export interface BackendChoice {
+  readonly backend: string
+  readonly allowSoftwareAdapter: boolean
+}
+
+/**
+ * Read the backend options of a command's arguments (`--backend NAME` or `--backend=NAME`,
+ * `--allow-software-adapter`): the backend is set up before the command runs.
+ */
+export const backendChoice = (argv: ReadonlyArray<string>): BackendChoice => {
+  const at = argv.indexOf("--backend")
+  const inline = argv.find((a) => a.startsWith("--backend="))
+  return {
+    backend: inline?.slice("--backend=".length) ?? (at >= 0 ? argv[at + 1] ?? "" : "wasm"),
+    allowSoftwareAdapter: argv.includes("--allow-software-adapter")
+  }
+}
+
 /** Run the command line; resolves to the exit code. */
 export const run = async (argv: ReadonlyArray<string>, io: Io = defaultIo): Promise<number> => {
   const verbose = argv.includes("--verbose")
@@ -211,11 +235,9 @@ export const run = async (argv: ReadonlyArray<string>, io: Io = defaultIo): Prom
     return 0
   }
   // the backend is set up before the command runs; the command parses (and checks) its options again
-  const at = rest.indexOf("--backend")
-  const inline = rest.find((a) => a.startsWith("--backend="))
-  const backend = inline?.slice("--backend=".length) ?? (at >= 0 ? rest[at + 1] ?? "" : "wasm")
+  const { backend, allowSoftwareAdapter } = backendChoice(rest)
   // data inspect needs no tensor backend: use cpu so it starts instantly
-  const layer = Layers.make(name === "data inspect" ? "cpu" : backend)
+  const layer = Layers.make(name === "data inspect" ? "cpu" : backend, { allowSoftwareAdapter, log: (line) => io.err(`haemsa: ${line}`) })
   const program = Effect.suspend(() => command.run(rest, io)).pipe(Effect.provide(layer))
   const exit = await Effect.runPromiseExit(program as Effect.Effect<void, unknown>)
   if (exit._tag === "Success") return 0

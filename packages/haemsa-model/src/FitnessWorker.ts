@@ -28,7 +28,7 @@ const setupBackend = async (): Promise<string> => {
     const wasm = await import("@tensorflow/tfjs-backend-wasm")
     wasm.setThreadsCount(config.wasmThreads)
   }
-  return Backend.setup(config.backend)
+  return Backend.setup(config.backend, undefined, { allowSoftwareAdapter: config.allowSoftwareAdapter === true })
 }
 
 const start = async () => {

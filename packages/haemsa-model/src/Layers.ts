@@ -10,7 +10,7 @@ import { ExpertFactory } from "@haemsa/experts"
 import { FusionFactory } from "@haemsa/hierarchical-fusion"
 import { Services } from "@haemsa/kd-losses"
 import { Layer } from "effect"
-import { Backend, type BackendError } from "./Backend"
+import { Backend, type BackendError, type SetupOptions } from "./Backend"
 import { Progress } from "./Progress"
 
 /** The model parts: experts, fusion, task losses and distillation. */
@@ -27,9 +27,9 @@ export const parts: Layer.Layer<Parts> = Layer.mergeAll(
   Services.Distillation.layer
 )
 
-/** Everything the jobs need, on the named backend, with progress on stderr. */
-export const make = (backend = "wasm"): Layer.Layer<JobServices, BackendError> =>
-  Layer.mergeAll(parts, DatasetLoader.DatasetLoader.layer, Progress.layer, Backend.layer(backend))
+/** Everything the jobs need, on the named backend (set up with `options`, e.g. `allowSoftwareAdapter`), with progress on stderr. */
+export const make = (backend = "wasm", options: SetupOptions = {}): Layer.Layer<JobServices, BackendError> =>
+  Layer.mergeAll(parts, DatasetLoader.DatasetLoader.layer, Progress.layer, Backend.layer(backend, undefined, options))
 
 /** For tests: the deterministic cpu backend and silent progress. */
 export const test: Layer.Layer<JobServices, BackendError> = Layer.mergeAll(parts, DatasetLoader.DatasetLoader.layer, Progress.layerSilent, Backend.layerTest)

@@ -142,6 +142,8 @@ export interface SearchJobOptions {
   readonly workers?: number
   /** Backend of the workers (default wasm; in this thread the `Backend` service's). */
   readonly backend?: string
+  /** Let the workers' webgpu backend run on a software/fallback adapter (default false). */
+  readonly allowSoftwareAdapter?: boolean
   /** Retrain the winner and the default architecture for this many epochs (default: no retraining). */
   readonly retrainEpochs?: number
   /** Fields no gene controls, and the architecture the first population starts from (default: the default one). */
@@ -234,7 +236,12 @@ const evaluatorLayer = (
   }
   return workers === 0
     ? SearchEvaluator.layerInProcess(common)
-    : SearchEvaluator.layerWorkers({ ...common, workers, ...(options.backend !== undefined ? { backend: options.backend } : {}) })
+    : SearchEvaluator.layerWorkers({
+      ...common,
+      workers,
+      ...(options.backend !== undefined ? { backend: options.backend } : {}),
+      ...(options.allowSoftwareAdapter !== undefined ? { allowSoftwareAdapter: options.allowSoftwareAdapter } : {})
+    })
 }
 
 const retrainOutput = (architecture: ArchitectureSpec, outcome: SearchEvaluator.TrainOutcome): RetrainOutput => ({
@@ -385,6 +392,7 @@ export const SEARCH_OPTIONS = {
   elitism: "int",
   workers: "int",
   backend: "string",
+  "allow-software-adapter": "flag",
   json: "string",
   report: "string",
   retrain: "flag",
@@ -426,6 +434,7 @@ export const search = (argv: ReadonlyArray<string>, io: Io): Effect.Effect<void,
       elitism: positive(options, "elitism", 1, 0),
       workers: Math.min(positive(options, "workers", os.availableParallelism(), 0), population),
       backend: String(options["backend"] ?? "wasm"),
+      allowSoftwareAdapter: options["allow-software-adapter"] === true,
       ...(options["retrain"] ? { retrainEpochs } : {})
     }
     const output = yield* searchJob(job)

@@ -59,6 +59,8 @@ export interface PoolOptions extends EvaluatorOptions {
   readonly workers?: number
   /** The tfjs backend of every worker (default `wasm`). */
   readonly backend?: string
+  /** Let the workers' webgpu backend run on a software/fallback adapter (default false). */
+  readonly allowSoftwareAdapter?: boolean
   /** Threads of each worker's wasm backend (default: the CPUs divided among the workers, at least 1). */
   readonly wasmThreads?: number
 }
@@ -194,6 +196,8 @@ export type SearchServices = SearchSpace | FitnessEvaluator.FitnessEvaluator | R
 /** What the parent sends a worker (its `workerData`). */
 export interface WorkerConfig {
   readonly backend: string
+  /** Accept a software/fallback webgpu adapter. */
+  readonly allowSoftwareAdapter?: boolean
   readonly wasmThreads: number
   /** The data and the training settings. */
   readonly options: EvaluatorOptions
@@ -389,9 +393,10 @@ export const layerWorkers = (options: PoolOptions): Layer.Layer<SearchServices, 
       if (!(Number.isInteger(size) && size >= 1)) {
         return yield* new WorkerPoolError({ reason: `workers must be an integer >= 1 (got ${size})` })
       }
-      const { workers: _w, backend: _b, wasmThreads: _t, ...evaluatorOptions } = options
+      const { workers: _w, backend: _b, allowSoftwareAdapter: _s, wasmThreads: _t, ...evaluatorOptions } = options
       const config: WorkerConfig = {
         backend: options.backend ?? "wasm",
+        allowSoftwareAdapter: options.allowSoftwareAdapter ?? false,
         wasmThreads: options.wasmThreads ?? Math.max(1, Math.floor(os.availableParallelism() / size)),
         options: evaluatorOptions
       }

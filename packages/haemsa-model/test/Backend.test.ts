@@ -1,5 +1,8 @@
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Layer } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import * as Backend from "../src/Backend"
 import * as Layers from "../src/Layers"
@@ -81,6 +84,86 @@ describe("Backend.setup", () => {
     }).pipe(Effect.provide(Backend.Backend.layer("tensorflow", nothingInstalled([]))))))
     expect(error).toBeInstanceOf(Backend.BackendError)
     expect(error.message).toContain("@tensorflow/tfjs-node")
+  })
+})
+
+describe("the wasm binaries (Backend.locateWasm)", () => {
+  const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "haemsa-wasm-"))
+
+  it("found from this module: tfjs-backend-wasm's dist folder, as a prefix ending in a separator", () => {
+    const found = Backend.locateWasm({ env: {} })
+    expect(found._tag).toBe("Found")
+    if (found._tag !== "Found") return
+    expect(found.dir.endsWith(path.sep)).toBe(true)
+    expect(found.dir).toContain(path.join("@tensorflow", "tfjs-backend-wasm", "dist"))
+    for (const binary of Backend.WASM_BINARIES) expect(fs.existsSync(found.dir + binary), binary).toBe(true)
+  })
+
+  it("the first place whose tfjs-backend-wasm has the binaries wins (a copy without them is skipped)", () => {
+    const elsewhere = tmp()
+    const stripped = path.join(elsewhere, "node_modules", "@tensorflow", "tfjs-backend-wasm")
+    fs.mkdirSync(path.join(stripped, "dist"), { recursive: true })
+    fs.writeFileSync(path.join(stripped, "package.json"), JSON.stringify({ name: "@tensorflow/tfjs-backend-wasm", main: "dist/index.js" }))
+    fs.writeFileSync(path.join(stripped, "dist", "index.js"), "")
+    const found = Backend.locateWasm({ env: {}, from: [path.join(elsewhere, "bundle.mjs"), path.join(process.cwd(), "package.json")] })
+    expect(found).toMatchObject({ _tag: "Found", via: path.join(process.cwd(), "package.json") })
+  })
+
+  it("HAEMSA_WASM_DIR overrides the lookup (a separator added), and must hold the binaries", () => {
+    const dir = tmp()
+    fs.writeFileSync(path.join(dir, "tfjs-backend-wasm-simd.wasm"), "")
+    expect(Backend.locateWasm({ env: { HAEMSA_WASM_DIR: dir }, from: [] })).toEqual({ _tag: "Found", dir: dir + path.sep, via: "HAEMSA_WASM_DIR" })
+    const empty = tmp()
+    const missing = Backend.locateWasm({ env: { HAEMSA_WASM_DIR: empty } })
+    expect(missing._tag).toBe("Missing")
+    expect(missing._tag === "Missing" && missing.reason).toContain(`HAEMSA_WASM_DIR=${empty} holds none of`)
+  })
+
+  it("nowhere to be found: Missing, with a reason that names HAEMSA_WASM_DIR", () => {
+    // (no place to resolve from: pnpm's NODE_PATH would make any folder resolve the package in this test)
+    const missing = Backend.locateWasm({ env: {}, from: [] })
+    expect(missing._tag).toBe("Missing")
+    expect(missing._tag === "Missing" && missing.reason).toContain("set HAEMSA_WASM_DIR")
+  })
+
+  it("Backend.setup('wasm') hands the folder to setWasmPaths before tf.setBackend", async () => {
+    const paths: string[] = []
+    const error = await setupError("wasm", async () => ({ setWasmPaths: (p: string) => void paths.push(p) }))
+    const found = Backend.locateWasm()
+    expect(found._tag).toBe("Found")
+    expect(paths).toEqual([found._tag === "Found" ? found.dir : ""])
+    // the stand-in registers no backend: the failure comes after the paths were set
+    expect(error.message).toContain("tf.setBackend failed")
+  })
+
+  it("Backend.setup('wasm') with a HAEMSA_WASM_DIR without the binaries: a BackendError naming it, nothing imported", async () => {
+    const empty = tmp()
+    const before = process.env.HAEMSA_WASM_DIR
+    process.env.HAEMSA_WASM_DIR = empty
+    try {
+      const asked: string[] = []
+      const error = await setupError("wasm", nothingInstalled(asked))
+      expect(error.message).toContain(`HAEMSA_WASM_DIR=${empty}`)
+      expect(asked).toEqual([])
+    } finally {
+      if (before === undefined) delete process.env.HAEMSA_WASM_DIR
+      else process.env.HAEMSA_WASM_DIR = before
+    }
+  })
+})
+
+describe("the tensorflow backend under Deno", () => {
+  it("is a BackendError saying it needs Node, without trying to load tfjs-node", async () => {
+    const asked: string[] = []
+    const error = await Backend.setup("tensorflow", fakeTfjsNode(asked), { runtime: "deno" }).then(() => undefined, (e) => e)
+    expect(error).toBeInstanceOf(Backend.BackendError)
+    expect(error.message).toContain("not supported under Deno")
+    expect(error.message).toContain("wasm, cpu or webgpu")
+    expect(asked).toEqual([])
+  })
+
+  it("the runtime is detected from globalThis.Deno (Node here)", () => {
+    expect(Backend.currentRuntime()).toBe("node")
   })
 })
 

@@ -3,6 +3,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as ArchitectureSpec from "../src/ArchitectureSpec"
+import { backendChoice } from "../src/Cli"
 import { cli, FIXTURES, MMSA, MOSI_REAL, tinySpec } from "./Support"
 
 /** A run that failed with exactly one one-line message on stderr. */
@@ -20,6 +21,38 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await fs.rm(root, { recursive: true, force: true })
+})
+
+describe("--backend and --allow-software-adapter", () => {
+  it("backendChoice reads both before the command runs (default wasm, software adapters refused)", () => {
+    expect(backendChoice(["--data", "synthetic"])).toEqual({ backend: "wasm", allowSoftwareAdapter: false })
+    expect(backendChoice(["--backend", "webgpu", "--allow-software-adapter"])).toEqual({ backend: "webgpu", allowSoftwareAdapter: true })
+    expect(backendChoice(["--allow-software-adapter", "--backend=webgpu"])).toEqual({ backend: "webgpu", allowSoftwareAdapter: true })
+  })
+
+  it("every command that takes --backend takes --allow-software-adapter, and the usage says what it does", async () => {
+    for (const command of ["train", "eval", "predict", "search"]) {
+      const r = await cli(command, "--help")
+      expect(r.code).toBe(0)
+      expect(r.out.join("\n"), command).toMatch(/--backend .*--allow-software-adapter/)
+    }
+    const usage = (await cli("--help")).out.join("\n")
+    expect(usage.match(/\[--allow-software-adapter\]/g)).toHaveLength(4)
+    expect(usage).toContain("--backend webgpu refuses a software/fallback adapter")
+    expect((await cli("data", "inspect", "--help")).out.join("\n")).not.toContain("--allow-software-adapter")
+  })
+
+  it("is a flag: with a value it is a usage error naming it", async () => {
+    const r = await cli("train", "--allow-software-adapter=yes", "--backend", "cpu")
+    expect(r.code).toBe(2)
+    expect(oneLineError(r)).toContain("--allow-software-adapter takes no value")
+  })
+
+  it("with another backend it changes nothing", async () => {
+    const r = await cli("eval", "--backend", "cpu", "--allow-software-adapter")
+    expect(r.code).toBe(2)
+    expect(oneLineError(r)).toContain("--checkpoint")
+  })
 })
 
 describe("haemsa usage errors (exit 2)", () => {

@@ -3,8 +3,9 @@
  * benchmarks/gpu/agreement.ts (the fused losses with their edge cases, six training steps, the
  * training loop, one step of three architectures), bundled
  * and run under Deno (`--unstable-webgpu`), which on a machine without a GPU uses Mesa's lavapipe
- * (CI installs libvulkan1 and mesa-vulkan-drivers). Skipped, with the reason printed, when there is
- * no Deno binary or no Vulkan driver. The comparison itself is tested without a GPU.
+ * (CI installs libvulkan1 and mesa-vulkan-drivers; the check passes `--allow-software-adapter`, as
+ * lavapipe is a software adapter). Skipped, with the reason printed, when there is no Deno binary or
+ * no Vulkan driver. The comparison itself is tested without a GPU.
  */
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -74,7 +75,8 @@ describe("agreement.compare", () => {
 describe("webgpu under Deno (lavapipe without a GPU)", () => {
   it.skipIf(reason !== undefined)("webgpu (fused kernels, dispatch caches) matches cpu: the losses, six steps, Train.train, one step of three architectures", async () => {
     const file = await Bundle.bundle("benchmarks/gpu/agreement.ts", Bundle.outPath("agreement.mjs"))
-    const child = spawnSync(Bundle.denoBinary()!, ["run", "-A", "--unstable-webgpu", file], { encoding: "utf8", env: Bundle.bundleEnv(), timeout: 240_000 })
+    // lavapipe is a software adapter: allowed explicitly (the check is about correctness, not speed)
+    const child = spawnSync(Bundle.denoBinary()!, ["run", "-A", "--unstable-webgpu", file, "--allow-software-adapter"], { encoding: "utf8", env: Bundle.bundleEnv(), timeout: 240_000 })
     const output = `${child.stdout}\n${child.stderr}`
     expect(output, output).toContain("webgpu agrees with cpu")
     // every part of the check ran

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest"
 import * as Backend from "../src/Backend"
-import { setupError } from "./Support"
+import { cli, setupError } from "./Support"
 
 type Global = Record<string, unknown> & { navigator?: { gpu?: unknown } }
 const g = globalThis as unknown as Global
@@ -65,6 +65,88 @@ describe("Backend.setup('webgpu') in Node", () => {
     expect(error.message).toContain("no GPU adapter")
     expect(error.message).toContain("webgpu package")
     expect(asked).toEqual(["webgpu"])
+  })
+})
+
+/** Adapters as runtimes report them: Deno 2.9 on Mesa's llvmpipe (measured), lavapipe without the flag, SwiftShader, an NVIDIA GPU. */
+const ADAPTERS = {
+  denoLlvmpipe: { info: { vendor: "65541", architecture: "", device: "0", description: "llvmpipe (LLVM 15.0.6, 256 bits)", isFallbackAdapter: true } },
+  flagOnly: { info: { vendor: "", architecture: "", device: "", description: "", isFallbackAdapter: true } },
+  oldFlag: { isFallbackAdapter: true, info: { description: "Some Adapter" } },
+  llvmpipeUnflagged: { info: { vendor: "mesa", architecture: "", device: "llvmpipe (LLVM 15.0.6, 256 bits)", description: "" } },
+  swiftShader: { info: { vendor: "google", architecture: "swiftshader", device: "", description: "SwiftShader Device (Subzero)" } },
+  nvidia: { info: { vendor: "nvidia", architecture: "hopper", device: "8837", description: "NVIDIA H200", isFallbackAdapter: false } }
+} satisfies Record<string, Backend.AdapterLike>
+
+describe("describeAdapter", () => {
+  it("the runtime's fallback flag (in info, or on the adapter in older runtimes) makes it software", () => {
+    expect(Backend.describeAdapter(ADAPTERS.flagOnly)).toEqual({ name: "unnamed adapter", software: "the runtime flags it isFallbackAdapter" })
+    expect(Backend.describeAdapter(ADAPTERS.oldFlag).software).toContain("isFallbackAdapter")
+  })
+
+  it("llvmpipe (lavapipe's adapter name) and SwiftShader in the info are software, with or without the flag", () => {
+    const deno = Backend.describeAdapter(ADAPTERS.denoLlvmpipe)
+    expect(deno.name).toBe("llvmpipe (LLVM 15.0.6, 256 bits)")
+    expect(deno.software).toBe("the runtime flags it isFallbackAdapter; llvmpipe is a software rasteriser")
+    expect(Backend.describeAdapter(ADAPTERS.llvmpipeUnflagged)).toEqual({ name: "llvmpipe (LLVM 15.0.6, 256 bits) / mesa", software: "llvmpipe is a software rasteriser" })
+    expect(Backend.describeAdapter(ADAPTERS.swiftShader)).toEqual({ name: "SwiftShader Device (Subzero)", software: "SwiftShader is a software rasteriser" })
+    expect(Backend.describeAdapter({ info: { description: "lavapipe" } }).software).toBe("lavapipe is a software rasteriser")
+  })
+
+  it("a real GPU is not software", () => {
+    expect(Backend.describeAdapter(ADAPTERS.nvidia)).toEqual({ name: "NVIDIA H200" })
+    expect(Backend.describeAdapter({})).toEqual({ name: "unnamed adapter" })
+  })
+})
+
+describe("Backend.setup('webgpu') on a software/fallback adapter", () => {
+  /** Set up webgpu on the fake Dawn's `adapter`; what was imported, logged, and the outcome. */
+  const attempt = async (adapter: unknown, options: Backend.SetupOptions = {}) => {
+    const asked: string[] = []
+    const logged: string[] = []
+    const error = await Backend.setup("webgpu", fakeDawn(asked, adapter), { ...options, log: (line) => void logged.push(line) }).then(() => undefined, (e) => e)
+    return { asked, logged, error }
+  }
+
+  it.each(["denoLlvmpipe", "llvmpipeUnflagged", "swiftShader", "flagOnly"] as const)(
+    "%s is refused by default: the adapter named in the log line first, then a BackendError, before the tfjs backend is imported",
+    async (which) => {
+      const { asked, logged, error } = await attempt(ADAPTERS[which])
+      const name = Backend.describeAdapter(ADAPTERS[which]).name
+      expect(logged).toHaveLength(1)
+      expect(logged[0]).toContain(`"${name}" is a software/fallback adapter`)
+      expect(error).toBeInstanceOf(Backend.BackendError)
+      expect(error.message).toContain("--allow-software-adapter")
+      expect(error.message).toContain(name)
+      expect(asked).toEqual(["webgpu"])
+    }
+  )
+
+  it("is accepted with allowSoftwareAdapter (still named in the log): the setup goes on to import the tfjs backend", async () => {
+    const { asked, logged, error } = await attempt(ADAPTERS.denoLlvmpipe, { allowSoftwareAdapter: true })
+    expect(logged).toHaveLength(1)
+    expect(logged[0]).toContain("llvmpipe")
+    // the fake importer has no tfjs-backend-webgpu: the failure is that import, past the adapter check
+    expect(asked).toEqual(["webgpu", "@tensorflow/tfjs-backend-webgpu"])
+    expect(error).not.toBeInstanceOf(Backend.BackendError)
+    expect(String(error)).toContain("Cannot find module '@tensorflow/tfjs-backend-webgpu'")
+  })
+
+  it("a hardware adapter logs nothing and goes on without the option", async () => {
+    const { asked, logged } = await attempt(ADAPTERS.nvidia)
+    expect(logged).toEqual([])
+    expect(asked).toEqual(["webgpu", "@tensorflow/tfjs-backend-webgpu"])
+  })
+
+  it("haemsa train --backend webgpu on it: the first line of output names the adapter, exit 1 with the BackendError, nothing trained", async () => {
+    const gpu = { requestAdapter: async () => ADAPTERS.denoLlvmpipe }
+    Object.defineProperty(g, "navigator", { value: { gpu }, configurable: true, writable: true })
+    const r = await cli("train", "--data", "synthetic", "--epochs", "1", "--backend", "webgpu")
+    expect(r.code).toBe(1)
+    expect(r.out).toEqual([])
+    expect(r.err).toHaveLength(2)
+    expect(r.err[0]).toBe(`haemsa: webgpu adapter "llvmpipe (LLVM 15.0.6, 256 bits)" is a software/fallback adapter (the runtime flags it isFallbackAdapter; llvmpipe is a software rasteriser): no GPU, much slower than --backend wasm`)
+    expect(r.err[1]).toMatch(/^haemsa: backend webgpu: refusing the software\/fallback adapter "llvmpipe .*--allow-software-adapter/)
   })
 })
 
