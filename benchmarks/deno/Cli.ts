@@ -11,5 +11,5 @@
 import { bundle, outPath, runUnderDeno } from "./Bundle"
 
 // `search` starts its fitness workers from `FitnessWorker.mjs` next to the bundle (SearchEvaluator.spawnWorker)
-await bundle("packages/haemsa-model/src/FitnessWorker.ts", outPath("FitnessWorker.mjs"))
+await bundle("packages/haemsa-model/src/search/FitnessWorker.ts", outPath("FitnessWorker.mjs"))
 process.exit(await runUnderDeno("packages/haemsa-model/src/bin.ts", "haemsa.mjs", process.argv.slice(2)))

@@ -24,7 +24,7 @@
  *   npx tsx --conditions=source benchmarks/gpu/agreement.ts --deno [--allow-software-adapter]   (bundles, runs under Deno)
  */
 import { Normalize, Synthetic } from "@haemsa/datasets"
-import { ArchitectureSpec, Backend, BatchTensors, DataInfo, Evaluate, Layers, Network, Optimizer, Progress, Train } from "@haemsa/haemsa-model"
+import { ArchitectureSpec, Backend, BatchTensors, DataInfo, Environment, Evaluate, Network, Optimizer, Progress, Train } from "@haemsa/haemsa-model"
 import { Distillation, TaskLosses } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Layer } from "effect"
@@ -148,7 +148,7 @@ const trainedMae = async (spec: ArchitectureSpec.ArchitectureSpec): Promise<{ ma
   const { dataset, stats } = Normalize.normalize(raw)
   const info = DataInfo.fromDataset(dataset, stats)
   const result = await Effect.runPromise(
-    Train.train(spec, dataset, info, { epochs: 2, batchSize: 16, seed: 5 }).pipe(Effect.provide(Layer.mergeAll(Layers.parts, Progress.Progress.layerSilent)))
+    Train.train(spec, dataset, info, { epochs: 2, batchSize: 16, seed: 5 }).pipe(Effect.provide(Layer.mergeAll(Environment.parts, Progress.Progress.layerSilent)))
   )
   try {
     const metrics = (await Evaluate.evaluate(result.net, dataset.splits.test)) as { mae: number }

@@ -6,7 +6,7 @@
  */
 import type { Dataset } from "@haemsa/datasets"
 import { Batching, Normalize, Synthetic } from "@haemsa/datasets"
-import { ArchitectureSpec, BatchTensors, DataInfo, Layers, Network, Objective, Train } from "@haemsa/haemsa-model"
+import { ArchitectureSpec, BatchTensors, DataInfo, Environment, Network, Objective, Train } from "@haemsa/haemsa-model"
 import { Services } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
 import { Effect } from "effect"
@@ -44,7 +44,7 @@ export const buildNetwork = (
     Effect.gen(function*() {
       const net = yield* Network.build(spec, info, seed)
       return { net, losses: { task: yield* Services.TaskLosses, kd: yield* Services.Distillation } }
-    }).pipe(Effect.provide(Layers.parts))
+    }).pipe(Effect.provide(Environment.parts))
   )
 
 /** Build the network on seeded synthetic data; tensors live on the active backend. */

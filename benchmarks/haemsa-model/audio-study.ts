@@ -10,7 +10,7 @@
  * Selection is by validation, as everywhere in this project; the test columns are reported, not
  * chosen on.
  */
-import { ArchitectureSpec, Evaluate, Experiment, Layers, Network } from "@haemsa/haemsa-model"
+import { ArchitectureSpec, Environment, Evaluate, Experiment, Network } from "@haemsa/haemsa-model"
 import * as tf from "@tensorflow/tfjs"
 import { Effect } from "effect"
 import * as fs from "node:fs"
@@ -107,7 +107,7 @@ const program = Effect.gen(function*() {
   if (json) fs.writeFileSync(json, JSON.stringify({ seeds, epochs, machine: mach, runs }, null, 1))
 })
 
-Effect.runPromise(program.pipe(Effect.provide(Layers.make("wasm")))).catch((e) => {
+Effect.runPromise(program.pipe(Effect.provide(Environment.make("wasm")))).catch((e) => {
   console.error(e)
   process.exit(1)
 })

@@ -6,7 +6,7 @@
  *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/results.ts [--seeds 1,2,3] [--epochs 30] [--datasets synthetic,mosi-real] [--backend wasm]
  */
 import type { Dataset } from "@haemsa/datasets"
-import { ArchitectureSpec, Evaluate, Experiment, Layers, Network } from "@haemsa/haemsa-model"
+import { ArchitectureSpec, Environment, Evaluate, Experiment, Network } from "@haemsa/haemsa-model"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -140,7 +140,7 @@ ${sections.join("\n\n")}
   console.log(doc)
 })
 
-Effect.runPromise(program.pipe(Effect.provide(Layers.make(backend)))).catch((e) => {
+Effect.runPromise(program.pipe(Effect.provide(Environment.make(backend)))).catch((e) => {
   console.error(String(e))
   process.exitCode = 1
 })

@@ -6,7 +6,7 @@
  *   npx -y pnpm@12.4.2 tsx --conditions=source examples/custom-moe/index.ts [--epochs N] [--seed S]
  */
 import { Expert, ExpertFactory, Layers as L, Module, UnifiedExpert } from "@haemsa/experts"
-import { ArchitectureSpec, Experiment, Layers } from "@haemsa/haemsa-model"
+import { ArchitectureSpec, Environment, Experiment } from "@haemsa/haemsa-model"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Layer } from "effect"
 
@@ -54,11 +54,11 @@ const arg = (name: string, fallback: number) => {
 const program = Effect.gen(function*() {
   const epochs = arg("epochs", 10)
   const seed = arg("seed", 0)
-  const run = (label: string, layer: Layer.Layer<Layers.JobServices, unknown>) =>
+  const run = (label: string, layer: Layer.Layer<Environment.JobServices, unknown>) =>
     Experiment.trainJob({ source: "synthetic", spec: ArchitectureSpec.defaultSpec, train: { epochs, seed, label } }).pipe(Effect.provide(layer))
-  const builtIn = yield* run("built-in experts", Layers.make("wasm"))
+  const builtIn = yield* run("built-in experts", Environment.make("wasm"))
   // merge order: the later layer wins, so our factory replaces the default one
-  const custom = yield* run("custom experts", Layer.merge(Layers.make("wasm"), customFactory))
+  const custom = yield* run("custom experts", Layer.merge(Environment.make("wasm"), customFactory))
   console.log(`\n                      test MAE   test Acc-7   test Corr`)
   for (const [name, r] of [["built-in experts", builtIn], ["gated max-pool a/v", custom]] as const) {
     const t = r.test as { mae: number; acc7: number; corr: number }

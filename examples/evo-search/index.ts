@@ -10,7 +10,7 @@
  * here), or `$HAEMSA_MOSI_REAL` when set; a folder path laid out the same way works too.
  * Kill it and run the same command again: the search resumes from `<out>/checkpoint`.
  */
-import { ArchitectureSpec, DataSource, Experiment, Layers, Network, SearchCommand, SearchReport } from "@haemsa/haemsa-model"
+import { ArchitectureSpec, DataSource, Environment, Experiment, Network, SearchCommand, SearchReport } from "@haemsa/haemsa-model"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -81,7 +81,7 @@ const program = Effect.gen(function*() {
   }
 })
 
-Effect.runPromise(program.pipe(Effect.provide(Layers.make("wasm")))).catch((e) => {
+Effect.runPromise(program.pipe(Effect.provide(Environment.make("wasm")))).catch((e) => {
   console.error(String(e))
   process.exitCode = 1
 })

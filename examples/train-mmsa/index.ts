@@ -7,7 +7,7 @@
  * Without --data it runs on the small MMSA-format fixture in packages/datasets/test/fixtures (a format
  * demo, not a result; run it from the repository root).
  */
-import { ArchitectureSpec, Experiment, Layers } from "@haemsa/haemsa-model"
+import { ArchitectureSpec, Environment, Experiment } from "@haemsa/haemsa-model"
 import { Effect } from "effect"
 
 const option = (name: string, fallback: string) => {
@@ -26,7 +26,7 @@ const program = Effect.gen(function*() {
   for (const row of evaluated.missing_modalities) console.log(row.modalities.join("+").padEnd(20), JSON.stringify(row.metrics))
 })
 
-Effect.runPromise(program.pipe(Effect.provide(Layers.make("wasm")))).catch((e) => {
+Effect.runPromise(program.pipe(Effect.provide(Environment.make("wasm")))).catch((e) => {
   console.error(String(e))
   process.exitCode = 1
 })

@@ -7,7 +7,7 @@
  * `--data mosi-real` (the default) is the `@haemsa/mosi-real` data package (`packages/mosi-real/data`
  * here), or `$HAEMSA_MOSI_REAL` when set; a folder path laid out the same way works too.
  */
-import { ArchitectureSpec, DataSource, Experiment, Layers } from "@haemsa/haemsa-model"
+import { ArchitectureSpec, DataSource, Environment, Experiment } from "@haemsa/haemsa-model"
 import { Effect } from "effect"
 
 const option = (name: string, fallback: string) => {
@@ -36,7 +36,7 @@ const program = Effect.gen(function*() {
   console.log(`ridge       ${ANCHOR.acc2_non0.toFixed(3).padStart(10)}${ANCHOR.mae.toFixed(3).padStart(8)}${ANCHOR.corr.toFixed(3).padStart(8)}`)
 })
 
-Effect.runPromise(program.pipe(Effect.provide(Layers.make("wasm")))).catch((e) => {
+Effect.runPromise(program.pipe(Effect.provide(Environment.make("wasm")))).catch((e) => {
   console.error(String(e))
   process.exitCode = 1
 })

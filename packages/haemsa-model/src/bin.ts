@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import * as tf from "@tensorflow/tfjs"
-import { run } from "./Cli"
+import { run } from "./cli/Cli"
 
 // A command-line tool prints its own messages: silence tfjs's "install the node backend" banner.
 tf.env().set("PROD", true)

@@ -7,48 +7,48 @@
  */
 
 /** The serialisable, Schema-validated architecture spec and the default architecture. */
-export * as ArchitectureSpec from "./ArchitectureSpec"
+export * as ArchitectureSpec from "./model/ArchitectureSpec"
 /** Command-line parsing. */
-export * as Args from "./Args"
+export * as Args from "./cli/Args"
 /** Backend selection (wasm, cpu, webgpu, tensorflow) as a service. */
-export * as Backend from "./Backend"
+export * as Backend from "./backends/Backend"
 /** Batches as tensors. */
-export * as BatchTensors from "./BatchTensors"
+export * as BatchTensors from "./model/BatchTensors"
 /** Atomic, verified checkpoints. */
-export * as Checkpoint from "./Checkpoint"
+export * as Checkpoint from "./model/Checkpoint"
 /** The `haemsa` command. */
-export * as Cli from "./Cli"
+export * as Cli from "./cli/Cli"
 /** What a model knows about its data. */
-export * as DataInfo from "./DataInfo"
+export * as DataInfo from "./model/DataInfo"
 /** `--data` values: `synthetic`, a path, or `mosi-real` (the `@haemsa/mosi-real` package or `$HAEMSA_MOSI_REAL`). */
-export * as DataSource from "./DataSource"
+export * as DataSource from "./cli/DataSource"
+/** The environment a job runs in: the default service composition (`Environment.make("wasm")`, `Environment.test`, `Environment.parts`). */
+export * as Environment from "./Environment"
 /** Prediction, metrics and the missing-modality table. */
-export * as Evaluate from "./Evaluate"
+export * as Evaluate from "./model/Evaluate"
 /** End-to-end jobs (train, eval). */
-export * as Experiment from "./Experiment"
+export * as Experiment from "./model/Experiment"
 /** The HAEMSA search space: genome <-> architecture spec, canonical cache keys. */
-export * as Genome from "./Genome"
-/** The default service composition. */
-export * as Layers from "./Layers"
+export * as Genome from "./search/Genome"
 /** HAEMSA and the baselines as networks. */
-export * as Network from "./Network"
+export * as Network from "./model/Network"
 /** The joint objective. */
-export * as Objective from "./Objective"
+export * as Objective from "./model/Objective"
 /** Adam with a fused one-kernel-per-weight update on webgpu. */
-export * as Optimizer from "./Optimizer"
+export * as Optimizer from "./model/Optimizer"
 /** The commands' output files, written atomically. */
-export * as OutputFile from "./OutputFile"
+export * as OutputFile from "./cli/OutputFile"
 /** Predictions for new samples (haemsa predict). */
-export * as Predict from "./Predict"
+export * as Predict from "./model/Predict"
 /** Progress output. */
-export * as Progress from "./Progress"
+export * as Progress from "./cli/Progress"
 /** Architecture search end to end and the `haemsa search` command. */
-export * as SearchCommand from "./SearchCommand"
+export * as SearchCommand from "./search/SearchCommand"
 /** Fitness evaluation (in process or in worker threads), the search space and the retrainer. */
-export * as SearchEvaluator from "./SearchEvaluator"
+export * as SearchEvaluator from "./search/SearchEvaluator"
 /** The search report (SVG or HTML). */
-export * as SearchReport from "./SearchReport"
+export * as SearchReport from "./search/SearchReport"
 /** The training loop. */
-export * as Train from "./Train"
+export * as Train from "./model/Train"
 /** Cheaper webgpu dispatches: bind-group cache, one uniform upload per submit. */
-export * as WebGpuDispatch from "./WebGpuDispatch"
+export * as WebGpuDispatch from "./backends/WebGpuDispatch"

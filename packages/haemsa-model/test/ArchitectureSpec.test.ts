@@ -1,6 +1,6 @@
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import * as ArchitectureSpec from "../src/ArchitectureSpec"
+import * as ArchitectureSpec from "../src/model/ArchitectureSpec"
 
 const { defaultSpec } = ArchitectureSpec
 

@@ -4,11 +4,11 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
-import * as Backend from "../src/Backend"
-import * as Layers from "../src/Layers"
-import * as Network from "../src/Network"
-import { Progress } from "../src/Progress"
-import * as Train from "../src/Train"
+import * as Backend from "../src/backends/Backend"
+import * as Environment from "../src/Environment"
+import * as Network from "../src/model/Network"
+import { Progress } from "../src/cli/Progress"
+import * as Train from "../src/model/Train"
 import { prepare, sentimentData, setupError, tinySpec, useCpu } from "./Support"
 
 const NODE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]
@@ -171,7 +171,7 @@ describe("the tensorflow backend path (with a stand-in tfjs-node)", () => {
   it("falls back from tfjs-node-gpu to tfjs-node, becomes the active backend and trains", async () => {
     const asked: string[] = []
     const { info, dataset } = prepare(sentimentData())
-    const layer = Layer.mergeAll(Layers.parts, Progress.layerSilent, Backend.Backend.layer("tensorflow", fakeTfjsNode(asked)))
+    const layer = Layer.mergeAll(Environment.parts, Progress.layerSilent, Backend.Backend.layer("tensorflow", fakeTfjsNode(asked)))
     const result = await Effect.runPromise(
       Effect.gen(function*() {
         const backend = yield* Backend.Backend

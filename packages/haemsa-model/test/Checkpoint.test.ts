@@ -5,13 +5,13 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type * as ArchitectureSpec from "../src/ArchitectureSpec"
-import * as Checkpoint from "../src/Checkpoint"
-import * as Evaluate from "../src/Evaluate"
-import * as Experiment from "../src/Experiment"
-import * as Layers from "../src/Layers"
-import * as Network from "../src/Network"
-import * as Train from "../src/Train"
+import type * as ArchitectureSpec from "../src/model/ArchitectureSpec"
+import * as Checkpoint from "../src/model/Checkpoint"
+import * as Evaluate from "../src/model/Evaluate"
+import * as Experiment from "../src/model/Experiment"
+import * as Environment from "../src/Environment"
+import * as Network from "../src/model/Network"
+import * as Train from "../src/model/Train"
 import { prepare, tinySpec, tokenData, useCpu } from "./Support"
 
 const data = prepare(tokenData(4))
@@ -23,8 +23,8 @@ let good: string
 let trained: Network.Network
 let expected: Evaluate.Predictions
 
-const load = (dir: string) => Effect.runPromise(Experiment.loadNetwork(dir).pipe(Effect.provide(Layers.parts)))
-const loadError = (dir: string) => Effect.runPromise(Effect.flip(Experiment.loadNetwork(dir)).pipe(Effect.provide(Layers.parts)))
+const load = (dir: string) => Effect.runPromise(Experiment.loadNetwork(dir).pipe(Effect.provide(Environment.parts)))
+const loadError = (dir: string) => Effect.runPromise(Effect.flip(Experiment.loadNetwork(dir)).pipe(Effect.provide(Environment.parts)))
 
 const saveNet = async (dir: string, net: Network.Network, theSpec = spec) => {
   const metrics = await Evaluate.evaluate(net, data.dataset.splits.valid)
@@ -59,7 +59,7 @@ beforeAll(async () => {
   root = await fs.mkdtemp(path.join(os.tmpdir(), "haemsa-ckpt-"))
   good = path.join(root, "good")
   const result = await Effect.runPromise(
-    Train.train(spec, data.dataset, data.info, { epochs: 2, batchSize: 16, seed: 11 }).pipe(Effect.provide(Layers.test))
+    Train.train(spec, data.dataset, data.info, { epochs: 2, batchSize: 16, seed: 11 }).pipe(Effect.provide(Environment.test))
   )
   trained = result.net
   expected = await Evaluate.predict(trained, testSplit)
@@ -135,7 +135,7 @@ describe("haemsa eval on data that does not fit the checkpoint", () => {
   it("fails with a ModelError and frees the network it loaded", async () => {
     const before = tf.memory().numTensors
     const error = await Effect.runPromise(
-      Effect.flip(Experiment.evalJob({ checkpoint: good, source: "synthetic" })).pipe(Effect.provide(Layers.test))
+      Effect.flip(Experiment.evalJob({ checkpoint: good, source: "synthetic" })).pipe(Effect.provide(Environment.test))
     )
     expect(error).toBeInstanceOf(Network.ModelError)
     expect(String((error as Error).message)).toContain("does not fit checkpoint")

@@ -6,8 +6,8 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
-import type * as ArchitectureSpec from "../src/ArchitectureSpec"
-import * as Checkpoint from "../src/Checkpoint"
+import type * as ArchitectureSpec from "../src/model/ArchitectureSpec"
+import * as Checkpoint from "../src/model/Checkpoint"
 import { tinySpec } from "./Support"
 
 const crash = vi.hoisted(() => ({ renameTo: undefined as RegExp | undefined, renames: [] as string[] }))

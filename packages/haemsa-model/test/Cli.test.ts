@@ -2,8 +2,8 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as ArchitectureSpec from "../src/ArchitectureSpec"
-import { backendChoice } from "../src/Cli"
+import * as ArchitectureSpec from "../src/model/ArchitectureSpec"
+import { backendChoice } from "../src/cli/Cli"
 import { cli, FIXTURES, MMSA, MOSI_REAL, tinySpec } from "./Support"
 
 /** A run that failed with exactly one one-line message on stderr. */

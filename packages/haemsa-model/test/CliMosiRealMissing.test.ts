@@ -1,7 +1,7 @@
 // The command line as a user without the @haemsa/mosi-real data package sees it: the package's import
 // fails (mocked here, for this file only), so `--data mosi-real` must end in a one-line usage error.
 import { describe, expect, it, vi } from "vitest"
-import * as Cli from "../src/Cli"
+import * as Cli from "../src/cli/Cli"
 
 vi.mock("@haemsa/mosi-real", () => {
   throw Object.assign(new Error("Cannot find package '@haemsa/mosi-real'"), { code: "ERR_MODULE_NOT_FOUND" })

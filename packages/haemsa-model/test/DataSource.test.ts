@@ -2,7 +2,7 @@ import { ConfigProvider, Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { DataPackageMissing, MOSI_REAL_ENV, resolveDataSource, type PackageImporter } from "../src/DataSource"
+import { DataPackageMissing, MOSI_REAL_ENV, resolveDataSource, type PackageImporter } from "../src/cli/DataSource"
 import { MOSI_REAL } from "./Support"
 
 const MISSING_MESSAGE =

@@ -13,7 +13,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Bundle from "../../../benchmarks/deno/Bundle"
-import * as Backend from "../src/Backend"
+import * as Backend from "../src/backends/Backend"
 
 const MINUTE = 60_000
 const deno = Bundle.denoBinary()

@@ -1,8 +1,8 @@
 import type { Dataset } from "@haemsa/datasets"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import * as ArchitectureSpec from "../src/ArchitectureSpec"
-import * as Genome from "../src/Genome"
+import * as ArchitectureSpec from "../src/model/ArchitectureSpec"
+import * as Genome from "../src/search/Genome"
 
 const gene = fc.double({ min: 0, max: 1, noNaN: true })
 const genome = fc.array(gene, { minLength: Genome.GENE_COUNT, maxLength: Genome.GENE_COUNT })

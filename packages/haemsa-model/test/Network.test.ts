@@ -2,11 +2,11 @@ import type { Dataset as D } from "@haemsa/datasets"
 import { Effect, Result } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import * as tf from "@tensorflow/tfjs"
-import * as ArchitectureSpec from "../src/ArchitectureSpec"
-import * as BatchTensors from "../src/BatchTensors"
-import * as Objective from "../src/Objective"
-import * as Layers from "../src/Layers"
-import * as Network from "../src/Network"
+import * as ArchitectureSpec from "../src/model/ArchitectureSpec"
+import * as BatchTensors from "../src/model/BatchTensors"
+import * as Objective from "../src/model/Objective"
+import * as Environment from "../src/Environment"
+import * as Network from "../src/model/Network"
 import { buildNet, defaultLosses, emotionData, EMOTIONS, forward, perturb, prepare, sentimentData, tinySpec, tokenData, useCpu, VOCABULARY } from "./Support"
 
 const KINDS = ["meanpool", "lstm", "transformer", "tcn"] as const
@@ -127,7 +127,7 @@ describe("Network shapes", () => {
     const { info } = DATA.sentiment
     const noVision = { ...info, features: { text: info.features.text, audio: info.features.audio } }
     const exit = Effect.runSync(
-      Network.build(tinySpec("haemsa", "meanpool", { modalities: ["vision"] }), noVision, 0).pipe(Effect.provide(Layers.parts), Effect.result)
+      Network.build(tinySpec("haemsa", "meanpool", { modalities: ["vision"] }), noVision, 0).pipe(Effect.provide(Environment.parts), Effect.result)
     )
     expect(Result.isFailure(exit)).toBe(true)
     if (Result.isFailure(exit)) {
@@ -300,7 +300,7 @@ describe("text input", () => {
       tokens: { steps: 6, vocabulary: ["<pad>", "<unk>", "good"] },
       normalization: {}
     }
-    const error = await Effect.runPromise(Effect.flip(Network.build(tinySpec(), info, 1)).pipe(Effect.provide(Layers.parts)))
+    const error = await Effect.runPromise(Effect.flip(Network.build(tinySpec(), info, 1)).pipe(Effect.provide(Environment.parts)))
     expect(error.message).toContain("must match")
   })
 })

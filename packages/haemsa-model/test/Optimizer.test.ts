@@ -1,8 +1,8 @@
 import { WebGpuKernel } from "@haemsa/experts"
 import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
-import * as Backend from "../src/Backend"
-import * as Optimizer from "../src/Optimizer"
+import * as Backend from "../src/backends/Backend"
+import * as Optimizer from "../src/model/Optimizer"
 
 beforeAll(async () => {
   await Backend.setup("cpu")

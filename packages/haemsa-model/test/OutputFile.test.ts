@@ -3,8 +3,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { UsageError } from "../src/Args"
-import * as OutputFile from "../src/OutputFile"
+import { UsageError } from "../src/cli/Args"
+import * as OutputFile from "../src/cli/OutputFile"
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "haemsa-output-"))
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))

@@ -5,13 +5,13 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { UsageError } from "../src/Args"
-import * as ArchitectureSpec from "../src/ArchitectureSpec"
-import { Backend } from "../src/Backend"
-import * as Genome from "../src/Genome"
-import * as Layers from "../src/Layers"
-import { Progress } from "../src/Progress"
-import * as SearchCommand from "../src/SearchCommand"
+import { UsageError } from "../src/cli/Args"
+import * as ArchitectureSpec from "../src/model/ArchitectureSpec"
+import { Backend } from "../src/backends/Backend"
+import * as Genome from "../src/search/Genome"
+import * as Environment from "../src/Environment"
+import { Progress } from "../src/cli/Progress"
+import * as SearchCommand from "../src/search/SearchCommand"
 import { cli, MMSA } from "./Support"
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "haemsa-search-"))
@@ -21,7 +21,7 @@ const SUBSETS = ["t", "a", "v", "t+a", "t+v", "a+v", "t+a+v"]
 const LOAD = { synthetic: { seed: 2, sizes: { train: 32, valid: 12, test: 12 }, steps: 5, dims: { text: 10, audio: 3, vision: 4 } } }
 
 const services = (lines: string[]) =>
-  Layer.mergeAll(Layers.parts, DatasetLoader.DatasetLoader.layer, Backend.layerTest, Progress.layerCollect(lines))
+  Layer.mergeAll(Environment.parts, DatasetLoader.DatasetLoader.layer, Backend.layerTest, Progress.layerCollect(lines))
 
 const runJob = (options: SearchCommand.SearchJobOptions, lines: string[] = []) =>
   Effect.runPromise(SearchCommand.searchJob(options).pipe(Effect.provide(services(lines))))

@@ -2,10 +2,10 @@ import { Errors as SearchErrors, FitnessEvaluator } from "@haemsa/evo-search"
 import { Effect, Layer } from "effect"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import * as ArchitectureSpec from "../src/ArchitectureSpec"
-import * as Genome from "../src/Genome"
-import * as Layers from "../src/Layers"
-import * as SearchEvaluator from "../src/SearchEvaluator"
+import * as ArchitectureSpec from "../src/model/ArchitectureSpec"
+import * as Genome from "../src/search/Genome"
+import * as Environment from "../src/Environment"
+import * as SearchEvaluator from "../src/search/SearchEvaluator"
 import { FIXTURES, MOSI_REAL } from "./Support"
 
 /** Tiny synthetic data: every evaluation trains in well under a second on the cpu backend. */
@@ -35,7 +35,7 @@ const probe = Effect.gen(function*() {
   return { fitness, retrained: { ...retrained, seconds: 0 }, invalid, modalities: space.modalities, keys: GENOMES.map(space.key) }
 })
 
-const inProcess = SearchEvaluator.layerInProcess(OPTIONS).pipe(Layer.provideMerge(Layers.test))
+const inProcess = SearchEvaluator.layerInProcess(OPTIONS).pipe(Layer.provideMerge(Environment.test))
 
 describe("SearchEvaluator", () => {
   it("the worker pool gives the same fitness and retraining metrics as the in-process evaluator (cpu backend)", async () => {
@@ -69,7 +69,7 @@ describe("SearchEvaluator", () => {
       Effect.gen(function*() {
         return yield* SearchEvaluator.SearchSpace
       }).pipe(
-        Effect.provide(SearchEvaluator.layerInProcess({ source: MOSI_REAL }).pipe(Layer.provideMerge(Layers.test)))
+        Effect.provide(SearchEvaluator.layerInProcess({ source: MOSI_REAL }).pipe(Layer.provideMerge(Environment.test)))
       )
     )
     expect(space.modalities).toEqual(["text", "audio"])

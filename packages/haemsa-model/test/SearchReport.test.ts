@@ -1,7 +1,7 @@
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import * as ArchitectureSpec from "../src/ArchitectureSpec"
-import * as SearchReport from "../src/SearchReport"
+import * as ArchitectureSpec from "../src/model/ArchitectureSpec"
+import * as SearchReport from "../src/search/SearchReport"
 
 const input: SearchReport.ReportInput = {
   data: "data/<mosi>&co",

@@ -12,15 +12,15 @@ import { Effect } from "effect"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { expect } from "vitest"
-import type * as ArchitectureSpec from "../src/ArchitectureSpec"
-import * as Backend from "../src/Backend"
-import * as BatchTensors from "../src/BatchTensors"
-import * as Cli from "../src/Cli"
-import * as DataInfo from "../src/DataInfo"
-import * as Layers from "../src/Layers"
-import * as Network from "../src/Network"
-import type { Outputs } from "../src/Network"
-import type * as Objective from "../src/Objective"
+import type * as ArchitectureSpec from "../src/model/ArchitectureSpec"
+import * as Backend from "../src/backends/Backend"
+import * as BatchTensors from "../src/model/BatchTensors"
+import * as Cli from "../src/cli/Cli"
+import * as DataInfo from "../src/model/DataInfo"
+import * as Environment from "../src/Environment"
+import * as Network from "../src/model/Network"
+import type { Outputs } from "../src/model/Network"
+import type * as Objective from "../src/model/Objective"
 
 /** The datasets package's test fixtures (files in the real MMSA, MulT and .csd formats). */
 export const FIXTURES = fileURLToPath(new URL("../../datasets/test/fixtures/", import.meta.url))
@@ -138,7 +138,7 @@ export const useCpu = async (): Promise<void> => {
 
 /** Build a network with the default parts (throws the ModelError on failure). */
 export const buildNet = (spec: ArchitectureSpec.ArchitectureSpec, info: DataInfo.DataInfo, seed = 0): Network.Network =>
-  Effect.runSync(Network.build(spec, info, seed).pipe(Effect.provide(Layers.parts)))
+  Effect.runSync(Network.build(spec, info, seed).pipe(Effect.provide(Environment.parts)))
 
 /** Every tensor of a forward pass by a stable name ("regression", "unimodal/text/logits", ...). */
 export const flatten = (out: Outputs): Map<string, tf.Tensor> => {

@@ -4,19 +4,19 @@ import * as tf from "@tensorflow/tfjs"
 import { Effect, Exit, type Layer } from "effect"
 import * as fc from "fast-check"
 import { beforeAll, describe, expect, it } from "vitest"
-import type * as ArchitectureSpec from "../src/ArchitectureSpec"
-import * as BatchTensors from "../src/BatchTensors"
-import type * as DataInfo from "../src/DataInfo"
-import * as Evaluate from "../src/Evaluate"
-import * as Experiment from "../src/Experiment"
-import * as Layers from "../src/Layers"
-import * as Network from "../src/Network"
-import * as Train from "../src/Train"
+import type * as ArchitectureSpec from "../src/model/ArchitectureSpec"
+import * as BatchTensors from "../src/model/BatchTensors"
+import type * as DataInfo from "../src/model/DataInfo"
+import * as Evaluate from "../src/model/Evaluate"
+import * as Experiment from "../src/model/Experiment"
+import * as Environment from "../src/Environment"
+import * as Network from "../src/model/Network"
+import * as Train from "../src/model/Train"
 import { buildNet, defaultLosses, emotionData, prepare, sentimentData, tinySpec, useCpu } from "./Support"
 
 beforeAll(useCpu)
 
-const run = <A, E>(effect: Effect.Effect<A, E, Layer.Success<typeof Layers.test>>) => Effect.runPromise(effect.pipe(Effect.provide(Layers.test)))
+const run = <A, E>(effect: Effect.Effect<A, E, Layer.Success<typeof Environment.test>>) => Effect.runPromise(effect.pipe(Effect.provide(Environment.test)))
 
 const trainTiny = (spec: ArchitectureSpec.ArchitectureSpec, data: { dataset: D.Dataset; info: DataInfo.DataInfo }, options: Train.TrainOptions) =>
   run(Train.train(spec, data.dataset, data.info, { batchSize: 16, patience: 100, ...options }))
@@ -100,7 +100,7 @@ describe("Train", () => {
     const broken = { ...sentiment.dataset, splits: { ...sentiment.dataset.splits, train: { ...train, features: { ...train.features, audio: { ...audio, data } } } } }
     const before = tf.memory().numTensors
     const exit = await Effect.runPromiseExit(
-      Train.train(tinySpec("haemsa", "meanpool"), broken, sentiment.info, { epochs: 1, batchSize: 16 }).pipe(Effect.provide(Layers.test))
+      Train.train(tinySpec("haemsa", "meanpool"), broken, sentiment.info, { epochs: 1, batchSize: 16 }).pipe(Effect.provide(Environment.test))
     )
     // the network, the optimizer's moments and the loss not read yet are all gone
     expect(tf.memory().numTensors).toBe(before)

@@ -4,7 +4,7 @@
  * backend runs with it in the webgpu/cpu agreement check (WebGpuAgreement.test.ts).
  */
 import { describe, expect, it } from "vitest"
-import * as WebGpuDispatch from "../src/WebGpuDispatch"
+import * as WebGpuDispatch from "../src/backends/WebGpuDispatch"
 
 const standIn = () => {
   const writes: Array<{ buffer: unknown; offset: number; bytes: Uint8Array }> = []

@@ -5,7 +5,7 @@
  * so there is no machine here where the real path could succeed.
  */
 import { afterEach, describe, expect, it } from "vitest"
-import * as Backend from "../src/Backend"
+import * as Backend from "../src/backends/Backend"
 import { cli, setupError } from "./Support"
 
 type Global = Record<string, unknown> & { navigator?: { gpu?: unknown } }

@@ -10,15 +10,15 @@ import { DatasetLoader, Errors as DatasetErrors, Inspect } from "@haemsa/dataset
 import { Cause, Effect, type Layer } from "effect"
 import * as fs from "node:fs"
 import { parseArgs, UsageError } from "./Args"
-import * as ArchitectureSpec from "./ArchitectureSpec"
+import * as ArchitectureSpec from "../model/ArchitectureSpec"
 import { DataPackageMissing, resolveDataSource } from "./DataSource"
-import type * as Evaluate from "./Evaluate"
-import * as Experiment from "./Experiment"
-import * as Layers from "./Layers"
-import * as Network from "./Network"
+import type * as Evaluate from "../model/Evaluate"
+import * as Experiment from "../model/Experiment"
+import * as Environment from "../Environment"
+import * as Network from "../model/Network"
 import { writeJson } from "./OutputFile"
-import * as Predict from "./Predict"
-import { SEARCH_OPTIONS, search } from "./SearchCommand"
+import * as Predict from "../model/Predict"
+import { SEARCH_OPTIONS, search } from "../search/SearchCommand"
 
 const USAGE = `haemsa: multimodal sentiment analysis with hierarchical adaptive experts
 
@@ -186,7 +186,7 @@ const predict = (argv: ReadonlyArray<string>, io: Io) =>
     io.out(JSON.stringify({ model: net.spec.model, predictions }, null, 1))
   })
 
-type Program = Effect.Effect<void, unknown, Layer.Success<ReturnType<typeof Layers.make>>>
+type Program = Effect.Effect<void, unknown, Layer.Success<ReturnType<typeof Environment.make>>>
 
 const COMMANDS: Record<string, { readonly options: Record<string, string>; readonly help: string; readonly run: (argv: ReadonlyArray<string>, io: Io) => Program }> = {
   train: { options: TRAIN_OPTIONS, help: "Train a model and report valid/test metrics.", run: train },
@@ -237,7 +237,7 @@ export const run = async (argv: ReadonlyArray<string>, io: Io = defaultIo): Prom
   // the backend is set up before the command runs; the command parses (and checks) its options again
   const { backend, allowSoftwareAdapter } = backendChoice(rest)
   // data inspect needs no tensor backend: use cpu so it starts instantly
-  const layer = Layers.make(name === "data inspect" ? "cpu" : backend, { allowSoftwareAdapter, log: (line) => io.err(`haemsa: ${line}`) })
+  const layer = Environment.make(name === "data inspect" ? "cpu" : backend, { allowSoftwareAdapter, log: (line) => io.err(`haemsa: ${line}`) })
   const program = Effect.suspend(() => command.run(rest, io)).pipe(Effect.provide(layer))
   const exit = await Effect.runPromiseExit(program as Effect.Effect<void, unknown>)
   if (exit._tag === "Success") return 0

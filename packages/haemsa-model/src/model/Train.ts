@@ -20,7 +20,7 @@ import * as Network from "./Network"
 import * as Optimizer from "./Optimizer"
 import type { Losses } from "./Objective"
 import { jointLoss } from "./Objective"
-import { bar, formatDuration, Progress } from "./Progress"
+import { bar, formatDuration, Progress } from "../cli/Progress"
 
 /** The model parts training asks for. */
 export type Parts = ExpertFactory.ExpertFactory | FusionFactory.FusionFactory | Services.TaskLosses | Services.Distillation

@@ -37,8 +37,8 @@ import type { Dataset } from "@haemsa/datasets"
 import { Dataset as D } from "@haemsa/datasets"
 import { Checkpoint } from "@haemsa/evo-search"
 import { Schema } from "effect"
-import type { ArchitectureSpec, ExpertSpec } from "./ArchitectureSpec"
-import { defaultSpec, GATE_SCALE } from "./ArchitectureSpec"
+import type { ArchitectureSpec, ExpertSpec } from "../model/ArchitectureSpec"
+import { defaultSpec, GATE_SCALE } from "../model/ArchitectureSpec"
 
 /** A genome that cannot be decoded: wrong length, or a gene that is not a number in [0, 1]. */
 export class GenomeError extends Schema.TaggedError<GenomeError>()("GenomeError", {

@@ -15,18 +15,18 @@ import { Effect, Layer, Option, Result } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { parseArgs, UsageError } from "./Args"
-import type { ArchitectureSpec } from "./ArchitectureSpec"
-import { defaultSpec } from "./ArchitectureSpec"
-import type { Io } from "./Cli"
-import { type DataPackageMissing, resolveDataSource } from "./DataSource"
-import type * as Evaluate from "./Evaluate"
+import { parseArgs, UsageError } from "../cli/Args"
+import type { ArchitectureSpec } from "../model/ArchitectureSpec"
+import { defaultSpec } from "../model/ArchitectureSpec"
+import type { Io } from "../cli/Cli"
+import { type DataPackageMissing, resolveDataSource } from "../cli/DataSource"
+import type * as Evaluate from "../model/Evaluate"
 import * as Genome from "./Genome"
-import { writeJson, writeText } from "./OutputFile"
-import { formatDuration, Progress } from "./Progress"
+import { writeJson, writeText } from "../cli/OutputFile"
+import { formatDuration, Progress } from "../cli/Progress"
 import * as SearchEvaluator from "./SearchEvaluator"
 import * as SearchReport from "./SearchReport"
-import type * as Train from "./Train"
+import type * as Train from "../model/Train"
 
 /**
  * Named fidelity settings, cheapest first. Every candidate is trained at the first level; the best
@@ -410,7 +410,7 @@ const positive = (options: Readonly<Record<string, unknown>>, name: string, fall
 export const search = (argv: ReadonlyArray<string>, io: Io): Effect.Effect<void, SearchJobError | UsageError | DataPackageMissing, SearchJobServices> =>
   Effect.gen(function*() {
     // Cli imports this module for its command table: importing Cli lazily keeps module evaluation acyclic.
-    const { metricsTable } = yield* Effect.promise(() => import("./Cli"))
+    const { metricsTable } = yield* Effect.promise(() => import("../cli/Cli"))
     const { positionals, options } = parseArgs(argv, SEARCH_OPTIONS, "search")
     if (positionals.length > 0) throw new UsageError({ reason: `search takes no positional arguments (got '${positionals[0]}')` })
     if (options["checkpoint"] === undefined) {

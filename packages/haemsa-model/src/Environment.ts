@@ -1,7 +1,7 @@
 /**
- * The default composition: every service the jobs need, with the parts of this toolkit. Override any
+ * The environment a job runs in: every service the jobs need, with the parts of this toolkit. Override any
  * part by merging your own layer after it, e.g.
- * `Layer.merge(Layers.make("wasm"), Layer.succeed(ExpertFactory.ExpertFactory, mine))`.
+ * `Layer.merge(Environment.make("wasm"), Layer.succeed(ExpertFactory.ExpertFactory, mine))`.
  *
  * @since 0.1.0
  */
@@ -10,8 +10,8 @@ import { ExpertFactory } from "@haemsa/experts"
 import { FusionFactory } from "@haemsa/hierarchical-fusion"
 import { Services } from "@haemsa/kd-losses"
 import { Layer } from "effect"
-import { Backend, type BackendError, type SetupOptions } from "./Backend"
-import { Progress } from "./Progress"
+import { Backend, type BackendError, type SetupOptions } from "./backends/Backend"
+import { Progress } from "./cli/Progress"
 
 /** The model parts: experts, fusion, task losses and distillation. */
 export type Parts = ExpertFactory.ExpertFactory | FusionFactory.FusionFactory | Services.TaskLosses | Services.Distillation

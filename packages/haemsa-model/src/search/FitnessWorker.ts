@@ -9,10 +9,10 @@
 import { DatasetLoader } from "@haemsa/datasets"
 import { Cause, Effect, Exit } from "effect"
 import { parentPort, workerData } from "node:worker_threads"
-import * as Backend from "./Backend"
-import { availableModalities } from "./DataInfo"
-import * as Experiment from "./Experiment"
-import * as Layers from "./Layers"
+import * as Backend from "../backends/Backend"
+import { availableModalities } from "../model/DataInfo"
+import * as Experiment from "../model/Experiment"
+import * as Environment from "../Environment"
 import type { FitnessServices, WorkerConfig, WorkerReply, WorkerRequest } from "./SearchEvaluator"
 import { fitness, retrain } from "./SearchEvaluator"
 
@@ -41,7 +41,7 @@ const start = async () => {
     const job: Effect.Effect<WorkerReply, unknown, FitnessServices> = request.type === "fitness"
       ? Effect.map(fitness(request.spec, data, request.fidelity, config.options), (value) => ({ type: "fitness", id: request.id, fitness: value }))
       : Effect.map(retrain(request.spec, data, request.epochs, config.options), (outcome) => ({ type: "retrain", id: request.id, outcome }))
-    const exit = await Effect.runPromiseExit(job.pipe(Effect.provide(Layers.parts)))
+    const exit = await Effect.runPromiseExit(job.pipe(Effect.provide(Environment.parts)))
     reply(Exit.isSuccess(exit) ? exit.value : { type: "failed", id: request.id, reason: reason(Cause.squash(exit.cause)) })
   })
   reply({ type: "ready", modalities: availableModalities(data.info), backend })

@@ -9,8 +9,8 @@
  */
 import { Dataset } from "@haemsa/datasets"
 import type { SearchState } from "@haemsa/evo-search"
-import type { ArchitectureSpec } from "./ArchitectureSpec"
-import { formatDuration } from "./Progress"
+import type { ArchitectureSpec } from "../model/ArchitectureSpec"
+import { formatDuration } from "../cli/Progress"
 
 /** One generation as the search reports it, with the individuals per modality subset (`t`, `a+v`, `t+a+v`...). */
 export interface ReportGeneration extends SearchState.GenerationStats {
