@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import type { Individual } from "./Strategy"
 
 /** What the search reports after each generation. */
 export interface Progress {
@@ -15,6 +16,13 @@ export interface Progress {
   readonly best: number
   /** Mean fitness of the current population (see `GenerationStats.mean`). */
   readonly mean: number
+  /**
+   * The population after this generation, elites first: the same as the generation's
+   * `GenerationRecord.population` in the result.
+   */
+  readonly population: ReadonlyArray<Individual>
+  /** How many of `population` are elites kept from the previous generation. */
+  readonly elites: number
   readonly evaluations: number
   readonly cacheHits: number
   readonly failures: number

@@ -4,7 +4,9 @@
  * budget), tell the strategy, repeat. With a checkpoint folder the whole state is saved after every
  * finished evaluation, and rerunning the same search continues where it stopped: no finished
  * evaluation is repeated and the result equals an uninterrupted run with the same seed (all
- * randomness comes from the strategy state's rng, never from evaluation order or timing).
+ * randomness comes from the strategy state's rng, never from evaluation order or timing). The
+ * result and the progress reports carry each generation's population with its fitnesses and
+ * fidelity levels, so a caller never needs to replay the search to see them.
  *
  * @since 0.1.0
  */
@@ -20,10 +22,11 @@ import { defaultKey } from "./Genome"
 import type { Progress } from "./Progress"
 import { eta } from "./Progress"
 import type { Registry } from "./Registry"
-import type { Failure, GenerationStats, SearchState } from "./SearchState"
+import type { Failure, GenerationRecord, SearchState } from "./SearchState"
 import * as State from "./SearchState"
 import type { Individual, StrategyConfig } from "./Strategy"
 import * as Strategy from "./Strategy"
+import { upgrade } from "./internal/upgrade"
 
 /** Stop criteria besides the number of generations, checked between generations. */
 export interface Budget {
@@ -35,6 +38,10 @@ export interface Budget {
 
 /** Options of {@link run}. */
 export interface SearchOptions {
+  /**
+   * Sizes, elitism, operators, and `initialPopulation`: the genomes the first generation starts
+   * with (see {@link StrategyConfig.initialPopulation}; part of the checkpoint's configuration).
+   */
   readonly strategy: StrategyConfig
   /** Where the operators named in `strategy` are looked up (default: the built-ins). */
   readonly registry?: Registry
@@ -54,7 +61,7 @@ export interface SearchOptions {
   readonly fidelity?: { readonly levels?: ReadonlyArray<Fidelity.FidelityLevel>; readonly eta?: number }
   /** Folder of the checkpoint; without it nothing is saved and nothing resumes. */
   readonly checkpointDir?: string
-  /** Called after every finished generation. */
+  /** Called after every finished generation (with its population, see {@link Progress}). */
   readonly onProgress?: (progress: Progress) => void
 }
 
@@ -63,7 +70,8 @@ export type StopReason = "generations" | "max-evaluations" | "max-seconds"
 
 /** The outcome of a search. */
 export interface SearchResult {
-  readonly generations: ReadonlyArray<GenerationStats>
+  /** Every finished generation: its statistics and its population (also those of earlier runs of a resumed search). */
+  readonly generations: ReadonlyArray<GenerationRecord>
   /** The best individual found (failed ones last, then the highest fidelity level, then the lowest fitness). */
   readonly best: Individual
   readonly evaluations: number
@@ -77,8 +85,11 @@ export interface SearchResult {
 /**
  * Runs a search to its end (generations or budget). Evaluator failures never escape: the candidate
  * gets NaN fitness and a {@link Failure} record. Fails with a {@link SearchError} for an invalid
- * config, a corrupt checkpoint or one written by another configuration (never overwritten), or a
- * checkpoint that cannot be written.
+ * config (a `ConfigError` naming the option, e.g. `initialPopulation[0]`), a corrupt
+ * checkpoint, one of an unsupported version, or one written by another configuration (seed,
+ * strategy including its initial population, fidelity; never overwritten), or a checkpoint that
+ * cannot be written. A version 1 checkpoint is upgraded: its generations' populations are rebuilt
+ * from its fitness cache without evaluating anything.
  */
 export const run = (options: SearchOptions): Effect.Effect<SearchResult, SearchError, FitnessEvaluator> =>
   Effect.gen(function*() {
@@ -100,7 +111,21 @@ export const run = (options: SearchOptions): Effect.Effect<SearchResult, SearchE
         })
       }
     }
-    const first = Option.isSome(saved) ? saved.value.state : State.initial(strategy.init(options.seed))
+    let first = State.initial(strategy.init(options.seed))
+    if (Option.isSome(saved)) {
+      const checkpoint = saved.value
+      const upgraded = checkpoint.migratedFrom === undefined
+        ? Result.succeed(checkpoint.state)
+        : upgrade(checkpoint, strategy, fidelity, key)
+      if (Result.isFailure(upgraded)) {
+        return yield* new CheckpointError({
+          file: file!,
+          reason: `cannot upgrade this checkpoint of version ${checkpoint.migratedFrom} to version ${Checkpoint.VERSION}: ` +
+            `${upgraded.failure}; use another checkpoint folder or delete this file`
+        })
+      }
+      first = upgraded.success
+    }
 
     const evaluator = yield* FitnessEvaluator
     const startedAt = yield* Clock.currentTimeMillis
@@ -183,6 +208,8 @@ const progress = (
     generations,
     best: last.best,
     mean: last.mean,
+    population: last.population,
+    elites: last.elites,
     evaluations: s.evaluations,
     cacheHits: s.cacheHits,
     failures: s.failures.length,

@@ -42,6 +42,18 @@ export interface GenerationStats {
   readonly failures: number
 }
 
+/**
+ * One finished generation: its {@link GenerationStats} and its population after `tell`, elites
+ * first. `population.slice(elites)` are the generation's candidates in the order `ask` returned
+ * them, each with the fitness the evaluator returned at the highest fidelity level it reached (NaN
+ * when that evaluation failed); the first `elites` are the best of the previous population, kept.
+ */
+export interface GenerationRecord extends GenerationStats {
+  readonly population: ReadonlyArray<Individual>
+  /** How many of `population` are elites carried over from the previous generation (0 in the first). */
+  readonly elites: number
+}
+
 /** The generation in progress: its candidates are the strategy's pending genomes. */
 export interface Round {
   /** The caller's key of each candidate. */
@@ -69,7 +81,7 @@ export interface SearchState {
   readonly cacheHits: number
   /** Wall-clock seconds spent, summed over every run that worked on this search. */
   readonly seconds: number
-  readonly history: ReadonlyArray<GenerationStats>
+  readonly history: ReadonlyArray<GenerationRecord>
   readonly failures: ReadonlyArray<Failure>
   /** The generation in progress; null between generations. */
   readonly round: Round | null
@@ -191,12 +203,14 @@ export const finishLevel = (
   const fitness = round.keys.map((k, i) => lookup(state, round.reached[i], k) ?? NaN)
   return Result.map(strategy.tell(state.strategy, fitness, round.reached), (told): SearchState => {
     const failures = round.failures.slice().sort((a, b) => a.level - b.level || a.index - b.index)
-    const stats: GenerationStats = {
+    const stats: GenerationRecord = {
       generation: state.strategy.generation,
       ...summarize(told.population),
       evaluations: round.evaluations,
       cache_hits: round.cacheHits,
-      failures: failures.length
+      failures: failures.length,
+      population: told.population,
+      elites: told.population.length - fitness.length
     }
     return {
       ...state,

@@ -6,8 +6,12 @@
  *
  * A generation: keep the best `elitism` individuals, then make `populationSize - elitism`
  * children, each `mutate(cross(select(), select()))`. The first `ask` returns `populationSize`
- * uniform random genomes. Individuals are ranked by {@link compare}: failed (NaN) last, then the
- * higher fidelity level first (successive halving), then lower fitness.
+ * uniform random genomes, of which the config's `initialPopulation` (if any) replaces the first
+ * ones: position `i` holds `initialPopulation[i]` or, past its end, the random genome an unseeded
+ * strategy has there. The rng advances exactly as without an initial population, so the same seed
+ * draws the same top-up genomes and the same later generations' randomness. Individuals are ranked
+ * by {@link compare}: failed (NaN) last, then the higher fidelity level first (successive halving),
+ * then lower fitness.
  *
  * @since 0.1.0
  */
@@ -16,6 +20,7 @@ import { ConfigError, StrategyError } from "./Errors"
 import type { Genome } from "./Genome"
 import { random } from "./Genome"
 import type { OperatorSpec } from "./Operator"
+import { render } from "./Operator"
 import type { Registry, ResolvedOperators, ResolvedSpec } from "./Registry"
 import { defaultRegistry, resolve } from "./Registry"
 import { fromState, makeRng } from "./Rng"
@@ -52,6 +57,12 @@ export interface StrategyConfig {
   readonly selection?: OperatorSpec
   readonly crossover?: OperatorSpec
   readonly mutation?: OperatorSpec
+  /**
+   * Genomes the first `ask` returns first, in this order (e.g. a known good design to improve on).
+   * At most `populationSize` of them, each `dimension` genes in [0, 1]; a shorter list is topped up
+   * with the random genomes an unseeded strategy has at those positions. Default: none.
+   */
+  readonly initialPopulation?: ReadonlyArray<Genome>
 }
 
 /** A checked config with every default filled: plain JSON (a checkpoint stores it). */
@@ -62,6 +73,8 @@ export interface ResolvedConfig {
   readonly selection: ResolvedSpec
   readonly crossover: ResolvedSpec
   readonly mutation: ResolvedSpec
+  /** The genomes the first `ask` starts with (copies; empty when none). */
+  readonly initialPopulation: ReadonlyArray<Genome>
 }
 
 /** What `ask` returns: the candidates and the state that waits for their fitnesses. */
@@ -73,9 +86,12 @@ export interface Asked {
 /** A strategy: a checked config and its pure `init`, `ask`, `tell`. */
 export interface Strategy {
   readonly config: ResolvedConfig
-  /** The state before the first generation. */
+  /** The state before the first generation (no rng draw yet; the first `ask` draws the first generation). */
   readonly init: (seed: number) => StrategyState
-  /** The candidates to evaluate next. Asking again before `tell` returns the same candidates. */
+  /**
+   * The candidates to evaluate next: first the config's initial population topped up with random
+   * genomes, then children. Asking again before `tell` returns the same candidates.
+   */
   readonly ask: (state: StrategyState) => Asked
   /**
    * The state after the pending candidates got `fitness` (same order; NaN = failed) at fidelity
@@ -135,7 +151,11 @@ export const bestOf = (population: ReadonlyArray<Individual>): Individual | unde
   return best
 }
 
-/** Checks a config and resolves its operators in `registry` (default: the built-ins). */
+/**
+ * Checks a config and resolves its operators in `registry` (default: the built-ins). A bad size,
+ * elitism or initial population is a {@link ConfigError} naming the option (e.g.
+ * `initialPopulation[2][5]` for a gene out of [0, 1]); bad operator parameters an {@link OperatorError}.
+ */
 export const make = (
   config: StrategyConfig,
   registry: Registry = defaultRegistry
@@ -155,28 +175,67 @@ export const make = (
       reason: `must be an integer in [0, ${populationSize - 1}] (each generation makes at least one child)`
     }))
   }
+  const checked = checkInitialPopulation(config.initialPopulation, dimension, populationSize)
+  if (Result.isFailure(checked)) return Result.fail(checked.failure)
+  const initialPopulation = checked.success
   const specs = {
     selection: config.selection ?? defaultOperators.selection,
     crossover: config.crossover ?? defaultOperators.crossover,
     mutation: config.mutation ?? defaultOperators.mutation
   }
   return Result.map(resolve(registry, specs, { populationSize, dimension }), (operators) =>
-    fromOperators({ dimension, populationSize, elitism }, operators)
+    fromOperators({ dimension, populationSize, elitism }, operators, initialPopulation)
   )
+}
+
+/** Checks an initial population (see {@link StrategyConfig.initialPopulation}) and copies it. */
+const checkInitialPopulation = (
+  genomes: ReadonlyArray<Genome> | undefined,
+  dimension: number,
+  populationSize: number
+): Result.Result<ReadonlyArray<Genome>, ConfigError> => {
+  const fail = (option: string, value: string, reason: string) => Result.fail(new ConfigError({ option, value, reason }))
+  if (genomes === undefined) return Result.succeed([])
+  if (!Array.isArray(genomes)) return fail("initialPopulation", render(genomes), "must be an array of genomes")
+  if (genomes.length > populationSize) {
+    return fail(
+      "initialPopulation",
+      `${genomes.length} genomes`,
+      `at most populationSize = ${populationSize} genomes (a shorter list is topped up with random genomes)`
+    )
+  }
+  const copies: Array<Genome> = []
+  for (let i = 0; i < genomes.length; i++) {
+    const genome: unknown = genomes[i]
+    if (!Array.isArray(genome) || genome.length !== dimension) {
+      const value = Array.isArray(genome) ? `${genome.length} genes` : render(genome)
+      return fail(`initialPopulation[${i}]`, value, `must be an array of dimension = ${dimension} genes`)
+    }
+    for (let j = 0; j < dimension; j++) {
+      const gene: unknown = genome[j]
+      if (!(typeof gene === "number" && gene >= 0 && gene <= 1)) {
+        return fail(`initialPopulation[${i}][${j}]`, render(gene), "a gene must be a number in [0, 1]")
+      }
+    }
+    copies.push(Array.from(genome as ReadonlyArray<number>))
+  }
+  return Result.succeed(copies)
 }
 
 const spec = (resolved: ResolvedSpec): ResolvedSpec => ({ name: resolved.name, params: resolved.params })
 
 const fromOperators = (
   sizes: { readonly dimension: number; readonly populationSize: number; readonly elitism: number },
-  operators: ResolvedOperators
+  operators: ResolvedOperators,
+  initialPopulation: ReadonlyArray<Genome>
 ): Strategy => {
   const { dimension, elitism, populationSize } = sizes
   const config: ResolvedConfig = {
     ...sizes,
     selection: spec(operators.selection),
     crossover: spec(operators.crossover),
-    mutation: spec(operators.mutation)
+    mutation: spec(operators.mutation),
+    initialPopulation
   }
 
   const init = (seed: number): StrategyState => ({
@@ -192,7 +251,12 @@ const fromOperators = (
     const rng = fromState(state.rng)
     const genomes: Array<Genome> = []
     if (state.population.length === 0) {
-      for (let i = 0; i < populationSize; i++) genomes.push(random(dimension, rng))
+      // Draw every random genome even where the initial population replaces it: the rng then
+      // advances as in an unseeded strategy, and the top-up is what that strategy has there.
+      for (let i = 0; i < populationSize; i++) {
+        const drawn = random(dimension, rng)
+        genomes.push(i < initialPopulation.length ? initialPopulation[i] : drawn)
+      }
     } else {
       const keys = rankKeys(state.population)
       for (let i = 0; i < populationSize - elitism; i++) {

@@ -53,7 +53,6 @@ describe("Checkpoint", () => {
       Checkpoint.encode({ config, state: sample() }).slice(0, 100),
       "null",
       JSON.stringify({ ...good, format: "something-else" }),
-      JSON.stringify({ ...good, version: 2 }),
       withState({ evaluations: -0.5 }),
       withState({ cache: { "0:[1]": "fast" } }),
       withState({ strategy: { ...good.state.strategy, pending: [[0.1, 0.2]] } }),
