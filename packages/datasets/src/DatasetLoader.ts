@@ -13,7 +13,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import * as Csd from "./Csd"
 import type { Dataset } from "./Dataset"
-import { FileError, InvalidOption, type DatasetError } from "./Errors"
+import { type DatasetError, FileError, InvalidOption, isDatasetError } from "./Errors"
 import * as MosiReal from "./MosiReal"
 import * as Pickle from "./Pickle"
 import * as PickleDataset from "./PickleDataset"
@@ -35,26 +35,27 @@ export type Detected =
   | { readonly kind: "pickle"; readonly file: string }
   | { readonly kind: "csd"; readonly file: string }
 
-const TAGS = new Set(["PickleError", "CsdError", "FormatError", "FileError", "InvalidOption"])
-
-/** Keep a typed error as it is; wrap anything else (a reader bug) into a FileError naming the file. */
+/**
+ * Keep an error of this package as it is; wrap anything else (a reader bug) into a FileError naming
+ * the file, with the original error as its cause.
+ */
 const asDatasetError = (file: string) => (e: unknown): DatasetError =>
-  typeof e === "object" && e !== null && TAGS.has((e as { _tag?: string })._tag ?? "")
-    ? (e as DatasetError)
-    : new FileError({ file, reason: `unexpected error while reading: ${e instanceof Error ? e.message : String(e)}` })
+  isDatasetError(e)
+    ? e
+    : new FileError({ file, reason: `unexpected error while reading: ${e instanceof Error ? e.message : String(e)}`, cause: e })
 
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]
 
 const readBytes = (file: string) =>
   Effect.tryPromise({
     try: async () => new Uint8Array(await fs.readFile(file)),
-    catch: (e) => new FileError({ file, reason: `cannot read: ${(e as Error).message}` })
+    catch: (e) => new FileError({ file, reason: `cannot read: ${(e as Error).message}`, cause: e })
   })
 
 const readText = (file: string) =>
   Effect.tryPromise({
     try: () => fs.readFile(file, "utf8"),
-    catch: (e) => new FileError({ file, reason: `cannot read: ${(e as Error).message}` })
+    catch: (e) => new FileError({ file, reason: `cannot read: ${(e as Error).message}`, cause: e })
   })
 
 /** Detect what `source` is: the word `synthetic`, a mosi-real folder, a pickle or a `.csd` file. */
@@ -63,7 +64,7 @@ export const detect = (source: string): Effect.Effect<Detected, FileError> =>
     if (source === "synthetic") return { kind: "synthetic" } as const
     const stat = yield* Effect.tryPromise({
       try: () => fs.stat(source),
-      catch: () => new FileError({ file: source, reason: "no such file or folder" })
+      catch: (e) => new FileError({ file: source, reason: "no such file or folder", cause: e })
     })
     if (stat.isDirectory()) {
       const missing: string[] = []
@@ -87,7 +88,7 @@ export const detect = (source: string): Effect.Effect<Detected, FileError> =>
           await h.close()
         }
       },
-      catch: (e) => new FileError({ file: source, reason: `cannot read: ${(e as Error).message}` })
+      catch: (e) => new FileError({ file: source, reason: `cannot read: ${(e as Error).message}`, cause: e })
     })
     if (source.endsWith(".csd") || HDF5_SIGNATURE.every((b, i) => head[i] === b)) return { kind: "csd", file: source } as const
     if (head[0] === 0x80 || /\.(pkl|pickle)$/i.test(source)) return { kind: "pickle", file: source } as const

@@ -1,5 +1,9 @@
 /**
- * Typed errors of @haemsa/datasets. Every error names the file (or value) and what was wrong.
+ * Typed errors of @haemsa/datasets. Every error names the file (or value) and what was wrong; an
+ * error caused by another one (an I/O failure, a bug in a reader) keeps it as `cause`.
+ *
+ * A new error class goes into `DatasetErrorSchema` too: `isDatasetError` and the `DatasetError`
+ * type derive from it, and a test checks that every error class of this module is in it.
  *
  * @since 0.1.0
  */
@@ -11,7 +15,9 @@ export class PickleError extends Schema.TaggedError<PickleError>()("PickleError"
   file: Schema.String,
   /** Byte offset in the stream where the problem was found. */
   offset: Schema.Number,
-  reason: Schema.String
+  reason: Schema.String,
+  /** The unexpected error behind an "internal error" (a bug in the reader), if any. */
+  cause: Schema.optional(Schema.Defect())
 }) {
   override get message(): string {
     return `${this.file}: pickle error at byte ${this.offset}: ${this.reason}`
@@ -42,7 +48,9 @@ export class FormatError extends Schema.TaggedError<FormatError>()("FormatError"
 /** A file or folder could not be read at all (missing, permission, unknown format). */
 export class FileError extends Schema.TaggedError<FileError>()("FileError", {
   file: Schema.String,
-  reason: Schema.String
+  reason: Schema.String,
+  /** The error behind this one (the file system's, or an unexpected error of a reader), if any. */
+  cause: Schema.optional(Schema.Defect())
 }) {
   override get message(): string {
     return `${this.file}: ${this.reason}`
@@ -60,5 +68,11 @@ export class InvalidOption extends Schema.TaggedError<InvalidOption>()("InvalidO
   }
 }
 
-/** Any error of this package. */
-export type DatasetError = PickleError | CsdError | FormatError | FileError | InvalidOption
+/** Every error of this package, as a schema: the union of its error classes ({@link isDatasetError} is `Schema.is` of it). */
+export const DatasetErrorSchema = Schema.Union([PickleError, CsdError, FormatError, FileError, InvalidOption])
+
+/** Any error of this package (the type of {@link DatasetErrorSchema}). */
+export type DatasetError = typeof DatasetErrorSchema.Type
+
+/** True when `u` is an error of this package: an instance of one of the classes of {@link DatasetErrorSchema}. */
+export const isDatasetError: (u: unknown) => u is DatasetError = Schema.is(DatasetErrorSchema)

@@ -70,6 +70,9 @@ describe("the browser entry", () => {
     const inputs = Object.keys(result.metafile.inputs)
     expect(inputs).toContain("src/browser.ts")
     expect(inputs).toContain("src/Pickle.ts")
+    for (const module of ["Values", "Parse", "Machine", "Globals", "Numpy", "Text", "Layout", "Reject"]) {
+      expect(inputs).toContain(`src/pickle/${module}.ts`)
+    }
     // the Node-only modules stay out
     for (const nodeOnly of ["src/index.ts", "src/Hdf5.ts", "src/Csd.ts", "src/DatasetLoader.ts"]) expect(inputs).not.toContain(nodeOnly)
     for (const input of Object.values(result.metafile.inputs)) {
