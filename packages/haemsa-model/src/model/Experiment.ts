@@ -109,10 +109,11 @@ export const trainJob = (options: {
       if (options.out) {
         const out = options.out
         const extra: CheckpointExtra = { info: data.info, seed: options.train.seed ?? 0, source: options.source, valid, test }
+        // a checkpoint that cannot be written is a CheckpointError; anything else (reading the weights) is a bug
         yield* Effect.tryPromise({
           try: async () => Checkpoint.save(out, { spec: options.spec, extra, weights: await readWeights(result.net) }),
-          catch: (e) => e as Checkpoint.CheckpointError
-        })
+          catch: (e) => e
+        }).pipe(Effect.catch((e) => (e instanceof Checkpoint.CheckpointError ? Effect.fail(e) : Effect.die(e))))
       }
       const report: TrainReport = {
         model: options.spec.model,

@@ -10,8 +10,8 @@
  */
 import type { Dataset } from "@haemsa/datasets"
 import { Dataset as D } from "@haemsa/datasets"
-import { ExpertFactory, Layers, Module } from "@haemsa/experts"
-import { FusionFactory } from "@haemsa/hierarchical-fusion"
+import { Errors as ExpertErrors, ExpertFactory, Layers, Module } from "@haemsa/experts"
+import { Errors as FusionErrors, FusionFactory } from "@haemsa/hierarchical-fusion"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Schema } from "effect"
 import type { ArchitectureSpec } from "./ArchitectureSpec"
@@ -23,9 +23,15 @@ import { availableModalities } from "./DataInfo"
 /** The number of sentiment classes of the classification task (Acc-7). */
 export const SENTIMENT_CLASSES = 7
 
-/** A spec does not fit the data (e.g. it asks for a modality the dataset does not have). */
+/**
+ * A spec does not fit the data (e.g. it asks for a modality the dataset does not have), or a part
+ * could not be built from it: then `cause` is the part's own error (an expert's or a fusion
+ * module's, naming the field and the value), and `reason` its message.
+ */
 export class ModelError extends Schema.TaggedError<ModelError>()("ModelError", {
-  reason: Schema.String
+  reason: Schema.String,
+  /** The error of the part that could not be built, if any. */
+  cause: Schema.optional(Schema.Union([ExpertErrors.ExpertError, FusionErrors.FusionError]))
 }) {
   override get message(): string {
     return this.reason
@@ -145,10 +151,17 @@ export const build = (
         reason: `the spec uses modalities [${spec.modalities.join(", ")}] but the data has [${available.join(", ")}]`
       })
     }
+    // a spec a part refuses is a ModelError with the part's error as its cause; anything else is a bug (a defect)
     return yield* Effect.try({
       try: () => buildSync(spec, info, seed, modalities, experts, fusion),
-      catch: (e) => (e instanceof ModelError ? e : new ModelError({ reason: e instanceof Error ? e.message : String(e) }))
-    })
+      catch: (e) => e
+    }).pipe(Effect.catch((e) => {
+      if (e instanceof ModelError) return Effect.fail(e)
+      if (e instanceof ExpertErrors.ExpertError || e instanceof FusionErrors.FusionError) {
+        return Effect.fail(new ModelError({ reason: e.message, cause: e }))
+      }
+      return Effect.die(e)
+    }))
   })
 
 type Experts = typeof ExpertFactory.ExpertFactory.Service
