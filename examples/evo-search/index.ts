@@ -34,7 +34,7 @@ const program = Effect.gen(function*() {
     seed: Number(option("seed", "1")),
     checkpointDir: path.join(out, "checkpoint"),
     // mosi-real is small: 3 epochs on half the train split, then 10 full epochs for the best third
-    fidelity: SearchCommand.parseFidelity(option("fidelity", "3:0.5,10")),
+    fidelity: yield* Effect.fromResult(SearchCommand.parseFidelity(option("fidelity", "3:0.5,10"))),
     workers: Number(option("workers", String(os.availableParallelism()))),
     retrainEpochs: epochs
   })

@@ -8,7 +8,7 @@
 
 /** The serialisable, Schema-validated architecture spec and the default architecture. */
 export * as ArchitectureSpec from "./model/ArchitectureSpec"
-/** Command-line parsing. */
+/** The command line's flags, declared once: typed parsing (a `UsageError` naming the flag) and the usage text. */
 export * as Args from "./cli/Args"
 /** Backend selection (wasm, cpu, webgpu, tensorflow) as a service. */
 export * as Backend from "./backends/Backend"
@@ -16,8 +16,10 @@ export * as Backend from "./backends/Backend"
 export * as BatchTensors from "./model/BatchTensors"
 /** Atomic, verified checkpoints. */
 export * as Checkpoint from "./model/Checkpoint"
-/** The `haemsa` command. */
+/** The `haemsa` command: dispatch, exit codes, typed failures vs defects. */
 export * as Cli from "./cli/Cli"
+/** A `haemsa` sub-command: its declared flags and its handler, run in the environment its flags name. */
+export * as Command from "./cli/Command"
 /** What a model knows about its data. */
 export * as DataInfo from "./model/DataInfo"
 /** `--data` values: `synthetic`, a path, or `mosi-real` (the `@haemsa/mosi-real` package or `$HAEMSA_MOSI_REAL`). */
@@ -30,6 +32,8 @@ export * as Evaluate from "./model/Evaluate"
 export * as Experiment from "./model/Experiment"
 /** The HAEMSA search space: genome <-> architecture spec, canonical cache keys. */
 export * as Genome from "./search/Genome"
+/** The metrics tables the commands print. */
+export * as MetricsTable from "./cli/MetricsTable"
 /** HAEMSA and the baselines as networks. */
 export * as Network from "./model/Network"
 /** The joint objective. */
@@ -48,6 +52,8 @@ export * as SearchCommand from "./search/SearchCommand"
 export * as SearchEvaluator from "./search/SearchEvaluator"
 /** The search report (SVG or HTML). */
 export * as SearchReport from "./search/SearchReport"
+/** The flags several commands share: `--backend`, `--allow-software-adapter`, `--data`, `--modalities`, `--json`. */
+export * as SharedFlags from "./cli/SharedFlags"
 /** The training loop. */
 export * as Train from "./model/Train"
 /** Cheaper webgpu dispatches: bind-group cache, one uniform upload per submit. */

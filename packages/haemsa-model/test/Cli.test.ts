@@ -3,7 +3,10 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as ArchitectureSpec from "../src/model/ArchitectureSpec"
-import { backendChoice } from "../src/cli/Cli"
+import { Result } from "effect"
+import * as Args from "../src/cli/Args"
+import * as SharedFlags from "../src/cli/SharedFlags"
+import * as TrainCommand from "../src/cli/TrainCommand"
 import { cli, FIXTURES, MMSA, MOSI_REAL, tinySpec } from "./Support"
 
 /** A run that failed with exactly one one-line message on stderr. */
@@ -24,10 +27,12 @@ afterAll(async () => {
 })
 
 describe("--backend and --allow-software-adapter", () => {
-  it("backendChoice reads both before the command runs (default wasm, software adapters refused)", () => {
-    expect(backendChoice(["--data", "synthetic"])).toEqual({ backend: "wasm", allowSoftwareAdapter: false })
-    expect(backendChoice(["--backend", "webgpu", "--allow-software-adapter"])).toEqual({ backend: "webgpu", allowSoftwareAdapter: true })
-    expect(backendChoice(["--allow-software-adapter", "--backend=webgpu"])).toEqual({ backend: "webgpu", allowSoftwareAdapter: true })
+  it("the command's one parse gives the backend choice (default wasm, software adapters refused)", () => {
+    const choice = (...argv: string[]) =>
+      SharedFlags.backendChoice(Result.getOrThrow(Args.parse(TrainCommand.command.spec, argv)).flags)
+    expect(choice("--data", "synthetic")).toEqual({ backend: "wasm", allowSoftwareAdapter: false })
+    expect(choice("--backend", "webgpu", "--allow-software-adapter")).toEqual({ backend: "webgpu", allowSoftwareAdapter: true })
+    expect(choice("--allow-software-adapter", "--backend=webgpu")).toEqual({ backend: "webgpu", allowSoftwareAdapter: true })
   })
 
   it("every command that takes --backend takes --allow-software-adapter, and the usage says what it does", async () => {

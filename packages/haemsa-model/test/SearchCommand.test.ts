@@ -27,19 +27,22 @@ const runJob = (options: SearchCommand.SearchJobOptions, lines: string[] = []) =
   Effect.runPromise(SearchCommand.searchJob(options).pipe(Effect.provide(services(lines))))
 
 describe("parseFidelity", () => {
+  const levels = (value: string) => Result.getOrThrow(SearchCommand.parseFidelity(value))
+
   it("reads presets and EPOCHS[:FRACTION] lists", () => {
-    expect(SearchCommand.parseFidelity("low")).toEqual([{ epochs: 2, fraction: 0.25 }, { epochs: 4, fraction: 0.5 }])
-    expect(SearchCommand.parseFidelity("medium")).toEqual([{ epochs: 2, fraction: 0.25 }, { epochs: 6 }])
-    expect(SearchCommand.parseFidelity("full")).toEqual([{ epochs: 20 }])
-    expect(SearchCommand.parseFidelity("2:0.25,6:1")).toEqual([{ epochs: 2, fraction: 0.25 }, { epochs: 6 }])
-    expect(SearchCommand.parseFidelity("3")).toEqual([{ epochs: 3 }])
+    expect(levels("low")).toEqual([{ epochs: 2, fraction: 0.25 }, { epochs: 4, fraction: 0.5 }])
+    expect(levels("medium")).toEqual([{ epochs: 2, fraction: 0.25 }, { epochs: 6 }])
+    expect(levels("full")).toEqual([{ epochs: 20 }])
+    expect(levels("2:0.25,6:1")).toEqual([{ epochs: 2, fraction: 0.25 }, { epochs: 6 }])
+    expect(levels("3")).toEqual([{ epochs: 3 }])
   })
 
   it("rejects bad levels with a UsageError naming the part", () => {
+    const failure = (value: string) => Result.match(SearchCommand.parseFidelity(value), { onSuccess: () => undefined, onFailure: (e) => e })
     for (const bad of ["", "0", "2:0", "2:1.5", "x:0.5", "1.5", "2:0.5:1", "2,,3", "high"]) {
-      expect(() => SearchCommand.parseFidelity(bad)).toThrow(UsageError)
+      expect(failure(bad), bad).toBeInstanceOf(UsageError)
     }
-    expect(() => SearchCommand.parseFidelity("2:0.25,6:2")).toThrow(/bad level '6:2'/)
+    expect(failure("2:0.25,6:2")?.message).toMatch(/bad level '6:2'/)
   })
 })
 

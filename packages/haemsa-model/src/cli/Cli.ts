@@ -1,257 +1,131 @@
 /**
- * The `haemsa` command: dispatches sub-commands, turns typed errors into one-line messages and exit codes
- * (0 ok, 1 bad input or failed run, 2 bad usage, which includes `--data mosi-real` without its data package).
- * `--verbose` prints the full error.
+ * The `haemsa` command: finds the sub-command, runs it ({@link Command.run}: its flags parsed once,
+ * its environment set up on the backend they name) and turns the outcome into an exit code. A typed
+ * failure is one line and exit 1 (bad input, a failed run) or 2 (bad usage, which includes
+ * `--data mosi-real` without its data package); a defect is a bug, not bad input: it is reported as
+ * an internal error (exit 1) with a hint to rerun with `--verbose`, which prints the full cause.
  *
  * @since 0.1.0
  */
-import type { Dataset } from "@haemsa/datasets"
-import { DatasetLoader, Errors as DatasetErrors, Inspect } from "@haemsa/datasets"
-import { Cause, Effect, type Layer } from "effect"
-import * as fs from "node:fs"
-import { parseArgs, UsageError } from "./Args"
-import * as ArchitectureSpec from "../model/ArchitectureSpec"
-import { DataPackageMissing, resolveDataSource } from "./DataSource"
-import type * as Evaluate from "../model/Evaluate"
-import * as Experiment from "../model/Experiment"
-import * as Environment from "../Environment"
-import * as Network from "../model/Network"
-import { writeJson } from "./OutputFile"
-import * as Predict from "../model/Predict"
-import { SEARCH_OPTIONS, search } from "../search/SearchCommand"
-
-const USAGE = `haemsa: multimodal sentiment analysis with hierarchical adaptive experts
-
-usage:
-  haemsa train   --data synthetic|mosi-real|PATH [--model haemsa|early-fusion|late-fusion] [--modalities t,a,v]
-                 [--epochs N] [--batch-size N] [--patience N] [--seed S] [--backend wasm|cpu|webgpu|tensorflow]
-                 [--allow-software-adapter] [--spec FILE] [--out DIR] [--json FILE]
-  haemsa eval    --checkpoint DIR --data synthetic|mosi-real|PATH [--modalities t,a,v] [--backend B] [--allow-software-adapter] [--json FILE]
-  haemsa predict --checkpoint DIR --input FILE [--backend B] [--allow-software-adapter]
-  haemsa data inspect PATH|synthetic|mosi-real [--json]
-  haemsa search  --data synthetic|mosi-real|PATH --checkpoint DIR [--population P] [--generations G] [--seed S]
-                 [--fidelity low|medium|halving|full|E:F,...] [--workers N] [--backend B] [--allow-software-adapter]
-                 [--json FILE] [--report FILE.svg|.html] [--retrain]
-
---backend webgpu refuses a software/fallback adapter (llvmpipe/lavapipe, SwiftShader: no GPU, slower than
-wasm) unless --allow-software-adapter is given. Under Deno: wasm, cpu and webgpu; tensorflow needs Node.
-Add --verbose to any command for full error traces; --help after a command for its options.`
+import type { Errors as DatasetErrors } from "@haemsa/datasets"
+import { Cause, Effect, Exit, Option, Result } from "effect"
+import { BACKENDS, type BackendError } from "../backends/Backend"
+import type { CheckpointError } from "../model/Checkpoint"
+import type { ModelError } from "../model/Network"
+import type { TrainingError } from "../model/Train"
+import * as SearchCommand from "../search/SearchCommand"
+import * as Args from "./Args"
+import * as Command from "./Command"
+import type { DataPackageMissing } from "./DataSource"
+import * as EvalCommand from "./EvalCommand"
+import * as InspectCommand from "./InspectCommand"
+import * as PredictCommand from "./PredictCommand"
+import * as TrainCommand from "./TrainCommand"
 
 /** Output sinks (injectable for tests). */
-export interface Io {
-  readonly out: (s: string) => void
-  readonly err: (s: string) => void
+export type Io = Command.Io
+
+/** Every typed failure of the `haemsa` command: its commands' errors, bad usage, and a backend that cannot be set up. */
+export type CliError =
+  | Args.UsageError
+  | DataPackageMissing
+  | DatasetErrors.DatasetError
+  | BackendError
+  | CheckpointError
+  | ModelError
+  | TrainingError
+  | SearchCommand.SearchJobError
+
+/** The sub-commands, in the order the usage lists them. */
+const COMMANDS: ReadonlyArray<Command.Any<CliError>> = [
+  TrainCommand.command,
+  EvalCommand.command,
+  PredictCommand.command,
+  InspectCommand.command,
+  SearchCommand.command
+]
+
+const NOTES = `--backend B: ${BACKENDS.join(", ")} (default wasm). --backend webgpu refuses a software/fallback adapter
+(llvmpipe/lavapipe, SwiftShader: no GPU, slower than wasm) unless --allow-software-adapter is given.
+Under Deno: wasm, cpu and webgpu; tensorflow needs Node.
+Add --verbose to any command for full error traces; --help after a command for its options.`
+
+/** Wraps a usage line at `width` columns, continuation lines indented by `indent`. */
+const wrap = (line: string, width: number, indent: number): string => {
+  const words = line.split(" [")
+  const lines: string[] = [words[0]]
+  for (const word of words.slice(1).map((w) => `[${w}`)) {
+    const last = lines[lines.length - 1]
+    if (last.length + 1 + word.length > width) lines.push(" ".repeat(indent) + word)
+    else lines[lines.length - 1] = `${last} ${word}`
+  }
+  return lines.join("\n")
+}
+
+/** The top-level usage text, generated from the commands' declarations. */
+export const usage = (): string => {
+  const nameWidth = Math.max(...COMMANDS.map((c) => c.spec.name.length))
+  const lines = COMMANDS.map((c) => {
+    const synopsis = Args.synopsis(c.spec).slice(`haemsa ${c.spec.name}`.length)
+    return wrap(`  haemsa ${c.spec.name.padEnd(nameWidth)}${synopsis}`, 118, 10 + nameWidth)
+  })
+  return `haemsa: multimodal sentiment analysis with hierarchical adaptive experts\n\nusage:\n${lines.join("\n")}\n\n${NOTES}`
+}
+
+/** The exit code of a typed failure: 2 for bad usage (including a missing data package), 1 for bad input or a failed run. */
+export const exitCode = (error: CliError): 1 | 2 => (error._tag === "UsageError" || error._tag === "DataPackageMissing" ? 2 : 1)
+
+const messageOf = (u: unknown): string => (u instanceof Error ? u.message : String(u))
+
+/**
+ * Report a command's outcome on `io.err` and return the exit code: 0 on success; a typed failure is
+ * one line (`haemsa: MESSAGE`) and {@link exitCode}; a defect or an interruption is an internal error
+ * (exit 1). With `verbose`, the full cause (stack traces, the errors behind an error) comes first.
+ */
+export const report = (exit: Exit.Exit<void, CliError>, io: Io, verbose = false): number => {
+  if (Exit.isSuccess(exit)) return 0
+  if (verbose) io.err(Cause.pretty(exit.cause))
+  const failure = Cause.findErrorOption(exit.cause)
+  if (Option.isSome(failure)) {
+    io.err(`haemsa: ${failure.value.message}`)
+    return exitCode(failure.value)
+  }
+  const defect = Cause.findDefect(exit.cause)
+  const what = Result.isSuccess(defect) ? messageOf(defect.success) : "interrupted"
+  const hint = verbose ? "the trace is above" : "rerun with --verbose for the full trace"
+  io.err(`haemsa: internal error: ${what} (a bug in haemsa, not bad input; ${hint})`)
+  return 1
 }
 
 const defaultIo: Io = { out: (s) => process.stdout.write(s + "\n"), err: (s) => process.stderr.write(s + "\n") }
 
-const dataInspect = (argv: ReadonlyArray<string>, io: Io) =>
-  Effect.gen(function*() {
-    const { positionals, options } = parseArgs(argv, { json: "flag", verbose: "flag", help: "flag" }, "data inspect")
-    if (options["help"]) {
-      io.out("haemsa data inspect PATH|synthetic|mosi-real [--json]\n  Detects the format (MMSA or MulT pickle, .csd, mosi-real folder, synthetic) and summarises it.")
-      return
-    }
-    if (positionals.length !== 1) throw new UsageError({ reason: "data inspect needs exactly one PATH" })
-    const source = yield* resolveDataSource(positionals[0])
-    const loader = yield* DatasetLoader.DatasetLoader
-    const found = yield* loader.detect(source)
-    if (found.kind === "csd") {
-      const report = Inspect.csdReport(yield* loader.loadCsd(found.file))
-      io.out(options["json"] ? JSON.stringify(report) : Inspect.formatCsd(report, source))
-      return
-    }
-    const dataset = yield* loader.load(source)
-    io.out(options["json"] ? JSON.stringify(Inspect.datasetReport(dataset)) : Inspect.formatDataset(dataset, source))
-  })
-
-const MODALITY_BY_LETTER: Record<string, Dataset.Modality> = { t: "text", a: "audio", v: "vision", text: "text", audio: "audio", vision: "vision" }
-
-/** Parse `t,a,v` (or full names) into modalities. */
-export const parseModalities = (value: string): Dataset.Modality[] => {
-  const out: Dataset.Modality[] = []
-  for (const part of value.split(",").map((p) => p.trim()).filter(Boolean)) {
-    const m = MODALITY_BY_LETTER[part]
-    if (!m) throw new UsageError({ reason: `--modalities: unknown modality '${part}' (use t, a, v)` })
-    if (!out.includes(m)) out.push(m)
-  }
-  if (out.length === 0) throw new UsageError({ reason: "--modalities needs at least one of t, a, v" })
-  return out
-}
-
-const readSpecFile = (file: string) =>
-  Effect.try({
-    try: () => ArchitectureSpec.decode(JSON.parse(fs.readFileSync(file, "utf8"))),
-    catch: (e) => new UsageError({ reason: `--spec ${file}: ${e instanceof Error ? e.message : String(e)}` })
-  })
-
-const METRIC_COLUMNS = ["acc2_has0", "acc2_non0", "f1_has0", "f1_non0", "acc5", "acc7", "mae", "corr"] as const
-
-/** A metrics table (rows: label -> metrics) as text. */
-export const metricsTable = (rows: ReadonlyArray<readonly [string, Evaluate.SplitMetrics]>): string => {
-  if (rows.length === 0) return ""
-  const first = rows[0][1] as Record<string, unknown>
-  if ("mae" in first) {
-    const head = ["", ...METRIC_COLUMNS].map((c, i) => (i === 0 ? c.padEnd(18) : c.padStart(10))).join("")
-    const lines = rows.map(([label, m]) =>
-      label.padEnd(18) + METRIC_COLUMNS.map((c) => (m as unknown as Record<string, number>)[c].toFixed(4).padStart(10)).join("")
-    )
-    return [head, ...lines].join("\n")
-  }
-  const emotions = Object.keys(first)
-  const head = "".padEnd(18) + emotions.map((e) => `${e} acc`.padStart(14) + `${e} f1`.padStart(14)).join("")
-  const lines = rows.map(([label, m]) =>
-    label.padEnd(18) + emotions.map((e) => {
-      const s = (m as Record<string, { acc: number; f1: number }>)[e]
-      return s.acc.toFixed(4).padStart(14) + s.f1.toFixed(4).padStart(14)
-    }).join("")
-  )
-  return [head, ...lines].join("\n")
-}
-
-const TRAIN_OPTIONS = {
-  data: "string", model: "string", modalities: "string", epochs: "int", "batch-size": "int", patience: "int", seed: "int",
-  backend: "string", "allow-software-adapter": "flag", spec: "string", out: "string", json: "string", help: "flag"
-} as const
-
-const train = (argv: ReadonlyArray<string>, io: Io) =>
-  Effect.gen(function*() {
-    const { positionals, options } = parseArgs(argv, TRAIN_OPTIONS, "train")
-    if (positionals.length > 0) throw new UsageError({ reason: `train takes no positional arguments (got '${positionals[0]}')` })
-    const model = String(options["model"] ?? "haemsa")
-    if (!["haemsa", "early-fusion", "late-fusion"].includes(model)) {
-      throw new UsageError({ reason: `--model must be haemsa, early-fusion or late-fusion (got '${model}')` })
-    }
-    let spec = options["spec"] ? yield* readSpecFile(String(options["spec"])) : ArchitectureSpec.defaultFor(model as ArchitectureSpec.ModelKind)
-    if (options["spec"] && options["model"]) spec = { ...spec, model: model as ArchitectureSpec.ModelKind }
-    if (options["modalities"]) spec = { ...spec, modalities: parseModalities(String(options["modalities"])) as [Dataset.Modality, ...Dataset.Modality[]] }
-    const seed = Number(options["seed"] ?? 0)
-    const source = yield* resolveDataSource(String(options["data"] ?? "synthetic"))
-    const epochs = Number(options["epochs"] ?? 20)
-    if (epochs < 1) throw new UsageError({ reason: "--epochs must be >= 1" })
-    const report = yield* Experiment.trainJob({
-      source,
-      spec,
-      out: options["out"] === undefined ? undefined : String(options["out"]),
-      train: {
-        epochs,
-        seed,
-        ...(options["batch-size"] !== undefined ? { batchSize: Number(options["batch-size"]) } : {}),
-        ...(options["patience"] !== undefined ? { patience: Number(options["patience"]) } : {})
-      }
-    })
-    io.out(`${report.model} on ${report.data} (${report.modalities.join("+")}), backend ${report.backend}, seed ${report.seed}: ${report.epochs} epochs in ${report.seconds}s (best epoch ${report.best_epoch})`)
-    io.out(metricsTable([["valid", report.valid], ["test", report.test]]))
-    if (options["out"]) io.out(`checkpoint: ${options["out"]}`)
-    if (options["json"]) yield* writeJson(String(options["json"]), report)
-  })
-
-const EVAL_OPTIONS = {
-  checkpoint: "string", data: "string", modalities: "string", backend: "string", "allow-software-adapter": "flag", json: "string", help: "flag"
-} as const
-
-const evaluate = (argv: ReadonlyArray<string>, io: Io) =>
-  Effect.gen(function*() {
-    const { options } = parseArgs(argv, EVAL_OPTIONS, "eval")
-    if (!options["checkpoint"]) throw new UsageError({ reason: "eval needs --checkpoint DIR" })
-    const source = yield* resolveDataSource(String(options["data"] ?? "synthetic"))
-    const report = yield* Experiment.evalJob({
-      checkpoint: String(options["checkpoint"]),
-      source,
-      ...(options["modalities"] ? { modalities: parseModalities(String(options["modalities"])) } : {})
-    })
-    io.out(`${report.model} from ${report.checkpoint} on ${report.data} (${report.modalities.join("+")})`)
-    io.out(metricsTable([["valid", report.valid], ["test", report.test]]))
-    io.out("\nmissing modalities (test split, others masked):")
-    io.out(metricsTable(report.missing_modalities.map((r) => [r.modalities.join("+"), r.metrics] as const)))
-    if (options["json"]) yield* writeJson(String(options["json"]), report)
-  })
-
-const PREDICT_OPTIONS = { checkpoint: "string", input: "string", backend: "string", "allow-software-adapter": "flag", help: "flag" } as const
-
-const predict = (argv: ReadonlyArray<string>, io: Io) =>
-  Effect.gen(function*() {
-    const { options } = parseArgs(argv, PREDICT_OPTIONS, "predict")
-    if (!options["checkpoint"] || !options["input"]) throw new UsageError({ reason: "predict needs --checkpoint DIR and --input FILE" })
-    const file = String(options["input"])
-    const input = yield* Effect.try({
-      try: () => JSON.parse(fs.readFileSync(file, "utf8")) as { samples?: ReadonlyArray<Predict.Sample> },
-      catch: (e) => new DatasetErrors.FileError({ file, reason: `cannot read JSON: ${e instanceof Error ? e.message : String(e)}` })
-    })
-    const { net } = yield* Experiment.loadNetwork(String(options["checkpoint"]))
-    const predictions = yield* Effect.tryPromise({
-      try: () => Predict.predictSamples(net, file, input.samples ?? []),
-      catch: (e) => e
-    }).pipe(Effect.ensuring(Effect.sync(() => Network.dispose(net))))
-    io.out(JSON.stringify({ model: net.spec.model, predictions }, null, 1))
-  })
-
-type Program = Effect.Effect<void, unknown, Layer.Success<ReturnType<typeof Environment.make>>>
-
-const COMMANDS: Record<string, { readonly options: Record<string, string>; readonly help: string; readonly run: (argv: ReadonlyArray<string>, io: Io) => Program }> = {
-  train: { options: TRAIN_OPTIONS, help: "Train a model and report valid/test metrics.", run: train },
-  eval: { options: EVAL_OPTIONS, help: "Score a checkpoint, with the missing-modality table.", run: evaluate },
-  predict: { options: PREDICT_OPTIONS, help: "Predict samples from a JSON file (values and attention weights).", run: predict },
-  "data inspect": { options: { json: "flag" }, help: "Detect a dataset's format and summarise it.", run: dataInspect },
-  search: { options: SEARCH_OPTIONS, help: "Evolve architectures (resumable), report, and optionally retrain the winner.", run: search }
-}
-
-/** The backend a command line asks for: `--backend NAME` (default wasm) and whether `--allow-software-adapter` is given. */
-export interface BackendChoice {
-  readonly backend: string
-  readonly allowSoftwareAdapter: boolean
-}
-
 /**
- * Read the backend options of a command's arguments (`--backend NAME` or `--backend=NAME`,
- * `--allow-software-adapter`): the backend is set up before the command runs.
+ * Run one command with its arguments (those after its name) and report the outcome: `--help`
+ * prints the command's help, `--verbose` the full cause of a failure. Resolves to the exit code.
  */
-export const backendChoice = (argv: ReadonlyArray<string>): BackendChoice => {
-  const at = argv.indexOf("--backend")
-  const inline = argv.find((a) => a.startsWith("--backend="))
-  return {
-    backend: inline?.slice("--backend=".length) ?? (at >= 0 ? argv[at + 1] ?? "" : "wasm"),
-    allowSoftwareAdapter: argv.includes("--allow-software-adapter")
+export const runCommand = async (command: Command.Any<CliError>, argv: ReadonlyArray<string>, io: Io = defaultIo): Promise<number> => {
+  if (argv.includes("--help")) {
+    io.out(Args.help(command.spec))
+    return 0
   }
+  const verbose = argv.includes("--verbose")
+  const exit = await Effect.runPromiseExit(Command.run(command, argv, io))
+  return report(exit, io, verbose)
 }
 
 /** Run the command line; resolves to the exit code. */
 export const run = async (argv: ReadonlyArray<string>, io: Io = defaultIo): Promise<number> => {
-  const verbose = argv.includes("--verbose")
   const args = argv.filter((a) => a !== "--verbose")
   if (args.length === 0 || args[0] === "--help" || args[0] === "help") {
-    io.out(USAGE)
+    io.out(usage())
     return args.length === 0 ? 2 : 0
   }
   const name = args[0] === "data" ? `data ${args[1] ?? ""}` : args[0]
-  const command = COMMANDS[name]
-  if (!command) {
-    io.err(`haemsa: unknown command '${name.trim()}'\n\n${USAGE}`)
+  const command = COMMANDS.find((c) => c.spec.name === name)
+  if (command === undefined) {
+    io.err(`haemsa: unknown command '${name.trim()}'\n\n${usage()}`)
     return 2
   }
   const rest = args.slice(name.split(" ").length)
-  if (rest.includes("--help")) {
-    io.out(`haemsa ${name}: ${command.help}\noptions: ${Object.keys(command.options).filter((o) => o !== "help").map((o) => `--${o}`).join(" ")}`)
-    return 0
-  }
-  // the backend is set up before the command runs; the command parses (and checks) its options again
-  const { backend, allowSoftwareAdapter } = backendChoice(rest)
-  // data inspect needs no tensor backend: use cpu so it starts instantly
-  const layer = Environment.make(name === "data inspect" ? "cpu" : backend, { allowSoftwareAdapter, log: (line) => io.err(`haemsa: ${line}`) })
-  const program = Effect.suspend(() => command.run(rest, io)).pipe(Effect.provide(layer))
-  const exit = await Effect.runPromiseExit(program as Effect.Effect<void, unknown>)
-  if (exit._tag === "Success") return 0
-  const error = failureOf(exit.cause)
-  if (verbose) io.err(String(error instanceof Error ? error.stack : error))
-  const message = error instanceof Error ? error.message : String(error)
-  io.err(`haemsa: ${message}`)
-  return error instanceof UsageError || error instanceof DataPackageMissing ? 2 : 1
-}
-
-const failureOf = (cause: Cause.Cause<unknown>): unknown => {
-  for (const r of cause.reasons) {
-    if (r._tag === "Fail") return r.error
-    if (r._tag === "Die") return r.defect
-  }
-  return new Error(Cause.pretty(cause))
+  return runCommand(command, argv.includes("--verbose") ? [...rest, "--verbose"] : rest, io)
 }

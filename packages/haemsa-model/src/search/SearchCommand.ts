@@ -15,15 +15,17 @@ import { Effect, Layer, Option, Result } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { parseArgs, UsageError } from "../cli/Args"
+import * as Args from "../cli/Args"
 import type { ArchitectureSpec } from "../model/ArchitectureSpec"
 import { defaultSpec } from "../model/ArchitectureSpec"
-import type { Io } from "../cli/Cli"
+import * as Command from "../cli/Command"
 import { type DataPackageMissing, resolveDataSource } from "../cli/DataSource"
 import type * as Evaluate from "../model/Evaluate"
 import * as Genome from "./Genome"
+import { metricsTable } from "../cli/MetricsTable"
 import { writeJson, writeText } from "../cli/OutputFile"
 import { formatDuration, Progress } from "../cli/Progress"
+import * as SharedFlags from "../cli/SharedFlags"
 import * as SearchEvaluator from "./SearchEvaluator"
 import * as SearchReport from "./SearchReport"
 import type * as Train from "../model/Train"
@@ -55,23 +57,26 @@ export const OPERATORS = {
 
 /**
  * Parses `--fidelity`: a preset name (`low`, `medium`, `halving` (default), `full`) or levels `EPOCHS[:FRACTION],...` cheapest first,
- * e.g. `2:0.25,6:1`. Throws a {@link UsageError} naming the bad part.
+ * e.g. `2:0.25,6:1`. A bad level is a {@link Args.UsageError} naming it.
  */
-export const parseFidelity = (value: string): ReadonlyArray<Fidelity.FidelityLevel> => {
+export const parseFidelity = (value: string): Result.Result<ReadonlyArray<Fidelity.FidelityLevel>, Args.UsageError> => {
   const preset = FIDELITY_PRESETS[value]
-  if (preset !== undefined) return preset
-  const levels = value.split(",").map((part) => {
+  if (preset !== undefined) return Result.succeed(preset)
+  const levels: Array<Fidelity.FidelityLevel> = []
+  for (const part of value.split(",")) {
     const [epochsText, fractionText, extra] = part.trim().split(":")
     const epochs = Number(epochsText)
     const fraction = fractionText === undefined ? 1 : Number(fractionText)
     if (extra !== undefined || epochsText === "" || !Number.isInteger(epochs) || epochs < 1 || !(fraction > 0 && fraction <= 1)) {
-      throw new UsageError({
-        reason: `--fidelity: bad level '${part}' (use low, medium, halving, full, or EPOCHS:FRACTION levels like 2:0.25,6:1; epochs >= 1, fraction in (0, 1])`
-      })
+      return Result.fail(
+        new Args.UsageError({
+          reason: `--fidelity: bad level '${part}' (use low, medium, halving, full, or EPOCHS:FRACTION levels like 2:0.25,6:1; epochs >= 1, fraction in (0, 1])`
+        })
+      )
     }
-    return fraction < 1 ? { epochs, fraction } : { epochs }
-  })
-  return levels
+    levels.push(fraction < 1 ? { epochs, fraction } : { epochs })
+  }
+  return Result.succeed(levels)
 }
 
 /**
@@ -380,82 +385,82 @@ export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput
   }).pipe(Effect.provide(evaluatorLayer(options, workers)))
 }
 
-/** The declared options of `haemsa search`. */
-export const SEARCH_OPTIONS = {
-  data: "string",
-  population: "int",
-  generations: "int",
-  seed: "int",
-  checkpoint: "string",
-  fidelity: "string",
-  eta: "number",
-  elitism: "int",
-  workers: "int",
-  backend: "string",
-  "allow-software-adapter": "flag",
-  json: "string",
-  report: "string",
-  retrain: "flag",
-  "retrain-epochs": "int",
-  help: "flag"
-} as const
-
-const positive = (options: Readonly<Record<string, unknown>>, name: string, fallback: number, min = 1): number => {
-  const value = options[name] === undefined ? fallback : Number(options[name])
-  if (!(value >= min)) throw new UsageError({ reason: `--${name} must be >= ${min} (got ${value})` })
-  return value
+/** The flags of `haemsa search`. */
+export const flags = {
+  data: SharedFlags.data,
+  checkpoint: Args.string({
+    metavar: "DIR",
+    required: "where it saves its state; rerun the same command to resume",
+    help: "the search's checkpoint folder; rerun the same command to resume"
+  }),
+  population: Args.int({ metavar: "P", min: 2, default: 8, help: "genomes per generation" }),
+  generations: Args.int({ metavar: "G", min: 1, default: 5, help: "generations to run" }),
+  seed: Args.int({ metavar: "S", default: 0, help: "the seed of the search and of every training" }),
+  fidelity: Args.string({
+    metavar: "low|medium|halving|full|E:F,...",
+    default: "halving",
+    help: "fidelity levels, cheapest first: a preset, or EPOCHS:FRACTION levels like 2:0.25,6:1"
+  }),
+  eta: Args.number({ metavar: "X", default: Fidelity.DEFAULT_ETA, help: "successive halving: the best 1/X of a level goes on to the next" }),
+  elitism: Args.int({ metavar: "N", min: 0, default: 1, help: "the best N genomes survive each generation unchanged" }),
+  workers: Args.int({ metavar: "N", min: 0, help: "worker threads, at most the population; 0 trains in this thread (default: one per CPU)" }),
+  ...SharedFlags.backendFlags,
+  json: SharedFlags.json,
+  report: Args.string({ metavar: "FILE.svg|.html", help: "write the report (fitness per generation, modality subsets, the winner)" }),
+  retrain: Args.flag({ help: "retrain the winner and the default architecture at full fidelity, side by side" }),
+  "retrain-epochs": Args.int({ metavar: "N", min: 1, default: SearchEvaluator.DEFAULT_EPOCHS, help: "the most epochs of each retraining" })
 }
 
+/** What `haemsa search` can fail with. */
+export type SearchCommandError = SearchJobError | Args.UsageError | DataPackageMissing
+
 /** `haemsa search`: run or resume a search; print progress, the winner, and (with --retrain) its metrics next to the default's. */
-export const search = (argv: ReadonlyArray<string>, io: Io): Effect.Effect<void, SearchJobError | UsageError | DataPackageMissing, SearchJobServices> =>
-  Effect.gen(function*() {
-    // Cli imports this module for its command table: importing Cli lazily keeps module evaluation acyclic.
-    const { metricsTable } = yield* Effect.promise(() => import("../cli/Cli"))
-    const { positionals, options } = parseArgs(argv, SEARCH_OPTIONS, "search")
-    if (positionals.length > 0) throw new UsageError({ reason: `search takes no positional arguments (got '${positionals[0]}')` })
-    if (options["checkpoint"] === undefined) {
-      throw new UsageError({ reason: "search needs --checkpoint DIR (where it saves its state; rerun the same command to resume)" })
-    }
-    const report = options["report"] === undefined ? undefined : String(options["report"])
-    if (report !== undefined && SearchReport.formatOf(report) === undefined) {
-      throw new UsageError({ reason: `--report must name a .svg or .html file (got '${report}')` })
-    }
-    const retrainEpochs = positive(options, "retrain-epochs", SearchEvaluator.DEFAULT_EPOCHS)
-    const source = yield* resolveDataSource(String(options["data"] ?? "synthetic"))
-    const population = positive(options, "population", 8, 2)
-    const job: SearchJobOptions = {
-      source,
-      population,
-      generations: positive(options, "generations", 5),
-      seed: Number(options["seed"] ?? 0),
-      checkpointDir: String(options["checkpoint"]),
-      fidelity: parseFidelity(String(options["fidelity"] ?? "halving")),
-      eta: options["eta"] === undefined ? Fidelity.DEFAULT_ETA : Number(options["eta"]),
-      elitism: positive(options, "elitism", 1, 0),
-      workers: Math.min(positive(options, "workers", os.availableParallelism(), 0), population),
-      backend: String(options["backend"] ?? "wasm"),
-      allowSoftwareAdapter: options["allow-software-adapter"] === true,
-      ...(options["retrain"] ? { retrainEpochs } : {})
-    }
-    const output = yield* searchJob(job)
-    const n = output.generations.length
-    io.out(`search on ${output.data}: ${n} generation${n === 1 ? "" : "s"}, ${output.evaluations} evaluations, ${output.cache_hits} cache hits, ` +
-      `${output.failures} failures, ${formatDuration(output.seconds)} (${(output.cpu_seconds / 60).toFixed(1)} CPU-minutes)`)
-    io.out(`best fitness ${output.best.fitness.toFixed(4)} (validation objective at fidelity level ${output.best.level})`)
-    io.out(`best architecture: ${SearchReport.describeArchitecture(output.best.architecture)}`)
-    if (output.retrain) {
-      const r = output.retrain
-      io.out(`\nretrained for up to ${r.epochs} epochs (seed ${output.seed})${r.same ? ": the winner is the default architecture" : ""}:`)
-      io.out(metricsTable([
-        ["winner valid", r.winner.valid],
-        ["default valid", r.default.valid],
-        ["winner test", r.winner.test],
-        ["default test", r.default.test]
-      ]))
-    }
-    if (options["json"] !== undefined) yield* writeJson(String(options["json"]), output)
-    if (report !== undefined) {
-      yield* writeText(report, SearchReport.render(output, SearchReport.formatOf(report)!))
-      io.out(`report: ${report}`)
-    }
-  })
+export const command: Command.Command<typeof flags, SearchCommandError> = Command.make({
+  spec: { name: "search", summary: "Evolve architectures (resumable), report, and optionally retrain the winner.", flags },
+  backend: SharedFlags.backendChoice,
+  handler: ({ flags: f }, io) =>
+    Effect.gen(function*() {
+      const report = f.report
+      const format = report === undefined ? undefined : SearchReport.formatOf(report)
+      if (report !== undefined && format === undefined) {
+        return yield* new Args.UsageError({ reason: `--report must name a .svg or .html file (got '${report}')` })
+      }
+      const fidelity = yield* Effect.fromResult(parseFidelity(f.fidelity))
+      const source = yield* resolveDataSource(f.data)
+      const job: SearchJobOptions = {
+        source,
+        population: f.population,
+        generations: f.generations,
+        seed: f.seed,
+        checkpointDir: f.checkpoint,
+        fidelity,
+        eta: f.eta,
+        elitism: f.elitism,
+        workers: Math.min(f.workers ?? os.availableParallelism(), f.population),
+        backend: f.backend,
+        allowSoftwareAdapter: f["allow-software-adapter"],
+        ...(f.retrain ? { retrainEpochs: f["retrain-epochs"] } : {})
+      }
+      const output = yield* searchJob(job)
+      const n = output.generations.length
+      io.out(`search on ${output.data}: ${n} generation${n === 1 ? "" : "s"}, ${output.evaluations} evaluations, ${output.cache_hits} cache hits, ` +
+        `${output.failures} failures, ${formatDuration(output.seconds)} (${(output.cpu_seconds / 60).toFixed(1)} CPU-minutes)`)
+      io.out(`best fitness ${output.best.fitness.toFixed(4)} (validation objective at fidelity level ${output.best.level})`)
+      io.out(`best architecture: ${SearchReport.describeArchitecture(output.best.architecture)}`)
+      if (output.retrain) {
+        const r = output.retrain
+        io.out(`\nretrained for up to ${r.epochs} epochs (seed ${output.seed})${r.same ? ": the winner is the default architecture" : ""}:`)
+        io.out(metricsTable([
+          ["winner valid", r.winner.valid],
+          ["default valid", r.default.valid],
+          ["winner test", r.winner.test],
+          ["default test", r.default.test]
+        ]))
+      }
+      if (f.json !== undefined) yield* writeJson(f.json, output)
+      if (report !== undefined && format !== undefined) {
+        yield* writeText(report, SearchReport.render(output, format))
+        io.out(`report: ${report}`)
+      }
+    })
+})

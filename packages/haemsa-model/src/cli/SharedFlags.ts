@@ -1,0 +1,53 @@
+/**
+ * The flags several commands share, declared once: the backend flags of the commands that run tensors
+ * (`train`, `eval`, `predict`, `search`: `--backend B`, default wasm, and `--allow-software-adapter`),
+ * `--data`, `--modalities` and `--json`. A command's environment is set up on the backend its flags
+ * name before its handler runs.
+ *
+ * @since 0.1.0
+ */
+import type { Dataset } from "@haemsa/datasets"
+import { BACKENDS } from "../backends/Backend"
+import * as Args from "./Args"
+
+/** The backend a command line asks for, and whether a software/fallback webgpu adapter is allowed. */
+export interface BackendChoice {
+  readonly backend: string
+  readonly allowSoftwareAdapter: boolean
+}
+
+/** `--backend B` (a string: an unknown backend is a failed run, exit 1, reported by the `Backend` service) and `--allow-software-adapter`. */
+export const backendFlags: {
+  readonly backend: Args.Flag<string>
+  readonly "allow-software-adapter": Args.Flag<boolean>
+} = {
+  backend: Args.string({ metavar: "B", default: "wasm", help: `the tensor backend: ${BACKENDS.join(", ")}` }),
+  "allow-software-adapter": Args.flag({ help: "let --backend webgpu run on a software/fallback adapter (llvmpipe/lavapipe, SwiftShader)" })
+}
+
+/** The choice in parsed {@link backendFlags}. */
+export const backendChoice = (values: Args.Values<typeof backendFlags>): BackendChoice => ({
+  backend: values.backend,
+  allowSoftwareAdapter: values["allow-software-adapter"]
+})
+
+/** The choice of a command that does no tensor work (e.g. `data inspect`): cpu starts instantly. */
+export const NO_TENSORS: BackendChoice = { backend: "cpu", allowSoftwareAdapter: false }
+
+/** `--data`: `synthetic` (default), `mosi-real`, or a dataset file or folder (see `DataSource`). */
+export const data: Args.Flag<string> = Args.string({
+  metavar: "synthetic|mosi-real|PATH",
+  default: "synthetic",
+  help: "the data: synthetic, mosi-real (the @haemsa/mosi-real package or $HAEMSA_MOSI_REAL), or a dataset file or folder"
+})
+
+/** `--modalities t,a,v` (or full names): the modalities a model reads. */
+export const modalities: Args.Flag<ReadonlyArray<Dataset.Modality> | undefined> = Args.list({
+  metavar: "t,a,v",
+  item: "modality",
+  items: { text: ["t"], audio: ["a"], vision: ["v"] },
+  help: "the modalities to use"
+})
+
+/** `--json FILE`: the command's report as JSON. */
+export const json: Args.Flag<string | undefined> = Args.string({ metavar: "FILE", help: "write the report as JSON" })

@@ -1,0 +1,85 @@
+/**
+ * `haemsa train`: train a model (the default architecture of `--model`, or `--spec FILE`) and report
+ * its valid and test metrics; `--out DIR` saves a checkpoint.
+ *
+ * @since 0.1.0
+ */
+import type { Dataset, Errors as DatasetErrors } from "@haemsa/datasets"
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as ArchitectureSpec from "../model/ArchitectureSpec"
+import type { CheckpointError } from "../model/Checkpoint"
+import * as Experiment from "../model/Experiment"
+import type { ModelError } from "../model/Network"
+import type { TrainingError } from "../model/Train"
+import * as Args from "./Args"
+import * as Command from "./Command"
+import { type DataPackageMissing, resolveDataSource } from "./DataSource"
+import { metricsTable } from "./MetricsTable"
+import { writeJson } from "./OutputFile"
+import * as SharedFlags from "./SharedFlags"
+
+/** The flags of `haemsa train`. */
+export const flags = {
+  data: SharedFlags.data,
+  model: Args.choice({
+    values: ["haemsa", "early-fusion", "late-fusion"] satisfies ReadonlyArray<ArchitectureSpec.ModelKind>,
+    help: "the model's default architecture (default haemsa; with --spec, replaces the spec's model)"
+  }),
+  modalities: SharedFlags.modalities,
+  epochs: Args.int({ metavar: "N", min: 1, default: 20, help: "the most epochs to train" }),
+  "batch-size": Args.int({ metavar: "N", help: "samples per step (default: the training's)" }),
+  patience: Args.int({ metavar: "N", help: "stop after N epochs without a better validation objective (default: the training's)" }),
+  seed: Args.int({ metavar: "S", default: 0, help: "the seed of the weights, shuffles and dropout" }),
+  ...SharedFlags.backendFlags,
+  spec: Args.string({ metavar: "FILE", help: "an architecture spec (JSON) instead of the model's default" }),
+  out: Args.string({ metavar: "DIR", help: "save a checkpoint in DIR" }),
+  json: SharedFlags.json
+}
+
+/** What `haemsa train` can fail with. */
+export type TrainCommandError =
+  | Args.UsageError
+  | DataPackageMissing
+  | DatasetErrors.DatasetError
+  | TrainingError
+  | ModelError
+  | CheckpointError
+
+const readSpecFile = (file: string) =>
+  Effect.try({
+    try: () => ArchitectureSpec.decode(JSON.parse(fs.readFileSync(file, "utf8"))),
+    catch: (e) => new Args.UsageError({ reason: `--spec ${file}: ${e instanceof Error ? e.message : String(e)}` })
+  })
+
+/** `haemsa train`. */
+export const command: Command.Command<typeof flags, TrainCommandError> = Command.make({
+  spec: { name: "train", summary: "Train a model and report valid/test metrics.", flags },
+  backend: SharedFlags.backendChoice,
+  handler: ({ flags: f }, io) =>
+    Effect.gen(function*() {
+      const model = f.model ?? "haemsa"
+      let spec = f.spec !== undefined ? yield* readSpecFile(f.spec) : ArchitectureSpec.defaultFor(model)
+      if (f.spec !== undefined && f.model !== undefined) spec = { ...spec, model }
+      if (f.modalities !== undefined) spec = { ...spec, modalities: f.modalities as [Dataset.Modality, ...Array<Dataset.Modality>] }
+      const source = yield* resolveDataSource(f.data)
+      const report = yield* Experiment.trainJob({
+        source,
+        spec,
+        out: f.out,
+        train: {
+          epochs: f.epochs,
+          seed: f.seed,
+          ...(f["batch-size"] !== undefined ? { batchSize: f["batch-size"] } : {}),
+          ...(f.patience !== undefined ? { patience: f.patience } : {})
+        }
+      })
+      io.out(
+        `${report.model} on ${report.data} (${report.modalities.join("+")}), backend ${report.backend}, seed ${report.seed}: ` +
+          `${report.epochs} epochs in ${report.seconds}s (best epoch ${report.best_epoch})`
+      )
+      io.out(metricsTable([["valid", report.valid], ["test", report.test]]))
+      if (f.out) io.out(`checkpoint: ${f.out}`)
+      if (f.json) yield* writeJson(f.json, report)
+    })
+})
