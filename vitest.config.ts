@@ -24,6 +24,7 @@ export default defineConfig({
   resolve: {
     alias: {
       "@haemsa/datasets": pkg("datasets"),
+      "@haemsa/nn": pkg("nn"),
       "@haemsa/experts": pkg("experts"),
       "@haemsa/hierarchical-fusion": pkg("hierarchical-fusion"),
       "@haemsa/kd-losses": pkg("kd-losses"),

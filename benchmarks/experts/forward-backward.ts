@@ -6,7 +6,8 @@
  *
  *   pnpm bench --package experts [--backend wasm|cpu|webgpu] [--quick]
  */
-import { Expert, Module } from "@haemsa/experts"
+import { Expert } from "@haemsa/experts"
+import { Module } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import * as Flops from "../Flops"
 import { type BenchOptions, describe, measure, type Measurement } from "../Harness"

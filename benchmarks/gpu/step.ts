@@ -8,15 +8,15 @@
  *   npx tsx --conditions=source benchmarks/gpu/step.ts [--backend wasm|cpu|webgpu] [--allow-software-adapter] [--batch-sizes 16,32,64]
  *       [--steps N] [--fused on|off] [--caches on|off] [--gates on|off] [--submit-batch N] [--sync each|lag] [--json FILE] [--deno]
  *
- * `--fused off` switches the fused WGSL kernels off (`WebGpuKernel.setEnabled(false)`): the tfjs
+ * `--fused off` switches the fused WGSL kernels off (`Fused.setEnabled(false)`): the tfjs
  * composites, as before they existed. `--caches off` leaves out `WebGpuDispatch` (tfjs's own bind groups
  * and uniform uploads). `--gates off` times the default spec without its learned modality gates (the
  * default before they were added; `torch_haemsa.py --no-gates` is its PyTorch twin). `--submit-batch` sets tfjs-webgpu's
  * `WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE` (dispatches per queue submit, default 15). `--sync lag` reads
  * each loss one step late (see {@link Sync}).
  */
-import { WebGpuKernel } from "@haemsa/experts"
 import { ArchitectureSpec, Backend, BatchTensors, Network, Optimizer } from "@haemsa/haemsa-model"
+import { Fused } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import * as fs from "node:fs"
 import { argFlag, argOption, median, percentile, runtime, scriptEntry } from "../Harness"
@@ -105,7 +105,7 @@ if (await scriptEntry(import.meta.url, "benchmarks/gpu/step.ts", "step.mjs")) {
   const caches = onOff("caches")
   await Backend.setup(backend, undefined, { dispatchCaches: caches === "on", allowSoftwareAdapter: argFlag("allow-software-adapter") })
   const fused = onOff("fused")
-  WebGpuKernel.setEnabled(fused === "on")
+  Fused.setEnabled(fused === "on")
   const submit = argOption("submit-batch", "")
   if (submit !== "" && backend === "webgpu") tf.env().set("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE", Number(submit))
   const batchSizes = argOption("batch-sizes", "16,32,64,128,256").split(",").map(Number)

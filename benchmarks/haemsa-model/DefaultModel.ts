@@ -7,7 +7,7 @@
 import type { Dataset } from "@haemsa/datasets"
 import { Batching, Normalize, Synthetic } from "@haemsa/datasets"
 import { ArchitectureSpec, BatchTensors, DataInfo, Environment, Network, Objective, Train } from "@haemsa/haemsa-model"
-import { Services } from "@haemsa/kd-losses"
+import { Distillation, TaskLosses } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
 import { Effect } from "effect"
 
@@ -43,7 +43,7 @@ export const buildNetwork = (
   Effect.runSync(
     Effect.gen(function*() {
       const net = yield* Network.build(spec, info, seed)
-      return { net, losses: { task: yield* Services.TaskLosses, kd: yield* Services.Distillation } }
+      return { net, losses: { task: yield* TaskLosses.TaskLosses, kd: yield* Distillation.Distillation } }
     }).pipe(Effect.provide(Environment.parts))
   )
 

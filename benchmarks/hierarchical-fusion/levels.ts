@@ -6,8 +6,8 @@
  *
  *   pnpm bench --package hierarchical-fusion [--backend wasm|cpu|webgpu] [--quick]
  */
-import { Module } from "@haemsa/experts"
 import { Hierarchy } from "@haemsa/hierarchical-fusion"
+import { Module } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import * as Flops from "../Flops"
 import { type BenchOptions, describe, measure, type Measurement } from "../Harness"

@@ -5,8 +5,9 @@
  *
  *   npx -y pnpm@12.4.2 tsx --conditions=source examples/custom-moe/index.ts [--epochs N] [--seed S]
  */
-import { Expert, ExpertFactory, Layers as L, Module, UnifiedExpert } from "@haemsa/experts"
+import { Expert, ExpertFactory, UnifiedExpert } from "@haemsa/experts"
 import { ArchitectureSpec, Environment, Experiment } from "@haemsa/haemsa-model"
+import { Layers as L, Module } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Layer } from "effect"
 

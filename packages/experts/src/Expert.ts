@@ -9,14 +9,10 @@
  *
  * @since 0.1.0
  */
+import { Layers, LstmLayer, Module } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { Result } from "effect"
 import { ExpertError } from "./Errors"
-import { activate, dense, dropout, glorotVariable, layerNorm, linear, maskedMean, project, reluMaskedMean } from "./Layers"
-import { lstmLayer, stepMasking } from "./LstmLayer"
-import type { Dense, LayerNorm } from "./Layers"
-import { prefixed } from "./Module"
-import type { Module, SeedSource, SequenceInput } from "./Module"
 
 /** The encoder kinds. */
 export const EXPERT_KINDS = ["meanpool", "lstm", "transformer", "tcn"] as const
@@ -29,7 +25,7 @@ export type ExpertKind = (typeof EXPERT_KINDS)[number]
  *
  * - `meanpool`: `layers` per-step dense+ReLU layers of width `hidden`, masked mean, dense to `outDim`.
  * - `lstm`: `layers` stacked LSTMs of width `hidden` (one differentiable op per layer, see
- *   `LstmLayer`); the state after the last valid step; dense to `outDim`.
+ *   `LstmLayer` of `@haemsa/nn`); the state after the last valid step; dense to `outDim`.
  * - `transformer`: projection to `hidden` plus sinusoidal positions, `layers` post-norm encoder blocks
  *   (`heads`-head self-attention with a key padding mask, feed-forward of width 2·hidden), masked mean, dense.
  * - `tcn`: projection to `hidden`, `layers` causal temporal convolutions of width `kernel` and
@@ -119,27 +115,27 @@ const zeros = (n: number) => new Float32Array(n)
 // ---------------------------------------------------------------------------------------------
 // meanpool
 
-const meanPoolBody = (spec: ResolvedExpertSpec, outDim: number, seeds: SeedSource): EncoderBody => {
+const meanPoolBody = (spec: ResolvedExpertSpec, outDim: number, seeds: Module.SeedSource): EncoderBody => {
   const h = spec.hidden
-  const steps: Array<Dense> = []
-  for (let l = 1; l < spec.layers; l++) steps.push(dense(h, h, seeds, { activation: "relu" }))
-  const output = dense(h, outDim, seeds)
+  const steps: Array<Layers.Dense> = []
+  for (let l = 1; l < spec.layers; l++) steps.push(Layers.dense(h, h, seeds, { activation: "relu" }))
+  const output = Layers.dense(h, outDim, seeds)
   const children: Record<string, ReadonlyMap<string, tf.Variable>> = {}
   steps.forEach((layer, l) => (children[`step${l + 1}`] = layer.variables))
   children.output = output.variables
   return {
     inputWidth: h,
     inputBias: zeros(h),
-    variables: prefixed(children),
+    variables: Module.prefixed(children),
     apply: (projected, stepMask, training) =>
       tf.tidy(() => {
         const [b, t] = projected.shape
         // one layer, no dropout (the default): pooling and relu in one step (one fused kernel on webgpu)
-        if (steps.length === 0 && !(training && spec.dropout > 0)) return output.apply(reluMaskedMean(projected, stepMask), training)
+        if (steps.length === 0 && !(training && spec.dropout > 0)) return output.apply(Layers.reluMaskedMean(projected, stepMask), training)
         let x = tf.relu(tf.reshape(projected, [b * t, h])) as tf.Tensor2D
-        for (const layer of steps) x = layer.apply(dropout(x, spec.dropout, training, seeds), training)
-        x = dropout(x, spec.dropout, training, seeds)
-        return output.apply(maskedMean(tf.reshape(x, [b, t, h]), stepMask), training)
+        for (const layer of steps) x = layer.apply(Layers.dropout(x, spec.dropout, training, seeds), training)
+        x = Layers.dropout(x, spec.dropout, training, seeds)
+        return output.apply(Layers.maskedMean(tf.reshape(x, [b, t, h]), stepMask), training)
       })
   }
 }
@@ -162,7 +158,7 @@ const lstmBias = (h: number): Float32Array => {
  * function class at fewer FLOPs. Layers l > 0 project the states of layer l - 1
  * (`lstm{l}/kernel`, `lstm{l}/bias`). The output is the last layer's state after the last valid step.
  */
-const lstmBody = (spec: ResolvedExpertSpec, outDim: number, seeds: SeedSource, inputDim: number): EncoderBody => {
+const lstmBody = (spec: ResolvedExpertSpec, outDim: number, seeds: Module.SeedSource, inputDim: number): EncoderBody => {
   const h = spec.hidden
   const factored = 3 * inputDim > 4 * h
   const recurrent: Array<tf.Variable> = []
@@ -170,12 +166,12 @@ const lstmBody = (spec: ResolvedExpertSpec, outDim: number, seeds: SeedSource, i
   for (let l = 0; l < spec.layers; l++) {
     gateInputs.push(
       l > 0 || factored
-        ? { kernel: glorotVariable([h, 4 * h], seeds), bias: tf.tidy(() => tf.variable(tf.tensor1d(lstmBias(h)), true)) }
+        ? { kernel: Layers.glorotVariable([h, 4 * h], seeds), bias: tf.tidy(() => tf.variable(tf.tensor1d(lstmBias(h)), true)) }
         : undefined
     )
-    recurrent.push(glorotVariable([h, 4 * h], seeds))
+    recurrent.push(Layers.glorotVariable([h, 4 * h], seeds))
   }
-  const output = dense(h, outDim, seeds)
+  const output = Layers.dense(h, outDim, seeds)
   const variables = new Map<string, tf.Variable>()
   recurrent.forEach((kernel, l) => {
     const input = gateInputs[l]
@@ -193,16 +189,16 @@ const lstmBody = (spec: ResolvedExpertSpec, outDim: number, seeds: SeedSource, i
     apply: (projected, stepMask, training) =>
       tf.tidy(() => {
         const [b, t, width] = projected.shape
-        const masking = stepMasking(stepMask)
+        const masking = LstmLayer.stepMasking(stepMask)
         let states = tf.reshape(tf.transpose(projected, [1, 0, 2]), [t * b, width]) as tf.Tensor2D
         recurrent.forEach((kernel, l) => {
           const input = gateInputs[l]
-          const below = l > 0 ? dropout(states, spec.dropout, training, seeds) : states
-          const gates = input === undefined ? below : linear(below, input.kernel as tf.Tensor2D, input.bias as tf.Tensor1D)
-          states = lstmLayer(gates, kernel as tf.Tensor2D, masking)
+          const below = l > 0 ? Layers.dropout(states, spec.dropout, training, seeds) : states
+          const gates = input === undefined ? below : Layers.linear(below, input.kernel as tf.Tensor2D, input.bias as tf.Tensor1D)
+          states = LstmLayer.lstmLayer(gates, kernel as tf.Tensor2D, masking)
         })
         const last = tf.slice(states, [(t - 1) * b, 0], [b, h])
-        return output.apply(dropout(last, spec.dropout, training, seeds), training)
+        return output.apply(Layers.dropout(last, spec.dropout, training, seeds), training)
       })
   }
 }
@@ -229,33 +225,33 @@ const positions = (t: number, h: number): Float32Array => {
 }
 
 interface EncoderBlock {
-  readonly qkv: Dense
-  readonly attnOut: Dense
-  readonly norm1: LayerNorm
-  readonly ff1: Dense
-  readonly ff2: Dense
-  readonly norm2: LayerNorm
+  readonly qkv: Layers.Dense
+  readonly attnOut: Layers.Dense
+  readonly norm1: Layers.LayerNorm
+  readonly ff1: Layers.Dense
+  readonly ff2: Layers.Dense
+  readonly norm2: Layers.LayerNorm
 }
 
-const transformerBody = (spec: ResolvedExpertSpec, outDim: number, seeds: SeedSource): EncoderBody => {
+const transformerBody = (spec: ResolvedExpertSpec, outDim: number, seeds: Module.SeedSource): EncoderBody => {
   const h = spec.hidden
   const heads = spec.heads
   const dk = h / heads
   const blocks: Array<EncoderBlock> = []
   for (let l = 0; l < spec.layers; l++) {
     blocks.push({
-      qkv: dense(h, 3 * h, seeds),
-      attnOut: dense(h, h, seeds),
-      norm1: layerNorm(h),
-      ff1: dense(h, 2 * h, seeds),
-      ff2: dense(2 * h, h, seeds),
-      norm2: layerNorm(h)
+      qkv: Layers.dense(h, 3 * h, seeds),
+      attnOut: Layers.dense(h, h, seeds),
+      norm1: Layers.layerNorm(h),
+      ff1: Layers.dense(h, 2 * h, seeds),
+      ff2: Layers.dense(2 * h, h, seeds),
+      norm2: Layers.layerNorm(h)
     })
   }
-  const output = dense(h, outDim, seeds)
+  const output = Layers.dense(h, outDim, seeds)
   const children: Record<string, ReadonlyMap<string, tf.Variable>> = {}
   blocks.forEach((block, l) => {
-    const parts: Record<keyof EncoderBlock, Module<never, unknown>> = block
+    const parts: Record<keyof EncoderBlock, Module.Module<never, unknown>> = block
     for (const [name, part] of Object.entries(parts)) children[`block${l}/${name}`] = part.variables
   })
   children.output = output.variables
@@ -269,25 +265,25 @@ const transformerBody = (spec: ResolvedExpertSpec, outDim: number, seeds: SeedSo
       const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), keyBias)
       const attended = tf.matMul(tf.softmax(scores), v)
       const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [b * t, h]) as tf.Tensor2D
-      const a = dropout(block.attnOut.apply(merged, training), spec.dropout, training, seeds)
+      const a = Layers.dropout(block.attnOut.apply(merged, training), spec.dropout, training, seeds)
       const y = block.norm1.apply(tf.add(x, a), training) as tf.Tensor2D
-      const hidden = activate(block.ff1.apply(y, training), spec.activation)
-      const f = dropout(block.ff2.apply(hidden, training), spec.dropout, training, seeds)
+      const hidden = Layers.activate(block.ff1.apply(y, training), spec.activation)
+      const f = Layers.dropout(block.ff2.apply(hidden, training), spec.dropout, training, seeds)
       return block.norm2.apply(tf.add(y, f), training) as tf.Tensor2D
     })
 
   return {
     inputWidth: h,
     inputBias: zeros(h),
-    variables: prefixed(children),
+    variables: Module.prefixed(children),
     apply: (projected, stepMask, training) =>
       tf.tidy(() => {
         const [b, t] = projected.shape
         const withPositions = tf.add(projected, tf.tensor3d(positions(t, h), [1, t, h]))
-        let x = dropout(tf.reshape(withPositions, [b * t, h]) as tf.Tensor2D, spec.dropout, training, seeds)
+        let x = Layers.dropout(tf.reshape(withPositions, [b * t, h]) as tf.Tensor2D, spec.dropout, training, seeds)
         const keyBias = tf.reshape(tf.mul(tf.sub(1, stepMask), -1e9), [b, 1, 1, t])
         for (const block of blocks) x = applyBlock(block, x, keyBias, b, t, training)
-        return output.apply(maskedMean(tf.reshape(x, [b, t, h]), stepMask), training)
+        return output.apply(Layers.maskedMean(tf.reshape(x, [b, t, h]), stepMask), training)
       })
   }
 }
@@ -295,12 +291,12 @@ const transformerBody = (spec: ResolvedExpertSpec, outDim: number, seeds: SeedSo
 // ---------------------------------------------------------------------------------------------
 // tcn
 
-const tcnBody = (spec: ResolvedExpertSpec, outDim: number, seeds: SeedSource): EncoderBody => {
+const tcnBody = (spec: ResolvedExpertSpec, outDim: number, seeds: Module.SeedSource): EncoderBody => {
   const h = spec.hidden
   const k = spec.kernel
-  const convs: Array<Dense> = []
-  for (let l = 0; l < spec.layers; l++) convs.push(dense(k * h, h, seeds, { activation: "relu" }))
-  const output = dense(h, outDim, seeds)
+  const convs: Array<Layers.Dense> = []
+  for (let l = 0; l < spec.layers; l++) convs.push(Layers.dense(k * h, h, seeds, { activation: "relu" }))
+  const output = Layers.dense(h, outDim, seeds)
   const children: Record<string, ReadonlyMap<string, tf.Variable>> = {}
   convs.forEach((conv, l) => (children[`conv${l}`] = conv.variables))
   children.output = output.variables
@@ -322,7 +318,7 @@ const tcnBody = (spec: ResolvedExpertSpec, outDim: number, seeds: SeedSource): E
   return {
     inputWidth: h,
     inputBias: zeros(h),
-    variables: prefixed(children),
+    variables: Module.prefixed(children),
     apply: (projected, stepMask, training) =>
       tf.tidy(() => {
         const [b, t] = projected.shape
@@ -331,9 +327,9 @@ const tcnBody = (spec: ResolvedExpertSpec, outDim: number, seeds: SeedSource): E
         convs.forEach((conv, l) => {
           const windows = unfold(tf.mul(x, mask3) as tf.Tensor3D, 2 ** l)
           const y = conv.apply(tf.reshape(windows, [b * t, k * h]), training)
-          x = tf.add(x, tf.reshape(dropout(y, spec.dropout, training, seeds), [b, t, h]))
+          x = tf.add(x, tf.reshape(Layers.dropout(y, spec.dropout, training, seeds), [b, t, h]))
         })
-        return output.apply(maskedMean(x, stepMask), training)
+        return output.apply(Layers.maskedMean(x, stepMask), training)
       })
   }
 }
@@ -345,7 +341,7 @@ const tcnBody = (spec: ResolvedExpertSpec, outDim: number, seeds: SeedSource): E
  * inputs of width `inputDim` (the LSTM picks its first map's width from it). Shared by
  * {@link makeExpert} and the unified expert.
  */
-export const makeBody = (spec: ResolvedExpertSpec, outDim: number, seeds: SeedSource, inputDim: number): EncoderBody => {
+export const makeBody = (spec: ResolvedExpertSpec, outDim: number, seeds: Module.SeedSource, inputDim: number): EncoderBody => {
   switch (spec.kind) {
     case "meanpool":
       return meanPoolBody(spec, outDim, seeds)
@@ -367,20 +363,20 @@ export const makeExpert = (
   spec: ExpertSpec,
   inputDim: number,
   outDim: number,
-  seeds: SeedSource
-): Module<SequenceInput, tf.Tensor2D> => {
+  seeds: Module.SeedSource
+): Module.Module<Module.SequenceInput, tf.Tensor2D> => {
   const resolved = resolveSpecOrThrow(spec)
   checkDim("inputDim", inputDim)
   checkDim("outDim", outDim)
   const body = makeBody(resolved, outDim, seeds, inputDim)
-  const kernel = glorotVariable([inputDim, body.inputWidth], seeds)
+  const kernel = Layers.glorotVariable([inputDim, body.inputWidth], seeds)
   const bias = tf.tidy(() => tf.variable(tf.tensor1d(body.inputBias), true))
   return {
-    variables: prefixed({ input: new Map([["kernel", kernel], ["bias", bias]]), body: body.variables }),
+    variables: Module.prefixed({ input: new Map([["kernel", kernel], ["bias", bias]]), body: body.variables }),
     apply: ({ x, stepMask }, training) =>
       tf.tidy(() => {
         const [b, t, d] = x.shape
-        const rows = project(tf.reshape(x, [b * t, d]), kernel as tf.Tensor2D, bias as tf.Tensor1D)
+        const rows = Layers.project(tf.reshape(x, [b * t, d]), kernel as tf.Tensor2D, bias as tf.Tensor1D)
         return body.apply(tf.reshape(rows, [b, t, body.inputWidth]), stepMask, training)
       })
   }

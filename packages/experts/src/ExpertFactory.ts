@@ -5,11 +5,11 @@
  *
  * @since 0.1.0
  */
+import type { Module } from "@haemsa/nn"
 import type * as tf from "@tensorflow/tfjs"
 import { Context, Layer } from "effect"
 import { makeExpert } from "./Expert"
 import type { ExpertSpec } from "./Expert"
-import type { Module, SeedSource, SequenceInput } from "./Module"
 import { makeUnifiedExpert } from "./UnifiedExpert"
 import type { UnifiedInput } from "./UnifiedExpert"
 
@@ -20,15 +20,15 @@ export interface ExpertFactoryShape {
     spec: ExpertSpec,
     inputDim: number,
     outDim: number,
-    seeds: SeedSource
-  ) => Module<SequenceInput, tf.Tensor2D>
+    seeds: Module.SeedSource
+  ) => Module.Module<Module.SequenceInput, tf.Tensor2D>
   /** The unified expert over the modalities of `inputDims` -> (B, outDim). */
   readonly makeUnified: (
     spec: ExpertSpec,
     inputDims: Readonly<Record<string, number>>,
     outDim: number,
-    seeds: SeedSource
-  ) => Module<UnifiedInput, tf.Tensor2D>
+    seeds: Module.SeedSource
+  ) => Module.Module<UnifiedInput, tf.Tensor2D>
 }
 
 /** Builds experts from specs. `ExpertFactory.layer` provides the built-in encoders. */

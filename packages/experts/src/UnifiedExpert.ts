@@ -8,18 +8,16 @@
  *
  * @since 0.1.0
  */
+import { Layers, Module } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { ExpertError } from "./Errors"
 import { checkDim, makeBody, resolveSpecOrThrow } from "./Expert"
 import type { ExpertSpec } from "./Expert"
-import { glorotVariable, project } from "./Layers"
-import { prefixed } from "./Module"
-import type { Module, SeedSource, SequenceInput } from "./Module"
 
 /** Input of the unified expert. */
 export interface UnifiedInput {
   /** Every modality the expert was built for, by name (extra modalities are ignored). */
-  readonly inputs: Readonly<Record<string, SequenceInput>>
+  readonly inputs: Readonly<Record<string, Module.SequenceInput>>
   /** (B, M) 1 where the modality is present for the sample. */
   readonly modalityMask: tf.Tensor2D
   /** Modality names of the mask columns, e.g. ["text", "audio", "vision"]. */
@@ -60,22 +58,22 @@ export const makeUnifiedExpert = (
   spec: ExpertSpec,
   inputDims: Readonly<Record<string, number>>,
   outDim: number,
-  seeds: SeedSource
-): Module<UnifiedInput, tf.Tensor2D> => {
+  seeds: Module.SeedSource
+): Module.Module<UnifiedInput, tf.Tensor2D> => {
   const resolved = resolveSpecOrThrow(spec)
   const names = Object.keys(inputDims)
   if (names.length === 0) throw new ExpertError({ field: "inputDims", value: "{}", reason: "no modality" })
   for (const name of names) checkDim(`inputDims.${name}`, inputDims[name])
   checkDim("outDim", outDim)
   const body = makeBody(resolved, outDim, seeds, names.reduce((sum, name) => sum + inputDims[name], 0))
-  const kernels = new Map(names.map((name) => [name, glorotVariable([inputDims[name], body.inputWidth], seeds)]))
+  const kernels = new Map(names.map((name) => [name, Layers.glorotVariable([inputDims[name], body.inputWidth], seeds)]))
   const bias = tf.tidy(() => tf.variable(tf.tensor1d(body.inputBias), true))
   const inputVariables = new Map<string, tf.Variable>()
   for (const [name, kernel] of kernels) inputVariables.set(`${name}/kernel`, kernel)
   inputVariables.set("bias", bias)
 
   return {
-    variables: prefixed({ input: inputVariables, body: body.variables }),
+    variables: Module.prefixed({ input: inputVariables, body: body.variables }),
     apply: ({ gates, inputs, modalityMask, order }, training) => {
       const columns = names.map((name) => {
         if (inputs[name] === undefined) {
@@ -96,7 +94,7 @@ export const makeUnifiedExpert = (
           const { x, stepMask: steps } = inputs[name]
           const [, tm, d] = x.shape
           const keep = tf.mul(steps, tf.slice(modalityMask, [0, columns[i]], [b, 1])) as tf.Tensor2D
-          const rows = project(tf.reshape(x, [b * tm, d]), kernels.get(name) as tf.Tensor2D)
+          const rows = Layers.project(tf.reshape(x, [b * tm, d]), kernels.get(name) as tf.Tensor2D)
           const scale = gates === undefined ? keep : tf.mul(keep, tf.slice(gates, [0, columns[i]], [-1, 1]))
           const part = tf.mul(tf.reshape(rows, [b, tm, body.inputWidth]), tf.expandDims(scale, 2)) as tf.Tensor3D
           sum = sum === undefined ? part : tf.add(sum, part)

@@ -1,10 +1,10 @@
+import { Module } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { Result } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ExpertError } from "../src/Errors"
 import { EXPERT_KINDS, makeExpert, resolveSpec } from "../src/Expert"
 import type { ExpertKind, ExpertSpec } from "../src/Expert"
-import { seedSource } from "../src/Module"
 import {
   expectFiniteGradients,
   expectGradientsMatchFiniteDifferences,
@@ -43,14 +43,14 @@ describe.each(cases)("%s expert", (_name, spec, D) => {
   afterAll(() => tf.dispose([x, stepMask]))
 
   it("maps (B, T, d) to (B, outDim)", () => {
-    const expert = makeExpert(spec, D, OUT, seedSource(1))
+    const expert = makeExpert(spec, D, OUT, Module.seedSource(1))
     const out = expert.apply({ x, stepMask }, false)
     expect(out.shape).toEqual([B, OUT])
     expect(Array.from(out.dataSync()).every(Number.isFinite)).toBe(true)
   })
 
   it("ignores padded values", () => {
-    const expert = makeExpert(spec, D, OUT, seedSource(2))
+    const expert = makeExpert(spec, D, OUT, Module.seedSource(2))
     const garbage = tf.mul(features(B, T, D, 99), 100) as tf.Tensor3D
     const a = expert.apply({ x, stepMask }, false)
     const b = expert.apply({ x: replacePadding(x, stepMask, garbage), stepMask }, false)
@@ -58,7 +58,7 @@ describe.each(cases)("%s expert", (_name, spec, D) => {
   })
 
   it("gives each sample the output of its unpadded sequence", () => {
-    const expert = makeExpert(spec, D, OUT, seedSource(3))
+    const expert = makeExpert(spec, D, OUT, Module.seedSource(3))
     const all = expert.apply({ x, stepMask }, false).arraySync()
     lengths.forEach((length, i) => {
       if (length === 0) return
@@ -69,33 +69,33 @@ describe.each(cases)("%s expert", (_name, spec, D) => {
   })
 
   it("gives finite outputs for all-zero inputs and for samples with no valid step", () => {
-    const expert = makeExpert(spec, D, OUT, seedSource(4))
+    const expert = makeExpert(spec, D, OUT, Module.seedSource(4))
     const out = expert.apply({ x: tf.zeros([B, T, D]), stepMask: tf.zeros([B, T]) }, false)
     expect(Array.from(out.dataSync()).every(Number.isFinite)).toBe(true)
   })
 
   it("is deterministic for a seed and differs across seeds", () => {
-    const a = makeExpert(spec, D, OUT, seedSource(5)).apply({ x, stepMask }, false)
-    const b = makeExpert(spec, D, OUT, seedSource(5)).apply({ x, stepMask }, false)
-    const c = makeExpert(spec, D, OUT, seedSource(6)).apply({ x, stepMask }, false)
+    const a = makeExpert(spec, D, OUT, Module.seedSource(5)).apply({ x, stepMask }, false)
+    const b = makeExpert(spec, D, OUT, Module.seedSource(5)).apply({ x, stepMask }, false)
+    const c = makeExpert(spec, D, OUT, Module.seedSource(6)).apply({ x, stepMask }, false)
     expect(maxAbsDiff(a, b)).toBe(0)
     expect(maxAbsDiff(a, c)).toBeGreaterThan(0)
   })
 
   it("has finite gradients for every variable", () => {
-    const expert = makeExpert({ ...spec, dropout: 0.2 }, D, OUT, seedSource(7))
+    const expert = makeExpert({ ...spec, dropout: 0.2 }, D, OUT, Module.seedSource(7))
     const loss = projectionLoss([B, OUT], 8)
     expectFiniteGradients(expert.variables, () => loss(expert.apply({ x, stepMask }, true)))
   })
 
   it("has gradients that match finite differences", () => {
-    const expert = makeExpert(spec, D, OUT, seedSource(9))
+    const expert = makeExpert(spec, D, OUT, Module.seedSource(9))
     const loss = projectionLoss([B, OUT], 10)
     expectGradientsMatchFiniteDifferences(expert, () => loss(expert.apply({ x, stepMask }, false)))
   })
 
   it("applies dropout only when training, with fresh masks per call", () => {
-    const expert = makeExpert({ ...spec, dropout: 0.5 }, D, OUT, seedSource(12))
+    const expert = makeExpert({ ...spec, dropout: 0.5 }, D, OUT, Module.seedSource(12))
     const evalA = expert.apply({ x, stepMask }, false)
     const evalB = expert.apply({ x, stepMask }, false)
     const trainA = expert.apply({ x, stepMask }, true)
@@ -106,7 +106,7 @@ describe.each(cases)("%s expert", (_name, spec, D) => {
   })
 
   it("leaks no tensors", () => {
-    const expert = makeExpert(spec, D, OUT, seedSource(13))
+    const expert = makeExpert(spec, D, OUT, Module.seedSource(13))
     tf.tidy(() => {
       expert.apply({ x, stepMask }, true)
     })
@@ -125,7 +125,7 @@ describe.each(cases)("%s expert", (_name, spec, D) => {
 describe("LSTM masking", () => {
   it("keeps the state across a padded step in the middle (as if the step were removed)", () => {
     const D = 3
-    const expert = makeExpert({ kind: "lstm", hidden: 4 }, D, OUT, seedSource(15))
+    const expert = makeExpert({ kind: "lstm", hidden: 4 }, D, OUT, Module.seedSource(15))
     const x = features(1, 5, D, 16)
     const holed = expert.apply({ x, stepMask: tf.tensor2d([[1, 1, 0, 1, 1]]) }, false)
     const removed = tf.concat([tf.slice(x, [0, 0, 0], [1, 2, D]), tf.slice(x, [0, 3, 0], [1, 2, D])], 1) as tf.Tensor3D
@@ -170,8 +170,8 @@ describe("spec validation", () => {
   })
 
   it("makeExpert throws the typed error, also for bad dimensions", () => {
-    expect(() => makeExpert({ kind: "tcn", hidden: 4, kernel: 0 }, 3, 2, seedSource(1))).toThrow(ExpertError)
-    expect(() => makeExpert({ kind: "tcn", hidden: 4 }, 0, 2, seedSource(1))).toThrow(/inputDim/)
-    expect(() => makeExpert({ kind: "tcn", hidden: 4 }, 3, 0, seedSource(1))).toThrow(/outDim/)
+    expect(() => makeExpert({ kind: "tcn", hidden: 4, kernel: 0 }, 3, 2, Module.seedSource(1))).toThrow(ExpertError)
+    expect(() => makeExpert({ kind: "tcn", hidden: 4 }, 0, 2, Module.seedSource(1))).toThrow(/inputDim/)
+    expect(() => makeExpert({ kind: "tcn", hidden: 4 }, 3, 0, Module.seedSource(1))).toThrow(/outDim/)
   })
 })

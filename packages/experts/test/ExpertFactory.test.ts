@@ -1,9 +1,9 @@
+import { Module } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Layer } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { ExpertFactory } from "../src/ExpertFactory"
 import type { ExpertFactoryShape } from "../src/ExpertFactory"
-import { seedSource } from "../src/Module"
 import { features, lengthMask } from "./helpers"
 
 beforeAll(async () => {
@@ -12,8 +12,8 @@ beforeAll(async () => {
 
 const build = Effect.gen(function*() {
   const factory = yield* ExpertFactory
-  const expert = factory.make({ kind: "meanpool", hidden: 4 }, 3, 2, seedSource(1))
-  const unified = factory.makeUnified({ kind: "tcn", hidden: 4 }, { text: 3, audio: 2 }, 2, seedSource(2))
+  const expert = factory.make({ kind: "meanpool", hidden: 4 }, 3, 2, Module.seedSource(1))
+  const unified = factory.makeUnified({ kind: "tcn", hidden: 4 }, { text: 3, audio: 2 }, 2, Module.seedSource(2))
   return { expert, unified }
 })
 

@@ -1,10 +1,9 @@
+import { Module } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ExpertError } from "../src/Errors"
 import { EXPERT_KINDS, makeExpert } from "../src/Expert"
 import type { ExpertKind, ExpertSpec } from "../src/Expert"
-import type { SequenceInput } from "../src/Module"
-import { seedSource } from "../src/Module"
 import { makeUnifiedExpert } from "../src/UnifiedExpert"
 import type { UnifiedInput } from "../src/UnifiedExpert"
 import { expectFiniteGradients, features, gradientsByPath, lengthMask, maxAbsDiff, projectionLoss, replacePadding, thrown } from "./helpers"
@@ -44,7 +43,7 @@ const makeInput = (): UnifiedInput => ({
 })
 
 /** The explicit implementation: concatenate the kept features over time, then one expert. */
-const concatenated = (input: UnifiedInput): SequenceInput =>
+const concatenated = (input: UnifiedInput): Module.SequenceInput =>
   tf.tidy(() => {
     const keeps = Object.keys(dims).map((name) => {
       const { x, stepMask } = input.inputs[name]
@@ -63,8 +62,8 @@ describe.each(EXPERT_KINDS)("unified %s expert", (kind) => {
   afterAll(() => tf.dispose([...Object.values(input.inputs).flatMap((i) => [i.x, i.stepMask]), input.modalityMask]))
 
   const pair = () => {
-    const unified = makeUnifiedExpert(specs[kind], dims, OUT, seedSource(21))
-    const expert = makeExpert(specs[kind], 2 + 3 + 4, OUT, seedSource(22))
+    const unified = makeUnifiedExpert(specs[kind], dims, OUT, Module.seedSource(21))
+    const expert = makeExpert(specs[kind], 2 + 3 + 4, OUT, Module.seedSource(22))
     const uv = unified.variables
     for (const [path, v] of expert.variables) {
       if (path === "input/kernel") {
@@ -96,8 +95,8 @@ describe.each(EXPERT_KINDS)("unified %s expert", (kind) => {
   })
 
   it("ignores padded steps and the values of missing modalities", () => {
-    const unified = makeUnifiedExpert(specs[kind], dims, OUT, seedSource(24))
-    const scrambled: Record<string, SequenceInput> = {}
+    const unified = makeUnifiedExpert(specs[kind], dims, OUT, Module.seedSource(24))
+    const scrambled: Record<string, Module.SequenceInput> = {}
     Object.entries(input.inputs).forEach(([name, { x, stepMask }], i) => {
       const column = tf.slice(input.modalityMask, [0, order.indexOf(name)], [B, 1])
       const keep = tf.mul(stepMask, column) as tf.Tensor2D
@@ -110,7 +109,7 @@ describe.each(EXPERT_KINDS)("unified %s expert", (kind) => {
   })
 
   it("with gates scales each modality's projection: ones change nothing, a gate of 0 removes the modality's values", () => {
-    const unified = makeUnifiedExpert(specs[kind], dims, OUT, seedSource(28))
+    const unified = makeUnifiedExpert(specs[kind], dims, OUT, Module.seedSource(28))
     const plain = unified.apply(input, false)
     expect(maxAbsDiff(unified.apply({ ...input, gates: tf.ones([1, 3]) as tf.Tensor2D }, false), plain)).toBeLessThan(1e-6)
     // audio gated off: its values no longer matter
@@ -127,7 +126,7 @@ describe.each(EXPERT_KINDS)("unified %s expert", (kind) => {
   })
 
   it("gives learned gates finite gradients", () => {
-    const unified = makeUnifiedExpert(specs[kind], dims, OUT, seedSource(29))
+    const unified = makeUnifiedExpert(specs[kind], dims, OUT, Module.seedSource(29))
     const gate = tf.variable(tf.tensor2d([[1, 0.3, 0.7]]))
     const loss = projectionLoss([B, OUT], 30)
     expectFiniteGradients(new Map([["gates", gate]]), () => loss(unified.apply({ ...input, gates: gate }, false)))
@@ -135,7 +134,7 @@ describe.each(EXPERT_KINDS)("unified %s expert", (kind) => {
   })
 
   it("leaks no tensors", () => {
-    const unified = makeUnifiedExpert({ ...specs[kind], dropout: 0.3 }, dims, OUT, seedSource(27))
+    const unified = makeUnifiedExpert({ ...specs[kind], dropout: 0.3 }, dims, OUT, Module.seedSource(27))
     const before = tf.memory().numTensors
     tf.tidy(() => {
       unified.apply(input, true)
@@ -144,7 +143,7 @@ describe.each(EXPERT_KINDS)("unified %s expert", (kind) => {
   })
 
   it("has variables per modality plus the body's", () => {
-    const unified = makeUnifiedExpert(specs[kind], dims, OUT, seedSource(25))
+    const unified = makeUnifiedExpert(specs[kind], dims, OUT, Module.seedSource(25))
     const paths = [...unified.variables.keys()]
     expect(paths.slice(0, 4)).toEqual(["input/audio/kernel", "input/text/kernel", "input/vision/kernel", "input/bias"])
     expect(paths.slice(4).every((p) => p.startsWith("body/"))).toBe(true)
@@ -152,7 +151,7 @@ describe.each(EXPERT_KINDS)("unified %s expert", (kind) => {
 })
 
 describe("unified expert errors", () => {
-  const unified = makeUnifiedExpert({ kind: "meanpool", hidden: 4 }, dims, OUT, seedSource(26))
+  const unified = makeUnifiedExpert({ kind: "meanpool", hidden: 4 }, dims, OUT, Module.seedSource(26))
   const input = makeInput()
 
   it("rejects modalities with mismatched step counts", () => {
@@ -169,9 +168,9 @@ describe("unified expert errors", () => {
   })
 
   it("rejects bad specs and dimensions", () => {
-    expect(thrown(ExpertError, () => makeUnifiedExpert({ kind: "lstm", hidden: 0 }, dims, OUT, seedSource(1))).field).toBe("hidden")
-    expect(thrown(ExpertError, () => makeUnifiedExpert({ kind: "lstm", hidden: 4 }, {}, OUT, seedSource(1))).field).toBe("inputDims")
-    expect(thrown(ExpertError, () => makeUnifiedExpert({ kind: "lstm", hidden: 4 }, { text: 0 }, OUT, seedSource(1))).field)
+    expect(thrown(ExpertError, () => makeUnifiedExpert({ kind: "lstm", hidden: 0 }, dims, OUT, Module.seedSource(1))).field).toBe("hidden")
+    expect(thrown(ExpertError, () => makeUnifiedExpert({ kind: "lstm", hidden: 4 }, {}, OUT, Module.seedSource(1))).field).toBe("inputDims")
+    expect(thrown(ExpertError, () => makeUnifiedExpert({ kind: "lstm", hidden: 4 }, { text: 0 }, OUT, Module.seedSource(1))).field)
       .toBe("inputDims.text")
   })
 })

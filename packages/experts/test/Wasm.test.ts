@@ -2,13 +2,12 @@
  * Gradient smoke tests on the wasm backend (the fast backend without libtensorflow): every encoder
  * kind and the unified expert train there, with the same values and gradients as on cpu.
  */
+import { Module } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import "@tensorflow/tfjs-backend-wasm"
 import { describe, expect, it } from "vitest"
 import { EXPERT_KINDS, makeExpert } from "../src/Expert"
 import type { ExpertKind, ExpertSpec } from "../src/Expert"
-import type { Module } from "../src/Module"
-import { seedSource } from "../src/Module"
 import { makeUnifiedExpert } from "../src/UnifiedExpert"
 import { features, gradientsByPath, lengthMask, maxAbsDiff, projectionLoss } from "./helpers"
 
@@ -20,7 +19,7 @@ const specs: Record<ExpertKind, ExpertSpec> = {
 }
 
 /** Loss value, output and gradients of a module on one backend. */
-const run = async <I>(backend: string, module: Module<I, tf.Tensor2D>, input: () => I, training: boolean) => {
+const run = async <I>(backend: string, module: Module.Module<I, tf.Tensor2D>, input: () => I, training: boolean) => {
   expect(await tf.setBackend(backend)).toBe(true)
   const loss = projectionLoss([3, 2], 5)
   const output = tf.tidy(() => module.apply(input(), false))
@@ -28,7 +27,7 @@ const run = async <I>(backend: string, module: Module<I, tf.Tensor2D>, input: ()
   return { value, output, grads }
 }
 
-const compare = async <I>(module: Module<I, tf.Tensor2D>, input: () => I) => {
+const compare = async <I>(module: Module.Module<I, tf.Tensor2D>, input: () => I) => {
   const wasm = await run("wasm", module, input, true)
   for (const [path, g] of wasm.grads) {
     expect(Array.from(g.dataSync()).every(Number.isFinite), `finite ${path}`).toBe(true)
@@ -44,14 +43,14 @@ const compare = async <I>(module: Module<I, tf.Tensor2D>, input: () => I) => {
 describe("wasm backend", () => {
   it.each(EXPERT_KINDS)("trains a %s expert with the gradients of cpu", async (kind) => {
     await tf.setBackend("wasm")
-    const expert = makeExpert(specs[kind], 4, 2, seedSource(1))
+    const expert = makeExpert(specs[kind], 4, 2, Module.seedSource(1))
     await compare(expert, () => ({ x: features(3, 6, 4, 2), stepMask: lengthMask([6, 3, 1], 6) }))
   })
 
   it("trains a unified expert", async () => {
     await tf.setBackend("wasm")
     // hidden 4 with 7 input features: the factored first map (3·7 > 4·4).
-    const unified = makeUnifiedExpert({ ...specs.lstm, hidden: 4 }, { text: 4, audio: 3 }, 2, seedSource(3))
+    const unified = makeUnifiedExpert({ ...specs.lstm, hidden: 4 }, { text: 4, audio: 3 }, 2, Module.seedSource(3))
     await compare(unified, () => ({
       inputs: {
         text: { x: features(3, 5, 4, 4), stepMask: lengthMask([5, 2, 4], 5) },

@@ -1,11 +1,11 @@
 /**
- * Test helpers shared by the experts tests (and, through their imports, the hierarchical-fusion and
- * kd-losses tests): seeded inputs with padding, gradient and finite-difference checks, the error a
- * call throws.
+ * Test helpers shared by the experts tests (and, through their imports, the nn, hierarchical-fusion
+ * and kd-losses tests): seeded inputs with padding, gradient and finite-difference checks, the error
+ * a call throws.
  */
 import * as tf from "@tensorflow/tfjs"
 import { expect } from "vitest"
-import type { Module } from "../src/Module"
+import type { Module } from "@haemsa/nn"
 
 /** A (B, T) float mask with `lengths[i]` leading valid steps. */
 export const lengthMask = (lengths: ReadonlyArray<number>, t: number): tf.Tensor2D =>
@@ -65,7 +65,7 @@ export const projectionLoss = (shape: ReadonlyArray<number>, seed: number) => {
  * lie between the two one-sided differences instead.
  */
 export const expectGradientsMatchFiniteDifferences = (
-  module: Module<unknown, unknown>,
+  module: Module.Module<unknown, unknown>,
   loss: () => tf.Scalar,
   perVariable = 3,
   epsilon = 2e-3

@@ -8,13 +8,13 @@
 import { DatasetLoader } from "@haemsa/datasets"
 import { ExpertFactory } from "@haemsa/experts"
 import { FusionFactory } from "@haemsa/hierarchical-fusion"
-import { Services } from "@haemsa/kd-losses"
+import { Distillation, TaskLosses } from "@haemsa/kd-losses"
 import { Layer } from "effect"
 import { Backend, type BackendError, type SetupOptions } from "./backends/Backend"
 import { Progress } from "./cli/Progress"
 
 /** The model parts: experts, fusion, task losses and distillation. */
-export type Parts = ExpertFactory.ExpertFactory | FusionFactory.FusionFactory | Services.TaskLosses | Services.Distillation
+export type Parts = ExpertFactory.ExpertFactory | FusionFactory.FusionFactory | TaskLosses.TaskLosses | Distillation.Distillation
 
 /** Every service the jobs use. */
 export type JobServices = Parts | DatasetLoader.DatasetLoader | Progress | Backend
@@ -23,8 +23,8 @@ export type JobServices = Parts | DatasetLoader.DatasetLoader | Progress | Backe
 export const parts: Layer.Layer<Parts> = Layer.mergeAll(
   ExpertFactory.ExpertFactory.layer,
   FusionFactory.FusionFactory.layer,
-  Services.TaskLosses.layer,
-  Services.Distillation.layer
+  TaskLosses.TaskLosses.layer,
+  Distillation.Distillation.layer
 )
 
 /** Everything the jobs need, on the named backend (set up with `options`, e.g. `allowSoftwareAdapter`), with progress on stderr. */

@@ -1,4 +1,4 @@
-import { WebGpuKernel } from "@haemsa/experts"
+import { Fused } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
 import * as Backend from "../src/backends/Backend"
@@ -32,7 +32,7 @@ describe("Optimizer.adam", () => {
 
   it("uses the fused kernel only on webgpu", () => {
     expect(tf.getBackend()).toBe("cpu")
-    expect(WebGpuKernel.available()).toBe(false)
+    expect(Fused.active()).toBe(false)
   })
 
   it("keeps tfjs's optimizer state: iterations and moments in getWeights", async () => {

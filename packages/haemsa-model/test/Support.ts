@@ -5,7 +5,7 @@
  */
 import type { Dataset as D } from "@haemsa/datasets"
 import { Normalize, Synthetic } from "@haemsa/datasets"
-import { Services } from "@haemsa/kd-losses"
+import { Distillation, TaskLosses } from "@haemsa/kd-losses"
 import { directory } from "@haemsa/mosi-real"
 import * as tf from "@tensorflow/tfjs"
 import { Effect } from "effect"
@@ -179,7 +179,7 @@ export const perturb = (split: D.Split, modality: D.Modality, samples?: Readonly
 }
 
 /** The default task and distillation losses of the joint objective. */
-export const defaultLosses: Objective.Losses = { task: Services.TaskLosses.default, kd: Services.Distillation.default }
+export const defaultLosses: Objective.Losses = { task: TaskLosses.TaskLosses.default, kd: Distillation.Distillation.default }
 
 /** Run the command line with in-memory output. */
 export const cli = async (...argv: string[]) => {

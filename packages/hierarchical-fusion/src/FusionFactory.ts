@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type { Module } from "@haemsa/experts"
+import type { Module } from "@haemsa/nn"
 import type * as tf from "@tensorflow/tfjs"
 import { Context, Layer } from "effect"
 import { makeHierarchy } from "./Hierarchy"

@@ -14,8 +14,8 @@
  *
  * @since 0.1.0
  */
-import { Layers } from "@haemsa/experts"
-import type { Module } from "@haemsa/experts"
+import { Layers } from "@haemsa/nn"
+import type { Module } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { checkInt, FusionError } from "./Errors"
 

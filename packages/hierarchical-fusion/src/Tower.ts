@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Layers, Module } from "@haemsa/experts"
+import { Layers, Module } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { checkActivation, checkInt, checkRate } from "./Errors"
 

@@ -1,4 +1,4 @@
-import { Module } from "@haemsa/experts"
+import { Module } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
 import { FusionError } from "../src/Errors"

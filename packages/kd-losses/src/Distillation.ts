@@ -3,15 +3,17 @@
  * distribution `p_s = softmax(teacher / T)`, each modality expert a student with
  * `p_m = softmax(student / T)`, and the loss is `KL(p_s || p_m) = sum_c p_s (log p_s - log p_m)`.
  * Everything is computed from logits with `logSoftmax` (never `log(softmax)`), so logits of
- * magnitude 1e4 give finite values and gradients.
+ * magnitude 1e4 give finite values and gradients. The {@link Distillation} service provides these
+ * functions to a trainer, which a user swaps with a layer.
  *
  * @since 0.1.0
  */
+import { Fused } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
+import { Context, Layer } from "effect"
 import { DistillationError } from "./Errors"
 import { stopGradient } from "./Gradient"
 import { weightedMean } from "./Reduction"
-import * as WebGpuLosses from "./WebGpuLosses"
 
 /** How per-sample losses are reduced over the batch: mean (default), sum, or none (a (B) tensor). */
 export type Reduction = "mean" | "sum" | "none"
@@ -220,7 +222,8 @@ const studentEntries = (
  * the samples whose weight is non-zero (a weighted mean for other weights). A sample where the
  * modality is missing contributes nothing, to the value or to any gradient, even if its logits are
  * not finite (they get exactly zero gradient); a modality with no present sample contributes 0.
- * No students gives 0. On webgpu the whole term is one fused kernel each way (see WebGpuLosses).
+ * No students gives 0. The fused op "crossModalKl" of `@haemsa/nn`: on webgpu the whole term is
+ * one kernel each way.
  *
  * @throws DistillationError for invalid logits (see {@link klDivergence}), or sample weights that
  * are not (B) tensors, do not match the students' layout, or name an unknown student.
@@ -237,20 +240,39 @@ export const crossModalKl = (
   for (const entry of entries) checkPair(teacherLogits, entry.argument, entry.logits)
   return tf.tidy(() => {
     if (entries.length === 0) return tf.scalar(0)
-    if (entries.length <= WebGpuLosses.MAX_STUDENTS && WebGpuLosses.usable(teacherLogits.shape[0], ...entries.map((e) => e.weights))) {
-      const scale = o.scale && o.temperature !== 1 ? o.temperature * o.temperature : 1
-      return WebGpuLosses.crossModalKl(teacherLogits, entries, { temperature: o.temperature, scale, teacherGradient: o.teacherGradient })
+    const composite = () => {
+      const teacher = teacherOf(teacherLogits, o)
+      const terms = entries.map(({ logits, weights }) => {
+        if (weights === undefined) return weightedMean(klRows(teacher, logits, o), weights)
+        // Absent rows are replaced by zeros before any arithmetic, so that logits a missing modality
+        // left non-finite give neither a NaN value nor a NaN gradient (to the student or the teacher).
+        // (`where` broadcasts the (B, 1) condition over the classes.)
+        const present = tf.reshape(tf.notEqual(weights, 0), [-1, 1])
+        const safe = tf.where(present, logits, tf.zerosLike(logits))
+        return weightedMean(klRows(teacher, safe, o), weights)
+      })
+      return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar
     }
-    const teacher = teacherOf(teacherLogits, o)
-    const terms = entries.map(({ logits, weights }) => {
-      if (weights === undefined) return weightedMean(klRows(teacher, logits, o), weights)
-      // Absent rows are replaced by zeros before any arithmetic, so that logits a missing modality
-      // left non-finite give neither a NaN value nor a NaN gradient (to the student or the teacher).
-      // (`where` broadcasts the (B, 1) condition over the classes.)
-      const present = tf.reshape(tf.notEqual(weights, 0), [-1, 1])
-      const safe = tf.where(present, logits, tf.zerosLike(logits))
-      return weightedMean(klRows(teacher, safe, o), weights)
-    })
-    return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar
+    const scale = o.scale && o.temperature !== 1 ? o.temperature * o.temperature : 1
+    const fusedOptions = { temperature: o.temperature, scale, teacherGradient: o.teacherGradient }
+    return Fused.run("crossModalKl", [teacherLogits, entries, fusedOptions], composite)
   })
+}
+
+/**
+ * The cross-modal knowledge-distillation losses as an Effect service, so a user can swap one without
+ * touching the trainer: `Layer.succeed(Distillation, { ...Distillation.default, kl: myKl })`. The
+ * service values are the plain tensor functions: they run inside a taped training step, where no
+ * Effect belongs.
+ */
+export class Distillation extends Context.Service<Distillation, {
+  /** The KL of one student ({@link klDivergence}). */
+  readonly kl: typeof klDivergence
+  /** The KL term over all modalities ({@link crossModalKl}). */
+  readonly crossModal: typeof crossModalKl
+}>()("@haemsa/kd-losses/Distillation") {
+  /** The implementation of this package (temperature KL from logits, teacher gradient stopped by default). */
+  static readonly default: Distillation["Service"] = { kl: klDivergence, crossModal: crossModalKl }
+  /** Provides {@link Distillation.default}. */
+  static readonly layer: Layer.Layer<Distillation> = Layer.succeed(this, this.default)
 }

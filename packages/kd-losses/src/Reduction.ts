@@ -3,9 +3,8 @@
  *
  * @since 0.1.0
  */
-import { WebGpuKernel } from "@haemsa/experts"
+import { Fused } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
-import * as WebGpuLosses from "./WebGpuLosses"
 
 /**
  * `sum(w * v) / sum(w)` over all elements, with `weights` broadcast to the shape of `values`
@@ -30,7 +29,8 @@ export const weightedMean = (values: tf.Tensor, weights?: tf.Tensor): tf.Scalar 
 
 /**
  * `sum_k coefficients[k] · terms[k]` of scalars (the joint objective's weighted sum of its losses):
- * `addN` of the products, or on webgpu one fused kernel each way (for 2 to 7 terms).
+ * `addN` of the products, or the fused op "linearCombination" of `@haemsa/nn` (on webgpu one
+ * kernel each way, for 2 to 7 terms).
  *
  * @throws Error when the lists differ in length or are empty.
  */
@@ -38,11 +38,9 @@ export const linearCombination = (terms: ReadonlyArray<tf.Scalar>, coefficients:
   if (terms.length !== coefficients.length || terms.length === 0) {
     throw new Error(`linearCombination: ${terms.length} terms and ${coefficients.length} coefficients (need the same number, at least 1)`)
   }
-  if (terms.length >= 2 && terms.length <= WebGpuLosses.MAX_TERMS && WebGpuKernel.available() && terms.every((t) => t.dtype === "float32" && t.rank === 0)) {
-    return WebGpuLosses.linearCombination(terms, coefficients)
-  }
-  return tf.tidy(() => {
-    const products = terms.map((t, k) => tf.mul(t, coefficients[k]) as tf.Scalar)
-    return (products.length === 1 ? products[0] : tf.addN(products)) as tf.Scalar
-  })
+  return Fused.run("linearCombination", [terms, coefficients], () =>
+    tf.tidy(() => {
+      const products = terms.map((t, k) => tf.mul(t, coefficients[k]) as tf.Scalar)
+      return (products.length === 1 ? products[0] : tf.addN(products)) as tf.Scalar
+    }))
 }

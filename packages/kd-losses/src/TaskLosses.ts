@@ -3,14 +3,16 @@
  * cross-entropy for the 7-class task, binary cross-entropy for IEMOCAP's emotion tasks, and the
  * mapping from regression labels to sentiment classes. Every loss takes optional (B) `weights`
  * that say which samples count (0 = excluded, e.g. a sample without that task's label) and
- * returns the weighted mean over the counted samples (0 when none counts).
+ * returns the weighted mean over the counted samples (0 when none counts). The {@link TaskLosses}
+ * service provides these functions to a trainer, which a user swaps with a layer.
  *
  * @since 0.1.0
  */
+import { Fused } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
+import { Context, Layer } from "effect"
 import { TaskLossError } from "./Errors"
 import { weightedMean } from "./Reduction"
-import * as WebGpuLosses from "./WebGpuLosses"
 
 /** Number of sentiment classes: 7 (labels clipped to [-3, 3]), 5 ([-2, 2]) or 3 ([-1, 1]). */
 export type SentimentClasses = 7 | 5 | 3
@@ -51,7 +53,7 @@ const regression = (
   pred: tf.Tensor1D | tf.Tensor2D,
   target: tf.Tensor1D | tf.Tensor2D,
   weights: tf.Tensor1D | undefined,
-  fused?: typeof WebGpuLosses.l1
+  fused?: "l1"
 ): tf.Scalar =>
   tf.tidy(() => {
     const p = asVector("pred", pred)
@@ -60,15 +62,14 @@ const regression = (
       fail("target", shapeText(target), `must have the batch size of pred ${shapeText(pred)}`)
     }
     checkWeights(weights, p.shape[0])
-    if (fused !== undefined && WebGpuLosses.usable(p.shape[0], weights)) {
-      return fused(p, y, weights)
-    }
-    return weightedMean(elementwise(tf.sub(p, y)), weights)
+    const composite = () => weightedMean(elementwise(tf.sub(p, y)), weights)
+    return fused === undefined ? composite() : Fused.run(fused, [p, y, weights], composite)
   })
 
 /**
  * Mean absolute error `mean_i w_i |pred_i - target_i| / sum w` (the usual MSA regression loss).
- * `pred` and `target` are (B) or (B, 1). On webgpu it is one fused kernel each way (see WebGpuLosses).
+ * `pred` and `target` are (B) or (B, 1). The fused op "l1" of `@haemsa/nn`: on webgpu one kernel
+ * each way.
  *
  * @throws TaskLossError for other shapes, unequal batch sizes, non-float32 inputs or bad weights.
  */
@@ -76,7 +77,7 @@ export const l1Loss = (
   pred: tf.Tensor1D | tf.Tensor2D,
   target: tf.Tensor1D | tf.Tensor2D,
   weights?: tf.Tensor1D
-): tf.Scalar => regression(tf.abs, pred, target, weights, WebGpuLosses.l1)
+): tf.Scalar => regression(tf.abs, pred, target, weights, "l1")
 
 /**
  * Mean squared error `mean_i w_i (pred_i - target_i)^2 / sum w`. `pred` and `target` are (B) or (B, 1).
@@ -136,17 +137,20 @@ export const crossEntropy = (
   }
   checkWeights(weights, batch)
   return tf.tidy(() => {
-    if (labels instanceof tf.Tensor && labels.rank === 1 && WebGpuLosses.usable(batch, weights)) {
-      return WebGpuLosses.crossEntropy(logits, labels as tf.Tensor1D, weights)
+    const composite = () => {
+      const targets =
+        labels instanceof Int32Array
+          ? tf.cast(tf.oneHot(tf.tensor1d(labels, "int32"), classes), "float32")
+          : labels.rank === 1
+            ? tf.cast(tf.oneHot(labels as tf.Tensor1D, classes), "float32")
+            : labels
+      const perSample = tf.neg(tf.sum(tf.mul(targets, tf.logSoftmax(logits)), 1))
+      return weightedMean(perSample, weights)
     }
-    const targets =
-      labels instanceof Int32Array
-        ? tf.cast(tf.oneHot(tf.tensor1d(labels, "int32"), classes), "float32")
-        : labels.rank === 1
-          ? tf.cast(tf.oneHot(labels as tf.Tensor1D, classes), "float32")
-          : labels
-    const perSample = tf.neg(tf.sum(tf.mul(targets, tf.logSoftmax(logits)), 1))
-    return weightedMean(perSample, weights)
+    // class ids in a tensor: the fused op "crossEntropy" of @haemsa/nn
+    return labels instanceof tf.Tensor && labels.rank === 1
+      ? Fused.run("crossEntropy", [logits, labels as tf.Tensor1D, weights], composite)
+      : composite()
   })
 }
 
@@ -236,4 +240,34 @@ export function sentimentClasses(
     return tf.tensor1d(classIds(y.dataSync(), classes), "int32")
   }
   return classIds(y, classes)
+}
+
+/**
+ * The task losses of the multi-task objective and the label-to-class mapping used with them, as an
+ * Effect service, so a user can swap one without touching the trainer:
+ * `Layer.succeed(TaskLosses, { ...TaskLosses.default, l1: myL1 })`. The service values are the plain
+ * tensor functions.
+ */
+export class TaskLosses extends Context.Service<TaskLosses, {
+  /** {@link l1Loss} */
+  readonly l1: typeof l1Loss
+  /** {@link mseLoss} */
+  readonly mse: typeof mseLoss
+  /** {@link crossEntropy} */
+  readonly crossEntropy: typeof crossEntropy
+  /** {@link binaryCrossEntropyWithLogits} */
+  readonly binaryCrossEntropyWithLogits: typeof binaryCrossEntropyWithLogits
+  /** {@link sentimentClasses} */
+  readonly sentimentClasses: typeof sentimentClasses
+}>()("@haemsa/kd-losses/TaskLosses") {
+  /** The implementation of this package. */
+  static readonly default: TaskLosses["Service"] = {
+    l1: l1Loss,
+    mse: mseLoss,
+    crossEntropy,
+    binaryCrossEntropyWithLogits,
+    sentimentClasses
+  }
+  /** Provides {@link TaskLosses.default}. */
+  static readonly layer: Layer.Layer<TaskLosses> = Layer.succeed(this, this.default)
 }

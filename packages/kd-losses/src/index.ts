@@ -5,7 +5,7 @@
  * @module @haemsa/kd-losses
  */
 
-/** Temperature KL from logits (teacher = unified expert, students = modality experts). */
+/** Temperature KL from logits (teacher = unified expert, students = modality experts), and the `Distillation` service. */
 export * as Distillation from "./Distillation"
 
 /** Typed errors of this package. */
@@ -17,10 +17,5 @@ export * as Gradient from "./Gradient"
 /** Weighted means that exclude samples with weight 0. */
 export * as Reduction from "./Reduction"
 
-/** The losses as Effect services (`Distillation`, `TaskLosses`) with default layers. */
-export * as Services from "./Services"
-
-/** L1, MSE, cross-entropy, binary cross-entropy on logits, sentiment classes. */
+/** L1, MSE, cross-entropy, binary cross-entropy on logits, sentiment classes, and the `TaskLosses` service. */
 export * as TaskLosses from "./TaskLosses"
-/** The losses as fused WGSL kernels on the webgpu backend. */
-export * as WebGpuLosses from "./WebGpuLosses"

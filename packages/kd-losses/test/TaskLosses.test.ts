@@ -1,8 +1,9 @@
 import * as tf from "@tensorflow/tfjs"
 import * as fc from "fast-check"
+import { Effect } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { TaskLossError } from "../src/Errors"
-import { binaryCrossEntropyWithLogits, crossEntropy, l1Loss, mseLoss, sentimentClasses } from "../src/TaskLosses"
+import { binaryCrossEntropyWithLogits, crossEntropy, l1Loss, mseLoss, sentimentClasses, TaskLosses } from "../src/TaskLosses"
 import { bce64, ce64, closeTo, npRound, weightedMean64 } from "./Reference"
 import { thrown } from "../../experts/test/helpers"
 import { expectNoLeaks } from "./Leaks"
@@ -296,5 +297,18 @@ describe("no leaked tensors", () => {
     ]
     expectNoLeaks(calls)
     tf.dispose([p, y, w, logits, ids, z, column])
+  })
+})
+
+describe("the TaskLosses service", () => {
+  it("the default layer provides this module's functions", () => {
+    const tasks = Effect.runSync(Effect.provide(Effect.gen(function*() {
+      return yield* TaskLosses
+    }), TaskLosses.layer))
+    expect(tasks.l1).toBe(l1Loss)
+    expect(tasks.mse).toBe(mseLoss)
+    expect(tasks.crossEntropy).toBe(crossEntropy)
+    expect(tasks.binaryCrossEntropyWithLogits).toBe(binaryCrossEntropyWithLogits)
+    expect(tasks.sentimentClasses).toBe(sentimentClasses)
   })
 })

@@ -10,8 +10,9 @@
  */
 import type { Dataset } from "@haemsa/datasets"
 import { Dataset as D } from "@haemsa/datasets"
-import { Errors as ExpertErrors, ExpertFactory, Layers, Module } from "@haemsa/experts"
+import { Errors as ExpertErrors, ExpertFactory } from "@haemsa/experts"
 import { Errors as FusionErrors, FusionFactory } from "@haemsa/hierarchical-fusion"
+import { Layers, Module } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Schema } from "effect"
 import type { ArchitectureSpec } from "./ArchitectureSpec"

@@ -8,15 +8,15 @@
  */
 import type { Dataset } from "@haemsa/datasets"
 import { Reduction } from "@haemsa/kd-losses"
-import type { Services } from "@haemsa/kd-losses"
+import type { Distillation, TaskLosses } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
 import type { BatchTensors } from "./BatchTensors"
 import type { Network, Outputs } from "./Network"
 
 /** The loss functions the objective uses (the two services' values). */
 export interface Losses {
-  readonly task: typeof Services.TaskLosses.Service
-  readonly kd: typeof Services.Distillation.Service
+  readonly task: typeof TaskLosses.TaskLosses.Service
+  readonly kd: typeof Distillation.Distillation.Service
 }
 
 const MODALITY_INDEX: Record<Dataset.Modality, number> = { text: 0, audio: 1, vision: 2 }

@@ -5,82 +5,18 @@
  * moments, the bias corrections, the square root, the step). On a GPU each kernel costs a dispatch
  * (~85 µs of host time under Deno), so for the default HAEMSA network (50 weight tensors) the
  * optimizer alone was about 650 of the ~1300 dispatches of a training step. {@link FusedAdam} does
- * the same arithmetic in one WGSL kernel per weight that reads the gradient, the weight and both
- * moments and writes the three new tensors. On every other backend (and when the webgpu backend
- * lacks the internals this relies on) it is tfjs's Adam, unchanged.
+ * the same arithmetic in one WGSL kernel per weight (`WebGpuAdam.update` of `@haemsa/nn`) that reads
+ * the gradient, the weight and both moments and writes the three new tensors. Whenever the fused
+ * kernels do not run (`Fused.active()` of `@haemsa/nn` is false: another backend, a webgpu backend
+ * without the internals they rely on, or the kernels switched off) it is tfjs's Adam, unchanged.
  *
  * The update, as tfjs computes it: `m = b1·m + (1-b1)·g`, `v = b2·v + (1-b2)·g²`,
  * `w = w - lr · (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)`.
  *
  * @since 0.1.0
  */
-import { WebGpuKernel } from "@haemsa/experts"
+import { Fused, WebGpuAdam } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
-
-/**
- * The WGSL of the fused update; one invocation per element, grid-stride for large weights. The bias
- * corrections `[1 - beta1^t, 1 - beta2^t]` come in a small tensor shared by every weight of a step
- * (the uniforms stay the same from step to step, so their slots and bind groups are reused).
- */
-export const ADAM_WGSL = /* wgsl */ `
-${WebGpuKernel.bindings(
-  ["grad: array<f32>", "weight: array<f32>", "m: array<f32>", "v: array<f32>", "corrections: array<f32>"],
-  ["newWeight: array<f32>", "newM: array<f32>", "newV: array<f32>"],
-  "lr: f32, beta1: f32, beta2: f32, eps: f32, n: u32, pad: u32"
-)}
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let stride = groups.x * 64u;
-  let c1 = corrections[0];
-  let c2 = corrections[1];
-  for (var i = id.x; i < u.n; i = i + stride) {
-    let g = grad[i];
-    let m1 = m[i] * u.beta1 + g * (1.0 - u.beta1);
-    let v1 = v[i] * u.beta2 + (g * g) * (1.0 - u.beta2);
-    newM[i] = m1;
-    newV[i] = v1;
-    newWeight[i] = ((m1 / c1) / (sqrt(v1 / c2) + u.eps)) * (-u.lr) + weight[i];
-  }
-}`
-
-/** The fused update as a webgpu kernel: inputs grad, weight, m, v, corrections; outputs weight, m, v. */
-const adamKernel = WebGpuKernel.define({
-  name: "HaemsaFusedAdam",
-  code: ADAM_WGSL,
-  outputs: ([, weight]) => [0, 1, 2].map(() => ({ shape: weight.shape, dtype: "float32" as const })),
-  uniforms: ([, weight], attrs) => [
-    ...(["lr", "beta1", "beta2", "epsilon"] as const).map((k) => ({ type: "float32" as const, data: [attrs[k] as number] })),
-    { type: "uint32", data: [tf.util.sizeFromShape(weight.shape)] },
-    { type: "uint32", data: [0] }
-  ],
-  workgroups: ([, weight]) => WebGpuKernel.workgroupsFor(tf.util.sizeFromShape(weight.shape))
-})
-
-/** Hyper-parameters of an update. */
-export interface AdamStep {
-  readonly lr: number
-  readonly beta1: number
-  readonly beta2: number
-  readonly epsilon: number
-}
-
-/**
- * One fused Adam update of a weight on the webgpu backend (one dispatch); `corrections` is the (2)
- * tensor `[1 - beta1^t, 1 - beta2^t]`. Returns the new weight and moments as fresh tensors (the inputs
- * are not changed). Needs `WebGpuKernel.available()`.
- */
-export const fusedAdamUpdate = (
-  grad: tf.Tensor,
-  weight: tf.Tensor,
-  m: tf.Tensor,
-  v: tf.Tensor,
-  corrections: tf.Tensor1D,
-  step: AdamStep
-): { weight: tf.Tensor; m: tf.Tensor; v: tf.Tensor } => {
-  const [w, m1, v1] = adamKernel([grad, weight, m, v, corrections], { ...step })
-  return { weight: w, m: m1, v: v1 }
-}
 
 /**
  * tfjs's Adam whose update is one fused kernel per weight on the webgpu backend (see the module
@@ -92,7 +28,8 @@ export class FusedAdam extends tf.AdamOptimizer {
   private hostAcc: { b1: number; b2: number } | undefined
 
   override applyGradients(variableGradients: VariableGradients): void {
-    if (!WebGpuKernel.available()) {
+    // the whole step is fused or tfjs's: the fused path keeps beta1^t and beta2^t on the host
+    if (!Fused.active()) {
       this.hostAcc = undefined
       super.applyGradients(variableGradients)
       return
@@ -103,7 +40,7 @@ export class FusedAdam extends tf.AdamOptimizer {
       this.hostAcc = { b1: readScalar(self.accBeta1), b2: readScalar(self.accBeta2) }
     }
     const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients)
-    const step: AdamStep = { lr: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon }
+    const step: WebGpuAdam.AdamStep = { lr: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon }
     const corrections = tf.tensor1d([1 - this.hostAcc.b1, 1 - this.hostAcc.b2])
     names.forEach((name, i) => {
       const value = tf.engine().registeredVariables[name]
@@ -117,7 +54,7 @@ export class FusedAdam extends tf.AdamOptimizer {
       if (gradient == null) return
       const m = self.accumulatedFirstMoment[i].variable
       const v = self.accumulatedSecondMoment[i].variable
-      const next = fusedAdamUpdate(gradient, value, m, v, corrections, step)
+      const next = WebGpuAdam.update(gradient, value, m, v, corrections, step)
       m.assign(next.m)
       v.assign(next.v)
       value.assign(next.weight)

@@ -9,7 +9,7 @@ import type { Dataset } from "@haemsa/datasets"
 import { Batching, Random } from "@haemsa/datasets"
 import type { ExpertFactory } from "@haemsa/experts"
 import type { FusionFactory } from "@haemsa/hierarchical-fusion"
-import { Services } from "@haemsa/kd-losses"
+import { Distillation, TaskLosses } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Schema } from "effect"
 import type { ArchitectureSpec } from "./ArchitectureSpec"
@@ -23,7 +23,7 @@ import { jointLoss } from "./Objective"
 import { bar, formatDuration, Progress } from "../cli/Progress"
 
 /** The model parts training asks for. */
-export type Parts = ExpertFactory.ExpertFactory | FusionFactory.FusionFactory | Services.TaskLosses | Services.Distillation
+export type Parts = ExpertFactory.ExpertFactory | FusionFactory.FusionFactory | TaskLosses.TaskLosses | Distillation.Distillation
 
 /** Training options (all have defaults). */
 export interface TrainOptions {
@@ -147,7 +147,7 @@ export const train = (
     const patience = options.patience ?? 6
     const seed = options.seed ?? 0
     const progress = yield* Progress
-    const losses = { task: yield* Services.TaskLosses, kd: yield* Services.Distillation }
+    const losses = { task: yield* TaskLosses.TaskLosses, kd: yield* Distillation.Distillation }
     const net = yield* Network.build(spec, info, seed)
     const rng = Random.makeRng(seed + 0x5eed)
     const train = options.trainFraction !== undefined && options.trainFraction < 1

@@ -5,18 +5,21 @@
  * composites take 10-60 dispatches each (log-softmax, masks, weighted means and their gradients):
  * for the default HAEMSA objective about 290 of a step's dispatches become 14.
  *
- * The public losses (`TaskLosses.l1Loss`, `TaskLosses.crossEntropy`, `Distillation.crossModalKl`)
- * use these when {@link usable} (`WebGpuKernel.available()`, rows, float32 (B) weights) and their
- * labels are of the plain kind (int32 class ids); the math is the same as the composites, including
- * the edge cases: zero-weight rows add nothing to the value or any gradient (even with non-finite
- * logits), all weights zero gives 0, an id outside [0, C) adds 0, the KL's rounding negatives are
- * clamped at 0 with the gradient passed straight, tfjs's `abs` gradient (-1 at 0). Each kernel runs
- * in one workgroup of 256 threads, a row per thread, so it suits batches up to a few thousand rows.
+ * The losses of `@haemsa/kd-losses` (`TaskLosses.l1Loss`, `TaskLosses.crossEntropy` with int32
+ * class ids, `Distillation.crossModalKl`, `Reduction.linearCombination`) run these through
+ * `Fused.run`, which picks them on webgpu when they take the inputs (at least one row, float32 (B)
+ * weights, at most {@link MAX_STUDENTS} students or {@link MAX_TERMS} terms) and the tfjs
+ * composites otherwise. The math is the same as the composites', including the edge cases:
+ * zero-weight rows add nothing to the value or any gradient (even with non-finite logits), all
+ * weights zero gives 0, an id outside [0, C) adds 0, the KL's rounding negatives are clamped at 0
+ * with the gradient passed straight, tfjs's `abs` gradient (-1 at 0). Each kernel runs in one
+ * workgroup of 256 threads, a row per thread, so it suits batches up to a few thousand rows.
  *
  * @since 0.1.0
  */
-import { CustomOp, WebGpuKernel } from "@haemsa/experts"
 import * as tf from "@tensorflow/tfjs"
+import * as CustomOp from "../CustomOp"
+import * as WebGpuKernel from "./WebGpuKernel"
 
 const WG = 256
 
@@ -391,15 +394,3 @@ export const linearCombination = (terms: ReadonlyArray<tf.Scalar>, coefficients:
   }))
   return op(...terms)
 }
-
-/** Whether optional (B) weights are of the kind the fused kernels read (float32, rank 1). */
-const plainWeights = (weights: tf.Tensor | undefined): boolean =>
-  weights === undefined || (weights.dtype === "float32" && weights.rank === 1)
-
-/**
- * Whether the fused row losses can run here on `rows` rows with these optional (B) weights: at least
- * one row, the webgpu backend with the kernel internals ({@link WebGpuKernel.available}), and every
- * weight absent or float32 of rank 1. Callers add their own conditions (label kind, student count).
- */
-export const usable = (rows: number, ...weights: ReadonlyArray<tf.Tensor | undefined>): boolean =>
-  rows > 0 && WebGpuKernel.available() && weights.every(plainWeights)

@@ -8,12 +8,12 @@
  * shows in `tf.profile` like any other kernel and runs through `tf.engine().runKernel`. Its WGSL
  * declares, in this order, the inputs as `var<storage, read>` at bindings 0..n-1, the outputs as
  * `var<storage, read_write>` at n..n+m-1, and (when it has uniforms) one `var<uniform>` struct at
- * n+m. It may write several outputs. Callers check {@link available} and keep a composite of tfjs
- * ops for every other backend; the webgpu/cpu agreement check (`benchmarks/gpu/agreement.ts`)
- * compares the two.
+ * n+m. It may write several outputs. Nothing calls a kernel directly to choose it: `Fused.run` runs
+ * the kernel on webgpu and the op's composite of tfjs ops on every other backend; the webgpu/cpu
+ * agreement check (`benchmarks/gpu/agreement.ts`) compares the two.
  *
  * This relies on internals of tfjs-backend-webgpu 4.22 (its command encoder, buffer map and
- * uniform pool); {@link available} is false when they are missing, and the callers fall back.
+ * uniform pool); {@link supported} is false when they are missing, and `Fused.run` falls back.
  *
  * @since 0.1.0
  */
@@ -77,29 +77,8 @@ const internalsOf = (backend: unknown): Internals | undefined => {
   return b !== undefined && REQUIRED.every((k) => b[k] !== undefined) ? (b as unknown as Internals) : undefined
 }
 
-/** The tfjs flag behind {@link setEnabled} (true by default). */
-export const FLAG = "HAEMSA_WEBGPU_FUSED_KERNELS"
-
-const registerFlag = (): void => {
-  const registry = (tf.env() as unknown as { flagRegistry: Record<string, unknown> }).flagRegistry
-  if (registry[FLAG] === undefined) tf.env().registerFlag(FLAG, () => true)
-}
-
-/**
- * Switch the fused kernels off (or back on): every caller then runs its tfjs composite, as on
- * other backends (to compare the two, or to rule the kernels out).
- */
-export const setEnabled = (enabled: boolean): void => {
-  registerFlag()
-  tf.env().set(FLAG, enabled)
-}
-
-/** Whether the active backend is `webgpu` with the internals these kernels need, and the flag is on. */
-export const available = (): boolean => {
-  if (tf.getBackend() !== "webgpu" || internalsOf(tf.backend()) === undefined) return false
-  registerFlag()
-  return tf.env().getBool(FLAG)
-}
+/** Whether the active backend is `webgpu` with the internals these kernels need. */
+export const supported = (): boolean => tf.getBackend() === "webgpu" && internalsOf(tf.backend()) !== undefined
 
 /**
  * The WGSL binding declarations in this module's order: `inputs` (e.g. "x: array<f32>") as read-only

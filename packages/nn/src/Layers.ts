@@ -8,9 +8,8 @@
  */
 import * as tf from "@tensorflow/tfjs"
 import { customOp } from "./CustomOp"
+import * as Fused from "./Fused"
 import type { Module, SeedSource } from "./Module"
-import * as WebGpuKernel from "./WebGpuKernel"
-import * as WebGpuLayers from "./WebGpuLayers"
 
 /** The nonlinearities a dense layer can end with. */
 export type Activation = "relu" | "gelu" | "tanh" | "linear"
@@ -175,11 +174,12 @@ export const layerNorm = (dim: number, epsilon = 1e-5): LayerNorm => {
  * `seeds`: a module keeps the seed source it was built with, so successive training steps get
  * fresh masks, and the same seed and call sequence replay the same masks.
  */
-export const dropout = <T extends tf.Tensor>(x: T, rate: number, training: boolean, seeds: SeedSource): T => {
-  if (!training || rate <= 0) return x
-  const seed = seeds.nextSeed()
-  return WebGpuKernel.available() && x.dtype === "float32" ? WebGpuLayers.dropout(x, rate, seed) : (tf.dropout(x, rate, undefined, seed) as T)
-}
+export const dropout = <T extends tf.Tensor>(x: T, rate: number, training: boolean, seeds: SeedSource): T =>
+  !training || rate <= 0 ? x : seededDropout(x, rate, seeds.nextSeed())
+
+/** `tf.dropout` with the mask of `seed` (rate in (0, 1)): the fused op "dropout" (see {@link Fused}). */
+const seededDropout = <T extends tf.Tensor>(x: T, rate: number, seed: number): T =>
+  Fused.run("dropout", [x, rate, seed], () => tf.dropout(x, rate, undefined, seed)) as T
 
 /**
  * Split time-major rows (T·B, w) into T tensors (B, w), by halving. A slice on the wasm backend
@@ -217,9 +217,9 @@ export const maskedMean = (x: tf.Tensor3D, stepMask: tf.Tensor2D): tf.Tensor2D =
   tf.tidy(() => tf.div(weightedSum(x, stepMask), validCount(stepMask)) as tf.Tensor2D)
 
 /**
- * A fusion level's epilogue: `dropout(activation(sum of parts)) + skip` for (N, d) tensors. On
- * webgpu, with relu and two parts, one fused kernel each way (see WebGpuLayers; the same dropout
- * noise as {@link dropout} for the seed).
+ * A fusion level's epilogue: `dropout(activation(sum of parts)) + skip` for (N, d) tensors. With
+ * relu and two parts it is the fused op "reluDropoutResidual" (see {@link Fused}): one kernel each
+ * way on webgpu, with the same dropout noise as {@link dropout} for the seed.
  */
 export const residualEpilogue = (
   parts: ReadonlyArray<tf.Tensor2D>,
@@ -229,26 +229,25 @@ export const residualEpilogue = (
   training: boolean,
   seeds: SeedSource
 ): tf.Tensor2D => {
-  if (
-    WebGpuKernel.available() && activation === "relu" && parts.length === 2 &&
-    [...parts, skip].every((t) => t.dtype === "float32" && tf.util.arraysEqual(t.shape, skip.shape))
-  ) {
-    const seed = training && rate > 0 ? seeds.nextSeed() : undefined
-    return WebGpuLayers.reluDropoutResidual(parts[0], parts[1], skip, rate, seed)
+  const seed = training && rate > 0 ? seeds.nextSeed() : undefined
+  const composite = () => {
+    let sum = parts[0]
+    for (let p = 1; p < parts.length; p++) sum = tf.add(sum, parts[p])
+    const activated = activate(sum, activation)
+    return tf.add(seed === undefined ? activated : seededDropout(activated, rate, seed), skip) as tf.Tensor2D
   }
-  let sum = parts[0]
-  for (let p = 1; p < parts.length; p++) sum = tf.add(sum, parts[p])
-  return tf.add(dropout(activate(sum, activation), rate, training, seeds), skip) as tf.Tensor2D
+  return activation === "relu" && parts.length === 2
+    ? (Fused.run("reluDropoutResidual", [parts[0], parts[1], skip, rate, seed], composite) as tf.Tensor2D)
+    : composite()
 }
 
 /**
- * `maskedMean(relu(x), stepMask)`, the mean-pool expert's pooling: (B, T, d) -> (B, d). On webgpu
- * one fused kernel each way (see WebGpuLayers), where padded steps are skipped rather than multiplied by 0.
+ * `maskedMean(relu(x), stepMask)`, the mean-pool expert's pooling: (B, T, d) -> (B, d). The fused op
+ * "reluMaskedMean" (see {@link Fused}): on webgpu one kernel each way, where padded steps are
+ * skipped rather than multiplied by 0.
  */
 export const reluMaskedMean = (x: tf.Tensor3D, stepMask: tf.Tensor2D): tf.Tensor2D =>
-  WebGpuKernel.available() && x.dtype === "float32" && stepMask.dtype === "float32"
-    ? WebGpuLayers.reluMaskedMean(x, stepMask)
-    : maskedMean(tf.relu(x), stepMask)
+  Fused.run("reluMaskedMean", [x, stepMask], () => maskedMean(tf.relu(x), stepMask))
 
 /**
  * Softmax over the last axis restricted to `mask` = 1 entries: masked entries get weight exactly 0

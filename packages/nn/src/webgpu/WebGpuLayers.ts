@@ -10,13 +10,14 @@
  * - {@link reluDropoutResidual}: a fusion level's epilogue `dropout(relu(a + b)) + skip`, one
  *   kernel each way instead of four forward and three backward.
  *
- * `Layers.dropout`, `Layers.reluMaskedMean` and `Layers.residualEpilogue` call these when `WebGpuKernel.available()`; the
- * webgpu/cpu agreement check compares them with the composites.
+ * `Layers.dropout`, `Layers.reluMaskedMean` and `Layers.residualEpilogue` run these through
+ * `Fused.run`, which picks them on webgpu and the tfjs composites elsewhere; the webgpu/cpu
+ * agreement check compares the two.
  *
  * @since 0.1.0
  */
 import * as tf from "@tensorflow/tfjs"
-import { customOp } from "./CustomOp"
+import { customOp } from "../CustomOp"
 import * as WebGpuKernel from "./WebGpuKernel"
 
 /** The uniform struct of the elementwise kernels (dropout, the epilogue): the keep probability and the element count. */

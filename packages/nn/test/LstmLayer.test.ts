@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs"
 import * as fc from "fast-check"
 import { beforeAll, describe, expect, it } from "vitest"
 import { lstmLayer, stepMasking } from "../src/LstmLayer"
-import { maxAbsDiff } from "./helpers"
+import { maxAbsDiff } from "../../experts/test/helpers"
 
 beforeAll(async () => {
   await tf.setBackend("cpu")

@@ -16,7 +16,7 @@ import {
   validCount
 } from "../src/Layers"
 import { seedSource } from "../src/Module"
-import { expectFiniteGradients, features, lengthMask, maxAbsDiff } from "./helpers"
+import { expectFiniteGradients, features, lengthMask, maxAbsDiff } from "../../experts/test/helpers"
 
 beforeAll(async () => {
   await tf.setBackend("cpu")

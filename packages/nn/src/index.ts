@@ -1,0 +1,27 @@
+/**
+ * @haemsa/nn: the tensor layer every HAEMSA package builds on. The module convention, seeded layers,
+ * the masked LSTM and custom ops, and fused WGSL kernels for tfjs's `webgpu` backend, chosen over
+ * their tfjs composites in one place (`Fused`).
+ *
+ * @since 0.2.0
+ * @module @haemsa/nn
+ */
+
+/** `customOp`: `tf.customGrad` with typed inputs and save function. */
+export * as CustomOp from "./CustomOp"
+/** The choice between a fused WGSL kernel and its tfjs composite, in one place. */
+export * as Fused from "./Fused"
+/** Dense, layer norm, dropout, masked pooling, masked softmax. */
+export * as Layers from "./Layers"
+/** The masked LSTM layer with its own backward pass. */
+export * as LstmLayer from "./LstmLayer"
+/** The module convention: trainable variables by path and a pure `apply`. */
+export * as Module from "./Module"
+/** Adam's update of one weight as a fused WGSL kernel. */
+export * as WebGpuAdam from "./webgpu/WebGpuAdam"
+/** The registry of hand-written WGSL kernels on the webgpu backend. */
+export * as WebGpuKernel from "./webgpu/WebGpuKernel"
+/** Dropout, relu + masked-mean pooling and the fusion-level epilogue as fused WGSL kernels. */
+export * as WebGpuLayers from "./webgpu/WebGpuLayers"
+/** The losses (L1, cross-entropy, cross-modal KL, weighted sums) as fused WGSL kernels. */
+export * as WebGpuLosses from "./webgpu/WebGpuLosses"
