@@ -29,7 +29,9 @@ export default defineConfig({
       "@haemsa/hierarchical-fusion": pkg("hierarchical-fusion"),
       "@haemsa/kd-losses": pkg("kd-losses"),
       "@haemsa/evo-search": pkg("evo-search"),
-      "@haemsa/haemsa-model": pkg("haemsa-model")
+      "@haemsa/haemsa-model": pkg("haemsa-model"),
+      // the private helpers shared by the packages' tests (source only, never built)
+      "@haemsa/test-helpers": pkg("test-helpers")
     }
   },
   test: {

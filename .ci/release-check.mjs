@@ -3,8 +3,11 @@
 //                                            warns when a bump is larger than any changeset asks for
 //   node .ci/release-check.mjs packs DIR    checks the packed tarballs in DIR: no `workspace:` range
 //                                            left in a manifest, and every file the manifest names is packed
+//   node .ci/release-check.mjs publishable  prints a pnpm `--filter=./packages/NAME` for every package in
+//                                            packages/ that is not private (`pnpm -r pack` packs private
+//                                            ones too, such as @haemsa/test-helpers, which is never released)
 import { execFileSync } from "node:child_process"
-import { readdirSync, readFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 
 const [mode, target] = process.argv.slice(2)
@@ -55,7 +58,12 @@ if (mode === "status") {
     for (const p of problems) console.error(`error: ${p}`)
     process.exit(1)
   }
+} else if (mode === "publishable") {
+  for (const dir of readdirSync("packages").sort()) {
+    const file = join("packages", dir, "package.json")
+    if (existsSync(file) && !JSON.parse(readFileSync(file, "utf8")).private) console.log(`--filter=./packages/${dir}`)
+  }
 } else {
-  console.error("usage: node .ci/release-check.mjs status FILE | packs DIR")
+  console.error("usage: node .ci/release-check.mjs status FILE | packs DIR | publishable")
   process.exit(2)
 }

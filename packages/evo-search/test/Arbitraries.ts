@@ -28,13 +28,3 @@ export const notAProbability = fc.oneof(
   fc.double({ max: -Number.MIN_VALUE, min: -1e9, noNaN: true }),
   fc.constantFrom(NaN, Infinity, -Infinity)
 )
-
-/** Catches what `f` throws. */
-export const thrown = (f: () => unknown): unknown => {
-  try {
-    f()
-  } catch (error) {
-    return error
-  }
-  throw new Error("expected a throw")
-}

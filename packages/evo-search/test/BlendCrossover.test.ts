@@ -1,7 +1,8 @@
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { blendCrossover, Errors, Rng } from "@haemsa/evo-search"
-import { genome, parents, seed, thrown } from "./Arbitraries"
+import { thrown } from "@haemsa/test-helpers"
+import { genome, parents, seed } from "./Arbitraries"
 
 describe("blendCrossover", () => {
   it("is alpha * a + (1 - alpha) * b with one alpha = the next uniform, within the parents' segment", () => {

@@ -1,7 +1,8 @@
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { Errors, gaussianMutation, Rng } from "@haemsa/evo-search"
-import { genome, notAProbability, seed, thrown } from "./Arbitraries"
+import { thrown } from "@haemsa/test-helpers"
+import { genome, notAProbability, seed } from "./Arbitraries"
 
 const anyGenome = fc.integer({ min: 0, max: 24 }).chain(genome)
 const sigma = fc.double({ min: 0, max: 2, noNaN: true })

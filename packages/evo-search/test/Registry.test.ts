@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import * as EvoSearch from "@haemsa/evo-search"
 import { Errors, Operator, Registry, Strategy } from "@haemsa/evo-search"
-import { thrown } from "./Arbitraries"
+import { thrown } from "@haemsa/test-helpers"
 
 const context = { populationSize: 10, dimension: 4 }
 

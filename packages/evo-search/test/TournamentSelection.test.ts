@@ -1,7 +1,8 @@
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { Errors, Rng, TournamentSelection, tournamentSelection } from "@haemsa/evo-search"
-import { fitness, seed, thrown } from "./Arbitraries"
+import { thrown } from "@haemsa/test-helpers"
+import { fitness, seed } from "./Arbitraries"
 
 const { beats, entrants } = TournamentSelection
 

@@ -1,7 +1,8 @@
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { Errors, Registry, Rng, Strategy, uniformCrossover } from "@haemsa/evo-search"
-import { genome, notAProbability, parents, seed, thrown } from "./Arbitraries"
+import { thrown } from "@haemsa/test-helpers"
+import { genome, notAProbability, parents, seed } from "./Arbitraries"
 
 const probability = fc.double({ min: 0, max: 1, noNaN: true })
 

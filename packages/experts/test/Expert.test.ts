@@ -13,7 +13,7 @@ import {
   maxAbsDiff,
   projectionLoss,
   replacePadding
-} from "./helpers"
+} from "@haemsa/test-helpers"
 
 beforeAll(async () => {
   await tf.setBackend("cpu")

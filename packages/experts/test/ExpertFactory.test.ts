@@ -4,7 +4,7 @@ import { Effect, Layer } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { ExpertFactory } from "../src/ExpertFactory"
 import type { ExpertFactoryShape } from "../src/ExpertFactory"
-import { features, lengthMask } from "./helpers"
+import { features, lengthMask } from "@haemsa/test-helpers"
 
 beforeAll(async () => {
   await tf.setBackend("cpu")

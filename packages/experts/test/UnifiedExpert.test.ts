@@ -6,7 +6,7 @@ import { EXPERT_KINDS, makeExpert } from "../src/Expert"
 import type { ExpertKind, ExpertSpec } from "../src/Expert"
 import { makeUnifiedExpert } from "../src/UnifiedExpert"
 import type { UnifiedInput } from "../src/UnifiedExpert"
-import { expectFiniteGradients, features, gradientsByPath, lengthMask, maxAbsDiff, projectionLoss, replacePadding, thrown } from "./helpers"
+import { expectFiniteGradients, features, gradientsByPath, lengthMask, maxAbsDiff, projectionLoss, replacePadding, thrown } from "@haemsa/test-helpers"
 
 beforeAll(async () => {
   await tf.setBackend("cpu")

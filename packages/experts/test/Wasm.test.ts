@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest"
 import { EXPERT_KINDS, makeExpert } from "../src/Expert"
 import type { ExpertKind, ExpertSpec } from "../src/Expert"
 import { makeUnifiedExpert } from "../src/UnifiedExpert"
-import { features, gradientsByPath, lengthMask, maxAbsDiff, projectionLoss } from "./helpers"
+import { features, gradientsByPath, lengthMask, maxAbsDiff, projectionLoss } from "@haemsa/test-helpers"
 
 const specs: Record<ExpertKind, ExpertSpec> = {
   meanpool: { kind: "meanpool", hidden: 8, layers: 2, dropout: 0.1 },

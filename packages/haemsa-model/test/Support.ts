@@ -7,10 +7,10 @@ import type { Dataset as D } from "@haemsa/datasets"
 import { Normalize, Synthetic } from "@haemsa/datasets"
 import { Distillation, TaskLosses } from "@haemsa/kd-losses"
 import { directory } from "@haemsa/mosi-real"
+import { FIXTURES } from "@haemsa/test-helpers"
 import * as tf from "@tensorflow/tfjs"
 import { Effect } from "effect"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { expect } from "vitest"
 import type * as ArchitectureSpec from "../src/model/ArchitectureSpec"
 import * as Backend from "../src/backends/Backend"
@@ -23,7 +23,7 @@ import type { Outputs } from "../src/model/Network"
 import type * as Objective from "../src/model/Objective"
 
 /** The datasets package's test fixtures (files in the real MMSA, MulT and .csd formats). */
-export const FIXTURES = fileURLToPath(new URL("../../datasets/test/fixtures/", import.meta.url))
+export { FIXTURES }
 
 /** The real CMU-MOSI subset: the `@haemsa/mosi-real` data package (a devDependency). */
 export const MOSI_REAL = directory
@@ -131,10 +131,7 @@ export const tinySpec = (
 }
 
 /** Switch tfjs to the cpu backend (deterministic). */
-export const useCpu = async (): Promise<void> => {
-  await tf.setBackend("cpu")
-  await tf.ready()
-}
+export { useCpu } from "@haemsa/test-helpers"
 
 /** Build a network with the default parts (throws the ModelError on failure). */
 export const buildNet = (spec: ArchitectureSpec.ArchitectureSpec, info: DataInfo.DataInfo, seed = 0): Network.Network =>

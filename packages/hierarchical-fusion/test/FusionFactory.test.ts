@@ -4,11 +4,9 @@ import { Effect, Layer } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import { FusionFactory } from "../src/FusionFactory"
 import type { FusionFactoryShape } from "../src/FusionFactory"
-import { normal } from "./helpers"
+import { normal, useCpu } from "@haemsa/test-helpers"
 
-beforeAll(async () => {
-  await tf.setBackend("cpu")
-})
+beforeAll(useCpu)
 
 const build = Effect.gen(function*() {
   const fusion = yield* FusionFactory

@@ -3,11 +3,9 @@ import * as tf from "@tensorflow/tfjs"
 import { beforeAll, describe, expect, it } from "vitest"
 import { FusionError } from "../src/Errors"
 import { makeFusionLevel } from "../src/FusionLevel"
-import { expectFiniteGradients, expectGradientsMatchFiniteDifferences, maxAbsDiff, normal, projectionLoss, thrown } from "./helpers"
+import { expectFiniteGradients, expectGradientsMatchFiniteDifferences, maxAbsDiff, normal, projectionLoss, thrown, useCpu } from "@haemsa/test-helpers"
 
-beforeAll(async () => {
-  await tf.setBackend("cpu")
-})
+beforeAll(useCpu)
 
 const a = normal([4, 5], 1) as tf.Tensor2D
 const b = normal([4, 3], 2) as tf.Tensor2D

@@ -4,11 +4,9 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { FusionError } from "../src/Errors"
 import { makeHierarchy } from "../src/Hierarchy"
 import type { HierarchyConfig, HierarchyInput, Pool, SharedMode } from "../src/Hierarchy"
-import { expectFiniteGradients, expectGradientsMatchFiniteDifferences, maxAbsDiff, normal, projectionLoss, thrown } from "./helpers"
+import { expectFiniteGradients, expectGradientsMatchFiniteDifferences, expectTidyLeavesNoTensors, maxAbsDiff, normal, projectionLoss, thrown, useCpu } from "@haemsa/test-helpers"
 
-beforeAll(async () => {
-  await tf.setBackend("cpu")
-})
+beforeAll(useCpu)
 
 const B = 4
 const D = 6
@@ -137,11 +135,7 @@ describe.each(configs)("hierarchy of depth %i, %s pooling, %s shared stream", (d
     const b = makeHierarchy(config, Module.seedSource(30)).apply(x, false)
     expect(maxAbsDiff(a.local[depth - 1], b.local[depth - 1])).toBe(0)
     const hierarchy = makeHierarchy(config, Module.seedSource(31))
-    const before = tf.memory().numTensors
-    tf.tidy(() => {
-      hierarchy.apply(x, true)
-    })
-    expect(tf.memory().numTensors).toBe(before)
+    expectTidyLeavesNoTensors(() => hierarchy.apply(x, true))
   })
 })
 

@@ -5,11 +5,9 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { FusionError } from "../src/Errors"
 import { makeTaskAttention } from "../src/TaskAttention"
 import type { TaskAttentionInput } from "../src/TaskAttention"
-import { expectFiniteGradients, expectGradientsMatchFiniteDifferences, maxAbsDiff, normal, projectionLoss, thrown } from "./helpers"
+import { expectFiniteGradients, expectGradientsMatchFiniteDifferences, expectTidyLeavesNoTensors, maxAbsDiff, normal, projectionLoss, thrown, useCpu } from "@haemsa/test-helpers"
 
-beforeAll(async () => {
-  await tf.setBackend("cpu")
-})
+beforeAll(useCpu)
 
 const B = 3
 const D = 4
@@ -135,11 +133,7 @@ describe("task attention", () => {
     }
     expectFiniteGradients(attention.variables, total)
     expectGradientsMatchFiniteDifferences(attention, total)
-    const before = tf.memory().numTensors
-    tf.tidy(() => {
-      attention.apply(x, true)
-    })
-    expect(tf.memory().numTensors).toBe(before)
+    expectTidyLeavesNoTensors(() => attention.apply(x, true))
   })
 
   it("rejects bad configs and inputs with FusionError", () => {

@@ -4,11 +4,9 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { FusionError } from "../src/Errors"
 import { makeTower } from "../src/Tower"
 import type { TowerConfig } from "../src/Tower"
-import { expectFiniteGradients, expectGradientsMatchFiniteDifferences, maxAbsDiff, normal, projectionLoss, thrown } from "./helpers"
+import { expectFiniteGradients, expectGradientsMatchFiniteDifferences, expectTidyLeavesNoTensors, maxAbsDiff, normal, projectionLoss, thrown, useCpu } from "@haemsa/test-helpers"
 
-beforeAll(async () => {
-  await tf.setBackend("cpu")
-})
+beforeAll(useCpu)
 
 const x = normal([4, 5], 1) as tf.Tensor2D
 const config = (depth: number): TowerConfig => ({ depth, width: 6, outDim: 3, dropout: 0.2, activation: "relu" })
@@ -43,11 +41,7 @@ describe("tower", () => {
     const tower = makeTower({ ...config(2), dropout: 0.5 }, 5, Module.seedSource(3))
     expect(maxAbsDiff(tower.apply(x, false), tower.apply(x, false))).toBe(0)
     expect(maxAbsDiff(tower.apply(x, false), tower.apply(x, true))).toBeGreaterThan(0)
-    const before = tf.memory().numTensors
-    tf.tidy(() => {
-      tower.apply(x, true)
-    })
-    expect(tf.memory().numTensors).toBe(before)
+    expectTidyLeavesNoTensors(() => tower.apply(x, true))
   })
 
   it.each([

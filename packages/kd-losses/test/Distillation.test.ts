@@ -5,13 +5,9 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { crossModalKl, Distillation, klDivergence } from "../src/Distillation"
 import { DistillationError } from "../src/Errors"
 import { closeTo, kl64, klGrads64, weightedMean64 } from "./Reference"
-import { thrown } from "../../experts/test/helpers"
-import { expectNoLeaks } from "./Leaks"
+import { expectNoLeaks, thrown, useCpu } from "@haemsa/test-helpers"
 
-beforeAll(async () => {
-  await tf.setBackend("cpu")
-  await tf.ready()
-})
+beforeAll(useCpu)
 
 type Matrix = Array<Array<number>>
 

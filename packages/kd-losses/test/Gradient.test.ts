@@ -2,11 +2,9 @@ import * as tf from "@tensorflow/tfjs"
 import * as fc from "fast-check"
 import { beforeAll, describe, expect, it } from "vitest"
 import { stopGradient } from "../src/Gradient"
+import { useCpu } from "@haemsa/test-helpers"
 
-beforeAll(async () => {
-  await tf.setBackend("cpu")
-  await tf.ready()
-})
+beforeAll(useCpu)
 
 describe("stopGradient", () => {
   it("is the identity forward and blocks exactly the gradient through it", () => {

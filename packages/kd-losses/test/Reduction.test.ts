@@ -2,12 +2,10 @@ import * as tf from "@tensorflow/tfjs"
 import * as fc from "fast-check"
 import { beforeAll, describe, expect, it } from "vitest"
 import { linearCombination, weightedMean } from "../src/Reduction"
+import { useCpu } from "@haemsa/test-helpers"
 import { weightedMean64 } from "./Reference"
 
-beforeAll(async () => {
-  await tf.setBackend("cpu")
-  await tf.ready()
-})
+beforeAll(useCpu)
 
 const read = (f: () => tf.Tensor): number => tf.tidy(() => f().dataSync()[0])
 

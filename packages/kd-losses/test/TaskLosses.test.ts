@@ -5,13 +5,9 @@ import { beforeAll, describe, expect, it } from "vitest"
 import { TaskLossError } from "../src/Errors"
 import { binaryCrossEntropyWithLogits, crossEntropy, l1Loss, mseLoss, sentimentClasses, TaskLosses } from "../src/TaskLosses"
 import { bce64, ce64, closeTo, npRound, weightedMean64 } from "./Reference"
-import { thrown } from "../../experts/test/helpers"
-import { expectNoLeaks } from "./Leaks"
+import { expectNoLeaks, thrown, useCpu } from "@haemsa/test-helpers"
 
-beforeAll(async () => {
-  await tf.setBackend("cpu")
-  await tf.ready()
-})
+beforeAll(useCpu)
 
 const f32 = (lim: number) => fc.double({ min: -lim, max: lim, noNaN: true }).map(Math.fround)
 

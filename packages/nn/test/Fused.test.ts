@@ -8,10 +8,9 @@ import * as tf from "@tensorflow/tfjs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Fused from "../src/Fused"
 import * as WebGpuKernel from "../src/webgpu/WebGpuKernel"
+import { useCpu } from "@haemsa/test-helpers"
 
-beforeAll(async () => {
-  await tf.setBackend("cpu")
-})
+beforeAll(useCpu)
 
 describe("off webgpu", () => {
   it("is not active, and run gives the composite's result", () => {

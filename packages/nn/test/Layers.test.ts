@@ -16,11 +16,9 @@ import {
   validCount
 } from "../src/Layers"
 import { seedSource } from "../src/Module"
-import { expectFiniteGradients, features, lengthMask, maxAbsDiff } from "../../experts/test/helpers"
+import { expectFiniteGradients, features, lengthMask, maxAbsDiff, useCpu } from "@haemsa/test-helpers"
 
-beforeAll(async () => {
-  await tf.setBackend("cpu")
-})
+beforeAll(useCpu)
 
 describe("linear and project", () => {
   const a = tf.randomNormal([5, 3], 0, 1, "float32", 1) as tf.Tensor2D

@@ -2,11 +2,9 @@ import * as tf from "@tensorflow/tfjs"
 import * as fc from "fast-check"
 import { beforeAll, describe, expect, it } from "vitest"
 import { lstmLayer, stepMasking } from "../src/LstmLayer"
-import { maxAbsDiff } from "../../experts/test/helpers"
+import { expectTidyLeavesNoTensors, maxAbsDiff, useCpu } from "@haemsa/test-helpers"
 
-beforeAll(async () => {
-  await tf.setBackend("cpu")
-})
+beforeAll(useCpu)
 
 /** The textbook step-by-step LSTM with masked state updates, differentiated by tfjs itself. */
 const reference = (gates: tf.Tensor2D, recurrent: tf.Tensor2D, mask: ReadonlyArray<ReadonlyArray<number>>) => {
@@ -92,10 +90,7 @@ describe("lstmLayer", () => {
     const recurrent = tf.variable(tf.randomNormal([2, 8]))
     const masking = stepMasking(tf.tensor2d([[1, 1, 0], [1, 0, 0]]))
     const before = tf.memory().numTensors
-    tf.tidy(() => {
-      lstmLayer(gates, recurrent as tf.Tensor2D, masking)
-    })
-    expect(tf.memory().numTensors).toBe(before)
+    expectTidyLeavesNoTensors(() => lstmLayer(gates, recurrent as tf.Tensor2D, masking))
     const { value, grads } = tf.variableGrads(() => tf.sum(lstmLayer(gates, recurrent as tf.Tensor2D, masking)) as tf.Scalar)
     tf.dispose([value, ...Object.values(grads)])
     expect(tf.memory().numTensors).toBe(before)
