@@ -12,6 +12,7 @@ import * as Genome from "../src/search/Genome"
 import * as Environment from "../src/Environment"
 import { Progress } from "../src/cli/Progress"
 import * as SearchCommand from "../src/search/SearchCommand"
+import * as SearchReport from "../src/search/SearchReport"
 import { cli, MMSA } from "./Support"
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "haemsa-search-"))
@@ -46,14 +47,16 @@ describe("parseFidelity", () => {
   })
 })
 
-describe("seededState", () => {
-  it("puts the seeds first and keeps the rest of the random first generation", () => {
-    const strategy = Result.getOrThrow(Strategy.make({ dimension: Genome.GENE_COUNT, populationSize: 5 }))
+describe("the first generation", () => {
+  it("is the unseeded strategy's random one with the default architecture in front (same rng draws)", () => {
+    const config = { dimension: Genome.GENE_COUNT, populationSize: 5, ...SearchCommand.OPERATORS }
+    const plain = Result.getOrThrow(Strategy.make(config))
     const seed = Genome.encode(ArchitectureSpec.defaultSpec)
-    const plain = strategy.ask(strategy.init(7)).genomes
-    const seeded = SearchCommand.seededState(strategy, 7, [seed])
-    expect(seeded.pending).toEqual([seed, ...plain.slice(1)])
-    expect(strategy.ask(seeded).genomes).toEqual(seeded.pending)
+    const seeded = Result.getOrThrow(Strategy.make({ ...config, initialPopulation: [seed] }))
+    const random = plain.ask(plain.init(7))
+    const asked = seeded.ask(seeded.init(7))
+    expect(asked.genomes).toEqual([seed, ...random.genomes.slice(1)])
+    expect(asked.state.rng).toBe(random.state.rng)
   })
 })
 
@@ -100,6 +103,23 @@ describe("searchJob", () => {
     const saved = await Effect.runPromise(Checkpoint.read(Checkpoint.file(options.checkpointDir)))
     const cache = Option.getOrThrow(saved).state.cache
     expect(Object.hasOwn(cache, SearchState.cacheKey(0, Genome.canonicalKey(ArchitectureSpec.defaultSpec)))).toBe(true)
+
+    // the search's first candidate is the default architecture, and the reported modality subsets are
+    // those of the populations it evaluated (each individual's fitness is the cached one at its level)
+    const history = Option.getOrThrow(saved).state.history
+    expect(history).toHaveLength(2)
+    expect(history[0].elites).toBe(0)
+    expect(history[0].population[0].genome).toEqual(Genome.encode(ArchitectureSpec.defaultSpec))
+    history.forEach((g, i) => {
+      const counts: Record<string, number> = {}
+      for (const individual of g.population) {
+        const architecture = Genome.decode(individual.genome)
+        const name = SearchReport.subsetName(architecture.modalities)
+        counts[name] = (counts[name] ?? 0) + 1
+        expect(cache[SearchState.cacheKey(individual.level, Genome.canonicalKey(architecture))]).toBe(individual.fitness)
+      }
+      expect(output.generations[i].modalities).toEqual(counts)
+    })
 
     // rerunning the same search resumes: nothing is trained again, the result is the same
     const again: string[] = []

@@ -8,9 +8,8 @@
  * @since 0.1.0
  */
 import type { Dataset, DatasetLoader, Errors as DatasetErrors } from "@haemsa/datasets"
-import { Checkpoint, Fidelity, FitnessEvaluator, Search, SearchState, Strategy } from "@haemsa/evo-search"
+import { Checkpoint, Fidelity, FitnessEvaluator, Search, Strategy } from "@haemsa/evo-search"
 import type { Errors as SearchErrors } from "@haemsa/evo-search"
-import type { Genome as SearchGenome } from "@haemsa/evo-search"
 import { Effect, Layer, Option, Result } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -77,55 +76,6 @@ export const parseFidelity = (value: string): Result.Result<ReadonlyArray<Fideli
     levels.push(fraction < 1 ? { epochs, fraction } : { epochs })
   }
   return Result.succeed(levels)
-}
-
-/**
- * The strategy state a search starts from: the first generation's random genomes with `seeds` in
- * front (e.g. the default architecture, so elitism keeps the best of it and the search can only
- * improve on it at equal fidelity). Drawn from the same rng as an unseeded search.
- */
-export const seededState = (
-  strategy: Strategy.Strategy,
-  seed: number,
-  seeds: ReadonlyArray<SearchGenome.Genome>
-): Strategy.StrategyState => {
-  const asked = strategy.ask(strategy.init(seed))
-  const genomes = asked.genomes.map((g, i) => (i < seeds.length ? seeds[i] : g))
-  return { ...asked.state, pending: genomes }
-}
-
-/**
- * The population after each generation, recomputed from the search's fitness cache: the search is
- * deterministic given its fitness values, so replaying it with cached values gives exactly the
- * populations it had (also across resumed runs). Stops at the first generation the cache cannot
- * complete.
- */
-export const replayPopulations = (
-  strategy: Strategy.Strategy,
-  fidelity: Fidelity.FidelityConfig,
-  initial: SearchState.SearchState,
-  cache: Readonly<Record<string, number>>,
-  key: (genome: SearchGenome.Genome) => string,
-  generations: number
-): Array<ReadonlyArray<Strategy.Individual>> => {
-  const out: Array<ReadonlyArray<Strategy.Individual>> = []
-  let s = initial
-  for (let g = 0; g < generations; g++) {
-    s = SearchState.startGeneration(s, strategy, key)
-    while (s.round !== null) {
-      const round: SearchState.Round = s.round
-      for (const i of SearchState.toEvaluate(s)) {
-        const k = SearchState.cacheKey(round.level, round.keys[i])
-        if (!Object.hasOwn(cache, k)) return out
-        s = SearchState.record(s, i, cache[k], Number.isNaN(cache[k]) ? "failed" : undefined)
-      }
-      const next = SearchState.finishLevel(s, strategy, fidelity)
-      if (Result.isFailure(next)) return out
-      s = next.success
-    }
-    out.push(s.strategy.population)
-  }
-  return out
 }
 
 /** Options of {@link searchJob}. */
@@ -278,7 +228,14 @@ export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput
     const evaluator = yield* FitnessEvaluator.FitnessEvaluator
     const base = options.base ?? defaultSpec
     const searchOptions: Search.SearchOptions = {
-      strategy: { dimension: Genome.GENE_COUNT, populationSize: options.population, elitism: options.elitism ?? 1, ...OPERATORS },
+      strategy: {
+        dimension: Genome.GENE_COUNT,
+        populationSize: options.population,
+        elitism: options.elitism ?? 1,
+        ...OPERATORS,
+        // the default architecture first, so elitism keeps the best of it and the search can only improve on it
+        initialPopulation: options.seedBase === false ? [] : [Genome.encode(base)]
+      },
       seed: options.seed,
       generations: options.generations,
       key: space.key,
@@ -289,14 +246,11 @@ export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput
     const strategy = yield* Effect.fromResult(Strategy.make(searchOptions.strategy))
     const fidelity = yield* Effect.fromResult(Fidelity.make(searchOptions.fidelity))
     const file = Checkpoint.file(options.checkpointDir)
-    const seeds = options.seedBase === false ? [] : [Genome.encode(base)]
-    const initial = SearchState.initial(seededState(strategy, options.seed, seeds))
 
-    // A new search starts from a checkpoint holding the seeded first generation; an existing one resumes.
+    // An existing checkpoint of this search resumes (Search.run refuses one of another configuration).
     const config: Checkpoint.CheckpointConfig = { seed: options.seed, strategy: strategy.config, fidelity }
     const saved = yield* Checkpoint.read(file)
-    if (Option.isNone(saved)) yield* Checkpoint.write(file, { config, state: initial })
-    else if (Checkpoint.configDifference(saved.value.config, config) === undefined) {
+    if (Option.isSome(saved) && Checkpoint.configDifference(saved.value.config, config) === undefined) {
       const s = saved.value.state
       progress.log(`resuming ${file}: ${s.history.length} generations done, ${s.evaluations} evaluations cached`)
     }
@@ -330,12 +284,12 @@ export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput
     const cpuSeconds = cpuBefore + cpuSecondsSince(cpuStart)
     writeCost(options.checkpointDir, cpuSeconds)
 
+    // the fitness cache (every architecture and level trained, over all runs) gives the fidelity cost
     const final = yield* Checkpoint.read(file)
     const cache = Option.isSome(final) ? final.value.state.cache : {}
-    const populations = replayPopulations(strategy, fidelity, initial, cache, space.key, result.generations.length)
-    const generations: GenerationOutput[] = result.generations.map((g, i) => {
+    const generations: GenerationOutput[] = result.generations.map((g) => {
       const counts: Record<string, number> = {}
-      for (const individual of populations[i] ?? []) {
+      for (const individual of g.population) {
         const name = SearchReport.subsetName(space.decode(individual.genome).modalities)
         counts[name] = (counts[name] ?? 0) + 1
       }
