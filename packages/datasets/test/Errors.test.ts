@@ -1,5 +1,5 @@
+import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { describe, expect, it } from "vitest"
 import * as DatasetLoader from "../src/DatasetLoader"
 import * as Errors from "../src/Errors"
 import { fixture, FIXTURES } from "./support/Paths"
@@ -17,9 +17,6 @@ const instances: ReadonlyArray<Errors.DatasetError> = [
   new Errors.FileError({ file: "a", reason: "no such file or folder" }),
   new Errors.InvalidOption({ option: "seed", value: "x", reason: "not an integer" })
 ]
-
-/** The error `effect` fails with. */
-const failure = <E>(effect: Effect.Effect<unknown, E>): Promise<E> => Effect.runPromise(Effect.flip(effect))
 
 describe("Errors.DatasetErrorSchema", () => {
   it("is the union of every error class of the module, so a new class cannot be left out", () => {
@@ -45,22 +42,24 @@ describe("Errors.DatasetErrorSchema", () => {
 })
 
 describe("DatasetLoader errors", () => {
-  it("passes an error of a reader through as it is", async () => {
-    const e = await failure(DatasetLoader.loadPickle(fixture("bad_truncated.pkl")))
-    expect(e).toBeInstanceOf(Errors.PickleError)
-    expect(e.message).toMatch(/bad_truncated\.pkl: pickle error at byte \d+: truncated/)
-  })
+  it.effect("passes an error of a reader through as it is", () =>
+    Effect.gen(function*() {
+      const e = yield* Effect.flip(DatasetLoader.loadPickle(fixture("bad_truncated.pkl")))
+      expect(e).toBeInstanceOf(Errors.PickleError)
+      expect(e.message).toMatch(/bad_truncated\.pkl: pickle error at byte \d+: truncated/)
+    }))
 
-  it("keeps the file system's error as the cause of a FileError", async () => {
-    const missing = fixture("no-such-file.pkl")
-    const notFound = await failure(DatasetLoader.detect(missing))
-    expect(notFound).toBeInstanceOf(Errors.FileError)
-    expect(notFound.reason).toBe("no such file or folder")
-    expect((notFound.cause as NodeJS.ErrnoException).code).toBe("ENOENT")
+  it.effect("keeps the file system's error as the cause of a FileError", () =>
+    Effect.gen(function*() {
+      const missing = fixture("no-such-file.pkl")
+      const notFound = yield* Effect.flip(DatasetLoader.detect(missing))
+      expect(notFound).toBeInstanceOf(Errors.FileError)
+      expect(notFound.reason).toBe("no such file or folder")
+      expect((notFound.cause as NodeJS.ErrnoException).code).toBe("ENOENT")
 
-    const unreadable = await failure(DatasetLoader.loadPickle(FIXTURES))
-    expect(unreadable).toBeInstanceOf(Errors.FileError)
-    expect(unreadable.message).toMatch(/^.*fixtures\/?: cannot read: EISDIR/)
-    expect((unreadable.cause as NodeJS.ErrnoException).code).toBe("EISDIR")
-  })
+      const unreadable = yield* Effect.flip(DatasetLoader.loadPickle(FIXTURES))
+      expect(unreadable).toBeInstanceOf(Errors.FileError)
+      expect(unreadable.message).toMatch(/^.*fixtures\/?: cannot read: EISDIR/)
+      expect((unreadable.cause as NodeJS.ErrnoException).code).toBe("EISDIR")
+    }))
 })

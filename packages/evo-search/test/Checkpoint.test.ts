@@ -1,7 +1,7 @@
 import { Effect, Option, Result } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Checkpoint, Fidelity, SearchState, Strategy } from "@haemsa/evo-search"
 import { removeTempDirs, tempDir } from "./Support"
 
@@ -32,17 +32,18 @@ describe("Checkpoint", () => {
     expect(Result.getOrThrow(Checkpoint.decode(text, "f.json"))).toEqual(checkpoint)
   })
 
-  it("writes atomically (no temp file left) and reads back; a missing file reads as None", async () => {
-    const dir = path.join(tempDir(), "nested")
-    const file = Checkpoint.file(dir)
-    expect(Option.isNone(await Effect.runPromise(Checkpoint.read(file)))).toBe(true)
-    const checkpoint = { config, state: sample() }
-    await Effect.runPromise(Checkpoint.write(file, checkpoint))
-    await Effect.runPromise(Checkpoint.write(file, checkpoint))
-    expect(fs.readdirSync(dir)).toEqual([Checkpoint.FILE_NAME])
-    const read = await Effect.runPromise(Checkpoint.read(file))
-    expect(Option.getOrThrow(read)).toEqual(checkpoint)
-  })
+  it.effect("writes atomically (no temp file left) and reads back; a missing file reads as None", () =>
+    Effect.gen(function*() {
+      const dir = path.join(tempDir(), "nested")
+      const file = Checkpoint.file(dir)
+      expect(Option.isNone(yield* Checkpoint.read(file))).toBe(true)
+      const checkpoint = { config, state: sample() }
+      yield* Checkpoint.write(file, checkpoint)
+      yield* Checkpoint.write(file, checkpoint)
+      expect(fs.readdirSync(dir)).toEqual([Checkpoint.FILE_NAME])
+      const read = yield* Checkpoint.read(file)
+      expect(Option.getOrThrow(read)).toEqual(checkpoint)
+    }))
 
   it("a corrupt, truncated, foreign or inconsistent file is a CheckpointError naming it", () => {
     const good = JSON.parse(Checkpoint.encode({ config, state: sample() }))
@@ -69,11 +70,12 @@ describe("Checkpoint", () => {
     }
   })
 
-  it("an unreadable path is a CheckpointError naming it", async () => {
-    const dir = tempDir()
-    const exit = await Effect.runPromise(Effect.result(Checkpoint.read(dir)))
-    expect(Result.isFailure(exit) && exit.failure).toMatchObject({ _tag: "CheckpointError", file: dir })
-  })
+  it.effect("an unreadable path is a CheckpointError naming it", () =>
+    Effect.gen(function*() {
+      const dir = tempDir()
+      const exit = yield* Effect.result(Checkpoint.read(dir))
+      expect(Result.isFailure(exit) && exit.failure).toMatchObject({ _tag: "CheckpointError", file: dir })
+    }))
 
   it("tells which part of the configuration differs, whatever the key order", () => {
     const reordered = JSON.parse(JSON.stringify({ fidelity: config.fidelity, strategy: config.strategy, seed: config.seed }))

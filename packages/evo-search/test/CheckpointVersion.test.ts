@@ -8,7 +8,7 @@ import * as fc from "fast-check"
 import { Effect, Exit, Result } from "effect"
 import * as fs from "node:fs"
 import { fileURLToPath } from "node:url"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import type { Fidelity as FidelityTypes, Genome as GenomeTypes } from "@haemsa/evo-search"
 import { Checkpoint, Fidelity, Search, SearchState, Strategy } from "@haemsa/evo-search"
 import { recording, removeTempDirs, sphere, tempDir, timeless } from "./Support"
@@ -47,13 +47,14 @@ const decodeFailure = (text: string, file: string) => {
 }
 
 /** Runs a search with the v1 fixture in its checkpoint folder. */
-const resumeFixture = async (text: string, options: (dir: string) => Search.SearchOptions = v1Options) => {
-  const dir = tempDir()
-  fs.writeFileSync(Checkpoint.file(dir), text)
-  const evaluator = recording(v1Fitness)
-  const exit = await Effect.runPromiseExit(Search.run(options(dir)).pipe(Effect.provide(evaluator.layer)))
-  return { dir, evaluator, exit }
-}
+const resumeFixture = (text: string, options: (dir: string) => Search.SearchOptions = v1Options) =>
+  Effect.gen(function*() {
+    const dir = tempDir()
+    fs.writeFileSync(Checkpoint.file(dir), text)
+    const evaluator = recording(v1Fitness)
+    const exit = yield* Effect.exit(Search.run(options(dir)).pipe(Effect.provide(evaluator.layer)))
+    return { dir, evaluator, exit }
+  })
 
 describe("checkpoint format version", () => {
   it("writes format and version 2, with the initial population and each generation's population", () => {
@@ -85,16 +86,17 @@ describe("checkpoint format version", () => {
     expect(decodeFailure(JSON.stringify(noVersion), "n.json").message).toMatch(/^n\.json: unsupported checkpoint version \(none\): .*reads version 2/)
   })
 
-  it("Search.run refuses an unsupported version, names it, evaluates nothing and leaves the file alone", async () => {
-    const text = JSON.stringify({ ...JSON.parse(Checkpoint.encode(current())), version: 3 })
-    const { dir, evaluator, exit } = await resumeFixture(text)
-    expect(Exit.isFailure(exit)).toBe(true)
-    const failure = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail") : undefined
-    expect(failure?._tag === "Fail" && failure.error).toMatchObject({ _tag: "CheckpointError", file: Checkpoint.file(dir) })
-    expect(failure?._tag === "Fail" && failure.error.message).toContain("unsupported checkpoint version 3")
-    expect(evaluator.calls).toHaveLength(0)
-    expect(fs.readFileSync(Checkpoint.file(dir), "utf8")).toBe(text)
-  })
+  it.effect("Search.run refuses an unsupported version, names it, evaluates nothing and leaves the file alone", () =>
+    Effect.gen(function*() {
+      const text = JSON.stringify({ ...JSON.parse(Checkpoint.encode(current())), version: 3 })
+      const { dir, evaluator, exit } = yield* resumeFixture(text)
+      expect(Exit.isFailure(exit)).toBe(true)
+      const failure = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail") : undefined
+      expect(failure?._tag === "Fail" && failure.error).toMatchObject({ _tag: "CheckpointError", file: Checkpoint.file(dir) })
+      expect(failure?._tag === "Fail" && failure.error.message).toContain("unsupported checkpoint version 3")
+      expect(evaluator.calls).toHaveLength(0)
+      expect(fs.readFileSync(Checkpoint.file(dir), "utf8")).toBe(text)
+    }))
 
   it("a version 2 file whose populations are inconsistent is a corrupt CheckpointError", () => {
     const good = JSON.parse(Checkpoint.encode(current()))
@@ -125,37 +127,39 @@ describe("a version 1 checkpoint", () => {
     expect(JSON.parse(Checkpoint.encode(checkpoint)).version).toBe(2)
   })
 
-  it("resumes with Search.run exactly like an uninterrupted search, populations included, evaluating only what it lacked", async () => {
-    const straightEvaluator = recording(v1Fitness)
-    const straight = await Effect.runPromise(Search.run(v1Options()).pipe(Effect.provide(straightEvaluator.layer)))
-    const saved = Result.getOrThrow(Checkpoint.decode(v1Text, FIXTURE))
-    const { dir, evaluator, exit } = await resumeFixture(v1Text)
-    const resumed = Exit.isSuccess(exit) ? exit.value : undefined
-    expect(resumed && timeless(resumed)).toEqual(timeless(straight))
-    expect(evaluator.calls.length).toBe(straightEvaluator.calls.length - saved.state.evaluations)
-    for (const c of evaluator.calls) expect(saved.state.cache[`${c.fidelity.level}:${JSON.stringify(c.genome)}`]).toBeUndefined()
-    // the file is now version 2 with the rebuilt populations
-    const upgraded = Result.getOrThrow(Checkpoint.decode(fs.readFileSync(Checkpoint.file(dir), "utf8"), "c"))
-    expect(upgraded.migratedFrom).toBeUndefined()
-    expect(upgraded.state.history).toEqual(straight.generations)
-  })
+  it.effect("resumes with Search.run exactly like an uninterrupted search, populations included, evaluating only what it lacked", () =>
+    Effect.gen(function*() {
+      const straightEvaluator = recording(v1Fitness)
+      const straight = yield* Search.run(v1Options()).pipe(Effect.provide(straightEvaluator.layer))
+      const saved = Result.getOrThrow(Checkpoint.decode(v1Text, FIXTURE))
+      const { dir, evaluator, exit } = yield* resumeFixture(v1Text)
+      const resumed = Exit.isSuccess(exit) ? exit.value : undefined
+      expect(resumed && timeless(resumed)).toEqual(timeless(straight))
+      expect(evaluator.calls.length).toBe(straightEvaluator.calls.length - saved.state.evaluations)
+      for (const c of evaluator.calls) expect(saved.state.cache[`${c.fidelity.level}:${JSON.stringify(c.genome)}`]).toBeUndefined()
+      // the file is now version 2 with the rebuilt populations
+      const upgraded = Result.getOrThrow(Checkpoint.decode(fs.readFileSync(Checkpoint.file(dir), "utf8"), "c"))
+      expect(upgraded.migratedFrom).toBeUndefined()
+      expect(upgraded.state.history).toEqual(straight.generations)
+    }))
 
-  it("that the replay cannot reproduce is a CheckpointError naming both versions, the file left alone", async () => {
-    const json = JSON.parse(v1Text)
-    const tampered = JSON.stringify({ ...json, state: { ...json.state, strategy: { ...json.state.strategy, rng: 12345 } } })
-    const otherKey = (dir: string) => ({ ...v1Options(dir), key: (g: GenomeTypes.Genome) => JSON.stringify(g.map((x) => x / 2)) })
-    for (const [text, options, reason] of [
-      [tampered, v1Options, "does not reproduce"],
-      [v1Text, otherKey, "the fitness cache lacks an evaluation of generation 0"]
-    ] as const) {
-      const { dir, evaluator, exit } = await resumeFixture(text, options)
-      const failure = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail") : undefined
-      expect(failure?._tag === "Fail" && failure.error).toMatchObject({ _tag: "CheckpointError", file: Checkpoint.file(dir) })
-      const message = failure?._tag === "Fail" ? failure.error.message : ""
-      expect(message).toContain("cannot upgrade this checkpoint of version 1 to version 2")
-      expect(message).toContain(reason)
-      expect(evaluator.calls).toHaveLength(0)
-      expect(fs.readFileSync(Checkpoint.file(dir), "utf8")).toBe(text)
-    }
-  })
+  it.effect("that the replay cannot reproduce is a CheckpointError naming both versions, the file left alone", () =>
+    Effect.gen(function*() {
+      const json = JSON.parse(v1Text)
+      const tampered = JSON.stringify({ ...json, state: { ...json.state, strategy: { ...json.state.strategy, rng: 12345 } } })
+      const otherKey = (dir: string) => ({ ...v1Options(dir), key: (g: GenomeTypes.Genome) => JSON.stringify(g.map((x) => x / 2)) })
+      for (const [text, options, reason] of [
+        [tampered, v1Options, "does not reproduce"],
+        [v1Text, otherKey, "the fitness cache lacks an evaluation of generation 0"]
+      ] as const) {
+        const { dir, evaluator, exit } = yield* resumeFixture(text, options)
+        const failure = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail") : undefined
+        expect(failure?._tag === "Fail" && failure.error).toMatchObject({ _tag: "CheckpointError", file: Checkpoint.file(dir) })
+        const message = failure?._tag === "Fail" ? failure.error.message : ""
+        expect(message).toContain("cannot upgrade this checkpoint of version 1 to version 2")
+        expect(message).toContain(reason)
+        expect(evaluator.calls).toHaveLength(0)
+        expect(fs.readFileSync(Checkpoint.file(dir), "utf8")).toBe(text)
+      }
+    }))
 })

@@ -3,7 +3,7 @@
  * population, a seed still gives exactly the same search (the new option draws nothing when absent).
  */
 import { Effect, Result } from "effect"
-import { describe, expect, it } from "vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Search, Strategy } from "@haemsa/evo-search"
 import { recording, sphere } from "./Support"
 
@@ -25,27 +25,28 @@ describe("fixed-seed results recorded before the initial population existed", ()
     }
   })
 
-  it("Search.run with a cache key, two fidelity levels and failures: the same statistics and best", async () => {
-    const coarse = (g: ReadonlyArray<number>) => g.map((x) => Math.round(x * 8) / 8)
-    const evaluator = recording((g, f) => sphere(g) + 0.01 / (f.epochs ?? 1), { outcome: (g) => (g[0] > 0.85 ? "fail" : "ok") })
-    const result = await Effect.runPromise(Search.run({
-      strategy: { dimension: 3, populationSize: 9, elitism: 2 },
-      seed: 42,
-      generations: 6,
-      concurrency: 3,
-      key: (g) => JSON.stringify(coarse(g)),
-      fidelity: { levels: [{ epochs: 1 }, { epochs: 3 }], eta: 2 }
-    }).pipe(Effect.provide(evaluator.layer)))
-    const stats = result.generations.map(({ population: _population, elites: _elites, ...rest }) => rest)
-    expect(stats).toEqual([
-      { generation: 0, best: 0.05094540830565403, mean: 0.15014714781463262, evaluations: 14, cache_hits: 0, failures: 1 },
-      { generation: 1, best: 0.03248994202896514, mean: 0.0873672381536187, evaluations: 9, cache_hits: 2, failures: 0 },
-      { generation: 2, best: 0.03055973134880767, mean: 0.03822608758884432, evaluations: 7, cache_hits: 4, failures: 0 },
-      { generation: 3, best: 0.019112116389512743, mean: 0.02961690086233725, evaluations: 3, cache_hits: 8, failures: 0 },
-      { generation: 4, best: 0.019112116389512743, mean: 0.0248359238691602, evaluations: 2, cache_hits: 9, failures: 0 },
-      { generation: 5, best: 0.019112116389512743, mean: 0.02127667523336189, evaluations: 4, cache_hits: 7, failures: 0 }
-    ])
-    expect(result.best).toEqual({ genome: [0.3716498014825428, 0.3844066959212516, 0.24066536688114618], fitness: 0.019112116389512743, level: 1 })
-    expect([result.evaluations, result.cache_hits, result.failures.length, result.stopped]).toEqual([39, 30, 1, "generations"])
-  })
+  it.effect("Search.run with a cache key, two fidelity levels and failures: the same statistics and best", () =>
+    Effect.gen(function*() {
+      const coarse = (g: ReadonlyArray<number>) => g.map((x) => Math.round(x * 8) / 8)
+      const evaluator = recording((g, f) => sphere(g) + 0.01 / (f.epochs ?? 1), { outcome: (g) => (g[0] > 0.85 ? "fail" : "ok") })
+      const result = yield* Search.run({
+        strategy: { dimension: 3, populationSize: 9, elitism: 2 },
+        seed: 42,
+        generations: 6,
+        concurrency: 3,
+        key: (g) => JSON.stringify(coarse(g)),
+        fidelity: { levels: [{ epochs: 1 }, { epochs: 3 }], eta: 2 }
+      }).pipe(Effect.provide(evaluator.layer))
+      const stats = result.generations.map(({ population: _population, elites: _elites, ...rest }) => rest)
+      expect(stats).toEqual([
+        { generation: 0, best: 0.05094540830565403, mean: 0.15014714781463262, evaluations: 14, cache_hits: 0, failures: 1 },
+        { generation: 1, best: 0.03248994202896514, mean: 0.0873672381536187, evaluations: 9, cache_hits: 2, failures: 0 },
+        { generation: 2, best: 0.03055973134880767, mean: 0.03822608758884432, evaluations: 7, cache_hits: 4, failures: 0 },
+        { generation: 3, best: 0.019112116389512743, mean: 0.02961690086233725, evaluations: 3, cache_hits: 8, failures: 0 },
+        { generation: 4, best: 0.019112116389512743, mean: 0.0248359238691602, evaluations: 2, cache_hits: 9, failures: 0 },
+        { generation: 5, best: 0.019112116389512743, mean: 0.02127667523336189, evaluations: 4, cache_hits: 7, failures: 0 }
+      ])
+      expect(result.best).toEqual({ genome: [0.3716498014825428, 0.3844066959212516, 0.24066536688114618], fitness: 0.019112116389512743, level: 1 })
+      expect([result.evaluations, result.cache_hits, result.failures.length, result.stopped]).toEqual([39, 30, 1, "generations"])
+    }))
 })

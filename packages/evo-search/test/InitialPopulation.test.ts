@@ -6,7 +6,7 @@
 import * as fc from "fast-check"
 import { Effect, Exit, Result } from "effect"
 import * as fs from "node:fs"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Checkpoint, Search, Strategy } from "@haemsa/evo-search"
 import { genome, seed } from "./Arbitraries"
 import { recording, removeTempDirs, sphere, tempDir } from "./Support"
@@ -147,22 +147,21 @@ describe("initial population validation", () => {
     expectConfigError({ dimension: 2, populationSize: 3, initialPopulation: [0.5, 0.5] as never }, "initialPopulation[0]")
   })
 
-  it("Search.run fails in its error channel with the same ConfigError and evaluates nothing", async () => {
-    const cases: Array<[ReadonlyArray<ReadonlyArray<number>>, string]> = [
-      [[[0.1, 0.2, 0.3], [0.1, 0.2, 0.3], [0.1, 0.2, 0.3], [0.1, 0.2, 0.3]], "initialPopulation"],
-      [[[0.1, 0.2]], "initialPopulation[0]"],
-      [[[0.1, 0.2, 0.3], [0.1, 1.5, 0.3]], "initialPopulation[1][1]"]
-    ]
-    for (const [initialPopulation, option] of cases) {
-      const evaluator = recording(sphere)
-      const error = await Effect.runPromise(
-        Search.run({ strategy: { dimension: 3, populationSize: 3, initialPopulation }, seed: 1, generations: 2 })
+  it.effect("Search.run fails in its error channel with the same ConfigError and evaluates nothing", () =>
+    Effect.gen(function*() {
+      const cases: Array<[ReadonlyArray<ReadonlyArray<number>>, string]> = [
+        [[[0.1, 0.2, 0.3], [0.1, 0.2, 0.3], [0.1, 0.2, 0.3], [0.1, 0.2, 0.3]], "initialPopulation"],
+        [[[0.1, 0.2]], "initialPopulation[0]"],
+        [[[0.1, 0.2, 0.3], [0.1, 1.5, 0.3]], "initialPopulation[1][1]"]
+      ]
+      for (const [initialPopulation, option] of cases) {
+        const evaluator = recording(sphere)
+        const error = yield* Search.run({ strategy: { dimension: 3, populationSize: 3, initialPopulation }, seed: 1, generations: 2 })
           .pipe(Effect.flip, Effect.provide(evaluator.layer))
-      )
-      expect(error).toMatchObject({ _tag: "ConfigError", option })
-      expect(evaluator.calls).toHaveLength(0)
-    }
-  })
+        expect(error).toMatchObject({ _tag: "ConfigError", option })
+        expect(evaluator.calls).toHaveLength(0)
+      }
+    }))
 })
 
 describe("Search.run with an initial population", () => {
@@ -175,34 +174,36 @@ describe("Search.run with an initial population", () => {
     ...(checkpointDir !== undefined ? { checkpointDir } : {})
   })
 
-  it("evaluates the initial genomes in the first generation and reports them first", async () => {
-    const evaluator = recording(sphere)
-    const result = await Effect.runPromise(Search.run(options()).pipe(Effect.provide(evaluator.layer)))
-    const first = result.generations[0]
-    expect(first.elites).toBe(0)
-    expect(first.population.slice(0, 2)).toEqual(initialPopulation.map((genome) => ({ genome, fitness: sphere(genome), level: 0 })))
-    expect(evaluator.calls.slice(0, 6).map((c) => c.genome)).toEqual(expect.arrayContaining(initialPopulation))
-    // the centre is the optimum, so with elitism it stays the best
-    expect(result.best).toEqual({ genome: [0.3, 0.3, 0.3], fitness: 0, level: 0 })
-  })
-
-  it("is part of the checkpoint's configuration: resuming with another one is a CheckpointError", async () => {
-    const dir = tempDir()
-    await Effect.runPromise(Search.run({ ...options(dir), generations: 1 }).pipe(Effect.provide(recording(sphere).layer)))
-    const before = fs.readFileSync(Checkpoint.file(dir), "utf8")
-    for (const other of [undefined, [], [[0.3, 0.3, 0.3]], [[0.9, 0.1, 0.5], [0.3, 0.3, 0.3]]]) {
+  it.effect("evaluates the initial genomes in the first generation and reports them first", () =>
+    Effect.gen(function*() {
       const evaluator = recording(sphere)
-      const exit = await Effect.runPromiseExit(
-        Search.run({ ...options(dir), strategy: { ...options(dir).strategy, initialPopulation: other } }).pipe(Effect.provide(evaluator.layer))
-      )
-      expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("initialPopulation")
-      expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("CheckpointError")
-      expect(evaluator.calls).toHaveLength(0)
-      expect(fs.readFileSync(Checkpoint.file(dir), "utf8")).toBe(before)
-    }
-    // the same initial population resumes
-    const resumed = await Effect.runPromise(Search.run(options(dir)).pipe(Effect.provide(recording(sphere).layer)))
-    const straight = await Effect.runPromise(Search.run(options()).pipe(Effect.provide(recording(sphere).layer)))
-    expect(resumed.generations).toEqual(straight.generations)
-  })
+      const result = yield* Search.run(options()).pipe(Effect.provide(evaluator.layer))
+      const first = result.generations[0]
+      expect(first.elites).toBe(0)
+      expect(first.population.slice(0, 2)).toEqual(initialPopulation.map((genome) => ({ genome, fitness: sphere(genome), level: 0 })))
+      expect(evaluator.calls.slice(0, 6).map((c) => c.genome)).toEqual(expect.arrayContaining(initialPopulation))
+      // the centre is the optimum, so with elitism it stays the best
+      expect(result.best).toEqual({ genome: [0.3, 0.3, 0.3], fitness: 0, level: 0 })
+    }))
+
+  it.effect("is part of the checkpoint's configuration: resuming with another one is a CheckpointError", () =>
+    Effect.gen(function*() {
+      const dir = tempDir()
+      yield* Search.run({ ...options(dir), generations: 1 }).pipe(Effect.provide(recording(sphere).layer))
+      const before = fs.readFileSync(Checkpoint.file(dir), "utf8")
+      for (const other of [undefined, [], [[0.3, 0.3, 0.3]], [[0.9, 0.1, 0.5], [0.3, 0.3, 0.3]]]) {
+        const evaluator = recording(sphere)
+        const exit = yield* Effect.exit(
+          Search.run({ ...options(dir), strategy: { ...options(dir).strategy, initialPopulation: other } }).pipe(Effect.provide(evaluator.layer))
+        )
+        expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("initialPopulation")
+        expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("CheckpointError")
+        expect(evaluator.calls).toHaveLength(0)
+        expect(fs.readFileSync(Checkpoint.file(dir), "utf8")).toBe(before)
+      }
+      // the same initial population resumes
+      const resumed = yield* Search.run(options(dir)).pipe(Effect.provide(recording(sphere).layer))
+      const straight = yield* Search.run(options()).pipe(Effect.provide(recording(sphere).layer))
+      expect(resumed.generations).toEqual(straight.generations)
+    }))
 })

@@ -1,7 +1,7 @@
 import { Module } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Layer } from "effect"
-import { beforeAll, describe, expect, it } from "vitest"
+import { beforeAll, expect, layer } from "@effect/vitest"
 import { FusionFactory } from "../src/FusionFactory"
 import type { FusionFactoryShape } from "../src/FusionFactory"
 import { normal, useCpu } from "@haemsa/test-helpers"
@@ -18,32 +18,32 @@ const build = Effect.gen(function*() {
   }
 })
 
-describe("FusionFactory", () => {
-  it("builds the built-in modules from FusionFactory.layer, which compose", () => {
-    const { hierarchy, attention, tower } = Effect.runSync(Effect.provide(build, FusionFactory.layer))
-    const local = [normal([2, 4], 1), normal([2, 4], 2), normal([2, 4], 3)] as Array<tf.Tensor2D>
-    const localMask = tf.tensor2d([[1, 1, 1], [1, 0, 1]])
-    const shared = normal([2, 4], 4) as tf.Tensor2D
-    const levels = hierarchy.apply({ local, localMask, shared }, true)
-    const { z, weights } = attention.apply({
-      experts: [...local, shared, ...levels.local],
-      mask: tf.concat([localMask, tf.ones([2, 3])], 1) as tf.Tensor2D
-    }, true)
-    expect(weights.shape).toEqual([2, 1, 6])
-    expect(tower.apply(z.regression, true).shape).toEqual([2, 1])
-  })
+layer(FusionFactory.layer)("FusionFactory", (it) => {
+  it.effect("builds the built-in modules from FusionFactory.layer, which compose", () =>
+    Effect.gen(function*() {
+      const { hierarchy, attention, tower } = yield* build
+      const local = [normal([2, 4], 1), normal([2, 4], 2), normal([2, 4], 3)] as Array<tf.Tensor2D>
+      const localMask = tf.tensor2d([[1, 1, 1], [1, 0, 1]])
+      const shared = normal([2, 4], 4) as tf.Tensor2D
+      const levels = hierarchy.apply({ local, localMask, shared }, true)
+      const { z, weights } = attention.apply({
+        experts: [...local, shared, ...levels.local],
+        mask: tf.concat([localMask, tf.ones([2, 3])], 1) as tf.Tensor2D
+      }, true)
+      expect(weights.shape).toEqual([2, 1, 6])
+      expect(tower.apply(z.regression, true).shape).toEqual([2, 1])
+    }))
 
-  it("is swapped with Layer.succeed", () => {
-    const builtIn = Effect.runSync(Effect.provide(Effect.gen(function*() {
-      return yield* FusionFactory
-    }), FusionFactory.layer))
-    const calls: Array<string> = []
-    const mine: FusionFactoryShape = {
-      hierarchy: (config, seeds) => (calls.push("hierarchy"), builtIn.hierarchy(config, seeds)),
-      attention: (config, seeds) => (calls.push("attention"), builtIn.attention(config, seeds)),
-      tower: (config, inDim, seeds) => (calls.push("tower"), builtIn.tower(config, inDim, seeds))
-    }
-    Effect.runSync(Effect.provide(build, Layer.succeed(FusionFactory, mine)))
-    expect(calls).toEqual(["hierarchy", "attention", "tower"])
-  })
+  it.effect("is swapped with Layer.succeed", () =>
+    Effect.gen(function*() {
+      const builtIn = yield* FusionFactory
+      const calls: Array<string> = []
+      const mine: FusionFactoryShape = {
+        hierarchy: (config, seeds) => (calls.push("hierarchy"), builtIn.hierarchy(config, seeds)),
+        attention: (config, seeds) => (calls.push("attention"), builtIn.attention(config, seeds)),
+        tower: (config, inDim, seeds) => (calls.push("tower"), builtIn.tower(config, inDim, seeds))
+      }
+      yield* build.pipe(Effect.provide(Layer.succeed(FusionFactory, mine)))
+      expect(calls).toEqual(["hierarchy", "attention", "tower"])
+    }))
 })

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import * as fc from "fast-check"
 import { Effect, Layer } from "effect"
-import { beforeAll, describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it, layer } from "@effect/vitest"
 import { crossModalKl, Distillation, klDivergence } from "../src/Distillation"
 import { DistillationError } from "../src/Errors"
 import { closeTo, kl64, klGrads64, weightedMean64 } from "./Reference"
@@ -443,40 +443,35 @@ describe("no leaked tensors", () => {
   })
 })
 
-describe("the Distillation service", () => {
-  it("the default layer provides this module's functions", () => {
-    const distillation = Effect.runSync(Effect.provide(Effect.gen(function*() {
-      return yield* Distillation
-    }), Distillation.layer))
-    expect(distillation.kl).toBe(klDivergence)
-    expect(distillation.crossModal).toBe(crossModalKl)
-    const t = tf.tensor2d([[2, 0, -1]])
-    const s = tf.tensor2d([[0, 1, 0]])
-    const viaService = tf.tidy(() => distillation.kl(t, s).dataSync()[0])
-    const direct = tf.tidy(() => klDivergence(t, s).dataSync()[0])
-    expect(viaService).toBe(direct)
-    expect(viaService).toBeGreaterThan(0)
-    tf.dispose([t, s])
-  })
+layer(Distillation.layer)("the Distillation service", (it) => {
+  it.effect("the default layer provides this module's functions", () =>
+    Effect.gen(function*() {
+      const distillation = yield* Distillation
+      expect(distillation.kl).toBe(klDivergence)
+      expect(distillation.crossModal).toBe(crossModalKl)
+      const t = tf.tensor2d([[2, 0, -1]])
+      const s = tf.tensor2d([[0, 1, 0]])
+      const viaService = tf.tidy(() => distillation.kl(t, s).dataSync()[0])
+      const direct = tf.tidy(() => klDivergence(t, s).dataSync()[0])
+      expect(viaService).toBe(direct)
+      expect(viaService).toBeGreaterThan(0)
+      tf.dispose([t, s])
+    }))
 
-  it("a user swaps one loss with Layer.succeed and keeps the others", () => {
-    const halfKl: typeof klDivergence = (teacher, student, options) =>
-      tf.tidy(() => tf.mul(klDivergence(teacher, student, options), 0.5))
-    const mine = Layer.succeed(Distillation, { ...Distillation.default, kl: halfKl })
-    const t = tf.tensor2d([[2, 0, -1]])
-    const s = tf.tensor2d([[0, 1, 0]])
-    const value = Effect.runSync(
-      Effect.provide(
-        Effect.gen(function*() {
-          const distillation = yield* Distillation
-          expect(distillation.crossModal).toBe(crossModalKl)
-          return tf.tidy(() => distillation.kl(t, s).dataSync()[0])
-        }),
-        mine
-      )
-    )
-    const full = tf.tidy(() => klDivergence(t, s).dataSync()[0])
-    expect(value).toBeCloseTo(full / 2, 6)
-    tf.dispose([t, s])
-  })
+  it.effect("a user swaps one loss with Layer.succeed and keeps the others", () =>
+    Effect.gen(function*() {
+      const halfKl: typeof klDivergence = (teacher, student, options) =>
+        tf.tidy(() => tf.mul(klDivergence(teacher, student, options), 0.5))
+      const mine = Layer.succeed(Distillation, { ...Distillation.default, kl: halfKl })
+      const t = tf.tensor2d([[2, 0, -1]])
+      const s = tf.tensor2d([[0, 1, 0]])
+      const value = yield* Effect.gen(function*() {
+        const distillation = yield* Distillation
+        expect(distillation.crossModal).toBe(crossModalKl)
+        return tf.tidy(() => distillation.kl(t, s).dataSync()[0])
+      }).pipe(Effect.provide(mine))
+      const full = tf.tidy(() => klDivergence(t, s).dataSync()[0])
+      expect(value).toBeCloseTo(full / 2, 6)
+      tf.dispose([t, s])
+    }))
 })

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs"
 import * as fc from "fast-check"
 import { Effect } from "effect"
-import { beforeAll, describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it, layer } from "@effect/vitest"
 import { TaskLossError } from "../src/Errors"
 import { binaryCrossEntropyWithLogits, crossEntropy, l1Loss, mseLoss, sentimentClasses, TaskLosses } from "../src/TaskLosses"
 import { bce64, ce64, closeTo, npRound, weightedMean64 } from "./Reference"
@@ -296,15 +296,14 @@ describe("no leaked tensors", () => {
   })
 })
 
-describe("the TaskLosses service", () => {
-  it("the default layer provides this module's functions", () => {
-    const tasks = Effect.runSync(Effect.provide(Effect.gen(function*() {
-      return yield* TaskLosses
-    }), TaskLosses.layer))
-    expect(tasks.l1).toBe(l1Loss)
-    expect(tasks.mse).toBe(mseLoss)
-    expect(tasks.crossEntropy).toBe(crossEntropy)
-    expect(tasks.binaryCrossEntropyWithLogits).toBe(binaryCrossEntropyWithLogits)
-    expect(tasks.sentimentClasses).toBe(sentimentClasses)
-  })
+layer(TaskLosses.layer)("the TaskLosses service", (it) => {
+  it.effect("the default layer provides this module's functions", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskLosses
+      expect(tasks.l1).toBe(l1Loss)
+      expect(tasks.mse).toBe(mseLoss)
+      expect(tasks.crossEntropy).toBe(crossEntropy)
+      expect(tasks.binaryCrossEntropyWithLogits).toBe(binaryCrossEntropyWithLogits)
+      expect(tasks.sentimentClasses).toBe(sentimentClasses)
+    }))
 })
