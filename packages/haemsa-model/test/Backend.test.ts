@@ -3,7 +3,7 @@ import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { afterAll, afterEach, describe, expect, it } from "vitest"
+import { afterAll, afterEach, describe, expect, it } from "@effect/vitest"
 import * as Backend from "../src/backends/Backend"
 import * as Environment from "../src/Environment"
 import * as Network from "../src/model/Network"
@@ -78,13 +78,14 @@ describe("Backend.setup", () => {
     expect(tf.getBackend()).toBe("cpu")
   })
 
-  it("Backend.layer fails with the BackendError (typed, in the error channel)", async () => {
-    const error = await Effect.runPromise(Effect.flip(Effect.gen(function*() {
-      return yield* Backend.Backend
-    }).pipe(Effect.provide(Backend.Backend.layer("tensorflow", nothingInstalled([]))))))
-    expect(error).toBeInstanceOf(Backend.BackendError)
-    expect(error.message).toContain("@tensorflow/tfjs-node")
-  })
+  it.effect("Backend.layer fails with the BackendError (typed, in the error channel)", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.gen(function*() {
+        return yield* Backend.Backend
+      }).pipe(Effect.provide(Backend.Backend.layer("tensorflow", nothingInstalled([])))))
+      expect(error).toBeInstanceOf(Backend.BackendError)
+      expect(error.message).toContain("@tensorflow/tfjs-node")
+    }))
 })
 
 describe("the wasm binaries (Backend.locateWasm)", () => {
@@ -168,27 +169,26 @@ describe("the tensorflow backend under Deno", () => {
 })
 
 describe("the tensorflow backend path (with a stand-in tfjs-node)", () => {
-  it("falls back from tfjs-node-gpu to tfjs-node, becomes the active backend and trains", async () => {
-    const asked: string[] = []
-    const { info, dataset } = prepare(sentimentData())
-    const layer = Layer.mergeAll(Environment.parts, Progress.layerSilent, Backend.Backend.layer("tensorflow", fakeTfjsNode(asked)))
-    const result = await Effect.runPromise(
-      Effect.gen(function*() {
+  it.effect("falls back from tfjs-node-gpu to tfjs-node, becomes the active backend and trains", () =>
+    Effect.gen(function*() {
+      const asked: string[] = []
+      const { info, dataset } = prepare(sentimentData())
+      const layer = Layer.mergeAll(Environment.parts, Progress.layerSilent, Backend.Backend.layer("tensorflow", fakeTfjsNode(asked)))
+      const result = yield* Effect.gen(function*() {
         const backend = yield* Backend.Backend
         const trained = yield* Train.train(tinySpec("haemsa", "meanpool"), dataset, info, { epochs: 1, batchSize: 32, seed: 0 })
         return { name: backend.name, active: tf.getBackend(), trained }
       }).pipe(Effect.provide(layer))
-    )
-    try {
-      expect(asked).toEqual(NODE_PACKAGES)
-      expect(result.name).toBe("tensorflow")
-      expect(result.active).toBe("tensorflow")
-      expect(result.trained.steps).toBe(2)
-      expect(Number.isFinite(result.trained.history[0].loss)).toBe(true)
-      expect(tf.getBackend()).toBe("tensorflow")
-      for (const v of result.trained.net.variables.values()) expect(v.dataSync().every(Number.isFinite)).toBe(true)
-    } finally {
-      Network.dispose(result.trained.net)
-    }
-  })
+      try {
+        expect(asked).toEqual(NODE_PACKAGES)
+        expect(result.name).toBe("tensorflow")
+        expect(result.active).toBe("tensorflow")
+        expect(result.trained.steps).toBe(2)
+        expect(Number.isFinite(result.trained.history[0].loss)).toBe(true)
+        expect(tf.getBackend()).toBe("tensorflow")
+        for (const v of result.trained.net.variables.values()) expect(v.dataSync().every(Number.isFinite)).toBe(true)
+      } finally {
+        Network.dispose(result.trained.net)
+      }
+    }))
 })

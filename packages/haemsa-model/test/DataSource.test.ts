@@ -1,7 +1,7 @@
+import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { describe, expect, it } from "vitest"
 import { DataPackageMissing, MOSI_REAL_ENV, resolveDataSource, type PackageImporter } from "../src/cli/DataSource"
 import { MOSI_REAL } from "./Support"
 
@@ -20,36 +20,41 @@ const notInstalled: PackageImporter = () =>
 const unused: PackageImporter = () => Promise.reject(new Error("the data package was imported"))
 
 describe("resolveDataSource", () => {
-  it("returns synthetic and paths as they are, without importing the data package", async () => {
-    for (const data of ["synthetic", "runs/aligned_50.pkl", "/data/mosi-real"]) {
-      expect(await Effect.runPromise(resolve(data, {}, unused))).toBe(data)
-    }
-  })
+  it.effect("returns synthetic and paths as they are, without importing the data package", () =>
+    Effect.gen(function*() {
+      for (const data of ["synthetic", "runs/aligned_50.pkl", "/data/mosi-real"]) {
+        expect(yield* resolve(data, {}, unused)).toBe(data)
+      }
+    }))
 
-  it("mosi-real: the installed @haemsa/mosi-real package's folder, which holds the data", async () => {
-    const dir = await Effect.runPromise(resolve("mosi-real", {}))
-    expect(path.resolve(dir)).toBe(path.resolve(MOSI_REAL))
-    expect(fs.existsSync(path.join(dir, "labels.csv"))).toBe(true)
-  })
+  it.effect("mosi-real: the installed @haemsa/mosi-real package's folder, which holds the data", () =>
+    Effect.gen(function*() {
+      const dir = yield* resolve("mosi-real", {})
+      expect(path.resolve(dir)).toBe(path.resolve(MOSI_REAL))
+      expect(fs.existsSync(path.join(dir, "labels.csv"))).toBe(true)
+    }))
 
-  it("mosi-real: $HAEMSA_MOSI_REAL wins over the package (an empty value does not)", async () => {
-    expect(await Effect.runPromise(resolve("mosi-real", { [MOSI_REAL_ENV]: "/data/my-mosi" }, unused))).toBe("/data/my-mosi")
-    const fake: PackageImporter = () => Promise.resolve({ directory: "/from/the/package/" })
-    expect(await Effect.runPromise(resolve("mosi-real", { [MOSI_REAL_ENV]: "" }, fake))).toBe("/from/the/package/")
-  })
+  it.effect("mosi-real: $HAEMSA_MOSI_REAL wins over the package (an empty value does not)", () =>
+    Effect.gen(function*() {
+      expect(yield* resolve("mosi-real", { [MOSI_REAL_ENV]: "/data/my-mosi" }, unused)).toBe("/data/my-mosi")
+      const fake: PackageImporter = () => Promise.resolve({ directory: "/from/the/package/" })
+      expect(yield* resolve("mosi-real", { [MOSI_REAL_ENV]: "" }, fake)).toBe("/from/the/package/")
+    }))
 
-  it("mosi-real without the package: a DataPackageMissing that says how to install it", async () => {
-    const error = await Effect.runPromise(Effect.flip(resolve("mosi-real", {}, notInstalled)))
-    expect(error).toBeInstanceOf(DataPackageMissing)
-    expect(error.message).toBe(MISSING_MESSAGE)
-    expect(error.reason).toContain("Cannot find package '@haemsa/mosi-real'")
-  })
-
-  it("mosi-real with a package that exports no folder: a DataPackageMissing too", async () => {
-    for (const module of [{}, { directory: 3 }, { directory: "" }, null]) {
-      const error = await Effect.runPromise(Effect.flip(resolve("mosi-real", {}, () => Promise.resolve(module))))
+  it.effect("mosi-real without the package: a DataPackageMissing that says how to install it", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(resolve("mosi-real", {}, notInstalled))
       expect(error).toBeInstanceOf(DataPackageMissing)
-      expect(error.reason).toBe("@haemsa/mosi-real exports no directory")
-    }
-  })
+      expect(error.message).toBe(MISSING_MESSAGE)
+      expect(error.reason).toContain("Cannot find package '@haemsa/mosi-real'")
+    }))
+
+  it.effect("mosi-real with a package that exports no folder: a DataPackageMissing too", () =>
+    Effect.gen(function*() {
+      for (const module of [{}, { directory: 3 }, { directory: "" }, null]) {
+        const error = yield* Effect.flip(resolve("mosi-real", {}, () => Promise.resolve(module)))
+        expect(error).toBeInstanceOf(DataPackageMissing)
+        expect(error.reason).toBe("@haemsa/mosi-real exports no directory")
+      }
+    }))
 })

@@ -1,9 +1,9 @@
 import type { Dataset as D } from "@haemsa/datasets"
 import { Batching, Random } from "@haemsa/datasets"
 import * as tf from "@tensorflow/tfjs"
-import { Effect, Exit, type Layer } from "effect"
+import { Effect, Exit } from "effect"
 import * as fc from "fast-check"
-import { beforeAll, describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it, layer } from "@effect/vitest"
 import type * as ArchitectureSpec from "../src/model/ArchitectureSpec"
 import * as BatchTensors from "../src/model/BatchTensors"
 import type * as DataInfo from "../src/model/DataInfo"
@@ -16,109 +16,115 @@ import { buildNet, defaultLosses, emotionData, prepare, sentimentData, tinySpec,
 
 beforeAll(useCpu)
 
-const run = <A, E>(effect: Effect.Effect<A, E, Layer.Success<typeof Environment.test>>) => Effect.runPromise(effect.pipe(Effect.provide(Environment.test)))
-
 const trainTiny = (spec: ArchitectureSpec.ArchitectureSpec, data: { dataset: D.Dataset; info: DataInfo.DataInfo }, options: Train.TrainOptions) =>
-  run(Train.train(spec, data.dataset, data.info, { batchSize: 16, patience: 100, ...options }))
+  Train.train(spec, data.dataset, data.info, { batchSize: 16, patience: 100, ...options })
 
 /** A training run's history without timings, and its final weights, for comparisons. */
-const summary = async (spec: ArchitectureSpec.ArchitectureSpec, data: { dataset: D.Dataset; info: DataInfo.DataInfo }, seed: number) => {
-  const result = await trainTiny(spec, data, { epochs: 2, seed })
-  const weights = new Map([...(await Experiment.readWeights(result.net))].map(([k, w]) => [k, Array.from(w.values)]))
-  Network.dispose(result.net)
-  return { history: result.history.map(({ seconds: _seconds, ...rest }) => rest), weights, bestEpoch: result.bestEpoch }
-}
+const summary = (spec: ArchitectureSpec.ArchitectureSpec, data: { dataset: D.Dataset; info: DataInfo.DataInfo }, seed: number) =>
+  Effect.gen(function*() {
+    const result = yield* trainTiny(spec, data, { epochs: 2, seed })
+    const weights = new Map([...(yield* Effect.promise(() => Experiment.readWeights(result.net)))].map(([k, w]) => [k, Array.from(w.values)]))
+    Network.dispose(result.net)
+    return { history: result.history.map(({ seconds: _seconds, ...rest }) => rest), weights, bestEpoch: result.bestEpoch }
+  })
 
-describe("Train", () => {
+// the jobs' services for tests (cpu backend, silent progress), built once for the suite
+layer(Environment.test)("Train", (it) => {
   const sentiment = prepare(sentimentData(2))
 
-  it("the training loss decreases over a few epochs (sentiment)", async () => {
-    const result = await trainTiny(tinySpec("haemsa", "meanpool"), sentiment, { epochs: 5, seed: 1 })
-    try {
-      const losses = result.history.map((h) => h.loss)
-      expect(losses).toHaveLength(5)
-      expect(losses.every(Number.isFinite)).toBe(true)
-      expect(losses[4]).toBeLessThan(losses[0])
-      expect(result.steps).toBe(5 * 4)
-    } finally {
+  it.effect("the training loss decreases over a few epochs (sentiment)", () =>
+    Effect.gen(function*() {
+      const result = yield* trainTiny(tinySpec("haemsa", "meanpool"), sentiment, { epochs: 5, seed: 1 })
+      try {
+        const losses = result.history.map((h) => h.loss)
+        expect(losses).toHaveLength(5)
+        expect(losses.every(Number.isFinite)).toBe(true)
+        expect(losses[4]).toBeLessThan(losses[0])
+        expect(result.steps).toBe(5 * 4)
+      } finally {
+        Network.dispose(result.net)
+      }
+    }))
+
+  it.effect("the training loss decreases over a few epochs (emotions)", () =>
+    Effect.gen(function*() {
+      const result = yield* trainTiny(tinySpec("haemsa", "meanpool"), prepare(emotionData(2)), { epochs: 4, seed: 1 })
+      try {
+        const losses = result.history.map((h) => h.loss)
+        expect(losses[3]).toBeLessThan(losses[0])
+        expect(Object.keys(result.history[0].valid)).toEqual(["neutral", "happy", "sad", "angry"])
+      } finally {
+        Network.dispose(result.net)
+      }
+    }))
+
+  it.effect("is deterministic on cpu: the same seed gives identical metrics and weights, another seed differs", () =>
+    Effect.gen(function*() {
+      // dropout and modality dropout on, so their seeded randomness is covered too
+      const spec = tinySpec("haemsa", "meanpool", { dropout: 0.2, modalityDropout: 0.3, weightDecay: 0.01 })
+      const a = yield* summary(spec, sentiment, 5)
+      const b = yield* summary(spec, sentiment, 5)
+      expect(b.history).toEqual(a.history)
+      expect(b.weights).toEqual(a.weights)
+      const c = yield* summary(spec, sentiment, 6)
+      expect(c.weights).not.toEqual(a.weights)
+      expect(c.history[0].loss).not.toBe(a.history[0].loss)
+    }))
+
+  it.effect("restores the best epoch's weights (the returned net scores the best validation objective)", () =>
+    Effect.gen(function*() {
+      const result = yield* trainTiny(tinySpec("early-fusion", "meanpool", { learningRate: 0.05 }), sentiment, { epochs: 4, seed: 3 })
+      try {
+        const best = Math.min(...result.history.map((h) => h.objective))
+        expect(result.bestObjective).toBe(best)
+        expect(result.history[result.bestEpoch - 1].objective).toBe(best)
+        const valid = yield* Effect.promise(() => Evaluate.evaluate(result.net, sentiment.dataset.splits.valid))
+        expect(Evaluate.objective(result.net, valid)).toBe(best)
+      } finally {
+        Network.dispose(result.net)
+      }
+    }))
+
+  it.effect("stops early after `patience` epochs without improvement", () =>
+    Effect.gen(function*() {
+      // every task weight 0: a baseline's loss has zero gradient, the weights never move, epoch 1 stays the best
+      const spec = tinySpec("late-fusion", "meanpool", { lambdas: { regression: 0, classification: 0, unimodal: 0 } })
+      const result = yield* trainTiny(spec, sentiment, { epochs: 10, seed: 0, patience: 2 })
+      try {
+        expect(result.bestEpoch).toBe(1)
+        expect(result.history).toHaveLength(3)
+        expect(new Set(result.history.map((h) => h.objective)).size).toBe(1)
+      } finally {
+        Network.dispose(result.net)
+      }
+    }))
+
+  it.effect("fails with a TrainingError naming the epoch when the loss is not finite, and frees every tensor it made", () =>
+    Effect.gen(function*() {
+      const train = sentiment.dataset.splits.train
+      const audio = train.features.audio!
+      const data = new Float32Array(audio.data).fill(Number.NaN)
+      const broken = { ...sentiment.dataset, splits: { ...sentiment.dataset.splits, train: { ...train, features: { ...train.features, audio: { ...audio, data } } } } }
+      const before = tf.memory().numTensors
+      const exit = yield* Effect.exit(Train.train(tinySpec("haemsa", "meanpool"), broken, sentiment.info, { epochs: 1, batchSize: 16 }))
+      // the network, the optimizer's moments and the loss not read yet are all gone
+      expect(tf.memory().numTensors).toBe(before)
+      expect(Exit.isFailure(exit)).toBe(true)
+      if (Exit.isFailure(exit)) {
+        const error = exit.cause.reasons.find((r) => r._tag === "Fail")
+        expect(error?._tag === "Fail" && error.error).toBeInstanceOf(Train.TrainingError)
+        expect(String(error?._tag === "Fail" && (error.error as Error).message)).toContain("at epoch 1, step 1")
+      }
+    }))
+
+  it.effect("frees every tensor it made: only the returned network's variables remain", () =>
+    Effect.gen(function*() {
+      const before = tf.memory().numTensors
+      const result = yield* trainTiny(tinySpec("haemsa", "lstm", { dropout: 0.1, modalityDropout: 0.2 }), sentiment, { epochs: 2, seed: 1 })
+      expect(tf.memory().numTensors).toBe(before + result.net.variables.size)
       Network.dispose(result.net)
-    }
-  })
-
-  it("the training loss decreases over a few epochs (emotions)", async () => {
-    const result = await trainTiny(tinySpec("haemsa", "meanpool"), prepare(emotionData(2)), { epochs: 4, seed: 1 })
-    try {
-      const losses = result.history.map((h) => h.loss)
-      expect(losses[3]).toBeLessThan(losses[0])
-      expect(Object.keys(result.history[0].valid)).toEqual(["neutral", "happy", "sad", "angry"])
-    } finally {
-      Network.dispose(result.net)
-    }
-  })
-
-  it("is deterministic on cpu: the same seed gives identical metrics and weights, another seed differs", async () => {
-    // dropout and modality dropout on, so their seeded randomness is covered too
-    const spec = tinySpec("haemsa", "meanpool", { dropout: 0.2, modalityDropout: 0.3, weightDecay: 0.01 })
-    const a = await summary(spec, sentiment, 5)
-    const b = await summary(spec, sentiment, 5)
-    expect(b.history).toEqual(a.history)
-    expect(b.weights).toEqual(a.weights)
-    const c = await summary(spec, sentiment, 6)
-    expect(c.weights).not.toEqual(a.weights)
-    expect(c.history[0].loss).not.toBe(a.history[0].loss)
-  })
-
-  it("restores the best epoch's weights (the returned net scores the best validation objective)", async () => {
-    const result = await trainTiny(tinySpec("early-fusion", "meanpool", { learningRate: 0.05 }), sentiment, { epochs: 4, seed: 3 })
-    try {
-      const best = Math.min(...result.history.map((h) => h.objective))
-      expect(result.bestObjective).toBe(best)
-      expect(result.history[result.bestEpoch - 1].objective).toBe(best)
-      expect(Evaluate.objective(result.net, await Evaluate.evaluate(result.net, sentiment.dataset.splits.valid))).toBe(best)
-    } finally {
-      Network.dispose(result.net)
-    }
-  })
-
-  it("stops early after `patience` epochs without improvement", async () => {
-    // every task weight 0: a baseline's loss has zero gradient, the weights never move, epoch 1 stays the best
-    const spec = tinySpec("late-fusion", "meanpool", { lambdas: { regression: 0, classification: 0, unimodal: 0 } })
-    const result = await trainTiny(spec, sentiment, { epochs: 10, seed: 0, patience: 2 })
-    try {
-      expect(result.bestEpoch).toBe(1)
-      expect(result.history).toHaveLength(3)
-      expect(new Set(result.history.map((h) => h.objective)).size).toBe(1)
-    } finally {
-      Network.dispose(result.net)
-    }
-  })
-
-  it("fails with a TrainingError naming the epoch when the loss is not finite, and frees every tensor it made", async () => {
-    const train = sentiment.dataset.splits.train
-    const audio = train.features.audio!
-    const data = new Float32Array(audio.data).fill(Number.NaN)
-    const broken = { ...sentiment.dataset, splits: { ...sentiment.dataset.splits, train: { ...train, features: { ...train.features, audio: { ...audio, data } } } } }
-    const before = tf.memory().numTensors
-    const exit = await Effect.runPromiseExit(
-      Train.train(tinySpec("haemsa", "meanpool"), broken, sentiment.info, { epochs: 1, batchSize: 16 }).pipe(Effect.provide(Environment.test))
-    )
-    // the network, the optimizer's moments and the loss not read yet are all gone
-    expect(tf.memory().numTensors).toBe(before)
-    expect(Exit.isFailure(exit)).toBe(true)
-    if (Exit.isFailure(exit)) {
-      const error = exit.cause.reasons.find((r) => r._tag === "Fail")
-      expect(error?._tag === "Fail" && error.error).toBeInstanceOf(Train.TrainingError)
-      expect(String(error?._tag === "Fail" && (error.error as Error).message)).toContain("at epoch 1, step 1")
-    }
-  })
-
-  it("frees every tensor it made: only the returned network's variables remain", async () => {
-    const before = tf.memory().numTensors
-    const result = await trainTiny(tinySpec("haemsa", "lstm", { dropout: 0.1, modalityDropout: 0.2 }), sentiment, { epochs: 2, seed: 1 })
-    expect(tf.memory().numTensors).toBe(before + result.net.variables.size)
-    Network.dispose(result.net)
-    expect(tf.memory().numTensors).toBe(before)
-  })
+      expect(tf.memory().numTensors).toBe(before)
+    }))
 })
 
 describe("Train.step", () => {
