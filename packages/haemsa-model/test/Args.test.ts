@@ -84,6 +84,15 @@ describe("Args.parse: one typed UsageError per kind of mistake, naming the flag 
     expect(reason("--out", "o", "--count", "0")).toBe("--count must be >= 1 (got 0)")
   })
 
+  it("an integer is decimal digits and exactly representable: never rounded, never read as hex or an exponent", () => {
+    const unsafe = (raw: string) => `--count must be an integer between -9007199254740991 and 9007199254740991, got '${raw}'`
+    expect(reason("--out", "o", "--count", "9007199254740993")).toBe(unsafe("9007199254740993"))
+    expect(reason("--out", "o", "--count", "9007199254740992")).toBe(unsafe("9007199254740992"))
+    expect(reason("--out", "o", "--count", "1e3")).toBe("--count must be an integer, got '1e3'")
+    expect(reason("--out", "o", "--count", "0x10")).toBe("--count must be an integer, got '0x10'")
+    expect(Result.getOrThrow(parse("--out", "o", "--count", "9007199254740991")).flags.count).toBe(Number.MAX_SAFE_INTEGER)
+  })
+
   it("an enum value not in the list", () => {
     expect(reason("--out", "o", "--mode", "medium")).toBe("--mode must be fast or slow (got 'medium')")
   })
@@ -107,10 +116,16 @@ describe("Args.parse: one typed UsageError per kind of mistake, naming the flag 
       Result.match(Args.parse(command, argv), { onSuccess: () => "", onFailure: (e) => e.reason })
     expect(failure(EvalCommand.command.spec)).toBe("eval needs --checkpoint DIR")
     expect(failure(SearchCommand.command.spec)).toBe("search needs --checkpoint DIR (where it saves its state; rerun the same command to resume)")
-    expect(failure(SearchCommand.command.spec, "--checkpoint", "c", "--population", "1")).toBe("--population must be >= 2 (got 1)")
+    expect(failure(SearchCommand.command.spec, "--checkpoint", "c", "--population", "1")).toBe("--population must be >= 3 (got 1)")
     expect(failure(TrainCommand.command.spec, "--model", "big")).toBe("--model must be haemsa, early-fusion or late-fusion (got 'big')")
     expect(failure(TrainCommand.command.spec, "--modalities", "x")).toBe("--modalities: unknown modality 'x' (use t, a, v)")
     expect(failure(TrainCommand.command.spec, "--epochs", "0")).toBe("--epochs must be >= 1 (got 0)")
+    expect(failure(TrainCommand.command.spec, "--modalities", "")).toBe("--modalities needs at least one of t, a, v")
+    expect(failure(TrainCommand.command.spec, "--patience", "-1")).toBe("--patience must be >= 1 (got -1)")
+    expect(failure(TrainCommand.command.spec, "--patience", "0")).toBe("--patience must be >= 1 (got 0)")
+    expect(failure(TrainCommand.command.spec, "--batch-size", "0")).toBe("--batch-size must be >= 1 (got 0)")
+    expect(failure(TrainCommand.command.spec, "--seed", "9007199254740993")).toMatch(/^--seed must be an integer between .*, got '9007199254740993'$/)
+    expect(failure(SearchCommand.command.spec, "--checkpoint", "c", "--population", "2")).toBe("--population must be >= 3 (got 2)")
   })
 })
 

@@ -161,7 +161,7 @@ describe("haemsa search", () => {
       [["search", "--data", MMSA], /needs --checkpoint DIR/],
       [["search", "--checkpoint", tmp, "--fidelity", "2:3"], /--fidelity: bad level/],
       [["search", "--checkpoint", tmp, "--report", "out.png"], /--report must name a \.svg or \.html file/],
-      [["search", "--checkpoint", tmp, "--population", "1"], /--population must be >= 2/],
+      [["search", "--checkpoint", tmp, "--population", "2"], /--population must be >= 3 \(got 2\)/],
       [["search", "--checkpoint", tmp, "--bogus"], /unknown option --bogus/]
     ]
     for (const [argv, message] of cases) {

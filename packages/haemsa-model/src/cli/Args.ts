@@ -116,7 +116,7 @@ export function string(options: ValueOptions<string>): Flag<string | undefined> 
   return declare("string", options)
 }
 
-/** An integer value, at least `min` when given (`--epochs N`). */
+/** An integer value (decimal digits, within `Number.MAX_SAFE_INTEGER`), at least `min` when given (`--epochs N`). */
 export function int(options: ValueOptions<number> & { readonly min?: number; readonly default: number }): Flag<number>
 export function int(options: ValueOptions<number> & { readonly min?: number; readonly required: true | string }): Flag<number>
 export function int(options: ValueOptions<number> & { readonly min?: number }): Flag<number | undefined>
@@ -185,8 +185,14 @@ const decodeValue = (name: string, declared: Flag<unknown>, raw: string): Result
     case "int":
     case "number": {
       const v = Number(raw)
-      if (raw.trim() === "" || !Number.isFinite(v) || (declared.kind === "int" && !Number.isInteger(v))) {
-        return fail(`--${name} must be ${declared.kind === "int" ? "an integer" : "a number"}, got '${raw}'`)
+      if (declared.kind === "int") {
+        // decimal digits only, and exactly representable: `9007199254740993` would silently become ...992
+        if (!/^\s*[+-]?\d+\s*$/.test(raw)) return fail(`--${name} must be an integer, got '${raw}'`)
+        if (!Number.isSafeInteger(v)) {
+          return fail(`--${name} must be an integer between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}, got '${raw}'`)
+        }
+      } else if (raw.trim() === "" || !Number.isFinite(v)) {
+        return fail(`--${name} must be a number, got '${raw}'`)
       }
       if (declared.min !== undefined && !(v >= declared.min)) return fail(`--${name} must be >= ${declared.min} (got ${v})`)
       return Result.succeed(v)

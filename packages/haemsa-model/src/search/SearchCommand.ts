@@ -347,7 +347,13 @@ export const flags = {
     required: "where it saves its state; rerun the same command to resume",
     help: "the search's checkpoint folder; rerun the same command to resume"
   }),
-  population: Args.int({ metavar: "P", min: 2, default: 8, help: "genomes per generation" }),
+  population: Args.int({
+    metavar: "P",
+    // the tournament draws this many genomes from a population: a smaller one cannot be selected from
+    min: OPERATORS.selection.params.size,
+    default: 8,
+    help: `genomes per generation (at least the tournament size, ${OPERATORS.selection.params.size})`
+  }),
   generations: Args.int({ metavar: "G", min: 1, default: 5, help: "generations to run" }),
   seed: Args.int({ metavar: "S", default: 0, help: "the seed of the search and of every training" }),
   fidelity: Args.string({
