@@ -2,7 +2,9 @@
  * The networks: HAEMSA (modality experts, unified expert, hierarchical fusion, task attention, towers,
  * unimodal heads for the auxiliary tasks and the cross-modal KL, optional learned modality gates) and
  * the two baselines built from the same parts (early fusion: one encoder over the joint input; late
- * fusion: unimodal models averaged).
+ * fusion: unimodal models averaged), one builder per family (`haemsa`, `earlyFusion`, `lateFusion`
+ * below), each reading as its equations with the shapes in comments (B batch, T_m steps, d_m features
+ * of modality m, M used modalities, d_h the spec's `hidden`, K tasks, J experts, C KD classes).
  * A network is a `Module<BatchTensors, Outputs>`; the parts come from the ExpertFactory and
  * FusionFactory services, so a user swaps any of them with a layer.
  *
@@ -31,9 +33,16 @@ export const SENTIMENT_CLASSES = 7
  */
 export class ModelError extends Schema.TaggedError<ModelError>()("ModelError", {
   reason: Schema.String,
-  /** The error of the part that could not be built, if any. */
-  cause: Schema.optional(Schema.Union([ExpertErrors.ExpertError, FusionErrors.FusionError]))
+  /** The error of the part that could not be built, if any (typed below). */
+  cause: Schema.optional(Schema.Defect())
 }) {
+  /**
+   * The error of the part that could not be built, if any. The schema field is a `Defect` because
+   * the inferred type of a union of error classes names an internal symbol of Effect that the
+   * published declarations (.d.ts) cannot refer to.
+   */
+  declare readonly cause?: ExpertErrors.ExpertError | FusionErrors.FusionError
+
   override get message(): string {
     return this.reason
   }
@@ -69,13 +78,11 @@ export interface Network extends Module.Module<BatchTensors, Outputs> {
   readonly kdClasses: number
 }
 
-const MODALITY_INDEX: Record<Dataset.Modality, number> = { text: 0, audio: 1, vision: 2 }
-
-/** (B, 3) -> (B, k) columns of the used modalities (the mask itself when all three are used). */
+/** (B, 3) -> (B, M) columns of the used modalities (the mask itself when all three are used). */
 const maskColumns = (mask: tf.Tensor2D, modalities: ReadonlyArray<Dataset.Modality>): tf.Tensor2D =>
   modalities.length === D.MODALITIES.length
     ? mask
-    : tf.tidy(() => tf.gather(mask, modalities.map((m) => MODALITY_INDEX[m]), 1) as tf.Tensor2D)
+    : tf.tidy(() => tf.gather(mask, modalities.map((m) => D.MODALITY_INDEX[m]), 1) as tf.Tensor2D)
 
 /**
  * The text input: a token embedding (one-hot x table: trains on wasm; `project` gives the table its
@@ -168,6 +175,39 @@ export const build = (
 type Experts = typeof ExpertFactory.ExpertFactory.Service
 type Fusion = typeof FusionFactory.FusionFactory.Service
 
+/**
+ * What every family's builder starts from: the spec, the data, the parts, the seeds (modules are
+ * built, and their dropout seeds drawn, in a fixed order: same seed, same network) and the pieces
+ * the families share. `add` names a module's variables in the network (in the order of the calls).
+ */
+interface Builder {
+  readonly spec: ArchitectureSpec
+  readonly info: DataInfo
+  /** The modalities the network reads, M of them, in text-audio-vision order. */
+  readonly modalities: ReadonlyArray<Dataset.Modality>
+  readonly experts: Experts
+  readonly fusion: Fusion
+  readonly seeds: Module.SeedSource
+  /** d_h: the size of every expert output, fusion level and task input. */
+  readonly d: number
+  /** The tasks k: regression and classification (sentiment), or one per emotion. */
+  readonly tasks: ReadonlyArray<string>
+  /** KD classes C: 7 for sentiment, 2 x emotions for emotions. */
+  readonly kdClasses: number
+  /** Feature size of each used modality's input (text: embedding and dense features joined). */
+  readonly dims: Readonly<Record<string, number>>
+  /** Register a module's variables under `name`; returns the module. */
+  readonly add: <M extends { readonly variables: ReadonlyMap<string, tf.Variable> }>(name: string, module: M) => M
+  /** A tower for task k: (B, d_h) -> (B, 1) regression, (B, 7) classes or (B, 2) an emotion. */
+  readonly tower: (task: string) => Module.Module<tf.Tensor2D, tf.Tensor2D>
+  /** The inputs x_m (B, T_m, d_m) with their step masks (B, T_m), by modality. */
+  readonly inputsOf: (batch: BatchTensors) => Record<string, Module.SequenceInput>
+  /** The task outputs from each task's head: (B) regression and (B, 7) class logits, or (B, E, 2) emotion logits. */
+  readonly taskOutputs: (heads: Readonly<Record<string, tf.Tensor2D>>) => Pick<Outputs, "regression" | "classLogits" | "emotionLogits">
+  /** The network: the variables added so far, and its forward pass. */
+  readonly network: (experts: ReadonlyArray<string>, forward: (batch: BatchTensors, training: boolean) => Outputs) => Network
+}
+
 const buildSync = (
   spec: ArchitectureSpec,
   info: DataInfo,
@@ -176,114 +216,159 @@ const buildSync = (
   experts: Experts,
   fusion: Fusion
 ): Network => {
+  const builder = makeBuilder(spec, info, seed, modalities, experts, fusion)
+  switch (spec.model) {
+    case "haemsa":
+      return haemsa(builder)
+    case "early-fusion":
+      return earlyFusion(builder)
+    case "late-fusion":
+      return lateFusion(builder)
+  }
+}
+
+const makeBuilder = (
+  spec: ArchitectureSpec,
+  info: DataInfo,
+  seed: number,
+  modalities: ReadonlyArray<Dataset.Modality>,
+  experts: Experts,
+  fusion: Fusion
+): Builder => {
   const seeds = Module.seedSource(seed)
-  const d = spec.hidden
   const emotions = info.task === "emotions" ? info.emotions ?? [] : []
   const kdClasses = info.task === "emotions" ? 2 * emotions.length : SENTIMENT_CLASSES
   const tasks = info.task === "emotions" ? [...emotions] : ["regression", "classification"]
   const taskOut = (task: string) => (info.task === "emotions" ? 2 : task === "regression" ? 1 : SENTIMENT_CLASSES)
-  const text = modalities.includes("text") ? makeTextInput(info, spec, seeds) : undefined
-  const dims = inputDims(info, spec, modalities, text?.dim ?? 0)
-  const towerOptions = (outDim: number) => ({ depth: spec.tower.depth, width: spec.tower.width, outDim, dropout: spec.dropout, activation: "relu" as const })
   const vars: Record<string, ReadonlyMap<string, tf.Variable>> = {}
-  if (text && text.variables.size > 0) vars["embedding"] = text.variables
-
-  const inputsOf = (batch: BatchTensors) => {
-    const out: Record<string, Module.SequenceInput> = {}
-    for (const m of modalities) out[m] = { x: m === "text" ? text!.apply(batch) : batch.x[m]!, stepMask: batch.stepMask[m]! }
-    return out
+  const add = <M extends { readonly variables: ReadonlyMap<string, tf.Variable> }>(name: string, module: M): M => {
+    if (module.variables.size > 0) vars[name] = module.variables
+    return module
   }
-
-  // Sentiment tasks read (B,1) and (B,7); emotion tasks (B,2) each: assemble the task outputs.
-  const taskOutputs = (heads: Record<string, tf.Tensor2D>): Pick<Outputs, "regression" | "classLogits" | "emotionLogits"> =>
-    info.task === "emotions"
-      ? { emotionLogits: tf.stack(emotions.map((e) => heads[e]), 1) as tf.Tensor3D }
-      : { regression: tf.reshape(heads["regression"], [-1]) as tf.Tensor1D, classLogits: heads["classification"] }
-
-  const kdHead = (name: string) => {
-    // unimodal head: [regression | C KD logits] in one dense layer (sentiment), or C logits (emotions)
-    const out = info.task === "emotions" ? kdClasses : 1 + kdClasses
-    const head = Layers.dense(d, out, seeds)
-    vars[name] = head.variables
-    return (h: tf.Tensor2D) => {
-      const y = head.apply(h, false)
-      return info.task === "emotions"
-        ? { logits: y }
-        : { regression: tf.reshape(tf.slice(y, [0, 0], [-1, 1]), [-1]) as tf.Tensor1D, logits: tf.slice(y, [0, 1], [-1, kdClasses]) as tf.Tensor2D }
-    }
+  const text = modalities.includes("text") ? add("embedding", makeTextInput(info, spec, seeds)) : undefined
+  return {
+    spec,
+    info,
+    modalities,
+    experts,
+    fusion,
+    seeds,
+    d: spec.hidden,
+    tasks,
+    kdClasses,
+    dims: inputDims(info, spec, modalities, text?.dim ?? 0),
+    add,
+    tower: (task) =>
+      fusion.tower({ depth: spec.tower.depth, width: spec.tower.width, outDim: taskOut(task), dropout: spec.dropout, activation: "relu" }, spec.hidden, seeds),
+    inputsOf: (batch) =>
+      Object.fromEntries(modalities.map((m) => [m, { x: m === "text" ? text!.apply(batch) : batch.x[m]!, stepMask: batch.stepMask[m]! }])),
+    taskOutputs: (heads) =>
+      info.task === "emotions"
+        ? { emotionLogits: tf.stack(emotions.map((e) => heads[e]), 1) as tf.Tensor3D }
+        : { regression: tf.reshape(heads["regression"], [-1]) as tf.Tensor1D, classLogits: heads["classification"] },
+    network: (expertNames, forward) => network(spec, info, modalities, tasks, expertNames, kdClasses, vars, forward)
   }
+}
 
-  if (spec.model === "early-fusion") {
-    const encoder = experts.makeUnified(spec.experts.unified, dims, d, seeds)
-    const towers = Object.fromEntries(tasks.map((k) => [k, fusion.tower(towerOptions(taskOut(k)), d, seeds)]))
-    vars["unified"] = encoder.variables
-    for (const k of tasks) vars[`tower/${k}`] = towers[k].variables
-    return network(spec, info, modalities, tasks, [], kdClasses, vars, (batch, training) => {
-      const h = encoder.apply({ inputs: inputsOf(batch), modalityMask: maskColumns(batch.modalityMask, modalities), order: modalities }, training)
-      return { ...taskOutputs(Object.fromEntries(tasks.map((k) => [k, towers[k].apply(h, training)]))), unimodal: {} }
-    })
-  }
+/** `f(k)` for every task k, by task. */
+const perTask = <A>(tasks: ReadonlyArray<string>, f: (task: string) => A): Record<string, A> =>
+  Object.fromEntries(tasks.map((k) => [k, f(k)]))
 
-  if (spec.model === "late-fusion") {
-    const encoders = Object.fromEntries(modalities.map((m) => [m, experts.make(spec.experts[m], dims[m], d, seeds)]))
-    const towers = Object.fromEntries(
-      modalities.flatMap((m) => tasks.map((k) => [`${m}/${k}`, fusion.tower(towerOptions(taskOut(k)), d, seeds)]))
-    )
-    for (const m of modalities) vars[m] = encoders[m].variables
-    for (const [k, t] of Object.entries(towers)) vars[`tower/${k}`] = t.variables
-    return network(spec, info, modalities, tasks, [], kdClasses, vars, (batch, training) => {
-      const inputs = inputsOf(batch)
-      const mask = maskColumns(batch.modalityMask, modalities) // (B, M)
-      const count = tf.maximum(tf.sum(mask, 1, true), 1) // (B, 1)
-      const heads: Record<string, tf.Tensor2D> = {}
-      const hs = modalities.map((m) => encoders[m].apply(inputs[m], training))
-      for (const k of tasks) {
-        // masked average over the present modalities of each unimodal model's output
-        const outs = modalities.map((m, j) => tf.mul(towers[`${m}/${k}`].apply(hs[j], training), tf.slice(mask, [0, j], [-1, 1])))
-        heads[k] = tf.div(tf.addN(outs), count) as tf.Tensor2D
-      }
-      return { ...taskOutputs(heads), unimodal: {} }
-    })
-  }
-
-  // HAEMSA
-  const local = Object.fromEntries(modalities.map((m) => [m, experts.make(spec.experts[m], dims[m], d, seeds)]))
-  const unified = experts.makeUnified(spec.experts.unified, dims, d, seeds)
+/**
+ * HAEMSA (spec part 1): modality experts `h_m = f_m(x_m)`, the unified expert
+ * `h_s = f_s([x_t; x_a; x_v])`, the hierarchy `h_l^(1..n)`, task attention over
+ * `E = {h_t, h_a, h_v, h_s, h_l^(1..n)}`, a tower per task; the auxiliary heads on each `h_m` (the
+ * unimodal tasks and the students p_m) and the teacher head p_s on `h_s`. With learned modality
+ * gates, a gate g_m scales modality m's projection in the unified expert and weighs `h_m` in the
+ * pool and the attention.
+ */
+const haemsa = (b: Builder): Network => {
+  const { d, modalities, spec, tasks, seeds } = b
+  const local = Object.fromEntries(
+    modalities.map((m) => [m, b.add(`expert/${m}`, b.experts.make({ modality: m, spec: spec.experts[m], inputDim: b.dims[m], outDim: d, seeds }))])
+  )
+  const unified = b.add("unified", b.experts.makeUnified({ spec: spec.experts.unified, inputDims: b.dims, outDim: d, seeds }))
   const gates = makeModalityGates(spec, modalities)
-  const hierarchy = fusion.hierarchy({ depth: spec.fusion.depth, width: d, pool: spec.fusion.pool, sharedMode: spec.fusion.sharedMode, dropout: spec.dropout }, seeds)
-  const expertNames = [...modalities, "unified", ...Array.from({ length: spec.fusion.depth }, (_, i) => `level${i + 1}`)]
-  const attention = fusion.attention({ tasks, dim: d, enabled: spec.attention }, seeds)
-  const towers = Object.fromEntries(tasks.map((k) => [k, fusion.tower(towerOptions(taskOut(k)), d, seeds)]))
-  for (const m of modalities) vars[`expert/${m}`] = local[m].variables
-  vars["unified"] = unified.variables
-  if (gates) vars["gate"] = gates.variables
-  vars["hierarchy"] = hierarchy.variables
-  vars["attention"] = attention.variables
-  for (const k of tasks) vars[`tower/${k}`] = towers[k].variables
-  const uniHeads = Object.fromEntries(modalities.map((m) => [m, kdHead(`head/${m}`)]))
-  const teacherHead = Layers.dense(d, kdClasses, seeds)
-  vars["head/unified"] = teacherHead.variables
+  if (gates) b.add("gate", gates)
+  const { depth, pool, sharedMode } = spec.fusion
+  const hierarchy = b.add("hierarchy", b.fusion.hierarchy({ depth, width: d, pool, sharedMode, dropout: spec.dropout }, seeds))
+  const attention = b.add("attention", b.fusion.attention({ tasks, dim: d, enabled: spec.attention }, seeds))
+  const towers = perTask(tasks, (k) => b.add(`tower/${k}`, b.tower(k)))
+  const heads = Object.fromEntries(modalities.map((m) => [m, b.add(`head/${m}`, unimodalHead(b))]))
+  const teacher = b.add("head/unified", Layers.dense(d, b.kdClasses, seeds))
+  const expertNames = [...modalities, "unified", ...Array.from({ length: depth }, (_, i) => `level${i + 1}`)]
 
-  return network(spec, info, modalities, tasks, expertNames, kdClasses, vars, (batch, training) => {
-    const inputs = inputsOf(batch)
+  return b.network(expertNames, (batch, training) => {
+    const x = b.inputsOf(batch) // x_m: (B, T_m, d_m)
     const mask = maskColumns(batch.modalityMask, modalities) // (B, M)
-    const hs = modalities.map((m) => local[m].apply(inputs[m], training))
-    // (1, M) modality gates: they scale the unified expert's projections and weight the local experts
-    // in the pool and in the attention (the unified expert and the levels have gate 1)
-    const g = gates?.values()
-    const gated = g ? { gates: g } : {}
-    const shared = unified.apply({ inputs, modalityMask: mask, order: modalities, ...gated }, training)
-    const levels = hierarchy.apply({ local: hs, localMask: mask, shared, ...(g ? { localGates: g } : {}) }, training)
-    const ones = tf.ones([batch.size, 1 + spec.fusion.depth])
-    const attentionGates = g ? { gates: tf.concat([g, tf.ones([1, 1 + spec.fusion.depth])], 1) as tf.Tensor2D } : {}
-    const { z, weights } = attention.apply({ experts: [...hs, shared, ...levels.local], mask: tf.concat([mask, ones], 1) as tf.Tensor2D, ...attentionGates }, training)
-    const heads = Object.fromEntries(tasks.map((k) => [k, towers[k].apply(z[k], training)]))
+    const h = modalities.map((m) => local[m].apply(x[m], training)) // h_m = f_m(x_m): M x (B, d_h)
+    const g = gates?.values() // (1, M) modality gates g_m, or none
+    const hs = unified.apply({ inputs: x, modalityMask: mask, order: modalities, ...(g ? { gates: g } : {}) }, training) // h_s: (B, d_h)
+    const levels = hierarchy.apply({ local: h, localMask: mask, shared: hs, ...(g ? { localGates: g } : {}) }, training) // h_l^(1..n): n x (B, d_h)
+    const E = [...h, hs, ...levels.local] // J = M + 1 + n experts, each (B, d_h)
+    const present = tf.concat([mask, tf.ones([batch.size, 1 + depth])], 1) as tf.Tensor2D // (B, J): h_s and the levels are always there
+    const prior = g ? { gates: tf.concat([g, tf.ones([1, 1 + depth])], 1) as tf.Tensor2D } : {} // (1, J): g_m, 1 for h_s and the levels
+    const { weights, z } = attention.apply({ experts: E, mask: present, ...prior }, training) // z_k: (B, d_h); alpha: (B, K, J)
+    const y = perTask(tasks, (k) => towers[k].apply(z[k], training)) // y_k = tower_k(z_k)
     return {
-      ...taskOutputs(heads),
-      unimodal: Object.fromEntries(modalities.map((m, j) => [m, uniHeads[m](hs[j])])),
-      teacherLogits: teacherHead.apply(shared, false),
+      ...b.taskOutputs(y),
+      unimodal: Object.fromEntries(modalities.map((m, j) => [m, heads[m](h[j])])), // aux. prediction and logits of p_m
+      teacherLogits: teacher.apply(hs, false), // (B, C): logits of p_s
       attention: weights
     }
+  })
+}
+
+/**
+ * A modality's auxiliary head on h_m (B, d_h): on sentiment one dense layer to [regression | C KD
+ * logits], (B) and (B, C); on emotions the C logits.
+ */
+const unimodalHead = (b: Builder) => {
+  const emotions = b.info.task === "emotions"
+  const head = Layers.dense(b.d, emotions ? b.kdClasses : 1 + b.kdClasses, b.seeds)
+  const apply = (h: tf.Tensor2D): { readonly regression?: tf.Tensor1D; readonly logits: tf.Tensor2D } => {
+    const y = head.apply(h, false)
+    return emotions
+      ? { logits: y }
+      : { regression: tf.reshape(tf.slice(y, [0, 0], [-1, 1]), [-1]) as tf.Tensor1D, logits: tf.slice(y, [0, 1], [-1, b.kdClasses]) as tf.Tensor2D }
+  }
+  return Object.assign(apply, { variables: head.variables })
+}
+
+/** Early fusion: one encoder over the joint input, `h = f_s([x_t; x_a; x_v])`, and `y_k = tower_k(h)`. */
+const earlyFusion = (b: Builder): Network => {
+  const { d, modalities, spec, tasks, seeds } = b
+  const encoder = b.add("unified", b.experts.makeUnified({ spec: spec.experts.unified, inputDims: b.dims, outDim: d, seeds }))
+  const towers = perTask(tasks, (k) => b.add(`tower/${k}`, b.tower(k)))
+
+  return b.network([], (batch, training) => {
+    const mask = maskColumns(batch.modalityMask, modalities) // (B, M)
+    const h = encoder.apply({ inputs: b.inputsOf(batch), modalityMask: mask, order: modalities }, training) // (B, d_h)
+    return { ...b.taskOutputs(perTask(tasks, (k) => towers[k].apply(h, training))), unimodal: {} } // y_k = tower_k(h)
+  })
+}
+
+/**
+ * Late fusion: a unimodal model per modality, `y_k^m = tower_k^m(f_m(x_m))`, and for each task the
+ * mean of `y_k^m` over the modalities the sample has.
+ */
+const lateFusion = (b: Builder): Network => {
+  const { d, modalities, spec, tasks, seeds } = b
+  const encoders = Object.fromEntries(
+    modalities.map((m) => [m, b.add(m, b.experts.make({ modality: m, spec: spec.experts[m], inputDim: b.dims[m], outDim: d, seeds }))])
+  )
+  const towers = Object.fromEntries(modalities.map((m) => [m, perTask(tasks, (k) => b.add(`tower/${m}/${k}`, b.tower(k)))]))
+
+  return b.network([], (batch, training) => {
+    const x = b.inputsOf(batch) // x_m: (B, T_m, d_m)
+    const mask = maskColumns(batch.modalityMask, modalities) // (B, M)
+    const count = tf.maximum(tf.sum(mask, 1, true), 1) // (B, 1): modalities present
+    const h = modalities.map((m) => encoders[m].apply(x[m], training)) // h_m = f_m(x_m): M x (B, d_h)
+    const y = perTask(tasks, (k) => {
+      const present = modalities.map((m, j) => tf.mul(towers[m][k].apply(h[j], training), tf.slice(mask, [0, j], [-1, 1]))) // M x (B, out_k)
+      return tf.div(tf.addN(present), count) as tf.Tensor2D // y_k: (B, out_k)
+    })
+    return { ...b.taskOutputs(y), unimodal: {} }
   })
 }
 
