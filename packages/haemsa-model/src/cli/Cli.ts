@@ -19,6 +19,7 @@ import * as Command from "./Command"
 import type { DataPackageMissing } from "./DataSource"
 import * as EvalCommand from "./EvalCommand"
 import * as InspectCommand from "./InspectCommand"
+import type { OutputError } from "./OutputFile"
 import * as PredictCommand from "./PredictCommand"
 import * as TrainCommand from "./TrainCommand"
 
@@ -35,6 +36,7 @@ export type CliError =
   | ModelError
   | TrainingError
   | SearchCommand.SearchJobError
+  | OutputError
 
 /** The sub-commands, in the order the usage lists them. */
 const COMMANDS: ReadonlyArray<Command.Any<CliError>> = [

@@ -13,7 +13,7 @@ import * as Args from "./Args"
 import * as Command from "./Command"
 import { type DataPackageMissing, resolveDataSource } from "./DataSource"
 import { metricsTable } from "./MetricsTable"
-import { writeJson } from "./OutputFile"
+import { type OutputError, writeJson } from "./OutputFile"
 import * as SharedFlags from "./SharedFlags"
 
 /** The flags of `haemsa eval`. */
@@ -26,12 +26,19 @@ export const flags = {
 }
 
 /** What `haemsa eval` can fail with. */
-export type EvalCommandError = Args.UsageError | DataPackageMissing | DatasetErrors.DatasetError | ModelError | CheckpointError
+export type EvalCommandError =
+  | Args.UsageError
+  | DataPackageMissing
+  | DatasetErrors.DatasetError
+  | ModelError
+  | CheckpointError
+  | OutputError
 
 /** `haemsa eval`. */
 export const command: Command.Command<typeof flags, EvalCommandError> = Command.make({
   spec: { name: "eval", summary: "Score a checkpoint, with the missing-modality table.", flags },
   backend: SharedFlags.backendChoice,
+  outputs: (f) => [{ option: "--json", path: f.json, kind: "file" }],
   handler: ({ flags: f }, io) =>
     Effect.gen(function*() {
       const source = yield* resolveDataSource(f.data)
@@ -44,6 +51,6 @@ export const command: Command.Command<typeof flags, EvalCommandError> = Command.
       io.out(metricsTable([["valid", report.valid], ["test", report.test]]))
       io.out("\nmissing modalities (test split, others masked):")
       io.out(metricsTable(report.missing_modalities.map((r) => [r.modalities.join("+"), r.metrics] as const)))
-      if (f.json) yield* writeJson(f.json, report)
+      if (f.json) yield* writeJson(f.json, report, { stdout: io.stdout })
     })
 })

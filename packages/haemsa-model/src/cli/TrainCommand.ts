@@ -16,7 +16,7 @@ import * as Args from "./Args"
 import * as Command from "./Command"
 import { type DataPackageMissing, resolveDataSource } from "./DataSource"
 import { metricsTable } from "./MetricsTable"
-import { writeJson } from "./OutputFile"
+import { type OutputError, writeJson } from "./OutputFile"
 import * as SharedFlags from "./SharedFlags"
 
 /** The flags of `haemsa train`. */
@@ -45,6 +45,7 @@ export type TrainCommandError =
   | TrainingError
   | ModelError
   | CheckpointError
+  | OutputError
 
 const readSpecFile = (file: string) =>
   Effect.try({
@@ -56,6 +57,7 @@ const readSpecFile = (file: string) =>
 export const command: Command.Command<typeof flags, TrainCommandError> = Command.make({
   spec: { name: "train", summary: "Train a model and report valid/test metrics.", flags },
   backend: SharedFlags.backendChoice,
+  outputs: (f) => [{ option: "--out", path: f.out, kind: "folder" }, { option: "--json", path: f.json, kind: "file" }],
   handler: ({ flags: f }, io) =>
     Effect.gen(function*() {
       const model = f.model ?? "haemsa"
@@ -80,6 +82,6 @@ export const command: Command.Command<typeof flags, TrainCommandError> = Command
       )
       io.out(metricsTable([["valid", report.valid], ["test", report.test]]))
       if (f.out) io.out(`checkpoint: ${f.out}`)
-      if (f.json) yield* writeJson(f.json, report)
+      if (f.json) yield* writeJson(f.json, report, { stdout: io.stdout })
     })
 })

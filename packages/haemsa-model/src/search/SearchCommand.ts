@@ -22,7 +22,7 @@ import { type DataPackageMissing, resolveDataSource } from "../cli/DataSource"
 import type * as Evaluate from "../model/Evaluate"
 import * as Genome from "./Genome"
 import { metricsTable } from "../cli/MetricsTable"
-import { writeJson, writeText } from "../cli/OutputFile"
+import { type OutputError, writeJson, writeText } from "../cli/OutputFile"
 import { formatDuration, Progress } from "../cli/Progress"
 import * as SharedFlags from "../cli/SharedFlags"
 import * as SearchEvaluator from "./SearchEvaluator"
@@ -372,12 +372,17 @@ export const flags = {
 }
 
 /** What `haemsa search` can fail with. */
-export type SearchCommandError = SearchJobError | Args.UsageError | DataPackageMissing
+export type SearchCommandError = SearchJobError | Args.UsageError | DataPackageMissing | OutputError
 
 /** `haemsa search`: run or resume a search; print progress, the winner, and (with --retrain) its metrics next to the default's. */
 export const command: Command.Command<typeof flags, SearchCommandError> = Command.make({
   spec: { name: "search", summary: "Evolve architectures (resumable), report, and optionally retrain the winner.", flags },
   backend: SharedFlags.backendChoice,
+  outputs: (f) => [
+    { option: "--checkpoint", path: f.checkpoint, kind: "folder" },
+    { option: "--json", path: f.json, kind: "file" },
+    { option: "--report", path: f.report, kind: "file" }
+  ],
   handler: ({ flags: f }, io) =>
     Effect.gen(function*() {
       const report = f.report
@@ -417,9 +422,9 @@ export const command: Command.Command<typeof flags, SearchCommandError> = Comman
           ["default test", r.default.test]
         ]))
       }
-      if (f.json !== undefined) yield* writeJson(f.json, output)
+      if (f.json !== undefined) yield* writeJson(f.json, output, { stdout: io.stdout })
       if (report !== undefined && format !== undefined) {
-        yield* writeText(report, SearchReport.render(output, format))
+        yield* writeText(report, SearchReport.render(output, format), { stdout: io.stdout })
         io.out(`report: ${report}`)
       }
     })
