@@ -26,6 +26,11 @@ export const MOSI_REAL_FILES = ["labels.csv", "transcripts.tsv", "folds.json", "
 export interface LoadOptions {
   /** Options of the synthetic generator (source "synthetic"). */
   readonly synthetic?: Synthetic.SyntheticOptions
+  /**
+   * Limits of the pickle reader (a `.pkl` file, the audio pickle of a mosi-real folder), e.g.
+   * `{ maxObjects: 5_000_000 }` for a pickle of many small Python objects (defaults: `Pickle.Limits`).
+   */
+  readonly pickleLimits?: Partial<Pickle.Limits>
 }
 
 /** What a path holds, once detected. */
@@ -43,6 +48,10 @@ const asDatasetError = (file: string) => (e: unknown): DatasetError =>
   isDatasetError(e)
     ? e
     : new FileError({ file, reason: `unexpected error while reading: ${e instanceof Error ? e.message : String(e)}`, cause: e })
+
+/** The pickle reader's options for `file` under `options`. */
+const parseOptions = (file: string, options: LoadOptions): Pickle.ParseOptions =>
+  options.pickleLimits === undefined ? { file } : { file, limits: options.pickleLimits }
 
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]
 
@@ -95,11 +104,11 @@ export const detect = (source: string): Effect.Effect<Detected, FileError> =>
     return yield* new FileError({ file: source, reason: "unknown format (expected a .pkl/.pickle, a .csd, or a mosi-real folder)" })
   })
 
-/** Read an MMSA or MulT pickle file into a Dataset. */
-export const loadPickle = (file: string): Effect.Effect<Dataset, DatasetError> =>
+/** Read an MMSA or MulT pickle file into a Dataset (the reader's limits from `options.pickleLimits`). */
+export const loadPickle = (file: string, options: LoadOptions = {}): Effect.Effect<Dataset, DatasetError> =>
   Effect.gen(function*() {
     const bytes = yield* readBytes(file)
-    const value = yield* Effect.try({ try: () => Pickle.parse(bytes, { file }), catch: asDatasetError(file) })
+    const value = yield* Effect.try({ try: () => Pickle.parse(bytes, parseOptions(file, options)), catch: asDatasetError(file) })
     return yield* Effect.try({ try: () => PickleDataset.fromPickle(value, file), catch: asDatasetError(file) })
   })
 
@@ -110,8 +119,8 @@ export const loadCsd = (file: string): Effect.Effect<Csd.ComputationalSequence, 
     return yield* Effect.tryPromise({ try: () => Csd.readCsd(bytes, file), catch: asDatasetError(file) })
   })
 
-/** Read the real MOSI subset folder. */
-export const loadMosiReal = (dir: string): Effect.Effect<Dataset, DatasetError> =>
+/** Read the real MOSI subset folder (the audio pickle's limits from `options.pickleLimits`). */
+export const loadMosiReal = (dir: string, options: LoadOptions = {}): Effect.Effect<Dataset, DatasetError> =>
   Effect.gen(function*() {
     const p = (f: string) => path.join(dir, f)
     const [labelsCsv, transcriptsTsv, foldsJson, audioVideoIdsJson] = yield* Effect.all(
@@ -120,7 +129,7 @@ export const loadMosiReal = (dir: string): Effect.Effect<Dataset, DatasetError> 
     const audioFile = p("audio_openSMILE.pickle")
     const audioBytes = yield* readBytes(audioFile)
     const audio = yield* Effect.try({
-      try: () => Pickle.parse(audioBytes, { file: audioFile, encoding: "latin1" }),
+      try: () => Pickle.parse(audioBytes, { ...parseOptions(audioFile, options), encoding: "latin1" }),
       catch: asDatasetError(audioFile)
     })
     return yield* Effect.try({
@@ -137,9 +146,9 @@ export const load = (source: string, options: LoadOptions = {}): Effect.Effect<D
       case "synthetic":
         return yield* Effect.try({ try: () => Synthetic.synthetic(options.synthetic), catch: asDatasetError("synthetic") })
       case "mosi-real":
-        return yield* loadMosiReal(found.dir)
+        return yield* loadMosiReal(found.dir, options)
       case "pickle":
-        return yield* loadPickle(found.file)
+        return yield* loadPickle(found.file, options)
       case "csd":
         return yield* new InvalidOption({
           option: "data",

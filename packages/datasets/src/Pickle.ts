@@ -6,8 +6,10 @@
  * (`numpy.core` and numpy 2's `numpy._core`), `_codecs.encode`, `set`, `frozenset`, `bytes`,
  * `bytearray`, `complex` and `collections.OrderedDict`. Any other global is a `PickleError` naming it.
  * Every length read from the stream is checked against the bytes left before anything is allocated,
- * and `Limits` bound the nesting depth, the stack, the memo and the total number of elements, so a
- * corrupt or hostile file gives a `PickleError`, never a crash, a hang or a huge allocation.
+ * and `Limits` bound the nesting depth, the stack, the memo, the total number of elements and the
+ * number of Python objects built (by default 250,000, or one per 16 input bytes when that is more:
+ * see `defaultMaxObjects`), so a corrupt or hostile file gives a `PickleError`, never a crash, a hang
+ * or a huge allocation.
  *
  * Python values become `PyValue`s:
  * - `None` -> `null`, `bool` -> `boolean`, `float` -> `number`, `int` -> `number` when it is a safe
@@ -57,7 +59,7 @@ export {
   typeName
 } from "./pickle/Values"
 
-export { defaultLimits, type Encoding, type Limits, parse, type ParseOptions } from "./pickle/Parse"
+export { defaultLimits, defaultMaxObjects, type Encoding, type Limits, parse, type ParseOptions } from "./pickle/Parse"
 
 export {
   asDict,

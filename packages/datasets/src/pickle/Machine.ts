@@ -50,6 +50,8 @@ export class Machine implements Host {
   /** Arrays made by `_reconstruct`, which BUILD may fill. */
   readonly pending = new WeakSet<object>()
   elements = 0
+  /** Python objects created so far (checked against `maxObjects`). */
+  objects = 0
   /** Long Python 2 str values decoded as latin1, with their bytes: numpy data reuses them. */
   readonly py2Bytes = new Map<string, Uint8Array>()
 
@@ -90,7 +92,7 @@ export class Machine implements Host {
           this.popMark()
           break
         case DUP:
-          this.push(this.top())
+          this.pushExisting(this.top())
           break
         case NONE:
           this.push(null)
@@ -418,7 +420,19 @@ export class Machine implements Host {
     return this.marks.length > 0 ? this.marks[this.marks.length - 1] : 0
   }
 
+  /** Push a value the current opcode created: one more Python object, checked against `maxObjects`. */
   push(v: PyValue): void {
+    if (++this.objects > this.limits.maxObjects) {
+      reject(
+        `builds more than ${this.limits.maxObjects} Python objects (limit ${this.limits.maxObjects} for a ${this.data.length}-byte file); ` +
+          "raise it with --max-pickle-objects or the maxObjects option"
+      )
+    }
+    this.pushExisting(v)
+  }
+
+  /** Push a value already built (DUP, GET): no new object. */
+  pushExisting(v: PyValue): void {
     if (this.stack.length >= this.limits.maxStack) reject(`more than ${this.limits.maxStack} values on the stack (limit maxStack)`)
     this.stack.push(v)
   }
@@ -449,7 +463,7 @@ export class Machine implements Host {
 
   memoGet(key: number): void {
     if (!this.memo.has(key)) reject(`memo key ${key} not found`)
-    this.push(this.memo.get(key) as PyValue)
+    this.pushExisting(this.memo.get(key) as PyValue)
   }
 
   // --- containers ---------------------------------------------------------------------------

@@ -26,6 +26,14 @@ export interface Limits {
    * (default: 4 per input byte + 1,000,000). Bounds the memory a small pickle can make the reader use.
    */
   readonly maxElements: number
+  /**
+   * Most Python objects created: every value an opcode or a call builds (containers, numbers,
+   * strings, bytes, arrays...) counts one; fetching a memoized value (GET) or DUP does not
+   * (default `defaultMaxObjects`: 250,000, or one per 16 input bytes when that is more). Bounds the
+   * memory and time a small pickle can make the reader use: a 16 MB list of 8 million empty dicts
+   * would need gigabytes.
+   */
+  readonly maxObjects: number
 }
 
 /** Options of `parse`. */
@@ -38,12 +46,22 @@ export interface ParseOptions {
   readonly limits?: Partial<Limits>
 }
 
+/**
+ * The default `maxObjects` for an input of `inputBytes` bytes: 250,000, or one object per 16 bytes
+ * when that is more. Dataset pickles are numpy arrays with a few lists and dicts around them: the
+ * fixtures and the mosi-real audio pickle build 161 to 311 objects, one per 2,900 to 21,500 bytes,
+ * so real files stay hundreds of times below it. An empty dict costs about 275 bytes of heap, so a
+ * hostile file makes the reader build at most about 70 MB, or 17 bytes per input byte, of them.
+ */
+export const defaultMaxObjects = (inputBytes: number): number => Math.max(250_000, Math.floor(inputBytes / 16))
+
 /** The default limits for an input of `inputBytes` bytes. */
 export const defaultLimits = (inputBytes: number): Limits => ({
   maxDepth: 1000,
   maxStack: 10_000_000,
   maxMemo: 10_000_000,
-  maxElements: 4 * inputBytes + 1_000_000
+  maxElements: 4 * inputBytes + 1_000_000,
+  maxObjects: defaultMaxObjects(inputBytes)
 })
 
 /**
@@ -61,6 +79,9 @@ export const parse = (bytes: Uint8Array, options: ParseOptions = {}): PyValue =>
       reject(`unknown encoding ${JSON.stringify(encoding)} (expected "ASCII", "latin1" or "bytes")`)
     }
     const limits = withDefaults(defaultLimits(bytes.length), options.limits)
+    for (const [name, value] of Object.entries(limits)) {
+      if (typeof value !== "number" || !(value >= 0)) reject(`invalid limit ${name} = ${String(value)} (expected a number >= 0)`)
+    }
     machine = new Machine(bytes, encoding, limits)
     return machine.run()
   } catch (e) {
@@ -76,5 +97,6 @@ const withDefaults = (defaults: Limits, given: Partial<Limits> | undefined): Lim
   maxDepth: given?.maxDepth ?? defaults.maxDepth,
   maxStack: given?.maxStack ?? defaults.maxStack,
   maxMemo: given?.maxMemo ?? defaults.maxMemo,
-  maxElements: given?.maxElements ?? defaults.maxElements
+  maxElements: given?.maxElements ?? defaults.maxElements,
+  maxObjects: given?.maxObjects ?? defaults.maxObjects
 })
