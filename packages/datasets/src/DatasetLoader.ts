@@ -138,7 +138,11 @@ export const loadMosiReal = (dir: string, options: LoadOptions = {}): Effect.Eff
     })
   })
 
-/** Load a dataset (not a `.csd` file: those are feature sequences without splits; use `loadCsd`). */
+/**
+ * Load a dataset (not a `.csd` file: those are feature sequences without splits; use `loadCsd`). Every
+ * format's splits pass `DatasetCheck.checkSplits`: a split with too few samples, or features of other
+ * sizes than train's, is a `FormatError` naming the file, the split and the field.
+ */
 export const load = (source: string, options: LoadOptions = {}): Effect.Effect<Dataset, DatasetError> =>
   Effect.gen(function*() {
     const found = yield* detect(source)

@@ -23,6 +23,7 @@
  * @since 0.1.0
  */
 import type { Dataset, Modality, SequenceBlock, Split, SplitName } from "./Dataset"
+import { checkSplits } from "./DatasetCheck"
 import { SPLITS } from "./Dataset"
 import type { NumericNdArray } from "./NdArray"
 import { finiteFloat32, isNumeric } from "./NdArray"
@@ -40,7 +41,11 @@ export const isMmsa = (value: Pickle.PyValue): boolean => {
   return Pickle.isDict(train) && MMSA_KEYS.some((k) => train.has(k))
 }
 
-/** Read a parsed MMSA pickle (`file` names it in errors and gives the dataset name). Throws FormatError. */
+/**
+ * Read a parsed MMSA pickle (`file` names it in errors and gives the dataset name). Throws FormatError,
+ * also for splits a model cannot use (`DatasetCheck.checkSplits`: too few samples, feature sizes that
+ * differ between splits...).
+ */
 export const fromMmsa = (value: Pickle.PyValue, file: string): Dataset => {
   const rootAt: Pickle.Location = { file, format: FORMAT, path: "" }
   const root = Pickle.asDict(value, rootAt)
@@ -49,7 +54,9 @@ export const fromMmsa = (value: Pickle.PyValue, file: string): Dataset => {
     const at = { ...rootAt, path: name }
     splits[name] = readSplit(Pickle.asDict(Pickle.getField(root, name, rootAt), at), at)
   }
-  return { name: datasetName(file), format: "mmsa-pickle", task: "sentiment", splits }
+  const dataset: Dataset = { name: datasetName(file), format: "mmsa-pickle", task: "sentiment", splits }
+  checkSplits(dataset, file)
+  return dataset
 }
 
 const readSplit = (dict: Pickle.PyDict, at: Pickle.Location): Split => {

@@ -9,6 +9,7 @@
  */
 import type { Dataset, SequenceBlock, Split, SplitName } from "./Dataset"
 import { MODALITIES, SPLITS } from "./Dataset"
+import { checkSplits } from "./DatasetCheck"
 import { FormatError, InvalidOption } from "./Errors"
 import { lexiconFeatures } from "./Lexicon"
 import type { NumericNdArray } from "./NdArray"
@@ -88,7 +89,8 @@ export const AUDIO_DIM = 73
  * - no vision (mask column 0); `rawText` the transcripts as written.
  *
  * @throws FormatError naming the file and the line or key of the first problem found (malformed line,
- * label NaN or outside [-3, 3], duplicate segment, segment without transcript, fold video unknown...).
+ * label NaN or outside [-3, 3], duplicate segment, segment without transcript, fold video unknown, a
+ * fold with too few segments: see `DatasetCheck.checkSplits`).
  * @throws InvalidOption for a bad `maxSteps`, `minCount` or `maxVocab`.
  */
 export const fromMosiRealFiles = (files: MosiRealFiles, dir: string, options: MosiRealOptions = {}): Dataset =>
@@ -169,10 +171,10 @@ export const readMosiReal = (
       rawText: list.map((s) => transcripts.get(s.id)!.text)
     }
   }
-  return {
-    dataset: { name: "mosi-real", format: "mosi-real", task: "sentiment", splits },
-    report: { maxSteps, vocabularySize: tokenizer.vocabulary.length, missingAudio }
-  }
+  const dataset: Dataset = { name: "mosi-real", format: "mosi-real", task: "sentiment", splits }
+  // the folds decide the splits: an empty or too small one is the folds file's problem
+  checkSplits(dataset, file.folds)
+  return { dataset, report: { maxSteps, vocabularySize: tokenizer.vocabulary.length, missingAudio } }
 }
 
 const formatError = (file: string, reason: string): FormatError => new FormatError({ file, format: FORMAT, reason })

@@ -24,6 +24,7 @@
  */
 import type { Dataset, Modality, Split, SplitName } from "./Dataset"
 import { IEMOCAP_EMOTIONS, MODALITIES, SPLITS } from "./Dataset"
+import { checkSplits } from "./DatasetCheck"
 import { datasetName, expectSamples, featureBlock, presenceMask, regressionLabels } from "./Mmsa"
 import type { NdArray } from "./NdArray"
 import * as Pickle from "./Pickle"
@@ -37,7 +38,11 @@ export const isMult = (value: Pickle.PyValue): boolean => {
   return Pickle.isDict(train) && train.has("labels") && !train.has("regression_labels")
 }
 
-/** Read a parsed MulT pickle (`file` names it in errors and gives the dataset name). Throws FormatError. */
+/**
+ * Read a parsed MulT pickle (`file` names it in errors and gives the dataset name). Throws FormatError,
+ * also for splits a model cannot use (`DatasetCheck.checkSplits`: too few samples, feature sizes that
+ * differ between splits...).
+ */
 export const fromMult = (value: Pickle.PyValue, file: string): Dataset => {
   const rootAt: Pickle.Location = { file, format: FORMAT, path: "" }
   const root = Pickle.asDict(value, rootAt)
@@ -51,13 +56,15 @@ export const fromMult = (value: Pickle.PyValue, file: string): Dataset => {
   SPLITS.forEach((name, s) => {
     splits[name] = readSplit(dicts[s], name, task, { ...rootAt, path: name })
   })
-  return {
+  const dataset: Dataset = {
     name: datasetName(file),
     format: "mult-pickle",
     task,
     ...(task === "emotions" ? { emotions: IEMOCAP_EMOTIONS } : {}),
     splits
   }
+  checkSplits(dataset, file)
+  return dataset
 }
 
 const isEmotionShape = (shape: ReadonlyArray<number>): boolean =>

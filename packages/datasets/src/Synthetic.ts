@@ -7,6 +7,7 @@
  */
 import type { Dataset, Modality, SequenceBlock, Split, SplitName } from "./Dataset"
 import { MODALITIES, SPLITS } from "./Dataset"
+import { checkSplits, MIN_SAMPLES } from "./DatasetCheck"
 import { InvalidOption } from "./Errors"
 import type { Rng } from "./Random"
 import { int, makeRng, normal } from "./Random"
@@ -103,7 +104,8 @@ const NOISE_TABLE_SIZE = 1 << 16
  * value is replaced. Splits use independent streams, so the train split does not depend on the other sizes.
  *
  * @throws InvalidOption naming the option when an option is not a finite number, or a size, dim, step
- * count or latent size is not an integer >= 1.
+ * count or latent size is not an integer >= 1 (`sizes.train` >= 2, see `DatasetCheck.MIN_SAMPLES`).
+ * @throws FormatError (file "synthetic") when options this extreme make a label non-finite.
  */
 export const synthetic = (options: SyntheticOptions = {}): Dataset => {
   const o = resolve(options)
@@ -114,7 +116,9 @@ export const synthetic = (options: SyntheticOptions = {}): Dataset => {
   SPLITS.forEach((name, k) => {
     splits[name] = makeSplit(name, o, world, makeRng(splitSeeds[k]))
   })
-  return { name: "synthetic", format: "synthetic", task: "sentiment", splits }
+  const dataset: Dataset = { name: "synthetic", format: "synthetic", task: "sentiment", splits }
+  checkSplits(dataset, "synthetic")
+  return dataset
 }
 
 const makeWorld = (o: Resolved, rng: Rng): World => {
@@ -263,10 +267,10 @@ const resolve = (options: SyntheticOptions): Resolved => {
     if (v < min) throw new InvalidOption({ option: name, value: String(v), reason: `must be >= ${min}` })
     return v
   }
-  const count = (name: string, value: number | undefined, fallback: number): number => {
+  const count = (name: string, value: number | undefined, fallback: number, min = 1): number => {
     const v = value ?? fallback
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
-      throw new InvalidOption({ option: name, value: String(v), reason: "must be an integer >= 1" })
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
+      throw new InvalidOption({ option: name, value: String(v), reason: `must be an integer >= ${min}` })
     }
     return v
   }
@@ -285,7 +289,7 @@ const resolve = (options: SyntheticOptions): Resolved => {
       vision: count("dims.vision", options.dims?.vision, 20)
     },
     sizes: {
-      train: count("sizes.train", options.sizes?.train, 1284),
+      train: count("sizes.train", options.sizes?.train, 1284, MIN_SAMPLES.train),
       valid: count("sizes.valid", options.sizes?.valid, 229),
       test: count("sizes.test", options.sizes?.test, 686)
     },

@@ -15,6 +15,8 @@ export * as CsdAlign from "./CsdAlign"
 export * as CsdSequence from "./CsdSequence"
 /** The Dataset value and its constants. */
 export * as Dataset from "./Dataset"
+/** The checks every dataset's splits pass when read (sizes, feature shapes, labels). */
+export * as DatasetCheck from "./DatasetCheck"
 /** Typed errors. */
 export * as Errors from "./Errors"
 /** Reports for `haemsa data inspect`. */
