@@ -19,7 +19,7 @@ import * as SharedFlags from "./SharedFlags"
 /** The flags of `haemsa eval`. */
 export const flags = {
   checkpoint: Args.string({ metavar: "DIR", required: true, help: "the checkpoint folder (haemsa train --out)" }),
-  data: SharedFlags.data,
+  ...SharedFlags.dataFlags,
   modalities: SharedFlags.modalities,
   ...SharedFlags.backendFlags,
   json: SharedFlags.json
@@ -42,9 +42,11 @@ export const command: Command.Command<typeof flags, EvalCommandError> = Command.
   handler: ({ flags: f }, io) =>
     Effect.gen(function*() {
       const source = yield* resolveDataSource(f.data)
+      const loadOptions = SharedFlags.loadOptions(f)
       const report = yield* Experiment.evalJob({
         checkpoint: f.checkpoint,
         source,
+        ...(loadOptions !== undefined ? { loadOptions } : {}),
         ...(f.modalities !== undefined ? { modalities: f.modalities } : {})
       })
       io.out(`${report.model} from ${report.checkpoint} on ${report.data} (${report.modalities.join("+")})`)

@@ -1,6 +1,8 @@
 /**
  * `haemsa data inspect PATH`: detect a dataset's format (MMSA or MulT pickle, `.csd`, mosi-real folder,
- * synthetic) and summarise it, as text or JSON. It runs no tensors (cpu backend).
+ * synthetic) and summarise it, as text or JSON. A dataset the loader refuses (a pickle over its object
+ * limit, an empty split, features of other sizes in another split) is its one-line error. It runs no
+ * tensors (cpu backend).
  *
  * @since 0.1.0
  */
@@ -9,10 +11,12 @@ import { Effect } from "effect"
 import * as Args from "./Args"
 import * as Command from "./Command"
 import { type DataPackageMissing, resolveDataSource } from "./DataSource"
+import * as SharedFlags from "./SharedFlags"
 
 /** The flags of `haemsa data inspect`. */
 export const flags = {
-  json: Args.flag({ help: "print the summary as JSON" })
+  json: Args.flag({ help: "print the summary as JSON" }),
+  "max-pickle-objects": SharedFlags.maxPickleObjects
 }
 
 /** What `haemsa data inspect` can fail with. */
@@ -37,7 +41,7 @@ export const command: Command.Command<typeof flags, InspectCommandError> = Comma
         io.out(f.json ? JSON.stringify(report) : Inspect.formatCsd(report, source))
         return
       }
-      const dataset = yield* loader.load(source)
+      const dataset = yield* loader.load(source, SharedFlags.loadOptions(f))
       io.out(f.json ? JSON.stringify(Inspect.datasetReport(dataset)) : Inspect.formatDataset(dataset, source))
     })
 })

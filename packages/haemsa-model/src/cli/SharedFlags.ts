@@ -1,12 +1,13 @@
 /**
  * The flags several commands share, declared once: the backend flags of the commands that run tensors
  * (`train`, `eval`, `predict`, `search`: `--backend B`, default wasm, and `--allow-software-adapter`),
- * `--data`, `--modalities` and `--json`. A command's environment is set up on the backend its flags
- * name before its handler runs.
+ * the data flags of the commands that read a dataset (`train`, `eval`, `search`: `--data` and
+ * `--max-pickle-objects`; `data inspect`: `--max-pickle-objects`), `--modalities` and `--json`. A
+ * command's environment is set up on the backend its flags name before its handler runs.
  *
  * @since 0.1.0
  */
-import type { Dataset } from "@haemsa/datasets"
+import type { Dataset, DatasetLoader } from "@haemsa/datasets"
 import { BACKENDS } from "../backends/Backend"
 import * as Args from "./Args"
 
@@ -40,6 +41,26 @@ export const data: Args.Flag<string> = Args.string({
   default: "synthetic",
   help: "the data: synthetic, mosi-real (the @haemsa/mosi-real package or $HAEMSA_MOSI_REAL), or a dataset file or folder"
 })
+
+/**
+ * `--max-pickle-objects N`: the most Python objects the pickle reader may build from a `.pkl` file
+ * or a mosi-real folder's audio pickle (`Pickle.Limits.maxObjects`; default `Pickle.defaultMaxObjects`).
+ */
+export const maxPickleObjects: Args.Flag<number | undefined> = Args.int({
+  metavar: "N",
+  min: 1,
+  help: "the most Python objects a data pickle may build (default 250000, or one per 16 bytes of the file when more)"
+})
+
+/** The flags of the commands that read a dataset: `--data` and `--max-pickle-objects`. */
+export const dataFlags: {
+  readonly data: Args.Flag<string>
+  readonly "max-pickle-objects": Args.Flag<number | undefined>
+} = { data, "max-pickle-objects": maxPickleObjects }
+
+/** The dataset loader's options a command line asks for (`--max-pickle-objects`), or undefined for the defaults. */
+export const loadOptions = (values: { readonly "max-pickle-objects": number | undefined }): DatasetLoader.LoadOptions | undefined =>
+  values["max-pickle-objects"] === undefined ? undefined : { pickleLimits: { maxObjects: values["max-pickle-objects"] } }
 
 /** `--modalities t,a,v` (or full names): the modalities a model reads. */
 export const modalities: Args.Flag<ReadonlyArray<Dataset.Modality> | undefined> = Args.list({

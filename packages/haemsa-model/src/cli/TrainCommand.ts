@@ -21,7 +21,7 @@ import * as SharedFlags from "./SharedFlags"
 
 /** The flags of `haemsa train`. */
 export const flags = {
-  data: SharedFlags.data,
+  ...SharedFlags.dataFlags,
   model: Args.choice({
     values: ["haemsa", "early-fusion", "late-fusion"] satisfies ReadonlyArray<ArchitectureSpec.ModelKind>,
     help: "the model's default architecture (default haemsa; with --spec, replaces the spec's model)"
@@ -65,10 +65,12 @@ export const command: Command.Command<typeof flags, TrainCommandError> = Command
       if (f.spec !== undefined && f.model !== undefined) spec = { ...spec, model }
       if (f.modalities !== undefined) spec = { ...spec, modalities: f.modalities as [Dataset.Modality, ...Array<Dataset.Modality>] }
       const source = yield* resolveDataSource(f.data)
+      const loadOptions = SharedFlags.loadOptions(f)
       const report = yield* Experiment.trainJob({
         source,
         spec,
         out: f.out,
+        ...(loadOptions !== undefined ? { loadOptions } : {}),
         train: {
           epochs: f.epochs,
           seed: f.seed,

@@ -181,6 +181,7 @@ export const evalJob = (options: {
   readonly checkpoint: string
   readonly source: string
   readonly modalities?: ReadonlyArray<Dataset.Modality>
+  readonly loadOptions?: DatasetLoader.LoadOptions
 }): Effect.Effect<
   EvalReport,
   Checkpoint.CheckpointError | Network.ModelError | Errors.DatasetError,
@@ -190,7 +191,7 @@ export const evalJob = (options: {
     const { net, extra } = yield* loadNetwork(options.checkpoint)
     return yield* Effect.gen(function*() {
       const loader = yield* DatasetLoader.DatasetLoader
-      const raw = yield* loader.load(options.source)
+      const raw = yield* loader.load(options.source, options.loadOptions)
       const problems = DataInfo.incompatibilities(extra.info, raw)
       if (problems.length > 0) {
         return yield* new Network.ModelError({ reason: `${options.source} does not fit checkpoint ${options.checkpoint}: ${problems.join("; ")}` })

@@ -341,7 +341,7 @@ export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput
 
 /** The flags of `haemsa search`. */
 export const flags = {
-  data: SharedFlags.data,
+  ...SharedFlags.dataFlags,
   checkpoint: Args.string({
     metavar: "DIR",
     required: "where it saves its state; rerun the same command to resume",
@@ -392,8 +392,10 @@ export const command: Command.Command<typeof flags, SearchCommandError> = Comman
       }
       const fidelity = yield* Effect.fromResult(parseFidelity(f.fidelity))
       const source = yield* resolveDataSource(f.data)
+      const loadOptions = SharedFlags.loadOptions(f)
       const job: SearchJobOptions = {
         source,
+        ...(loadOptions !== undefined ? { loadOptions } : {}),
         population: f.population,
         generations: f.generations,
         seed: f.seed,
