@@ -6,7 +6,7 @@
  *
  * @since 0.2.0
  */
-import { CsdError } from "./Errors"
+import { CsdError, quote } from "./Errors"
 import type { Hdf5Child, Hdf5Node, Hdf5Value } from "./Hdf5Worker"
 
 export type { Hdf5Child, Hdf5Node, Hdf5Value } from "./Hdf5Worker"
@@ -82,7 +82,7 @@ const findRoot = (tree: Hdf5Node, file: string): { readonly name: string; readon
   const groups = childrenOf(top, "/", file).filter((child) => child.node.kind === "group")
   const candidates = groups.length === 1 ? groups : groups.filter((child) => findChild(child.node as Group, "data")?.kind === "group")
   if (candidates.length !== 1) {
-    const names = groups.map((child) => JSON.stringify(child.name)).join(", ")
+    const names = groups.map((child) => quote(child.name, 40)).join(", ")
     throw new CsdError({
       file,
       reason: `/: expected one computational-sequence root group with a "data" group, found ${groups.length} groups${names === "" ? "" : ` (${names})`}`

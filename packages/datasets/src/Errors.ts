@@ -76,3 +76,40 @@ export type DatasetError = typeof DatasetErrorSchema.Type
 
 /** True when `u` is an error of this package: an instance of one of the classes of {@link DatasetErrorSchema}. */
 export const isDatasetError: (u: unknown) => u is DatasetError = Schema.is(DatasetErrorSchema)
+
+/**
+ * Characters a message must not carry raw: C0 and C1 control characters and DEL (terminal escape
+ * sequences start with ESC 0x1b or CSI 0x9b), soft hyphen, zero-width and bidirectional formatting
+ * characters, line and paragraph separators, the byte-order mark, and unpaired surrogates.
+ */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
+
+const escapeChar = (c: string): string => {
+  const code = c.charCodeAt(0)
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`
+}
+
+/**
+ * `text` safe to print on a terminal: every character that is not printable (see `UNPRINTABLE`:
+ * control characters, escape sequences, bidirectional overrides...) written as `\xNN` or `\uNNNN`;
+ * everything else, backslashes included, as it is. Every message that may carry a file's content
+ * goes through it (the `haemsa` command prints failures through it too).
+ */
+export const printable = (text: string): string => text.replace(UNPRINTABLE, escapeChar)
+
+/**
+ * Up to `max` characters (code points) of a file's content, for an error message: in double quotes,
+ * `"` and `\` escaped, non-printable characters as `\xNN` / `\uNNNN` ({@link printable}), and `...`
+ * after the quote when the text is longer: `"\x1b]0;title\x07 {"...`.
+ */
+export const quote = (text: string, max = 25): string => {
+  const points = Array.from(text)
+  const shown = points.slice(0, max).join("").replace(/["\\]/g, "\\$&")
+  return `"${printable(shown)}"${points.length > max ? "..." : ""}`
+}
+
+/**
+ * Why `JSON.parse` failed, safe to print: V8's message quotes the text around the error as it is
+ * (terminal escape sequences included); this is that message through {@link printable}.
+ */
+export const jsonError = (error: unknown): string => printable(error instanceof Error ? error.message : String(error))

@@ -10,7 +10,7 @@
 import type { Dataset, SequenceBlock, Split, SplitName } from "./Dataset"
 import { MODALITIES, SPLITS } from "./Dataset"
 import { checkSplits } from "./DatasetCheck"
-import { FormatError, InvalidOption } from "./Errors"
+import { FormatError, InvalidOption, jsonError, quote } from "./Errors"
 import { lexiconFeatures } from "./Lexicon"
 import type { NumericNdArray } from "./NdArray"
 import { isNumeric } from "./NdArray"
@@ -202,17 +202,17 @@ const parseLabels = (text: string, file: string): Array<Segment> => {
     }
     const [start, end, video, index, sentiment] = fields
     if (!isNumber(start) || !isNumber(end)) throw formatError(file, `line ${line}: start_s/end_s must be numbers`)
-    if (video === "" || /\s/.test(video)) throw formatError(file, `line ${line}: bad video_id ${JSON.stringify(video)}`)
+    if (video === "" || /\s/.test(video)) throw formatError(file, `line ${line}: bad video_id ${quote(video)}`)
     if (!/^[1-9][0-9]*$/.test(index)) {
-      throw formatError(file, `line ${line}: segment_index must be an integer >= 1, got ${JSON.stringify(index)}`)
+      throw formatError(file, `line ${line}: segment_index must be an integer >= 1, got ${quote(index)}`)
     }
     const label = Number(sentiment)
     if (!isNumber(sentiment) || label < -3 || label > 3) {
-      throw formatError(file, `line ${line}: sentiment must be a number in [-3, 3], got ${JSON.stringify(sentiment)}`)
+      throw formatError(file, `line ${line}: sentiment must be a number in [-3, 3], got ${quote(sentiment)}`)
     }
     const id = `${video}_${index}`
     const previous = seen.get(id)
-    if (previous !== undefined) throw formatError(file, `line ${line}: segment ${id} repeats line ${previous}`)
+    if (previous !== undefined) throw formatError(file, `line ${line}: segment ${quote(id)} repeats line ${previous}`)
     seen.set(id, line)
     segments.push({ id, video, index: Number(index), label, line })
   })
@@ -223,7 +223,7 @@ const parseLabels = (text: string, file: string): Array<Segment> => {
 const parseTranscripts = (text: string, file: string): Map<string, { text: string; line: number }> => {
   const all = lines(text)
   if (all[0] !== "segment_id\ttext") {
-    throw formatError(file, `line 1: expected the header "segment_id<TAB>text", got ${JSON.stringify(all[0] ?? "")}`)
+    throw formatError(file, `line 1: expected the header "segment_id<TAB>text", got ${quote(all[0] ?? "")}`)
   }
   const out = new Map<string, { text: string; line: number }>()
   for (let k = 1; k < all.length; k++) {
@@ -233,7 +233,7 @@ const parseTranscripts = (text: string, file: string): Map<string, { text: strin
       throw formatError(file, `line ${line}: expected segment_id<TAB>text, got ${fields.length} field(s)`)
     }
     const previous = out.get(fields[0])
-    if (previous !== undefined) throw formatError(file, `line ${line}: segment ${fields[0]} repeats line ${previous.line}`)
+    if (previous !== undefined) throw formatError(file, `line ${line}: segment ${quote(fields[0])} repeats line ${previous.line}`)
     out.set(fields[0], { text: fields[1], line })
   }
   return out
@@ -243,14 +243,24 @@ const parseJson = (text: string, file: string): unknown => {
   try {
     return JSON.parse(text)
   } catch (e) {
-    throw formatError(file, `invalid JSON: ${e instanceof Error ? e.message : String(e)}`)
+    throw formatError(file, `invalid JSON: ${jsonError(e)}`)
   }
 }
+
+/** A JSON value in a message: a number or boolean as it is, anything else by kind (its text is the file's). */
+const describeValue = (v: unknown): string =>
+  typeof v === "number" || typeof v === "boolean" || v === null
+    ? String(v)
+    : Array.isArray(v)
+    ? "a list"
+    : typeof v === "object"
+    ? "an object"
+    : quote(String(v))
 
 const stringList = (value: unknown, file: string, key: string): Array<string> => {
   if (!Array.isArray(value)) throw formatError(file, `key ${key}: expected a list of video ids`)
   value.forEach((v, i) => {
-    if (typeof v !== "string") throw formatError(file, `key ${key}[${i}]: expected a string, got ${JSON.stringify(v)}`)
+    if (typeof v !== "string") throw formatError(file, `key ${key}[${i}]: expected a string, got ${describeValue(v)}`)
   })
   return value as Array<string>
 }

@@ -2,6 +2,9 @@
 // 1 or 2 by its type, and a defect (a bug) is reported as an internal error, distinct from bad input.
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { expectTypeOf } from "vitest"
 import { BackendError } from "../src/backends/Backend"
 import * as Args from "../src/cli/Args"
@@ -14,6 +17,7 @@ import * as PredictCommand from "../src/cli/PredictCommand"
 import * as TrainCommand from "../src/cli/TrainCommand"
 import * as Network from "../src/model/Network"
 import * as SearchCommand from "../src/search/SearchCommand"
+import { cli } from "./Support"
 
 /** In-memory output. */
 const capture = () => {
@@ -116,5 +120,37 @@ describe("the top-level handler: typed failures vs defects", () => {
     const { io, err } = capture()
     expect(Cli.report(Exit.failCause(Cause.interrupt()), io)).toBe(1)
     expect(err[0]).toMatch(/^haemsa: internal error: interrupted/)
+  })
+})
+
+describe("a message that quotes a file prints no control characters", () => {
+  /** Characters a terminal may act on: C0/C1 controls, DEL, bidirectional overrides. */
+  const RAW_CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/
+  /** A title-setting OSC sequence, a screen clear, an 8-bit CSI and a right-to-left override. */
+  const HOSTILE = "\x1b]0;owned\x07\x1b[2J\x9b31m\u202e{"
+
+  it("--spec, a checkpoint's manifest, --verbose too: the escapes are shown escaped, not sent", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "haemsa-quote-"))
+    try {
+      const specFile = path.join(dir, "spec.json")
+      fs.writeFileSync(specFile, HOSTILE)
+      fs.mkdirSync(path.join(dir, "ckpt"))
+      fs.writeFileSync(path.join(dir, "ckpt", "checkpoint.json"), HOSTILE)
+      for (
+        const argv of [
+          ["train", "--spec", specFile, "--backend", "cpu"],
+          ["eval", "--checkpoint", path.join(dir, "ckpt"), "--backend", "cpu"],
+          ["eval", "--checkpoint", path.join(dir, "ckpt"), "--backend", "cpu", "--verbose"]
+        ]
+      ) {
+        const r = await cli(...argv)
+        expect(r.code, argv.join(" ")).toBeGreaterThan(0)
+        const last = r.err[r.err.length - 1]
+        expect(last).toMatch(/^haemsa: .*\\x1b/)
+        for (const line of r.err.flatMap((l) => l.split("\n"))) expect(line).not.toMatch(RAW_CONTROL)
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

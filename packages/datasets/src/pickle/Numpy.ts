@@ -11,6 +11,7 @@
  *
  * @since 0.2.0
  */
+import { quote } from "../Errors"
 import type { NdArray, NumericData } from "../NdArray"
 import { reject } from "./Reject"
 import { latin1, normalizeInt } from "./Text"
@@ -179,7 +180,7 @@ export const makeDType = (spec: PyValue): PyDType => {
   const s = spec instanceof Uint8Array ? latin1(spec) : spec
   if (typeof s !== "string") return reject(`numpy.dtype of a ${typeName(spec)} is not supported`)
   const m = /^([<>|=]?)([a-zA-Z?])(\d*)$/.exec(s)
-  if (m === null) return reject(`unsupported numpy dtype ${JSON.stringify(s.slice(0, 40))}`)
+  if (m === null) return reject(`unsupported numpy dtype ${quote(s, 40)}`)
   const [, order, kind, digits] = m
   let name: DTypeName | undefined
   let itemsize = 0
@@ -196,7 +197,7 @@ export const makeDType = (spec: PyValue): PyDType => {
   } else {
     name = SIZED_KINDS[kind]?.[Number(digits)]
   }
-  if (name === undefined) return reject(`unsupported numpy dtype ${JSON.stringify(s)}`)
+  if (name === undefined) return reject(`unsupported numpy dtype ${quote(s, 40)}`)
   if (itemsize === 0 && name !== "unicode" && name !== "bytes") itemsize = ITEMSIZE[name]
   const byteOrder = itemsize <= 1 || name === "object" || name === "bytes" ? "|" : order === ">" ? ">" : "<"
   const dt: MutableDType = { _tag: "DType", name, itemsize, byteOrder }

@@ -8,6 +8,7 @@
  *
  * @since 0.2.0
  */
+import { quote } from "../Errors"
 import { reject } from "./Reject"
 
 /** Python's limit on int <-> decimal string conversion (avoids quadratic parsing of huge numbers). */
@@ -42,7 +43,7 @@ export const decodeLong = (b: Uint8Array): number | bigint => {
 /** The decimal integer of the INT and LONG opcodes (at most `MAX_INT_DIGITS` digits, as Python). */
 export const parseInteger = (text: string): number | bigint => {
   const s = text.trim()
-  if (!/^[+-]?\d+$/.test(s)) reject(`invalid integer ${JSON.stringify(s.slice(0, 40))}`)
+  if (!/^[+-]?\d+$/.test(s)) reject(`invalid integer ${quote(s, 40)}`)
   if (s.length > MAX_INT_DIGITS + 1) reject(`integer with more than ${MAX_INT_DIGITS} digits`)
   if (s.length <= 15) return Number(s)
   return normalizeInt(BigInt(s.replace(/^\+/, "")))
@@ -60,7 +61,7 @@ export const parseFloatText = (text: string): number => {
   const s = text.trim().toLowerCase()
   if (/^[+-]?(inf|infinity)$/.test(s)) return s.startsWith("-") ? -Infinity : Infinity
   if (/^[+-]?nan$/.test(s)) return NaN
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(s)) reject(`invalid float ${JSON.stringify(s.slice(0, 40))}`)
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(s)) reject(`invalid float ${quote(s, 40)}`)
   return Number(s)
 }
 

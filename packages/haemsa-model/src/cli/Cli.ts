@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import type { Errors as DatasetErrors } from "@haemsa/datasets"
+import { Errors as DatasetErrors } from "@haemsa/datasets"
 import { Cause, Effect, Exit, Option, Result } from "effect"
 import { BACKENDS, type BackendError } from "../backends/Backend"
 import type { CheckpointError } from "../model/Checkpoint"
@@ -83,19 +83,21 @@ const messageOf = (u: unknown): string => (u instanceof Error ? u.message : Stri
  * Report a command's outcome on `io.err` and return the exit code: 0 on success; a typed failure is
  * one line (`haemsa: MESSAGE`) and {@link exitCode}; a defect or an interruption is an internal error
  * (exit 1). With `verbose`, the full cause (stack traces, the errors behind an error) comes first.
+ * Every message is printed through `Errors.printable`: text from a file (a JSON parser's quote of it,
+ * a value named in an error) never reaches the terminal as raw control characters or escape sequences.
  */
 export const report = (exit: Exit.Exit<void, CliError>, io: Io, verbose = false): number => {
   if (Exit.isSuccess(exit)) return 0
-  if (verbose) io.err(Cause.pretty(exit.cause))
+  if (verbose) io.err(Cause.pretty(exit.cause).split("\n").map(DatasetErrors.printable).join("\n"))
   const failure = Cause.findErrorOption(exit.cause)
   if (Option.isSome(failure)) {
-    io.err(`haemsa: ${failure.value.message}`)
+    io.err(`haemsa: ${DatasetErrors.printable(failure.value.message)}`)
     return exitCode(failure.value)
   }
   const defect = Cause.findDefect(exit.cause)
   const what = Result.isSuccess(defect) ? messageOf(defect.success) : "interrupted"
   const hint = verbose ? "the trace is above" : "rerun with --verbose for the full trace"
-  io.err(`haemsa: internal error: ${what} (a bug in haemsa, not bad input; ${hint})`)
+  io.err(`haemsa: internal error: ${DatasetErrors.printable(what)} (a bug in haemsa, not bad input; ${hint})`)
   return 1
 }
 

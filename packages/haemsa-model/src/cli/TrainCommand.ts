@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type { Dataset, Errors as DatasetErrors } from "@haemsa/datasets"
+import { type Dataset, Errors as DatasetErrors } from "@haemsa/datasets"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as ArchitectureSpec from "../model/ArchitectureSpec"
@@ -50,7 +50,8 @@ export type TrainCommandError =
 const readSpecFile = (file: string) =>
   Effect.try({
     try: () => ArchitectureSpec.decode(JSON.parse(fs.readFileSync(file, "utf8"))),
-    catch: (e) => new Args.UsageError({ reason: `--spec ${file}: ${e instanceof Error ? e.message : String(e)}` })
+    // a JSON parser's message quotes the file: printable characters only
+    catch: (e) => new Args.UsageError({ reason: `--spec ${file}: ${DatasetErrors.jsonError(e)}` })
   })
 
 /** `haemsa train`. */
