@@ -5,8 +5,8 @@
  * better). Two layers provide it, each together with the {@link SearchSpace} of the loaded data:
  *
  * - {@link layerInProcess}: trains in this thread, one candidate at a time (tests, `--workers 0`);
- * - {@link layerWorkers}: a pool of worker threads (default one per CPU), each loading the dataset
- *   once and setting up its own backend; candidates are trained in parallel.
+ * - {@link layerWorkers}: a pool of worker threads (default one per CPU; an Effect `Pool`), each
+ *   loading the dataset once and setting up its own backend; candidates are trained in parallel.
  *
  * Both give the same fitness for the same genome, seed and backend: training is seeded and the
  * workers run the same {@link fitness} function. Both also provide a {@link Retrainer} that trains an
@@ -18,7 +18,7 @@
 import type { Dataset, DatasetLoader, Errors as DatasetErrors } from "@haemsa/datasets"
 import { Errors as SearchErrors, FitnessEvaluator } from "@haemsa/evo-search"
 import type { Fidelity } from "@haemsa/evo-search"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -31,6 +31,7 @@ import { availableModalities } from "../model/DataInfo"
 import type * as Evaluate from "../model/Evaluate"
 import * as Experiment from "../model/Experiment"
 import * as Genome from "./Genome"
+import * as WorkerPool from "./internal/workerPool"
 import * as Network from "../model/Network"
 import { Progress } from "../cli/Progress"
 import * as Train from "../model/Train"
@@ -66,13 +67,7 @@ export interface PoolOptions extends EvaluatorOptions {
 }
 
 /** The worker pool could not start (a worker failed to load the data or to set up its backend). */
-export class WorkerPoolError extends Schema.TaggedError<WorkerPoolError>()("WorkerPoolError", {
-  reason: Schema.String
-}) {
-  override get message(): string {
-    return `fitness workers: ${this.reason}`
-  }
-}
+export { WorkerPoolError } from "./internal/workerPool"
 
 /** How genomes decode on the loaded data, and their fitness-cache key. */
 export class SearchSpace extends Context.Service<SearchSpace, {
@@ -219,9 +214,6 @@ export type WorkerReply =
   | { readonly type: "retrain"; readonly id: number; readonly outcome: TrainOutcome }
   | { readonly type: "failed"; readonly id: number; readonly reason: string }
 
-/** A reply to a job. */
-type JobReply = Extract<WorkerReply, { readonly id: number }>
-
 /** This module's URL (also in the CommonJS build, where `import.meta` is empty). */
 const here = (): string => (typeof __filename === "string" ? pathToFileURL(__filename).href : import.meta.url)
 
@@ -241,157 +233,18 @@ export const spawnWorker = (config: WorkerConfig): Worker => {
   return new Worker(bootstrap, { eval: true, execArgv: ["--conditions=source"], workerData: config })
 }
 
-/** A running pool of fitness workers. */
-interface Pool {
-  readonly modalities: ReadonlyArray<Dataset.Modality>
-  /** Runs a job on the next idle worker; rejects when the job failed or its worker died. */
-  readonly run: (job: WorkerJob) => Promise<JobReply>
-  readonly close: () => Promise<void>
-}
-
-/** A worker and the job it runs, if any. */
-interface Slot {
-  worker: Worker
-  job: { readonly id: number; readonly resolve: (reply: JobReply) => void; readonly reject: (error: Error) => void } | undefined
-}
-
-/** Starts a worker and waits for its `ready` message. */
-const startWorker = (config: WorkerConfig): Promise<{ readonly worker: Worker; readonly modalities: ReadonlyArray<Dataset.Modality> }> =>
-  new Promise((resolve, reject) => {
-    const worker = spawnWorker(config)
-    const cleanup = () => {
-      worker.off("message", onMessage)
-      worker.off("error", onError)
-      worker.off("exit", onExit)
-    }
-    const onMessage = (reply: WorkerReply) => {
-      if (reply.type === "ready") {
-        cleanup()
-        resolve({ worker, modalities: reply.modalities })
-      } else if (reply.type === "fatal") {
-        cleanup()
-        void worker.terminate()
-        reject(new Error(reply.reason))
-      }
-    }
-    const onError = (error: Error) => {
-      cleanup()
-      reject(error)
-    }
-    const onExit = (code: number) => {
-      cleanup()
-      reject(new Error(`a worker exited with code ${code} before it was ready`))
-    }
-    worker.on("message", onMessage)
-    worker.on("error", onError)
-    worker.on("exit", onExit)
-  })
-
-/**
- * Starts `size` workers and hands jobs to idle ones in arrival order. A worker that crashes fails
- * its job and is replaced by a fresh one; when none can be started, queued jobs fail.
- */
-const makePool = async (size: number, config: WorkerConfig): Promise<Pool> => {
-  const started = await Promise.allSettled(Array.from({ length: size }, () => startWorker(config)))
-  const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected")
-  if (failed !== undefined) {
-    await Promise.all(started.map((s) => (s.status === "fulfilled" ? s.value.worker.terminate() : undefined)))
-    throw failed.reason
-  }
-  const ready = started.map((s) => (s as PromiseFulfilledResult<Awaited<ReturnType<typeof startWorker>>>).value)
-  const slots: Slot[] = []
-  const idle: Slot[] = []
-  const waiting: Array<{ readonly resolve: (slot: Slot) => void; readonly reject: (error: Error) => void }> = []
-  let closed = false
-  let nextId = 0
-
-  const release = (slot: Slot) => {
-    const next = waiting.shift()
-    if (next) next.resolve(slot)
-    else idle.push(slot)
-  }
-  const finish = (slot: Slot, outcome: (job: NonNullable<Slot["job"]>) => void) => {
-    const job = slot.job
-    slot.job = undefined
-    if (job) outcome(job)
-  }
-  const replace = (slot: Slot, reason: string) => {
-    finish(slot, (job) => job.reject(new Error(reason)))
-    if (idle.includes(slot)) idle.splice(idle.indexOf(slot), 1)
-    if (closed) return
-    startWorker(config).then(
-      ({ worker }) => {
-        slot.worker = worker
-        attach(slot)
-        release(slot)
-      },
-      (error: Error) => {
-        slots.splice(slots.indexOf(slot), 1)
-        if (slots.length === 0) {
-          for (const w of waiting.splice(0)) w.reject(new Error(`no fitness worker is left: ${error.message}`))
-        }
-      }
-    )
-  }
-  const attach = (slot: Slot) => {
-    const worker = slot.worker
-    worker.on("message", (reply: WorkerReply) => {
-      if (!("id" in reply) || slot.job?.id !== reply.id) return
-      finish(slot, (job) => (reply.type === "failed" ? job.reject(new Error(reply.reason)) : job.resolve(reply)))
-      release(slot)
-    })
-    // a crash emits "error" and then "exit": replace the worker once
-    let gone = false
-    const lost = (reason: string) => {
-      if (gone || closed) return
-      gone = true
-      replace(slot, reason)
-    }
-    worker.on("error", (error) => lost(`the fitness worker crashed: ${error.message}`))
-    worker.on("exit", (code) => lost(`the fitness worker exited with code ${code}`))
-  }
-  for (const { worker } of ready) {
-    const slot: Slot = { worker, job: undefined }
-    slots.push(slot)
-    attach(slot)
-    idle.push(slot)
-  }
-  const acquire = (): Promise<Slot> => {
-    if (slots.length === 0) return Promise.reject(new Error("no fitness worker is left"))
-    const slot = idle.shift()
-    return slot ? Promise.resolve(slot) : new Promise((resolve, reject) => waiting.push({ resolve, reject }))
-  }
-  return {
-    modalities: ready[0].modalities,
-    run: async (job) => {
-      if (closed) throw new Error("the worker pool is closed")
-      const slot = await acquire()
-      return new Promise<JobReply>((resolve, reject) => {
-        const id = nextId++
-        slot.job = { id, resolve, reject }
-        slot.worker.postMessage({ ...job, id } satisfies WorkerRequest)
-      })
-    },
-    close: async () => {
-      closed = true
-      for (const w of waiting.splice(0)) w.reject(new Error("the worker pool is closed"))
-      for (const slot of slots) finish(slot, (job) => job.reject(new Error("the worker pool is closed")))
-      await Promise.all(slots.map((slot) => slot.worker.terminate()))
-    }
-  }
-}
-
 /**
  * The worker-pool evaluator: `workers` threads (default one per CPU), each loading the data once and
- * setting up `backend` (default wasm) with `wasmThreads` threads. The workers stop when the layer's
- * scope closes. Also provides the {@link SearchSpace}.
+ * setting up `backend` (default wasm) with `wasmThreads` threads; at most `workers` candidates train at
+ * a time. A worker that crashes fails its job (an `EvaluationError`) and a fresh one replaces it. The
+ * workers stop when the layer's scope closes. Also provides the {@link SearchSpace}.
  */
-export const layerWorkers = (options: PoolOptions): Layer.Layer<SearchServices, WorkerPoolError> =>
+export const layerWorkers = (options: PoolOptions): Layer.Layer<SearchServices, WorkerPool.WorkerPoolError> =>
   Layer.effectContext(
     Effect.gen(function*() {
       const size = options.workers ?? os.availableParallelism()
       if (!(Number.isInteger(size) && size >= 1)) {
-        return yield* new WorkerPoolError({ reason: `workers must be an integer >= 1 (got ${size})` })
+        return yield* new WorkerPool.WorkerPoolError({ reason: `workers must be an integer >= 1 (got ${size})` })
       }
       const { workers: _w, backend: _b, allowSoftwareAdapter: _s, wasmThreads: _t, ...evaluatorOptions } = options
       const config: WorkerConfig = {
@@ -400,19 +253,13 @@ export const layerWorkers = (options: PoolOptions): Layer.Layer<SearchServices, 
         wasmThreads: options.wasmThreads ?? Math.max(1, Math.floor(os.availableParallelism() / size)),
         options: evaluatorOptions
       }
-      const pool = yield* Effect.acquireRelease(
-        Effect.tryPromise({
-          try: () => makePool(size, config),
-          catch: (e) => new WorkerPoolError({ reason: e instanceof Error ? e.message : String(e) })
-        }),
-        (pool) => Effect.promise(() => pool.close())
-      )
+      const pool = yield* WorkerPool.make(size, () => spawnWorker(config))
       const space = makeSpace(pool.modalities, options.base)
-      const run = <T extends JobReply["type"]>(job: WorkerJob, type: T) =>
-        Effect.tryPromise({ try: () => pool.run(job), catch: evaluationError }).pipe(
+      const run = <T extends WorkerPool.JobReply["type"]>(job: WorkerJob, type: T) =>
+        pool.run(job).pipe(
           Effect.flatMap((reply) =>
             reply.type === type
-              ? Effect.succeed(reply as Extract<JobReply, { readonly type: T }>)
+              ? Effect.succeed(reply as Extract<WorkerPool.JobReply, { readonly type: T }>)
               : Effect.fail(evaluationError(`the worker answered ${reply.type} to a ${job.type} job`))
           )
         )
