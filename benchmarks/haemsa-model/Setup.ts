@@ -4,7 +4,7 @@
  * audio 5, vision 20), on the wasm backend, trained with Train's own step (Adam on the joint
  * objective) on batches made as Train.train makes them (subset, modality dropout, BatchTensors).
  */
-import { Batching, Normalize, Random, Synthetic } from "@haemsa/datasets"
+import { Batching, Dataset, Normalize, Random, Synthetic } from "@haemsa/datasets"
 import { ArchitectureSpec, Backend, BatchTensors, DataInfo, Optimizer, Train } from "@haemsa/haemsa-model"
 import { buildNetwork } from "./DefaultModel"
 
@@ -23,7 +23,7 @@ export const makeTfjs = async (backend = "wasm") => {
   const { net, losses } = buildNetwork(spec, info, 0)
   const train = dataset.splits.train
   const rng = Random.makeRng(0x5eed)
-  const used = net.modalities.map((m) => ({ text: 0, audio: 1, vision: 2 })[m])
+  const used = net.modalities.map((m) => Dataset.MODALITY_INDEX[m])
   const varList = [...net.variables.values()]
   const optimizer = Optimizer.adam(spec.learningRate)
   /** The batch tensors of `indices`, as Train.train makes them (with modality dropout). */

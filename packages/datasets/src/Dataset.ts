@@ -11,6 +11,11 @@ export const MODALITIES = ["text", "audio", "vision"] as const
 /** One of text, audio, vision. */
 export type Modality = (typeof MODALITIES)[number]
 
+/** The column of each modality in a modality mask (its position in {@link MODALITIES}). */
+export const MODALITY_INDEX: Readonly<Record<Modality, number>> = Object.fromEntries(
+  MODALITIES.map((m, i) => [m, i])
+) as Record<Modality, number>
+
 /** Short names used on the command line: t, a, v. */
 export const MODALITY_LETTERS: Record<Modality, string> = { text: "t", audio: "a", vision: "v" }
 

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import type { Dataset, Modality, SequenceBlock, Split } from "./Dataset"
-import { MODALITIES, SPLITS } from "./Dataset"
+import { MODALITIES, MODALITY_INDEX, SPLITS } from "./Dataset"
 import { InvalidOption } from "./Errors"
 
 /**
@@ -49,7 +49,7 @@ export const fit = (split: Split, options: FitOptions = {}): NormStats => {
     const sum = new Float64Array(dim)
     const sumSq = new Float64Array(dim)
     let count = 0
-    const mi = MODALITIES.indexOf(m)
+    const mi = MODALITY_INDEX[m]
     for (let i = 0; i < block.n; i++) {
       if (split.mask[i * 3 + mi] === 0) continue
       const len = block.lengths[i]

@@ -174,7 +174,7 @@ export const predictSamples = async (
   const split = toSplit(file, net.info, samples, options)
   const where = whereOf(options)
   for (let i = 0; i < split.n; i++) {
-    if (!net.modalities.some((m) => split.mask[i * 3 + D.MODALITIES.indexOf(m)] === 1)) {
+    if (!net.modalities.some((m) => split.mask[i * 3 + D.MODALITY_INDEX[m]] === 1)) {
       throw bad(file, where(i), `has none of the model's modalities (${net.modalities.join(", ")})`)
     }
   }

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { Dataset } from "@haemsa/datasets"
-import { Batching, Random } from "@haemsa/datasets"
+import { Batching, Dataset as D, Random } from "@haemsa/datasets"
 import type { ExpertFactory } from "@haemsa/experts"
 import type { FusionFactory } from "@haemsa/hierarchical-fusion"
 import { Distillation, TaskLosses } from "@haemsa/kd-losses"
@@ -89,8 +89,6 @@ const formatMetrics = (net: Network.Network, m: Evaluate.SplitMetrics): string =
   return `mae ${r.mae.toFixed(3)} corr ${r.corr.toFixed(3)} acc7 ${r.acc7.toFixed(3)} acc2 ${r.acc2_non0.toFixed(3)}`
 }
 
-const MODALITY_INDEX = { text: 0, audio: 1, vision: 2 } as const
-
 /**
  * One optimisation step on a batch: Adam (or any optimizer) on the joint objective, then decoupled
  * weight decay when the spec asks for it. Returns the loss as a scalar tensor, without waiting for
@@ -154,7 +152,7 @@ export const train = (
       ? Batching.sample(dataset.splits.train, options.trainFraction, rng)
       : dataset.splits.train
     const valid = dataset.splits.valid
-    const used = net.modalities.map((m) => MODALITY_INDEX[m])
+    const used = net.modalities.map((m) => D.MODALITY_INDEX[m])
     const varList = [...net.variables.values()]
     const optimizer = Optimizer.adam(spec.learningRate)
     const history: EpochRecord[] = []
