@@ -5,7 +5,7 @@
  *
  *   npx -y pnpm@12.4.2 tsx --conditions=source examples/custom-moe/index.ts [--epochs N] [--seed S]
  */
-import { Expert, ExpertFactory, UnifiedExpert } from "@haemsa/experts"
+import { ExpertFactory } from "@haemsa/experts"
 import { ArchitectureSpec, Environment, Experiment } from "@haemsa/haemsa-model"
 import { Layers as L, Module } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
@@ -38,13 +38,15 @@ const gatedMaxPool = (inputDim: number, hidden: number, outDim: number, seeds: M
 }
 
 /**
- * Our factory: the gated max-pool expert for the low-dimensional modalities (audio 5, vision 20 on
- * the default data), the built-in constructors for text and the unified expert.
+ * Our factory: the gated max-pool expert for audio and vision (the factory is told which modality it
+ * builds for), the built-in constructors for text and the unified expert.
  */
 const customFactory = Layer.succeed(ExpertFactory.ExpertFactory, {
-  make: (spec, inputDim, outDim, seeds) =>
-    inputDim <= 64 ? gatedMaxPool(inputDim, spec.hidden, outDim, seeds) : Expert.makeExpert(spec, inputDim, outDim, seeds),
-  makeUnified: UnifiedExpert.makeUnifiedExpert
+  ...ExpertFactory.builtIn,
+  make: (request) =>
+    request.modality === "audio" || request.modality === "vision"
+      ? gatedMaxPool(request.inputDim, request.spec.hidden, request.outDim, request.seeds)
+      : ExpertFactory.builtIn.make(request)
 })
 
 const arg = (name: string, fallback: number) => {

@@ -11,17 +11,34 @@
  */
 import { Layers, LstmLayer, Module } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
-import { Result } from "effect"
+import { Result, Schema, SchemaIssue, SchemaParser } from "effect"
 import { ExpertError } from "./Errors"
 
-/** The encoder kinds. */
-export const EXPERT_KINDS = ["meanpool", "lstm", "transformer", "tcn"] as const
+/** The encoder kinds, as a literal union (its `literals` list the kinds in order). */
+export const ExpertKind = Schema.Literals(["meanpool", "lstm", "transformer", "tcn"])
 
 /** One of the encoder kinds. */
-export type ExpertKind = (typeof EXPERT_KINDS)[number]
+export type ExpertKind = typeof ExpertKind.Type
+
+/** The encoder kinds in order: meanpool, lstm, transformer, tcn (`ExpertKind.literals`). */
+export const EXPERT_KINDS: ReadonlyArray<ExpertKind> = ExpertKind.literals
+
+/** A number whose every failure (wrong type, missing, a failed check) reads `message`. */
+const numberWith = (message: string) => Schema.Number.annotate({ message }).annotateKey({ messageMissingKey: message })
+
+const COUNT = "must be an integer >= 1"
+/** An integer >= 1 (sizes and counts). */
+const Count = numberWith(COUNT).check(Schema.isInt({ message: COUNT }), Schema.isGreaterThanOrEqualTo(1, { message: COUNT }))
+
+const RATE = "must be in [0, 1)"
+/** A rate in [0, 1). */
+const Rate = numberWith(RATE).check(Schema.isGreaterThanOrEqualTo(0, { message: RATE }), Schema.isLessThan(1, { message: RATE }))
+
+const KIND = `unknown encoder kind (expected one of ${ExpertKind.literals.join(", ")})`
 
 /**
- * What an expert is, as a plain serialisable object (a decoded genome holds these).
+ * What an expert is, as a plain serialisable object (a decoded genome holds these; the
+ * architecture spec of `@haemsa/haemsa-model` uses this schema for its experts).
  *
  * - `meanpool`: `layers` per-step dense+ReLU layers of width `hidden`, masked mean, dense to `outDim`.
  * - `lstm`: `layers` stacked LSTMs of width `hidden` (one differentiable op per layer, see
@@ -30,33 +47,37 @@ export type ExpertKind = (typeof EXPERT_KINDS)[number]
  *   (`heads`-head self-attention with a key padding mask, feed-forward of width 2·hidden), masked mean, dense.
  * - `tcn`: projection to `hidden`, `layers` causal temporal convolutions of width `kernel` and
  *   dilation 2^l with ReLU and a residual path, masked mean, dense to `outDim`.
+ *
+ * A failed check names the field and says what it must be (the reason of an {@link ExpertError}).
  */
-export interface ExpertSpec {
-  readonly kind: ExpertKind
+export const ExpertSpec = Schema.Struct({
+  /** The encoder kind. */
+  kind: ExpertKind.annotate({ message: KIND }).annotateKey({ messageMissingKey: KIND }),
   /** Width of the encoder (>= 1). */
-  readonly hidden: number
+  hidden: Count,
   /** Number of layers / blocks (default 1). */
-  readonly layers?: number
+  layers: Schema.optional(Count),
   /** Attention heads of a transformer; must divide `hidden` (default 4 when 4 divides `hidden`, else 1). */
-  readonly heads?: number
+  heads: Schema.optional(Count),
   /** Temporal kernel width of a tcn (default 3). */
-  readonly kernel?: number
+  kernel: Schema.optional(Count),
   /** Dropout rate in [0, 1) (default 0). */
-  readonly dropout?: number
+  dropout: Schema.optional(Rate),
   /** Feed-forward activation of a transformer (default "relu", as PyTorch's encoder layer). */
-  readonly activation?: "relu" | "gelu"
-}
+  activation: Schema.optional(Schema.Literals(["relu", "gelu"]).annotate({ message: "must be relu or gelu" }))
+}).check(
+  Schema.makeFilter((spec) =>
+    spec.kind === "transformer" && spec.heads !== undefined && spec.hidden % spec.heads !== 0
+      ? { path: ["heads"], issue: `must divide hidden = ${spec.hidden}` }
+      : undefined
+  )
+)
+
+/** An expert spec (see {@link ExpertSpec}). */
+export type ExpertSpec = typeof ExpertSpec.Type
 
 /** An {@link ExpertSpec} with every default filled in. */
-export interface ResolvedExpertSpec {
-  readonly kind: ExpertKind
-  readonly hidden: number
-  readonly layers: number
-  readonly heads: number
-  readonly kernel: number
-  readonly dropout: number
-  readonly activation: "relu" | "gelu"
-}
+export type ResolvedExpertSpec = { readonly [K in keyof ExpertSpec]-?: Exclude<ExpertSpec[K], undefined> }
 
 /**
  * The part of an encoder after its first linear map. `apply` takes the first map's output
@@ -73,29 +94,31 @@ export interface EncoderBody {
 
 const isInt = (n: unknown, min: number): n is number => typeof n === "number" && Number.isInteger(n) && n >= min
 
-const invalid = (field: string, value: unknown, reason: string) =>
-  Result.fail(new ExpertError({ field, value: String(value), reason }))
+const decodeSpec = SchemaParser.decodeUnknownResult(ExpertSpec)
+const issues = SchemaIssue.makeFormatterStandardSchemaV1()
 
-/** Check a spec and fill its defaults; an {@link ExpertError} names the first bad field. */
+/**
+ * Check a spec against {@link ExpertSpec} and fill its defaults; an {@link ExpertError} names the
+ * first bad field (in the schema's field order), its value and the reason.
+ */
 export const resolveSpec = (spec: ExpertSpec): Result.Result<ResolvedExpertSpec, ExpertError> => {
-  if (!(EXPERT_KINDS as ReadonlyArray<string>).includes(spec.kind)) {
-    return invalid("kind", spec.kind, `unknown encoder kind (expected one of ${EXPERT_KINDS.join(", ")})`)
+  const decoded = decodeSpec(spec)
+  if (Result.isFailure(decoded)) {
+    const [first] = issues(decoded.failure).issues
+    const field = String(first?.path?.[0] ?? "spec")
+    const value = field in Object(spec) ? (spec as unknown as Record<string, unknown>)[field] : undefined
+    return Result.fail(new ExpertError({ field, value: String(value), reason: first?.message ?? "invalid spec" }))
   }
-  if (!isInt(spec.hidden, 1)) return invalid("hidden", spec.hidden, "must be an integer >= 1")
-  const layers = spec.layers ?? 1
-  if (!isInt(layers, 1)) return invalid("layers", layers, "must be an integer >= 1")
-  const heads = spec.heads ?? (spec.hidden % 4 === 0 ? 4 : 1)
-  if (!isInt(heads, 1)) return invalid("heads", heads, "must be an integer >= 1")
-  if (spec.kind === "transformer" && spec.hidden % heads !== 0) {
-    return invalid("heads", heads, `must divide hidden = ${spec.hidden}`)
-  }
-  const kernel = spec.kernel ?? 3
-  if (!isInt(kernel, 1)) return invalid("kernel", kernel, "must be an integer >= 1")
-  const rate = spec.dropout ?? 0
-  if (typeof rate !== "number" || !(rate >= 0 && rate < 1)) return invalid("dropout", rate, "must be in [0, 1)")
-  const activation = spec.activation ?? "relu"
-  if (activation !== "relu" && activation !== "gelu") return invalid("activation", activation, "must be relu or gelu")
-  return Result.succeed({ kind: spec.kind, hidden: spec.hidden, layers, heads, kernel, dropout: rate, activation })
+  const s = decoded.success
+  return Result.succeed({
+    kind: s.kind,
+    hidden: s.hidden,
+    layers: s.layers ?? 1,
+    heads: s.heads ?? (s.hidden % 4 === 0 ? 4 : 1),
+    kernel: s.kernel ?? 3,
+    dropout: s.dropout ?? 0,
+    activation: s.activation ?? "relu"
+  })
 }
 
 /** Throw the spec's {@link ExpertError}, or return the resolved spec. */
@@ -224,10 +247,14 @@ const positions = (t: number, h: number): Float32Array => {
   return out
 }
 
+/** The weights of one encoder block (h = hidden). */
 interface EncoderBlock {
+  /** (h, 3h): the queries, keys and values of every head. */
   readonly qkv: Layers.Dense
+  /** (h, h): W_o, the heads' outputs back to h. */
   readonly attnOut: Layers.Dense
   readonly norm1: Layers.LayerNorm
+  /** (h, 2h) and (2h, h): the feed-forward network. */
   readonly ff1: Layers.Dense
   readonly ff2: Layers.Dense
   readonly norm2: Layers.LayerNorm
@@ -257,19 +284,25 @@ const transformerBody = (spec: ResolvedExpertSpec, outDim: number, seeds: Module
   children.output = output.variables
   const scale = 1 / Math.sqrt(dk)
 
-  /** One post-norm block on (B·T, h) rows; `keyBias` (B, 1, 1, T) is 0 on valid keys, -1e9 on padding. */
+  /**
+   * One post-norm encoder block on the (B·T, h) rows x, as PyTorch's encoder layer:
+   * `y = LN1(x + Dropout(MHA(x)))`, `x' = LN2(y + Dropout(FF(y)))` with
+   * `MHA(x) = concat_i softmax(q_i k_i^T / sqrt(d_k) + keyBias) v_i · W_o` and `FF(y) = act(y W_1) W_2`.
+   * `keyBias` (B, 1, 1, T) is 0 on valid keys, -1e9 on padding.
+   */
   const applyBlock = (block: EncoderBlock, x: tf.Tensor2D, keyBias: tf.Tensor, b: number, t: number, training: boolean) =>
     tf.tidy(() => {
+      // (B·T, 3h) -> (B, T, 3·heads, d_k) -> (B, 3·heads, T, d_k): q, k and v of every head
       const qkv = tf.transpose(tf.reshape(block.qkv.apply(x, training), [b, t, 3 * heads, dk]), [0, 2, 1, 3])
-      const [q, k, v] = tf.split(qkv, 3, 1)
-      const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), keyBias)
-      const attended = tf.matMul(tf.softmax(scores), v)
-      const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [b * t, h]) as tf.Tensor2D
-      const a = Layers.dropout(block.attnOut.apply(merged, training), spec.dropout, training, seeds)
-      const y = block.norm1.apply(tf.add(x, a), training) as tf.Tensor2D
-      const hidden = Layers.activate(block.ff1.apply(y, training), spec.activation)
-      const f = Layers.dropout(block.ff2.apply(hidden, training), spec.dropout, training, seeds)
-      return block.norm2.apply(tf.add(y, f), training) as tf.Tensor2D
+      const [q, k, v] = tf.split(qkv, 3, 1) // each (B, heads, T, d_k)
+      const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), keyBias) // (B, heads, T, T)
+      const attended = tf.matMul(tf.softmax(scores), v) // (B, heads, T, d_k)
+      const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [b * t, h]) as tf.Tensor2D // (B·T, h)
+      const a = Layers.dropout(block.attnOut.apply(merged, training), spec.dropout, training, seeds) // (B·T, h)
+      const y = block.norm1.apply(tf.add(x, a), training) as tf.Tensor2D // (B·T, h)
+      const hidden = Layers.activate(block.ff1.apply(y, training), spec.activation) // (B·T, 2h)
+      const f = Layers.dropout(block.ff2.apply(hidden, training), spec.dropout, training, seeds) // (B·T, h)
+      return block.norm2.apply(tf.add(y, f), training) as tf.Tensor2D // (B·T, h)
     })
 
   return {
@@ -279,11 +312,11 @@ const transformerBody = (spec: ResolvedExpertSpec, outDim: number, seeds: Module
     apply: (projected, stepMask, training) =>
       tf.tidy(() => {
         const [b, t] = projected.shape
-        const withPositions = tf.add(projected, tf.tensor3d(positions(t, h), [1, t, h]))
-        let x = Layers.dropout(tf.reshape(withPositions, [b * t, h]) as tf.Tensor2D, spec.dropout, training, seeds)
-        const keyBias = tf.reshape(tf.mul(tf.sub(1, stepMask), -1e9), [b, 1, 1, t])
-        for (const block of blocks) x = applyBlock(block, x, keyBias, b, t, training)
-        return output.apply(Layers.maskedMean(tf.reshape(x, [b, t, h]), stepMask), training)
+        const withPositions = tf.add(projected, tf.tensor3d(positions(t, h), [1, t, h])) // (B, T, h)
+        let x = Layers.dropout(tf.reshape(withPositions, [b * t, h]) as tf.Tensor2D, spec.dropout, training, seeds) // (B·T, h)
+        const keyBias = tf.reshape(tf.mul(tf.sub(1, stepMask), -1e9), [b, 1, 1, t]) // (B, 1, 1, T)
+        for (const block of blocks) x = applyBlock(block, x, keyBias, b, t, training) // (B·T, h)
+        return output.apply(Layers.maskedMean(tf.reshape(x, [b, t, h]), stepMask), training) // (B, outDim)
       })
   }
 }

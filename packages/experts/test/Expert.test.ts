@@ -1,10 +1,10 @@
 import { Module } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
-import { Result } from "effect"
+import { Result, Schema } from "effect"
+import * as fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ExpertError } from "../src/Errors"
-import { EXPERT_KINDS, makeExpert, resolveSpec } from "../src/Expert"
-import type { ExpertKind, ExpertSpec } from "../src/Expert"
+import { EXPERT_KINDS, ExpertKind, ExpertSpec, makeExpert, resolveSpec } from "../src/Expert"
 import {
   expectFiniteGradients,
   expectGradientsMatchFiniteDifferences,
@@ -161,12 +161,69 @@ describe("spec validation", () => {
     [{ kind: "transformer", hidden: 6, heads: 4 }, "heads"],
     [{ kind: "tcn", hidden: 4, kernel: 0 }, "kernel"],
     [{ kind: "meanpool", hidden: 4, layers: 0 }, "layers"],
-    [{ kind: "meanpool", hidden: 4, dropout: 1 }, "dropout"]
+    [{ kind: "meanpool", hidden: 4, dropout: 1 }, "dropout"],
+    [{ kind: "transformer", hidden: 4, activation: "tanh" } as unknown as ExpertSpec, "activation"]
   ] as Array<[ExpertSpec, string]>)("rejects %j (field %s)", (spec, field) => {
     const error = failure(spec)
     expect(error).toBeInstanceOf(ExpertError)
     expect(error._tag).toBe("ExpertError")
     expect(error.field).toBe(field)
+  })
+
+  it.each([
+    [{ kind: "gru", hidden: 4 }, "invalid expert kind = gru: unknown encoder kind (expected one of meanpool, lstm, transformer, tcn)"],
+    [{ hidden: 4 }, "invalid expert kind = undefined: unknown encoder kind (expected one of meanpool, lstm, transformer, tcn)"],
+    [{ kind: "lstm", hidden: 2.5 }, "invalid expert hidden = 2.5: must be an integer >= 1"],
+    [{ kind: "lstm", hidden: "8" }, "invalid expert hidden = 8: must be an integer >= 1"],
+    [{ kind: "lstm" }, "invalid expert hidden = undefined: must be an integer >= 1"],
+    [{ kind: "transformer", hidden: 6, heads: 4 }, "invalid expert heads = 4: must divide hidden = 6"],
+    [{ kind: "tcn", hidden: 4, kernel: 0 }, "invalid expert kernel = 0: must be an integer >= 1"],
+    [{ kind: "meanpool", hidden: 4, layers: 1.5 }, "invalid expert layers = 1.5: must be an integer >= 1"],
+    [{ kind: "meanpool", hidden: 4, dropout: -0.1 }, "invalid expert dropout = -0.1: must be in [0, 1)"],
+    [{ kind: "transformer", hidden: 4, activation: "tanh" }, "invalid expert activation = tanh: must be relu or gelu"]
+  ])("names the field, the value and the reason: %j", (spec, message) => {
+    expect(failure(spec as unknown as ExpertSpec).message).toBe(message)
+  })
+
+  it("a transformer's heads must divide hidden; the other kinds ignore heads", () => {
+    expect(Result.isSuccess(resolveSpec({ kind: "meanpool", hidden: 6, heads: 4 }))).toBe(true)
+    expect(Result.isSuccess(resolveSpec({ kind: "transformer", hidden: 8, heads: 4 }))).toBe(true)
+    expect(failure({ kind: "transformer", hidden: 8, heads: 3 }).field).toBe("heads")
+  })
+
+  it("accepts exactly the specs the constraints allow (an independent statement of them), schema and resolveSpec alike", () => {
+    const decode = Schema.decodeUnknownResult(ExpertSpec)
+    const count = (n: unknown) => typeof n === "number" && Number.isInteger(n) && n >= 1
+    const valid = (s: Record<string, unknown>) =>
+      ["meanpool", "lstm", "transformer", "tcn"].includes(s.kind as string) && count(s.hidden) &&
+      (s.layers === undefined || count(s.layers)) && (s.heads === undefined || count(s.heads)) &&
+      (s.kernel === undefined || count(s.kernel)) &&
+      (s.dropout === undefined || (s.dropout as number) >= 0 && (s.dropout as number) < 1) &&
+      (s.activation === undefined || s.activation === "relu" || s.activation === "gelu") &&
+      (s.kind !== "transformer" || s.heads === undefined || (s.hidden as number) % (s.heads as number) === 0)
+    fc.assert(
+      fc.property(
+        fc.record({
+          kind: fc.constantFrom("meanpool", "lstm", "transformer", "tcn", "gru"),
+          hidden: fc.oneof(fc.integer({ min: -2, max: 40 }), fc.double({ min: 0, max: 10, noNaN: true })),
+          layers: fc.option(fc.integer({ min: -1, max: 3 }), { nil: undefined }),
+          heads: fc.option(fc.integer({ min: 0, max: 8 }), { nil: undefined }),
+          kernel: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }),
+          dropout: fc.option(fc.double({ min: -0.5, max: 1.5, noNaN: true }), { nil: undefined }),
+          activation: fc.option(fc.constantFrom("relu", "gelu", "tanh"), { nil: undefined })
+        }, { requiredKeys: ["kind", "hidden"] }),
+        (spec) => {
+          expect(Result.isSuccess(decode(spec))).toBe(valid(spec))
+          expect(Result.isSuccess(resolveSpec(spec as unknown as ExpertSpec))).toBe(valid(spec))
+        }
+      ),
+      { numRuns: 300 }
+    )
+  })
+
+  it("the kinds are the schema's literals, in order", () => {
+    expect(EXPERT_KINDS).toEqual(["meanpool", "lstm", "transformer", "tcn"])
+    expect(EXPERT_KINDS).toBe(ExpertKind.literals)
   })
 
   it("makeExpert throws the typed error, also for bad dimensions", () => {

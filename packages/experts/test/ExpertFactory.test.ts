@@ -2,7 +2,7 @@ import { Module } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Layer } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
-import { ExpertFactory } from "../src/ExpertFactory"
+import { builtIn, ExpertFactory } from "../src/ExpertFactory"
 import type { ExpertFactoryShape } from "../src/ExpertFactory"
 import { features, lengthMask } from "@haemsa/test-helpers"
 
@@ -12,8 +12,8 @@ beforeAll(async () => {
 
 const build = Effect.gen(function*() {
   const factory = yield* ExpertFactory
-  const expert = factory.make({ kind: "meanpool", hidden: 4 }, 3, 2, Module.seedSource(1))
-  const unified = factory.makeUnified({ kind: "tcn", hidden: 4 }, { text: 3, audio: 2 }, 2, Module.seedSource(2))
+  const expert = factory.make({ modality: "audio", spec: { kind: "meanpool", hidden: 4 }, inputDim: 3, outDim: 2, seeds: Module.seedSource(1) })
+  const unified = factory.makeUnified({ spec: { kind: "tcn", hidden: 4 }, inputDims: { text: 3, audio: 2 }, outDim: 2, seeds: Module.seedSource(2) })
   return { expert, unified }
 })
 
@@ -30,22 +30,29 @@ describe("ExpertFactory", () => {
     expect(out.shape).toEqual([2, 2])
   })
 
+  it("the layer provides the built-in constructors, ExpertFactory.builtIn", () => {
+    const provided = Effect.runSync(Effect.provide(Effect.gen(function*() {
+      return yield* ExpertFactory
+    }), ExpertFactory.layer))
+    expect(provided).toBe(builtIn)
+  })
+
   it("is swapped with Layer.succeed", () => {
     const calls: Array<string> = []
     const builtIn = Effect.runSync(Effect.provide(Effect.gen(function*() {
       return yield* ExpertFactory
     }), ExpertFactory.layer))
     const mine: ExpertFactoryShape = {
-      make: (spec, inputDim, outDim, seeds) => {
-        calls.push(`make ${spec.kind}`)
-        return builtIn.make(spec, inputDim, outDim, seeds)
+      make: (request) => {
+        calls.push(`make ${request.modality} ${request.spec.kind}`)
+        return builtIn.make(request)
       },
-      makeUnified: (spec, inputDims, outDim, seeds) => {
-        calls.push(`unified ${spec.kind}`)
-        return builtIn.makeUnified(spec, inputDims, outDim, seeds)
+      makeUnified: (request) => {
+        calls.push(`unified ${Object.keys(request.inputDims).join("+")} ${request.spec.kind}`)
+        return builtIn.makeUnified(request)
       }
     }
     Effect.runSync(Effect.provide(build, Layer.succeed(ExpertFactory, mine)))
-    expect(calls).toEqual(["make meanpool", "unified tcn"])
+    expect(calls).toEqual(["make audio meanpool", "unified text+audio tcn"])
   })
 })

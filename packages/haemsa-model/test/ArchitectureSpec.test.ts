@@ -1,3 +1,4 @@
+import { Expert } from "@haemsa/experts"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as ArchitectureSpec from "../src/model/ArchitectureSpec"
@@ -59,5 +60,16 @@ describe("ArchitectureSpec", () => {
         else expect(decodeError(value)).toContain(`["fusion"]["depth"]`)
       })
     )
+  })
+
+  it("experts are the ExpertSpec schema of @haemsa/experts, with its checks and its messages", () => {
+    expect(ArchitectureSpec.ExpertSpec).toBe(Expert.ExpertSpec)
+    const withText = (text: unknown) => ({ ...defaultSpec, experts: { ...defaultSpec.experts, text } })
+    const message = decodeError(withText({ kind: "transformer", hidden: 30, heads: 4 }))
+    expect(message).toContain("must divide hidden = 30")
+    expect(message).toContain(`["experts"]["text"]["heads"]`)
+    expect(decodeError(withText({ kind: "tcn", hidden: 8, dropout: 1 }))).toContain("must be in [0, 1)")
+    const gelu = { kind: "transformer" as const, hidden: 32, heads: 4, activation: "gelu" as const }
+    expect(ArchitectureSpec.decode(withText(gelu)).experts.text).toEqual(gelu)
   })
 })

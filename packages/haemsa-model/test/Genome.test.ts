@@ -1,4 +1,5 @@
 import type { Dataset } from "@haemsa/datasets"
+import { Expert } from "@haemsa/experts"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import * as ArchitectureSpec from "../src/model/ArchitectureSpec"
@@ -56,6 +57,17 @@ describe("Genome.decode", () => {
     expect([low.fusion.depth, high.fusion.depth]).toEqual([1, 4])
     expect([low.tower.depth, high.tower.depth]).toEqual([0, 3])
     expect(high.experts.text).toEqual({ kind: "tcn", hidden: 128, layers: 2 })
+  })
+
+  it("the encoder kinds are those of @haemsa/experts, in order", () => {
+    expect(Genome.KINDS).toBe(Expert.ExpertKind.literals)
+    expect(Genome.KINDS).toEqual(["meanpool", "lstm", "transformer", "tcn"])
+  })
+
+  it("a transformer expert keeps the base expert's activation; the default spec round-trips", () => {
+    const base = { ...ArchitectureSpec.defaultSpec, experts: { ...ArchitectureSpec.defaultSpec.experts, text: { kind: "transformer" as const, hidden: 64, activation: "gelu" as const } } }
+    expect(Genome.decode(Genome.encode(base), base).experts.text).toEqual({ kind: "transformer", hidden: 64, heads: 4, activation: "gelu" })
+    expect(Genome.decode(Genome.encode(ArchitectureSpec.defaultSpec))).toEqual(ArchitectureSpec.defaultSpec)
   })
 
   it("takes the fields no gene controls from the base spec", () => {
@@ -169,5 +181,10 @@ describe("Genome.canonicalKey", () => {
     expect(Genome.canonicalKey(textOnly)).toBe(Genome.canonicalKey({ ...textOnly, modalityGates: undefined }))
     const lateFusion = { ...base, model: "late-fusion" as const }
     expect(Genome.canonicalKey(lateFusion)).toBe(Genome.canonicalKey({ ...lateFusion, modalityGates: { anchor: "audio", init: 0.5 } }))
+    // a transformer's activation: relu is the default, gelu another model
+    const transformer = { kind: "transformer" as const, hidden: 64 }
+    const withText = (text: ArchitectureSpec.ExpertSpec) => Genome.canonicalKey({ ...base, experts: { ...base.experts, text } })
+    expect(withText({ ...transformer, activation: "relu" })).toBe(withText(transformer))
+    expect(withText({ ...transformer, activation: "gelu" })).not.toBe(withText(transformer))
   })
 })

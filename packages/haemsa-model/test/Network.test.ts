@@ -1,5 +1,6 @@
 import type { Dataset as D } from "@haemsa/datasets"
-import { Effect, Result } from "effect"
+import { ExpertFactory } from "@haemsa/experts"
+import { Effect, Layer, Result } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import * as tf from "@tensorflow/tfjs"
 import * as ArchitectureSpec from "../src/model/ArchitectureSpec"
@@ -121,6 +122,33 @@ describe("Network shapes", () => {
     const a = values(3)
     expect(values(3)).toEqual(a)
     expect(values(4)).not.toEqual(a)
+  })
+
+  it("asks the ExpertFactory for each modality's expert by modality, with that modality's spec and input size", () => {
+    const { info } = DATA.sentiment
+    const requests = (model: (typeof MODELS)[number]) => {
+      const asked: Array<string> = []
+      const recording = Layer.succeed(ExpertFactory.ExpertFactory, {
+        make: (request) => {
+          asked.push(`${request.modality} ${request.spec.hidden} ${request.inputDim}->${request.outDim}`)
+          return ExpertFactory.builtIn.make(request)
+        },
+        makeUnified: (request) => {
+          asked.push(`unified ${request.spec.hidden} ${JSON.stringify(request.inputDims)}->${request.outDim}`)
+          return ExpertFactory.builtIn.makeUnified(request)
+        }
+      })
+      const base = tinySpec(model)
+      const spec = { ...base, experts: { ...base.experts, audio: { kind: "meanpool" as const, hidden: 5 }, vision: { kind: "meanpool" as const, hidden: 7 } } }
+      const net = Effect.runSync(Network.build(spec, info, 0).pipe(Effect.provide(Layer.merge(Environment.parts, recording))))
+      Network.dispose(net)
+      return asked
+    }
+    const [t, a, v] = (["text", "audio", "vision"] as const).map((m) => info.features[m]!.dim)
+    const unified = `unified 8 ${JSON.stringify({ text: t, audio: a, vision: v })}->8`
+    expect(requests("haemsa")).toEqual([`text 8 ${t}->8`, `audio 5 ${a}->8`, `vision 7 ${v}->8`, unified])
+    expect(requests("late-fusion")).toEqual([`text 8 ${t}->8`, `audio 5 ${a}->8`, `vision 7 ${v}->8`])
+    expect(requests("early-fusion")).toEqual([unified])
   })
 
   it("fails with a ModelError naming the modalities when the spec's modalities are not in the data", () => {

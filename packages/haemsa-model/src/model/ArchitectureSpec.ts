@@ -4,23 +4,17 @@
  *
  * @since 0.1.0
  */
+import { Expert } from "@haemsa/experts"
 import { Schema } from "effect"
 
 const between = (minimum: number, maximum: number) => Schema.isBetween({ minimum, maximum })
 const PositiveInt = (max: number) => Schema.Int.check(between(1, max))
 const Unit = Schema.Finite.check(between(0, 1))
 
-/** A sequence encoder (modality-specific or unified expert). */
-export const ExpertSpec = Schema.Struct({
-  kind: Schema.Literals(["meanpool", "lstm", "transformer", "tcn"]),
-  hidden: PositiveInt(4096),
-  layers: Schema.optional(PositiveInt(8)),
-  heads: Schema.optional(PositiveInt(64)),
-  kernel: Schema.optional(PositiveInt(15)),
-  dropout: Schema.optional(Schema.Finite.check(between(0, 0.9)))
-})
+/** A sequence encoder (modality-specific or unified expert): the schema of `@haemsa/experts`. */
+export const ExpertSpec = Expert.ExpertSpec
 /** A sequence encoder spec. */
-export type ExpertSpec = typeof ExpertSpec.Type
+export type ExpertSpec = Expert.ExpertSpec
 
 /** The model families: HAEMSA and the two baselines built from the same parts. */
 export const ModelKind = Schema.Literals(["haemsa", "early-fusion", "late-fusion"])

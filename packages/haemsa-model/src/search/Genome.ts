@@ -29,13 +29,14 @@
  * never empty: when no modality gene reaches 0.5, the modality with the largest gene is used. With
  * `options.modalities` (the ones the data has) only those can be chosen. Everything else (the model
  * family, embedding size, shared-state mode, weight decay, temperature, teacher gradient, modality
- * dropout, the regression weight, tcn kernels) comes from the base spec.
+ * dropout, the regression weight, tcn kernels, transformer activations) comes from the base spec.
  *
  * @since 0.1.0
  */
 import type { Dataset } from "@haemsa/datasets"
 import { Dataset as D } from "@haemsa/datasets"
 import { Checkpoint } from "@haemsa/evo-search"
+import { Expert } from "@haemsa/experts"
 import { Schema } from "effect"
 import type { ArchitectureSpec, ExpertSpec } from "../model/ArchitectureSpec"
 import { defaultSpec, GATE_SCALE } from "../model/ArchitectureSpec"
@@ -49,8 +50,8 @@ export class GenomeError extends Schema.TaggedError<GenomeError>()("GenomeError"
   }
 }
 
-/** Encoder kinds a gene chooses from. */
-export const KINDS = ["meanpool", "lstm", "transformer", "tcn"] as const
+/** Encoder kinds a gene chooses from: the kinds of `@haemsa/experts`, in their order. */
+export const KINDS: ReadonlyArray<Expert.ExpertKind> = Expert.ExpertKind.literals
 /** Encoder widths. */
 export const EXPERT_HIDDEN = [16, 32, 64, 128] as const
 /** Layers of every expert. */
@@ -159,6 +160,7 @@ export const decode = (
       ...(layers > 1 ? { layers } : {}),
       ...(kind === "transformer" ? { heads } : {}),
       ...(kind === "tcn" && previous.kernel !== undefined ? { kernel: previous.kernel } : {}),
+      ...(kind === "transformer" && previous.activation !== undefined ? { activation: previous.activation } : {}),
       ...(previous.dropout !== undefined ? { dropout: previous.dropout } : {})
     }
   }
@@ -242,13 +244,17 @@ const usedExperts = (spec: ArchitectureSpec): ReadonlyArray<(typeof EXPERTS)[num
     ? D.MODALITIES.filter((m) => spec.modalities.includes(m))
     : [...D.MODALITIES.filter((m) => spec.modalities.includes(m)), "unified"]
 
-/** An expert spec with its defaults filled in and the fields its kind ignores dropped. */
+/**
+ * An expert spec with its defaults filled in and the fields its kind ignores dropped; a transformer's
+ * activation appears only when it is not the default relu (so keys made before the field existed hold).
+ */
 const canonicalExpert = (e: ExpertSpec) => ({
   kind: e.kind,
   hidden: e.hidden,
   layers: e.layers ?? 1,
   dropout: e.dropout ?? 0,
   ...(e.kind === "transformer" ? { heads: e.heads ?? (e.hidden % 4 === 0 ? 4 : 1) } : {}),
+  ...(e.kind === "transformer" && e.activation !== undefined && e.activation !== "relu" ? { activation: e.activation } : {}),
   ...(e.kind === "tcn" ? { kernel: e.kernel ?? 3 } : {})
 })
 
