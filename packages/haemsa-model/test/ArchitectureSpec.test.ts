@@ -62,6 +62,26 @@ describe("ArchitectureSpec", () => {
     )
   })
 
+  it("a spec written without lambdas.emotion and lambdas.teacher decodes with the weights those terms had: regression, max(classification, 0.1)", () => {
+    const { emotion: _emotion, teacher: _teacher, ...older } = defaultSpec.lambdas
+    // the default spec's own emotion and teacher weights are those, so its results do not change
+    expect(ArchitectureSpec.decode({ ...defaultSpec, lambdas: older })).toEqual(defaultSpec)
+    const unit = fc.double({ min: 0, max: 1, noNaN: true })
+    fc.assert(
+      fc.property(unit, unit, unit, (regression, classification, unimodal) => {
+        const lambdas = ArchitectureSpec.decode({ ...defaultSpec, lambdas: { regression, classification, unimodal } }).lambdas
+        expect(lambdas).toEqual({ regression, classification, unimodal, emotion: regression, teacher: Math.max(classification, 0.1) })
+      })
+    )
+  })
+
+  it("explicit emotion and teacher weights are kept, and checked like the others", () => {
+    const lambdas = { ...defaultSpec.lambdas, emotion: 0.3, teacher: 0 }
+    expect(ArchitectureSpec.decode({ ...defaultSpec, lambdas }).lambdas).toEqual(lambdas)
+    expect(decodeError({ ...defaultSpec, lambdas: { ...lambdas, teacher: 1.5 } })).toContain(`["lambdas"]["teacher"]`)
+    expect(decodeError({ ...defaultSpec, lambdas: { ...lambdas, emotion: -1 } })).toContain(`["lambdas"]["emotion"]`)
+  })
+
   it("experts are the ExpertSpec schema of @haemsa/experts, with its checks and its messages", () => {
     expect(ArchitectureSpec.ExpertSpec).toBe(Expert.ExpertSpec)
     const withText = (text: unknown) => ({ ...defaultSpec, experts: { ...defaultSpec.experts, text } })

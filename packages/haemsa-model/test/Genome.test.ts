@@ -64,6 +64,25 @@ describe("Genome.decode", () => {
     expect(Genome.KINDS).toEqual(["meanpool", "lstm", "transformer", "tcn"])
   })
 
+  it("the teacher weight follows the classification gene as in a spec without one: max(lambda_cls, 0.1)", () => {
+    const base = { ...ArchitectureSpec.defaultSpec, lambdas: { ...ArchitectureSpec.defaultSpec.lambdas, teacher: 0.9, emotion: 0.4 } }
+    fc.assert(
+      fc.property(genome, (g) => {
+        const { lambdas } = Genome.decode(g, base)
+        expect(lambdas.teacher).toBe(Math.max(lambdas.classification, 0.1))
+        expect(lambdas.emotion).toBe(0.4)
+      }),
+      { numRuns: 50 }
+    )
+    const g = Genome.encode(ArchitectureSpec.defaultSpec)
+    const withClassification = (value: number) => {
+      const copy = g.slice()
+      copy[Genome.GENES.classification] = Genome.geneOf(Genome.LAMBDA, value)
+      return Genome.decode(copy).lambdas
+    }
+    expect([0, 0.1, 0.2, 0.5, 1].map((c) => withClassification(c).teacher)).toEqual([0.1, 0.1, 0.2, 0.5, 1])
+  })
+
   it("a transformer expert keeps the base expert's activation; the default spec round-trips", () => {
     const base = { ...ArchitectureSpec.defaultSpec, experts: { ...ArchitectureSpec.defaultSpec.experts, text: { kind: "transformer" as const, hidden: 64, activation: "gelu" as const } } }
     expect(Genome.decode(Genome.encode(base), base).experts.text).toEqual({ kind: "transformer", hidden: 64, heads: 4, activation: "gelu" })
@@ -186,5 +205,9 @@ describe("Genome.canonicalKey", () => {
     const withText = (text: ArchitectureSpec.ExpertSpec) => Genome.canonicalKey({ ...base, experts: { ...base.experts, text } })
     expect(withText({ ...transformer, activation: "relu" })).toBe(withText(transformer))
     expect(withText({ ...transformer, activation: "gelu" })).not.toBe(withText(transformer))
+    // the emotion and teacher weights: as a spec without them decodes, the same; other weights differ
+    same({ ...base, lambdas: { ...base.lambdas, emotion: base.lambdas.regression, teacher: Math.max(base.lambdas.classification, 0.1) } })
+    different({ ...base, lambdas: { ...base.lambdas, teacher: 0.5 } })
+    different({ ...base, lambdas: { ...base.lambdas, emotion: 0.5 } })
   })
 })

@@ -66,7 +66,7 @@ describe("Objective gradients", () => {
 
   for (const kind of ["meanpool", "lstm", "transformer", "tcn"] as const) {
     it(`haemsa/${kind}: every variable gets a finite, non-zero gradient (gamma > 0, unimodal lambda > 0)`, () => {
-      const g = gradients(tinySpec("haemsa", kind, { gamma: 0.5, lambdas: { regression: 1, classification: 0.5, unimodal: 0.5 } }), sentiment.info, batch)
+      const g = gradients(tinySpec("haemsa", kind, { gamma: 0.5, lambdas: { regression: 1, classification: 0.5, unimodal: 0.5, emotion: 1, teacher: 0.5 } }), sentiment.info, batch)
       expect(Number.isFinite(g.loss)).toBe(true)
       expect(withoutGradient(g)).toEqual(lastSharedLevel(2))
     })
@@ -170,16 +170,63 @@ describe("Objective value", () => {
     }
   }
 
-  it("with only the regression task: L1 plus the teacher's own cross-entropy (weight max(lambda_cls, 0.1))", () => {
-    const r = evaluate(tinySpec("haemsa", "meanpool", { gamma: 0, lambdas: { regression: 1, classification: 0, unimodal: 0 } }))
+  it("with only the regression task: L1 plus the teacher's own cross-entropy, weighted by lambda_teacher", () => {
+    const only = (teacher: number) => ({ regression: 1, classification: 0, unimodal: 0, emotion: 1, teacher })
+    const r = evaluate(tinySpec("haemsa", "meanpool", { gamma: 0, lambdas: only(0.1) }))
     expect(r.joint).toBeCloseTo(r.l1 + 0.1 * r.teacherCe, 5)
+    expect(evaluate(tinySpec("haemsa", "meanpool", { gamma: 0, lambdas: only(0.7) })).joint).toBeCloseTo(r.l1 + 0.7 * r.teacherCe, 5)
+    expect(evaluate(tinySpec("haemsa", "meanpool", { gamma: 0, lambdas: only(0) })).joint).toBeCloseTo(r.l1, 6)
+  })
+
+  it("each lambda scales its own term: L is linear in lambda_reg, lambda_cls and lambda_uni", () => {
+    const base = { regression: 1, classification: 0.5, unimodal: 0.5, emotion: 1, teacher: 0.5 }
+    const at = (lambdas: Partial<typeof base>) => evaluate(tinySpec("haemsa", "meanpool", { gamma: 0.5, lambdas: { ...base, ...lambdas } })).joint
+    const l0 = at({})
+    // halving lambda_reg takes half the L1 term away
+    expect(l0 - at({ regression: 0.5 })).toBeCloseTo(evaluate(tinySpec("haemsa", "meanpool", { gamma: 0.5, lambdas: base })).l1 / 2, 4)
+    for (const name of ["classification", "unimodal"] as const) {
+      const step = at({ [name]: 1 }) - l0 // + 0.5 L_name
+      expect(step, name).toBeGreaterThan(0)
+      expect(at({ [name]: 0.75 }) - l0, name).toBeCloseTo(step / 2, 4)
+    }
+    // the emotion weight plays no part on sentiment data
+    expect(at({ emotion: 0.3 })).toBe(l0)
   })
 
   it("gamma scales the cross-modal KL term: L(gamma) - L(0) = gamma * sum_m KL(p_s || p_m)", () => {
-    const base = { lambdas: { regression: 1, classification: 0.5, unimodal: 0.5 } }
+    const base = { lambdas: { regression: 1, classification: 0.5, unimodal: 0.5, emotion: 1, teacher: 0.5 } }
     const l0 = evaluate(tinySpec("haemsa", "meanpool", { ...base, gamma: 0 }))
     const l2 = evaluate(tinySpec("haemsa", "meanpool", { ...base, gamma: 2 }))
     expect(l2.kl).toBeGreaterThan(0)
     expect(l2.joint - l0.joint).toBeCloseTo(2 * l2.kl, 4)
+  })
+})
+
+describe("Objective value on emotion data", () => {
+  const { info, dataset } = prepare(emotionData())
+  const split = oddBatch(dataset.splits.train)
+  const base = { regression: 1, classification: 0.5, unimodal: 0.5, emotion: 1, teacher: 0.5 }
+
+  /** The joint loss and the emotion term L_emo for one spec, on the same network weights (seed 5). */
+  const evaluate = (lambdas: typeof base) => {
+    const net = buildNet(tinySpec("haemsa", "meanpool", { gamma: 0.5, lambdas }), info, 5)
+    const batch = BatchTensors.fromSplit(split)
+    try {
+      return tf.tidy(() => {
+        const out = net.apply(batch, false)
+        const labels = tf.cast(tf.reshape(batch.emotions!, [-1]), "int32") as tf.Tensor1D
+        const emotion = defaultLosses.task.crossEntropy(tf.reshape(out.emotionLogits!, [-1, 2]) as tf.Tensor2D, labels).dataSync()[0]
+        return { joint: Objective.jointLoss(net, out, batch, defaultLosses).dataSync()[0], emotion }
+      })
+    } finally {
+      BatchTensors.dispose(batch)
+      Network.dispose(net)
+    }
+  }
+
+  it("lambda_emo weighs the emotion term; lambda_reg and lambda_cls play no part", () => {
+    const l0 = evaluate(base)
+    expect(l0.joint - evaluate({ ...base, emotion: 0.5 }).joint).toBeCloseTo(l0.emotion / 2, 4)
+    expect(evaluate({ ...base, regression: 0.2, classification: 0.1 }).joint).toBe(l0.joint)
   })
 })

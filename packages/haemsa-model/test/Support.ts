@@ -125,7 +125,7 @@ export const tinySpec = (
     gamma: 0.5,
     temperature: 2,
     teacherGradient: false,
-    lambdas: { regression: 1, classification: 0.5, unimodal: 0.5 },
+    lambdas: { regression: 1, classification: 0.5, unimodal: 0.5, emotion: 1, teacher: 0.5 },
     ...overrides
   }
 }

@@ -88,7 +88,7 @@ layer(Environment.test)("Train", (it) => {
   it.effect("stops early after `patience` epochs without improvement", () =>
     Effect.gen(function*() {
       // every task weight 0: a baseline's loss has zero gradient, the weights never move, epoch 1 stays the best
-      const spec = tinySpec("late-fusion", "meanpool", { lambdas: { regression: 0, classification: 0, unimodal: 0 } })
+      const spec = tinySpec("late-fusion", "meanpool", { lambdas: { regression: 0, classification: 0, unimodal: 0, emotion: 0, teacher: 0 } })
       const result = yield* trainTiny(spec, sentiment, { epochs: 10, seed: 0, patience: 2 })
       try {
         expect(result.bestEpoch).toBe(1)

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { Expert } from "@haemsa/experts"
-import { Schema } from "effect"
+import { Schema, SchemaGetter } from "effect"
 
 const between = (minimum: number, maximum: number) => Schema.isBetween({ minimum, maximum })
 const PositiveInt = (max: number) => Schema.Int.check(between(1, max))
@@ -49,6 +49,50 @@ export const ModalityGates = Schema.Struct({
 /** Modality gate settings. */
 export type ModalityGates = typeof ModalityGates.Type
 
+/** The weight of the teacher term in a spec written without one: `max(lambdas.classification, 0.1)`. */
+export const legacyTeacherLambda = (classification: number): number => Math.max(classification, 0.1)
+
+const LambdaFields = {
+  /** lambda_reg: sentiment regression, L1 (sentiment data). */
+  regression: Unit,
+  /** lambda_cls: 7-class sentiment classification, cross-entropy (sentiment data). */
+  classification: Unit,
+  /** lambda_uni: each modality expert's auxiliary head (L1 on sentiment, cross-entropy on emotions). */
+  unimodal: Unit
+}
+
+/**
+ * The lambdas of the joint objective `L = sum_k lambda_k L_k + gamma sum_m KL(p_s || p_m)` (see
+ * `Objective`): one per task term, and one for the teacher's own classification loss. `emotion` and
+ * `teacher` came later: a spec written without them (older spec files and checkpoints) decodes with
+ * the weights those terms had then, `emotion = regression` and `teacher = max(classification, 0.1)`.
+ */
+export const Lambdas = Schema.Struct({
+  ...LambdaFields,
+  emotion: Schema.optional(Unit),
+  teacher: Schema.optional(Unit)
+}).pipe(
+  Schema.decodeTo(
+    Schema.Struct({
+      ...LambdaFields,
+      /** lambda_emo: the per-emotion 2-class cross-entropies (emotion data). */
+      emotion: Unit,
+      /** lambda_teacher: cross-entropy of the unified expert's head p_s, which makes it a teacher (HAEMSA). */
+      teacher: Unit
+    }),
+    {
+      decode: SchemaGetter.transform((l) => ({
+        ...l,
+        emotion: l.emotion ?? l.regression,
+        teacher: l.teacher ?? legacyTeacherLambda(l.classification)
+      })),
+      encode: SchemaGetter.transform((l) => l)
+    }
+  )
+)
+/** The lambdas of a spec. */
+export type Lambdas = typeof Lambdas.Type
+
 /** The full architecture (and the optimisation settings that go with it). */
 export const ArchitectureSpec = Schema.Struct({
   model: ModelKind,
@@ -83,8 +127,8 @@ export const ArchitectureSpec = Schema.Struct({
   temperature: Schema.Finite.check(between(0.05, 20)),
   /** Whether the unified expert (teacher) receives gradient from the KL terms. */
   teacherGradient: Schema.Boolean,
-  /** lambda_k: weights of regression (L1), 7-class (CE) and unimodal auxiliary tasks. */
-  lambdas: Schema.Struct({ regression: Unit, classification: Unit, unimodal: Unit })
+  /** The weight of each term of the joint objective but the KL terms' (gamma). */
+  lambdas: Lambdas
 })
 /** The architecture spec type. */
 export type ArchitectureSpec = typeof ArchitectureSpec.Type
@@ -119,7 +163,7 @@ export const defaultSpec: ArchitectureSpec = {
   gamma: 0.1,
   temperature: 2,
   teacherGradient: false,
-  lambdas: { regression: 1, classification: 0.2, unimodal: 0.2 }
+  lambdas: { regression: 1, classification: 0.2, unimodal: 0.2, emotion: 1, teacher: 0.2 }
 }
 
 /** The default spec for a model family (baselines share the experts' settings). */

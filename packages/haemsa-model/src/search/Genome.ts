@@ -22,14 +22,17 @@
  * | 19    | dropout                                 | 0 0.05 ... 0.5                                    |
  * | 20    | learningRate (log scale)                | 1e-4 2e-4 3e-4 5e-4 1e-3 2e-3 3e-3 5e-3 1e-2       |
  * | 21    | gamma (KL weight)                       | 0 0.03 0.1 0.3 1                                  |
- * | 22    | lambdas.classification                  | 0 0.1 0.2 0.5 1                                   |
+ * | 22    | lambdas.classification (and .teacher)   | 0 0.1 0.2 0.5 1                                   |
  * | 23    | lambdas.unimodal                        | 0 0.1 0.2 0.5 1                                   |
  *
  * A gene `g` picks entry `min(n - 1, floor(g n))` of a list of `n` values. The modality subset is
  * never empty: when no modality gene reaches 0.5, the modality with the largest gene is used. With
- * `options.modalities` (the ones the data has) only those can be chosen. Everything else (the model
- * family, embedding size, shared-state mode, weight decay, temperature, teacher gradient, modality
- * dropout, the regression weight, tcn kernels, transformer activations) comes from the base spec.
+ * `options.modalities` (the ones the data has) only those can be chosen. The teacher's weight
+ * follows the classification gene as in a spec written without one (`lambdas.teacher =
+ * max(lambdas.classification, 0.1)`, see `ArchitectureSpec.Lambdas`), so a genome decodes to the
+ * objective it always did. Everything else (the model family, embedding size, shared-state mode,
+ * weight decay, temperature, teacher gradient, modality dropout, the regression and emotion weights,
+ * tcn kernels, transformer activations) comes from the base spec.
  *
  * @since 0.1.0
  */
@@ -38,8 +41,8 @@ import { Dataset as D } from "@haemsa/datasets"
 import { Checkpoint } from "@haemsa/evo-search"
 import { Expert } from "@haemsa/experts"
 import { Schema } from "effect"
-import type { ArchitectureSpec, ExpertSpec } from "../model/ArchitectureSpec"
-import { defaultSpec, GATE_SCALE } from "../model/ArchitectureSpec"
+import type { ArchitectureSpec, ExpertSpec, Lambdas } from "../model/ArchitectureSpec"
+import { defaultSpec, GATE_SCALE, legacyTeacherLambda } from "../model/ArchitectureSpec"
 
 /** A genome that cannot be decoded: wrong length, or a gene that is not a number in [0, 1]. */
 export class GenomeError extends Schema.TaggedError<GenomeError>()("GenomeError", {
@@ -150,6 +153,7 @@ export const decode = (
   const g = (i: number) => genome[i]
   const layers = pick(LAYERS, g(GENES.layers))
   const heads = pick(HEADS, g(GENES.heads))
+  const classification = pick(LAMBDA, g(GENES.classification))
   const expert = (slot: number): ExpertSpec => {
     const kind = pick(KINDS, g(GENES.experts + 2 * slot))
     const hidden = pick(EXPERT_HIDDEN, g(GENES.experts + 2 * slot + 1))
@@ -177,8 +181,9 @@ export const decode = (
     gamma: pick(GAMMA, g(GENES.gamma)),
     lambdas: {
       ...base.lambdas,
-      classification: pick(LAMBDA, g(GENES.classification)),
-      unimodal: pick(LAMBDA, g(GENES.unimodal))
+      classification,
+      unimodal: pick(LAMBDA, g(GENES.unimodal)),
+      teacher: legacyTeacherLambda(classification)
     }
   }
 }
@@ -259,11 +264,22 @@ const canonicalExpert = (e: ExpertSpec) => ({
 })
 
 /**
+ * The lambdas, the emotion and teacher weights left out where they equal the weights a spec without
+ * them decodes to (so keys made before those fields existed hold).
+ */
+const canonicalLambdas = ({ emotion, teacher, ...rest }: Lambdas) => ({
+  ...rest,
+  ...(emotion !== rest.regression ? { emotion } : {}),
+  ...(teacher !== legacyTeacherLambda(rest.classification) ? { teacher } : {})
+})
+
+/**
  * The canonical JSON of an architecture: the fitness-cache key of a search. Two specs that build the
  * same model get the same key: keys are sorted, modalities are in text-audio-vision order, experts
  * the model does not use are left out, and expert defaults are filled in (fields a kind ignores,
  * like the heads of a mean-pool expert, are dropped); modality gates are left out where the network
- * has none (a baseline, one modality, or no anchor) and their scale default is filled in.
+ * has none (a baseline, one modality, or no anchor) and their scale default is filled in; the
+ * emotion and teacher lambdas are left out where they equal the weights of a spec written without them.
  */
 export const canonicalKey = (spec: ArchitectureSpec): string => {
   const used = usedExperts(spec)
@@ -273,5 +289,11 @@ export const canonicalKey = (spec: ArchitectureSpec): string => {
   const gated = gates !== undefined && spec.model === "haemsa" && spec.modalities.includes(gates.anchor) &&
     new Set(spec.modalities).size > 1
   const modalityGates = gated ? { ...gates, scale: gates.scale ?? GATE_SCALE } : undefined
-  return Checkpoint.canonicalJson({ ...spec, modalities: D.MODALITIES.filter((m) => spec.modalities.includes(m)), experts, modalityGates })
+  return Checkpoint.canonicalJson({
+    ...spec,
+    modalities: D.MODALITIES.filter((m) => spec.modalities.includes(m)),
+    experts,
+    modalityGates,
+    lambdas: canonicalLambdas(spec.lambdas)
+  })
 }
