@@ -172,11 +172,19 @@ describe("Bad checkpoints are a CheckpointError naming the file", () => {
     await expectLoadFailure(dir, manifestOf(dir), /not JSON/)
   })
 
-  it("manifest of another format or version", async () => {
+  it("manifest of another format", async () => {
     const other = await corrupted(editManifest((m) => { m.format = "keras" }))
-    await expectLoadFailure(other, manifestOf(other), /not a haemsa checkpoint/)
-    const newer = await corrupted(editManifest((m) => { m.version = 2 }))
-    await expectLoadFailure(newer, manifestOf(newer), /format\/version/)
+    await expectLoadFailure(other, manifestOf(other), /not a haemsa checkpoint \(format "keras"\)/)
+  })
+
+  it("a format version this code does not read: the version found and the one needed", async () => {
+    const newer = await corrupted(editManifest((m) => { m.version = 3 }))
+    const error = await expectLoadFailure(newer, manifestOf(newer), /checkpoint format version 3: .* needs format version 2 \(or 1, which it upgrades\): written by a newer/)
+    expect(error.message).toContain(manifestOf(newer))
+    const unversioned = await corrupted(editManifest((m) => { delete m.version }))
+    await expectLoadFailure(unversioned, manifestOf(unversioned), /checkpoint without a format version: .* needs format version 2/)
+    const text = await corrupted(editManifest((m) => { m.version = "2" }))
+    await expectLoadFailure(text, manifestOf(text), /checkpoint format version "2": .* needs format version 2/)
   })
 
   it("an invalid spec field, named", async () => {
@@ -252,6 +260,45 @@ describe("Bad checkpoints are a CheckpointError naming the file", () => {
   it("no data info", async () => {
     const dir = await corrupted(editManifest((m) => { delete m.extra.info }))
     await expectLoadFailure(dir, dir, /no data info/)
+  })
+})
+
+describe("Checkpoint format versions", () => {
+  it("writes the current format version", async () => {
+    expect((await readManifest(good)).version).toBe(Checkpoint.FORMAT_VERSION)
+    expect(Checkpoint.FORMAT_VERSION).toBe(2)
+  })
+
+  /** The good checkpoint rewritten as format version 1 wrote it: no emotion and teacher lambdas in the spec. */
+  const version1 = (classification?: number) =>
+    corrupted(editManifest((m) => {
+      m.version = 1
+      delete m.spec.lambdas.emotion
+      delete m.spec.lambdas.teacher
+      if (classification !== undefined) m.spec.lambdas.classification = classification
+    }))
+
+  it("a version 1 checkpoint loads, with the lambdas its objective had (emotion = regression, teacher = max(classification, 0.1))", async () => {
+    const dir = await version1()
+    const { net } = await load(dir)
+    try {
+      expect(net.spec).toEqual(spec)
+      expect(net.spec.lambdas).toMatchObject({ emotion: spec.lambdas.regression, teacher: Math.max(spec.lambdas.classification, 0.1) })
+      expect(bits((await Evaluate.predict(net, testSplit)).regression)).toEqual(bits(expected.regression))
+    } finally {
+      Network.dispose(net)
+    }
+    const low = await Checkpoint.load(await version1(0.05))
+    expect(low.spec.lambdas).toMatchObject({ classification: 0.05, teacher: 0.1, emotion: spec.lambdas.regression })
+  })
+
+  it("a version 1 checkpoint saved again is written as the current version", async () => {
+    const dir = await version1()
+    const old = await Checkpoint.load(dir)
+    await Checkpoint.save(dir, old)
+    const m = await readManifest(dir)
+    expect(m.version).toBe(Checkpoint.FORMAT_VERSION)
+    expect(m.spec.lambdas).toEqual(spec.lambdas)
   })
 })
 

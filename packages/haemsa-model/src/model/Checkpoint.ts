@@ -1,8 +1,13 @@
 /**
- * Checkpoints: a folder with `checkpoint.json` (spec, data info, normalisation, tensor manifest with a
- * sha256) and `weights-<hash>.bin` (float32, little endian). Writes are atomic: the weights file is
- * written under a temporary name and renamed, then the manifest likewise; a crash at any point leaves
- * the previous checkpoint or the new one, never a mix. A corrupt or mismatched checkpoint is a typed error.
+ * Checkpoints: a folder with `checkpoint.json` (format version, spec, data info, normalisation, tensor
+ * manifest with a sha256) and `weights-<hash>.bin` (float32, little endian). Writes are atomic: the
+ * weights file is written under a temporary name and renamed, then the manifest likewise; a crash at
+ * any point leaves the previous checkpoint or the new one, never a mix. A corrupt or mismatched
+ * checkpoint, or one of a format version this code does not read, is a typed error.
+ *
+ * Format versions: 1, whose spec has no `lambdas.emotion` and `lambdas.teacher` (it loads: its spec
+ * decodes with the weights those terms had then, see `ArchitectureSpec.Lambdas`); 2, the one written
+ * now, with those lambdas in the spec.
  *
  * @since 0.1.0
  */
@@ -24,6 +29,12 @@ export class CheckpointError extends Schema.TaggedError<CheckpointError>()("Chec
 
 /** The manifest file name. */
 export const MANIFEST = "checkpoint.json"
+
+/** The format version `save` writes. */
+export const FORMAT_VERSION = 2
+
+/** The format versions `load` reads: 1 (upgraded as it loads) and {@link FORMAT_VERSION}. */
+export const READABLE_VERSIONS: ReadonlyArray<number> = [1, FORMAT_VERSION]
 
 /** One tensor in the weights file. */
 export interface TensorEntry {
@@ -78,7 +89,7 @@ export const save = async <Extra>(dir: string, contents: Contents<Extra>): Promi
     await writeAtomic(path.join(dir, weightsFile), bytes)
     const manifest = {
       format: "haemsa-checkpoint",
-      version: 1,
+      version: FORMAT_VERSION,
       spec: contents.spec,
       extra: contents.extra,
       weights: { file: weightsFile, sha256: hash, elements: total, tensors }
@@ -96,7 +107,20 @@ const fail = (file: string, reason: string): never => {
   throw new CheckpointError({ file, reason })
 }
 
-/** Read and verify a checkpoint from `dir`. */
+/** Fail unless `found` is a format version this code reads, naming the one found and the ones it needs. */
+const checkVersion = (manifestFile: string, found: unknown): void => {
+  if (READABLE_VERSIONS.includes(found as number)) return
+  const needs = `needs format version ${FORMAT_VERSION} (or ${READABLE_VERSIONS.filter((v) => v !== FORMAT_VERSION).join(", ")}, which it upgrades)`
+  const newer = typeof found === "number" && found > FORMAT_VERSION ? ": written by a newer @haemsa/haemsa-model?" : ""
+  fail(
+    manifestFile,
+    found === undefined
+      ? `checkpoint without a format version: this version of @haemsa/haemsa-model ${needs}`
+      : `checkpoint format version ${JSON.stringify(found)}: this version of @haemsa/haemsa-model ${needs}${newer}`
+  )
+}
+
+/** Read and verify a checkpoint from `dir`, of any of the {@link READABLE_VERSIONS}. */
 export const load = async <Extra = unknown>(dir: string): Promise<Contents<Extra>> => {
   const manifestFile = path.join(dir, MANIFEST)
   const text = await fs.readFile(manifestFile, "utf8").catch((e: Error) => fail(manifestFile, `cannot read: ${e.message}`))
@@ -106,7 +130,8 @@ export const load = async <Extra = unknown>(dir: string): Promise<Contents<Extra
   } catch (e) {
     return fail(manifestFile, `corrupt manifest (not JSON): ${(e as Error).message}`)
   }
-  if (manifest?.format !== "haemsa-checkpoint" || manifest.version !== 1) fail(manifestFile, "not a haemsa checkpoint (format/version)")
+  if (manifest?.format !== "haemsa-checkpoint") fail(manifestFile, `not a haemsa checkpoint (format ${JSON.stringify(manifest?.format)})`)
+  checkVersion(manifestFile, manifest.version)
   let spec: ArchitectureSpec.ArchitectureSpec
   try {
     spec = ArchitectureSpec.decode(manifest.spec)
