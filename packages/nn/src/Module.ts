@@ -28,13 +28,29 @@ export interface SeedSource {
   nextSeed(): number
 }
 
-/** A seed source from a seed (deterministic: same seed, same sequence of seeds). */
-export const seedSource = (seed: number): SeedSource => {
+/**
+ * A seed source whose position can be read and set: a training keeps `state()` with its state at the
+ * end of each epoch and `restore`s it on resume, so the dropout masks after a resume are the ones an
+ * uninterrupted run draws.
+ */
+export interface ResumableSeedSource extends SeedSource {
+  /** The current position (a uint32). */
+  state(): number
+  /** Continue from a position read with `state()`. */
+  restore(state: number): void
+}
+
+/** A seed source from a seed (deterministic: same seed, same sequence of seeds); resumable. */
+export const seedSource = (seed: number): ResumableSeedSource => {
   let s = (Math.floor(seed) ^ 0x5bd1e995) >>> 0
   return {
     nextSeed() {
       s = (Math.imul(s, 1664525) + 1013904223) >>> 0
       return s % 2147483647
+    },
+    state: () => s,
+    restore(state) {
+      s = state >>> 0
     }
   }
 }

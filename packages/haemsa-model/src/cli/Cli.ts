@@ -13,6 +13,7 @@ import { BACKENDS, type BackendError } from "../backends/Backend"
 import type { CheckpointError } from "../model/Checkpoint"
 import type { ModelError } from "../model/Network"
 import type { TrainingError } from "../model/Train"
+import type { TrainStateError } from "../model/TrainState"
 import * as SearchCommand from "../search/SearchCommand"
 import * as Args from "./Args"
 import * as Command from "./Command"
@@ -35,6 +36,7 @@ export type CliError =
   | CheckpointError
   | ModelError
   | TrainingError
+  | TrainStateError
   | SearchCommand.SearchJobError
   | OutputError
 

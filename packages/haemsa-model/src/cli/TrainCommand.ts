@@ -7,11 +7,13 @@
 import { type Dataset, Errors as DatasetErrors } from "@haemsa/datasets"
 import { Effect } from "effect"
 import * as fs from "node:fs"
+import * as path from "node:path"
 import * as ArchitectureSpec from "../model/ArchitectureSpec"
 import type { CheckpointError } from "../model/Checkpoint"
 import * as Experiment from "../model/Experiment"
 import type { ModelError } from "../model/Network"
 import type { TrainingError } from "../model/Train"
+import * as TrainState from "../model/TrainState"
 import * as Args from "./Args"
 import * as Command from "./Command"
 import { type DataPackageMissing, resolveDataSource } from "./DataSource"
@@ -33,7 +35,9 @@ export const flags = {
   seed: Args.int({ metavar: "S", default: 0, help: "the seed of the weights, shuffles and dropout" }),
   ...SharedFlags.backendFlags,
   spec: Args.string({ metavar: "FILE", help: "an architecture spec (JSON) instead of the model's default" }),
-  out: Args.string({ metavar: "DIR", help: "save a checkpoint in DIR" }),
+  out: Args.string({ metavar: "DIR", help: "save a checkpoint in DIR (and the training's state after each epoch, until it finishes)" }),
+  resume: Args.flag({ help: "continue the interrupted training whose state is in --out DIR (the same command line plus --resume)" }),
+  force: Args.flag({ help: "start over when --out DIR holds an interrupted training's state (it is replaced)" }),
   json: SharedFlags.json
 }
 
@@ -46,6 +50,7 @@ export type TrainCommandError =
   | ModelError
   | CheckpointError
   | OutputError
+  | TrainState.TrainStateError
 
 const readSpecFile = (file: string) =>
   Effect.try({
@@ -61,6 +66,16 @@ export const command: Command.Command<typeof flags, TrainCommandError> = Command
   outputs: (f) => [{ option: "--out", path: f.out, kind: "folder" }, { option: "--json", path: f.json, kind: "file" }],
   handler: ({ flags: f }, io) =>
     Effect.gen(function*() {
+      // the state in --out is checked before any data is read or trained on
+      if (f.resume && f.out === undefined) return yield* new Args.UsageError({ reason: "--resume needs --out DIR (the folder with the training's state)" })
+      if (f.resume && f.force) return yield* new Args.UsageError({ reason: "--resume and --force exclude each other (continue the training, or start it over)" })
+      if (f.out !== undefined && !f.resume && !f.force && TrainState.exists(f.out)) {
+        return yield* new TrainState.TrainStateError({
+          file: path.join(f.out, TrainState.FILE),
+          reason: "an interrupted training's state is here: pass --resume to continue it, or --force to start over"
+        })
+      }
+      if (f.resume && !TrainState.exists(f.out!)) yield* TrainState.load(f.out!).pipe(Effect.asVoid)
       const model = f.model ?? "haemsa"
       let spec = f.spec !== undefined ? yield* readSpecFile(f.spec) : ArchitectureSpec.defaultFor(model)
       if (f.spec !== undefined && f.model !== undefined) spec = { ...spec, model }
@@ -71,6 +86,7 @@ export const command: Command.Command<typeof flags, TrainCommandError> = Command
         source,
         spec,
         out: f.out,
+        resume: f.resume,
         ...(loadOptions !== undefined ? { loadOptions } : {}),
         train: {
           epochs: f.epochs,

@@ -18,6 +18,7 @@ import * as Evaluate from "./Evaluate"
 import * as Network from "./Network"
 import type { Progress } from "../cli/Progress"
 import * as Train from "./Train"
+import * as TrainState from "./TrainState"
 
 /** What a checkpoint stores besides the spec and weights. */
 export interface CheckpointExtra {
@@ -78,7 +79,7 @@ export const trainOn = (
   options: Train.TrainOptions
 ): Effect.Effect<
   { readonly result: Train.TrainResult; readonly valid: Evaluate.SplitMetrics; readonly test: Evaluate.SplitMetrics },
-  Train.TrainingError | Network.ModelError,
+  Train.TrainingError | Network.ModelError | TrainState.TrainStateError,
   Train.Parts | Progress
 > =>
   Effect.gen(function*() {
@@ -88,22 +89,29 @@ export const trainOn = (
     return { result, valid, test }
   })
 
-/** Train, score, and optionally save a checkpoint: the `haemsa train` job. */
+/**
+ * Train, score, and optionally save a checkpoint: the `haemsa train` job. With `out`, the training
+ * keeps its state there at the end of each epoch ({@link TrainState}) and `resume` continues the one
+ * kept there; the state is removed once the checkpoint is written.
+ */
 export const trainJob = (options: {
   readonly source: string
   readonly spec: ArchitectureSpec.ArchitectureSpec
   readonly train: Train.TrainOptions
   readonly out?: string
+  /** Continue the training whose state is in `out`. */
+  readonly resume?: boolean
   readonly loadOptions?: DatasetLoader.LoadOptions
 }): Effect.Effect<
   TrainReport,
-  Errors.DatasetError | Train.TrainingError | Network.ModelError | Checkpoint.CheckpointError,
+  Errors.DatasetError | Train.TrainingError | Network.ModelError | Checkpoint.CheckpointError | TrainState.TrainStateError,
   Train.Parts | Progress | Backend | DatasetLoader.DatasetLoader
 > =>
   Effect.gen(function*() {
     const backend = yield* Backend
     const data = yield* loadNormalized(options.source, options.loadOptions)
-    const { result, valid, test } = yield* trainOn(options.spec, data, options.train)
+    const train: Train.TrainOptions = options.out !== undefined ? { ...options.train, state: { dir: options.out, resume: options.resume === true } } : options.train
+    const { result, valid, test } = yield* trainOn(options.spec, data, train)
     // (an Effect that fails inside a generator skips its finally blocks: the network is freed with ensuring)
     return yield* Effect.gen(function*() {
       if (options.out) {
@@ -114,6 +122,8 @@ export const trainJob = (options: {
           try: async () => Checkpoint.save(out, { spec: options.spec, extra, weights: await readWeights(result.net) }),
           catch: (e) => e
         }).pipe(Effect.catch((e) => (e instanceof Checkpoint.CheckpointError ? Effect.fail(e) : Effect.die(e))))
+        // the checkpoint is the result: the state is not needed any more
+        yield* TrainState.remove(out)
       }
       const report: TrainReport = {
         model: options.spec.model,

@@ -76,6 +76,8 @@ export interface Network extends Module.Module<BatchTensors, Outputs> {
   readonly experts: ReadonlyArray<string>
   /** KD classes C: 7 for sentiment, 2 x emotions for emotions. */
   readonly kdClasses: number
+  /** The seed source its modules draw dropout masks from (a training's state keeps its position). */
+  readonly seeds: Module.ResumableSeedSource
 }
 
 /** (B, 3) -> (B, M) columns of the used modalities (the mask itself when all three are used). */
@@ -187,7 +189,7 @@ interface Builder {
   readonly modalities: ReadonlyArray<Dataset.Modality>
   readonly experts: Experts
   readonly fusion: Fusion
-  readonly seeds: Module.SeedSource
+  readonly seeds: Module.ResumableSeedSource
   /** d_h: the size of every expert output, fusion level and task input. */
   readonly d: number
   /** The tasks k: regression and classification (sentiment), or one per emotion. */
@@ -266,7 +268,7 @@ const makeBuilder = (
       info.task === "emotions"
         ? { emotionLogits: tf.stack(emotions.map((e) => heads[e]), 1) as tf.Tensor3D }
         : { regression: tf.reshape(heads["regression"], [-1]) as tf.Tensor1D, classLogits: heads["classification"] },
-    network: (expertNames, forward) => network(spec, info, modalities, tasks, expertNames, kdClasses, vars, forward)
+    network: (expertNames, forward) => network(spec, info, modalities, tasks, expertNames, kdClasses, seeds, vars, forward)
   }
 }
 
@@ -379,6 +381,7 @@ const network = (
   tasks: ReadonlyArray<string>,
   experts: ReadonlyArray<string>,
   kdClasses: number,
+  seeds: Module.ResumableSeedSource,
   vars: Record<string, ReadonlyMap<string, tf.Variable>>,
   forward: (batch: BatchTensors, training: boolean) => Outputs
 ): Network => ({
@@ -388,6 +391,7 @@ const network = (
   tasks,
   experts,
   kdClasses,
+  seeds,
   variables: Module.prefixed(vars),
   apply: (batch, training) => tf.tidy(() => forward(batch, training) as unknown as tf.TensorContainer) as unknown as Outputs
 })

@@ -76,6 +76,60 @@ export class FusedAdam extends tf.AdamOptimizer {
     this.hostAcc = undefined
     await super.setWeights(weightValues)
   }
+
+  /**
+   * Everything the next update depends on, read exactly (for a training's state): the step counter,
+   * beta1^t and beta2^t as the device holds them (float32) and as the fused path holds them (float64,
+   * when it runs), and both moments of each weight, in the order of the weights. `getWeights` is not
+   * enough: `setWeights` recomputes beta^t as a power, which differs in the last bits from the
+   * product the updates accumulate.
+   */
+  async readState(): Promise<AdamState> {
+    const self = this as unknown as AdamInternals
+    const read = async (t: tf.Tensor) => new Float32Array((await t.data()) as Float32Array)
+    return {
+      iterations: this.iterations,
+      accBeta1: (await self.accBeta1.data())[0],
+      accBeta2: (await self.accBeta2.data())[0],
+      ...(this.hostAcc !== undefined ? { hostAcc: { ...this.hostAcc } } : {}),
+      moments: await Promise.all(self.accumulatedFirstMoment.map(async (m, i) => ({
+        shape: [...m.variable.shape],
+        m: await read(m.variable),
+        v: await read(self.accumulatedSecondMoment[i].variable)
+      })))
+    }
+  }
+
+  /** Continue from a {@link readState} of an optimizer of the same weights (before any step of this one). */
+  restoreState(state: AdamState): void {
+    const self = this as unknown as AdamInternals & { iterations_: number }
+    for (const slot of [...self.accumulatedFirstMoment, ...self.accumulatedSecondMoment]) slot?.variable.dispose()
+    const slot = (values: Float32Array, shape: ReadonlyArray<number>, name: string) => ({
+      originalName: name,
+      variable: tf.tidy(() => tf.tensor(values, [...shape], "float32").variable(false))
+    })
+    self.accumulatedFirstMoment = state.moments.map((w, i) => slot(w.m, w.shape, `slot${i}/m`))
+    self.accumulatedSecondMoment = state.moments.map((w, i) => slot(w.v, w.shape, `slot${i}/v`))
+    tf.tidy(() => {
+      self.accBeta1.assign(tf.scalar(state.accBeta1))
+      self.accBeta2.assign(tf.scalar(state.accBeta2))
+    })
+    self.iterations_ = state.iterations
+    this.hostAcc = state.hostAcc !== undefined ? { ...state.hostAcc } : undefined
+  }
+}
+
+/** An Adam optimizer's state, exactly ({@link FusedAdam.readState}). */
+export interface AdamState {
+  readonly iterations: number
+  /** beta1^t as the device holds it (float32). */
+  readonly accBeta1: number
+  /** beta2^t as the device holds it (float32). */
+  readonly accBeta2: number
+  /** beta1^t and beta2^t as the fused webgpu path holds them (float64), when it has run. */
+  readonly hostAcc?: { readonly b1: number; readonly b2: number }
+  /** The first and second moment of each weight, in the order of the weights. */
+  readonly moments: ReadonlyArray<{ readonly shape: ReadonlyArray<number>; readonly m: Float32Array; readonly v: Float32Array }>
 }
 
 /** What `applyGradients` takes: gradients by variable name, or a list of named gradients. */

@@ -3,6 +3,13 @@
  * validation objective (the best weights are restored), progress with ETA. An Effect: it can be
  * interrupted between steps, and it asks for its parts (experts, fusion, losses, progress) as services.
  *
+ * With `state`, the training keeps its whole state in a folder at the end of each epoch
+ * ({@link TrainState}: weights, Adam's moments and step counter, the early-stopping state, the epoch
+ * counter and history, the positions of the shuffle / modality-dropout generator and of the dropout
+ * seed source) before it logs the epoch, and `resume` continues from it: the remaining epochs draw the
+ * same batches, masks and updates as an uninterrupted run, so the result is the same (bit for bit on
+ * a deterministic backend such as cpu).
+ *
  * @since 0.1.0
  */
 import type { Dataset } from "@haemsa/datasets"
@@ -12,12 +19,14 @@ import type { FusionFactory } from "@haemsa/hierarchical-fusion"
 import { Distillation, TaskLosses } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Schema } from "effect"
+import * as path from "node:path"
 import type { ArchitectureSpec } from "./ArchitectureSpec"
 import * as BatchTensors from "./BatchTensors"
 import type { DataInfo } from "./DataInfo"
 import * as Evaluate from "./Evaluate"
 import * as Network from "./Network"
 import * as Optimizer from "./Optimizer"
+import * as TrainState from "./TrainState"
 import type { Losses } from "./Objective"
 import { jointLoss } from "./Objective"
 import { bar, formatDuration, Progress } from "../cli/Progress"
@@ -36,6 +45,12 @@ export interface TrainOptions {
   readonly trainFraction?: number
   /** A label for progress lines (e.g. "haemsa seed 1"). */
   readonly label?: string
+  /**
+   * Keep the training's state in `dir` at the end of each epoch (replacing any state there), and with
+   * `resume` continue the training whose state is there (a `TrainStateError` when there is none, or
+   * it is of another configuration).
+   */
+  readonly state?: { readonly dir: string; readonly resume?: boolean }
 }
 
 /** One epoch of history. */
@@ -132,13 +147,20 @@ const settle = (loss: tf.Scalar): Effect.Effect<number> =>
 const snapshot = (net: Network.Network): Map<string, tf.Tensor> =>
   new Map([...net.variables].map(([k, v]) => [k, tf.clone(v)]))
 
+/** Tensors as plain arrays (read asynchronously, as webgpu needs). */
+const readAll = async (tensors: Iterable<readonly [string, tf.Tensor]>) => {
+  const out = new Map<string, { readonly shape: ReadonlyArray<number>; readonly values: Float32Array }>()
+  for (const [k, t] of tensors) out.set(k, { shape: [...t.shape], values: new Float32Array((await t.data()) as Float32Array) })
+  return out
+}
+
 /** Train a network built from `spec` on a normalised dataset. */
 export const train = (
   spec: ArchitectureSpec,
   dataset: Dataset.Dataset,
   info: DataInfo,
   options: TrainOptions = {}
-): Effect.Effect<TrainResult, TrainingError | Network.ModelError, Parts | Progress> =>
+): Effect.Effect<TrainResult, TrainingError | Network.ModelError | TrainState.TrainStateError, Parts | Progress> =>
   Effect.gen(function*() {
     const epochs = options.epochs ?? 30
     const batchSize = options.batchSize ?? 32
@@ -146,8 +168,20 @@ export const train = (
     const seed = options.seed ?? 0
     const progress = yield* Progress
     const losses = { task: yield* TaskLosses.TaskLosses, kd: yield* Distillation.Distillation }
+    const config: TrainState.Config | undefined = options.state && {
+      spec,
+      data: TrainState.dataHash(dataset),
+      seed,
+      epochs,
+      batchSize,
+      patience,
+      trainFraction: options.trainFraction ?? null,
+      backend: tf.getBackend()
+    }
+    const resumed = options.state?.resume ? yield* TrainState.load(options.state.dir) : undefined
+    if (resumed !== undefined) yield* TrainState.checkConfig(options.state!.dir, resumed.config, config!)
     const net = yield* Network.build(spec, info, seed)
-    const rng = Random.makeRng(seed + 0x5eed)
+    let rng = Random.makeRng(seed + 0x5eed)
     const train = options.trainFraction !== undefined && options.trainFraction < 1
       ? Batching.sample(dataset.splits.train, options.trainFraction, rng)
       : dataset.splits.train
@@ -156,9 +190,10 @@ export const train = (
     const varList = [...net.variables.values()]
     const optimizer = Optimizer.adam(spec.learningRate)
     const history: EpochRecord[] = []
-    const started = performance.now()
+    let started = performance.now()
     let best = { objective: Infinity, epoch: 0, weights: undefined as Map<string, tf.Tensor> | undefined }
     let steps = 0
+    let first = 1
     // the step whose loss is not read yet (freed by the cleanup if training stops early)
     let pending: PendingLoss | undefined
     const label = options.label ? `${options.label} ` : ""
@@ -168,8 +203,57 @@ export const train = (
       pending?.loss.dispose()
       optimizer.dispose()
     })
+    /** The state at the end of `epoch`, kept in the state folder. */
+    const keep = (epoch: number) =>
+      Effect.gen(function*() {
+        const read = yield* Effect.promise(async () => ({
+          weights: await readAll(net.variables),
+          best: best.weights && await readAll(best.weights),
+          optimizer: await optimizer.readState()
+        }))
+        yield* TrainState.save(options.state!.dir, {
+          config: config!,
+          epoch,
+          steps,
+          seconds: (performance.now() - started) / 1000,
+          history,
+          best: { epoch: best.epoch, objective: best.objective, weights: read.best },
+          rng: { shuffle: rng.state(), dropout: net.seeds.state() },
+          weights: read.weights,
+          optimizer: read.optimizer
+        })
+      })
     yield* Effect.gen(function*() {
-      for (let epoch = 1; epoch <= epochs; epoch++) {
+      if (resumed !== undefined) {
+        // the network and the train subset are built as at the start (same draws); then everything moves to the kept epoch
+        const dir = options.state!.dir
+        const restoreError = (reason: string) => new TrainState.TrainStateError({ file: dir, reason: `the state does not fit the network: ${reason}` })
+        for (const [k, v] of net.variables) {
+          const w = resumed.weights.get(k)
+          if (w === undefined || w.shape.join(",") !== v.shape.join(",")) return yield* restoreError(`weights ${k}`)
+        }
+        if (resumed.optimizer.moments.length > varList.length) return yield* restoreError("the optimizer's moments")
+        for (const [k, v] of net.variables) {
+          const w = resumed.weights.get(k)!
+          tf.tidy(() => v.assign(tf.tensor(w.values, [...w.shape], "float32")))
+        }
+        if (resumed.best.weights !== undefined) {
+          const weights = resumed.best.weights
+          best = { objective: resumed.best.objective, epoch: resumed.best.epoch, weights: new Map([...weights].map(([k, w]) => [k, tf.tensor(w.values, [...w.shape], "float32")])) }
+        } else {
+          best = { objective: resumed.best.objective, epoch: resumed.best.epoch, weights: undefined }
+        }
+        optimizer.restoreState(resumed.optimizer)
+        rng = Random.makeRng(seed + 0x5eed, resumed.rng.shuffle)
+        net.seeds.restore(resumed.rng.dropout)
+        history.push(...(resumed.history as ReadonlyArray<EpochRecord>))
+        steps = resumed.steps
+        started = performance.now() - resumed.seconds * 1000
+        // a state kept after the last epoch, or after the early stop, has nothing left to train
+        first = resumed.epoch - best.epoch >= patience ? epochs + 1 : resumed.epoch + 1
+        progress.log(`${label}resuming after epoch ${resumed.epoch}/${epochs} (${path.join(dir, TrainState.FILE)})`)
+      }
+      for (let epoch = first; epoch <= epochs; epoch++) {
         const epochStart = performance.now()
         const batches = Batching.batchIndices(train.n, batchSize, rng)
         let lossSum = 0
@@ -215,6 +299,8 @@ export const train = (
           best.weights?.forEach((t) => t.dispose())
           best = { objective, epoch, weights: snapshot(net) }
         }
+        // kept before the epoch is logged: a run killed after its line resumes after this epoch
+        if (options.state !== undefined) yield* keep(epoch)
         const elapsed = (performance.now() - started) / 1000
         progress.log(
           `${label}epoch ${epoch}/${epochs} ${bar(epoch / epochs)} loss ${(lossSum / train.n).toFixed(4)} | valid ${formatMetrics(net, validMetrics)} | ${seconds.toFixed(1)}s/epoch ETA ${formatDuration((elapsed / epoch) * (epochs - epoch))}`
