@@ -6,9 +6,10 @@
  * tensor manifest with a sha256) and `train-state-<hash>.bin` (float32, little endian: the weights,
  * the best weights so far and Adam's two moments of each weight).
  *
- * Writes are atomic: the tensors go to a temp file (`FILE.tmp-PID-N`) that is flushed and renamed,
- * then the manifest likewise, then the folder is flushed; a crash at any point leaves the previous
- * epoch's state or the new one, never a mix. Reading checks the format, the sizes and the sha256; a
+ * Writes are atomic and under the folder's lock ({@link OutputFolder}, as checkpoints are): the
+ * tensors go to a temp file (haemsa's `.<name>.<pid>.<random>.tmp`, those of a killed writer are
+ * removed) that is flushed and renamed, then the manifest likewise, then the folder is flushed; a
+ * crash at any point leaves the previous epoch's state or the new one, never a mix. Reading checks the format, the sizes and the sha256; a
  * state of another configuration (spec, data, seed, epochs, batch size, patience, train fraction,
  * backend) is a {@link TrainStateError} naming the file and the first difference.
  *
@@ -24,6 +25,7 @@ import * as path from "node:path"
 import type { ArchitectureSpec } from "./ArchitectureSpec"
 import type { Weights } from "./Checkpoint"
 import type { AdamState } from "./Optimizer"
+import * as OutputFolder from "./OutputFolder"
 
 /** The manifest's file name in the folder. */
 export const FILE = "train-state.json"
@@ -178,11 +180,9 @@ interface Entry {
   readonly offset: number
 }
 
-let tempCounter = 0
-
 /** Write `bytes` to `file` atomically: a flushed temp file in the same folder, renamed over it. */
 const writeAtomic = async (file: string, bytes: Uint8Array | string): Promise<void> => {
-  const tmp = `${file}.tmp-${process.pid}-${tempCounter++}`
+  const tmp = OutputFolder.tempPath(file)
   try {
     const handle = await fsp.open(tmp, "w")
     try {
@@ -217,47 +217,53 @@ export const save = (dir: string, snapshot: Snapshot): Effect.Effect<void, Train
   Effect.tryPromise({
     try: async () => {
       await fsp.mkdir(dir, { recursive: true })
-      const groups: Array<readonly [string, Weights]> = [["weights", snapshot.weights]]
-      if (snapshot.best.weights) groups.push(["best", snapshot.best.weights])
-      const entries: Entry[] = []
-      const arrays: Float32Array[] = []
-      let total = 0
-      const add = (name: string, shape: ReadonlyArray<number>, values: Float32Array) => {
-        entries.push({ name, shape: [...shape], offset: total })
-        arrays.push(values)
-        total += values.length
-      }
-      for (const [group, weights] of groups) for (const [name, w] of weights) add(`${group}/${name}`, w.shape, w.values)
-      snapshot.optimizer.moments.forEach((w, i) => {
-        add(`adam/${i}/m`, w.shape, w.m)
-        add(`adam/${i}/v`, w.shape, w.v)
-      })
-      const all = new Float32Array(total)
-      arrays.forEach((a, i) => all.set(a, entries[i].offset))
-      const bytes = new Uint8Array(all.buffer)
-      const sha256 = createHash("sha256").update(bytes).digest("hex")
-      const binFile = `train-state-${sha256.slice(0, 16)}.bin`
-      await writeAtomic(path.join(dir, binFile), bytes)
-      const { moments: _moments, ...optimizer } = snapshot.optimizer
-      const manifest = {
-        format: "haemsa-train-state",
-        version: VERSION,
-        config: snapshot.config,
-        epoch: snapshot.epoch,
-        steps: snapshot.steps,
-        seconds: snapshot.seconds,
-        history: snapshot.history,
-        best: { epoch: snapshot.best.epoch, objective: snapshot.best.objective, weights: snapshot.best.weights !== undefined },
-        rng: snapshot.rng,
-        optimizer: { ...optimizer, moments: snapshot.optimizer.moments.length },
-        tensors: { file: binFile, sha256, elements: total, entries }
-      }
-      await writeAtomic(path.join(dir, FILE), JSON.stringify(manifest, replacer, 1))
-      await syncFolder(dir)
-      for (const f of await fsp.readdir(dir)) if (isStateBin(f) && f !== binFile) await fsp.rm(path.join(dir, f), { force: true })
+      await OutputFolder.withLock(dir, () => write(dir, snapshot))
     },
     catch: (e) => new TrainStateError({ file: dir, reason: `cannot keep the training state: ${errorText(e)}` })
   })
+
+/** The state's files, written as the module comment says (the caller holds the lock). */
+const write = async (dir: string, snapshot: Snapshot): Promise<void> => {
+  await OutputFolder.removeStaleTemps(dir)
+  const groups: Array<readonly [string, Weights]> = [["weights", snapshot.weights]]
+  if (snapshot.best.weights) groups.push(["best", snapshot.best.weights])
+  const entries: Entry[] = []
+  const arrays: Float32Array[] = []
+  let total = 0
+  const add = (name: string, shape: ReadonlyArray<number>, values: Float32Array) => {
+    entries.push({ name, shape: [...shape], offset: total })
+    arrays.push(values)
+    total += values.length
+  }
+  for (const [group, weights] of groups) for (const [name, w] of weights) add(`${group}/${name}`, w.shape, w.values)
+  snapshot.optimizer.moments.forEach((w, i) => {
+    add(`adam/${i}/m`, w.shape, w.m)
+    add(`adam/${i}/v`, w.shape, w.v)
+  })
+  const all = new Float32Array(total)
+  arrays.forEach((a, i) => all.set(a, entries[i].offset))
+  const bytes = new Uint8Array(all.buffer)
+  const sha256 = createHash("sha256").update(bytes).digest("hex")
+  const binFile = `train-state-${sha256.slice(0, 16)}.bin`
+  await writeAtomic(path.join(dir, binFile), bytes)
+  const { moments: _moments, ...optimizer } = snapshot.optimizer
+  const manifest = {
+    format: "haemsa-train-state",
+    version: VERSION,
+    config: snapshot.config,
+    epoch: snapshot.epoch,
+    steps: snapshot.steps,
+    seconds: snapshot.seconds,
+    history: snapshot.history,
+    best: { epoch: snapshot.best.epoch, objective: snapshot.best.objective, weights: snapshot.best.weights !== undefined },
+    rng: snapshot.rng,
+    optimizer: { ...optimizer, moments: snapshot.optimizer.moments.length },
+    tensors: { file: binFile, sha256, elements: total, entries }
+  }
+  await writeAtomic(path.join(dir, FILE), JSON.stringify(manifest, replacer, 1))
+  await syncFolder(dir)
+  for (const f of await fsp.readdir(dir)) if (isStateBin(f) && f !== binFile) await fsp.rm(path.join(dir, f), { force: true })
+}
 
 /** Read and verify the state in `dir`; no state there is an error saying so. */
 export const load = (dir: string): Effect.Effect<Snapshot, TrainStateError> =>
@@ -321,9 +327,11 @@ export const load = (dir: string): Effect.Effect<Snapshot, TrainStateError> =>
 export const remove = (dir: string): Effect.Effect<void, TrainStateError> =>
   Effect.tryPromise({
     try: async () => {
-      await fsp.rm(path.join(dir, FILE), { force: true })
-      const files = await fsp.readdir(dir).catch(() => [] as string[])
-      for (const f of files) if (isStateBin(f)) await fsp.rm(path.join(dir, f), { force: true })
+      if (!fs.existsSync(dir)) return
+      await OutputFolder.withLock(dir, async () => {
+        await fsp.rm(path.join(dir, FILE), { force: true })
+        for (const f of await fsp.readdir(dir)) if (isStateBin(f)) await fsp.rm(path.join(dir, f), { force: true })
+      })
     },
     catch: (e) => new TrainStateError({ file: path.join(dir, FILE), reason: `cannot remove the training state: ${errorText(e)}` })
   })
