@@ -21,6 +21,7 @@ import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
+import * as OutputFolder from "../model/OutputFolder"
 import { UsageError } from "./Args"
 
 /** The output name that stands for standard output. */
@@ -55,6 +56,11 @@ export interface Location {
   /** Its value; `undefined` (flag not given) is skipped. */
   readonly path: string | undefined
   readonly kind: Kind
+  /**
+   * `folder`: the folder must hold haemsa's own files only ({@link OutputFolder.firstForeign}: a
+   * checkpoint, search or training state); anything else is refused (`--force` turns this off).
+   */
+  readonly ownFilesOnly?: boolean
 }
 
 /** Paths that mean this process's standard output. */
@@ -197,9 +203,19 @@ export const resolve = (file: string): { readonly target: Target } | { readonly 
   return { problem: st.isDirectory() ? `${final} is a folder` : `${final} is ${kindOf(st)}, not a file haemsa writes` }
 }
 
+/** Why `dir` may not be written by haemsa: the first entry that is not haemsa's own, or undefined. */
+const foreignProblem = (option: string, dir: string): string | undefined => {
+  const foreign = OutputFolder.firstForeign(dir)
+  return foreign === undefined
+    ? undefined
+    : `${dir} holds ${foreign}, which is not haemsa's (a checkpoint, search or training state): ` +
+      `use an empty or new folder, or pass --force to write ${option} there anyway`
+}
+
 /**
  * Check one output location before the work: a `file` output must be writable as described in the
- * module's description, a `folder` output must be a folder (or creatable) that takes new files. A
+ * module's description, a `folder` output must be a folder (or creatable) that takes new files (and,
+with `ownFilesOnly`, holds only haemsa's files). A
  * problem is a {@link UsageError} naming the flag, the value and the cause:
  * `--json runs/x/y.json: runs/x is a regular file`, `--out /mnt/ro/ck: /mnt/ro: read-only file system (EROFS)`.
  */
@@ -208,7 +224,9 @@ export const check = (location: Location): Effect.Effect<void, UsageError> =>
     const { option, path: file, kind } = location
     if (file === undefined) return Effect.void
     const resolved = kind === "folder" ? undefined : resolve(file)
-    const problem = kind === "folder" ? folderProblem(file) : resolved !== undefined && "problem" in resolved ? resolved.problem : undefined
+    const problem = kind === "folder"
+      ? folderProblem(file) ?? (location.ownFilesOnly === true ? foreignProblem(option, file) : undefined)
+      : resolved !== undefined && "problem" in resolved ? resolved.problem : undefined
     return problem === undefined ? Effect.void : Effect.fail(new UsageError({ reason: `${option} ${file}: ${problem}` }))
   })
 

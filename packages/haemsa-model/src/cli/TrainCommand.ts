@@ -37,7 +37,9 @@ export const flags = {
   spec: Args.string({ metavar: "FILE", help: "an architecture spec (JSON) instead of the model's default" }),
   out: Args.string({ metavar: "DIR", help: "save a checkpoint in DIR (and the training's state after each epoch, until it finishes)" }),
   resume: Args.flag({ help: "continue the interrupted training whose state is in --out DIR (the same command line plus --resume)" }),
-  force: Args.flag({ help: "start over when --out DIR holds an interrupted training's state (it is replaced)" }),
+  force: Args.flag({
+    help: "start over when --out DIR holds an interrupted training's state (it is replaced), and write into an --out DIR that holds files not haemsa's"
+  }),
   json: SharedFlags.json
 }
 
@@ -63,7 +65,7 @@ const readSpecFile = (file: string) =>
 export const command: Command.Command<typeof flags, TrainCommandError> = Command.make({
   spec: { name: "train", summary: "Train a model and report valid/test metrics.", flags },
   backend: SharedFlags.backendChoice,
-  outputs: (f) => [{ option: "--out", path: f.out, kind: "folder" }, { option: "--json", path: f.json, kind: "file" }],
+  outputs: (f) => [{ option: "--out", path: f.out, kind: "folder", ownFilesOnly: !f.force }, { option: "--json", path: f.json, kind: "file" }],
   handler: ({ flags: f }, io) =>
     Effect.gen(function*() {
       // the state in --out is checked before any data is read or trained on

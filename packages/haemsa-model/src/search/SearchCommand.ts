@@ -368,6 +368,7 @@ export const flags = {
   json: SharedFlags.json,
   report: Args.string({ metavar: "FILE.svg|.html", help: "write the report (fitness per generation, modality subsets, the winner)" }),
   retrain: Args.flag({ help: "retrain the winner and the default architecture at full fidelity, side by side" }),
+  force: Args.flag({ help: "write the search's state into a --checkpoint DIR that holds files not haemsa's" }),
   "retrain-epochs": Args.int({ metavar: "N", min: 1, default: SearchEvaluator.DEFAULT_EPOCHS, help: "the most epochs of each retraining" })
 }
 
@@ -379,7 +380,7 @@ export const command: Command.Command<typeof flags, SearchCommandError> = Comman
   spec: { name: "search", summary: "Evolve architectures (resumable), report, and optionally retrain the winner.", flags },
   backend: SharedFlags.backendChoice,
   outputs: (f) => [
-    { option: "--checkpoint", path: f.checkpoint, kind: "folder" },
+    { option: "--checkpoint", path: f.checkpoint, kind: "folder", ownFilesOnly: !f.force },
     { option: "--json", path: f.json, kind: "file" },
     { option: "--report", path: f.report, kind: "file" }
   ],
