@@ -168,7 +168,7 @@ export interface AcquireOptions {
   readonly waitMs?: number
   /** The pause between two attempts while waiting, in milliseconds (default 200). */
   readonly pollMs?: number
-  /** Told once, when the lock is held by another live process and the wait begins. */
+  /** Told once, when the lock is held by another live process and the wait begins (default: a `haemsa: ...` line on stderr). */
   readonly onWait?: (message: string) => void
 }
 
@@ -179,6 +179,10 @@ const parseHolder = (text: string): Holder | undefined => {
   } catch {
     return undefined
   }
+}
+
+const printWait = (message: string): void => {
+  process.stderr.write(`haemsa: ${message}\n`)
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -238,7 +242,7 @@ export const acquire = async (dir: string, options: AcquireOptions = {}): Promis
     }
     if (!told) {
       told = true
-      options.onWait?.(`${dir} is being written by ${describeHolder(other)}: waiting up to ${Math.round(waitMs / 1000)}s for its lock`)
+      ;(options.onWait ?? printWait)(`${dir} is being written by ${describeHolder(other)}: waiting up to ${Math.round(waitMs / 1000)}s for its lock`)
     }
     await sleep(Math.min(options.pollMs ?? 200, Math.max(1, deadline - Date.now())))
   }
