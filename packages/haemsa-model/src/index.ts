@@ -42,6 +42,8 @@ export * as Objective from "./model/Objective"
 export * as Optimizer from "./model/Optimizer"
 /** The commands' output files, written atomically. */
 export * as OutputFile from "./cli/OutputFile"
+/** The folders haemsa writes its state into: the lock, haemsa's temp files, what in a folder is haemsa's. */
+export * as OutputFolder from "./model/OutputFolder"
 /** Predictions for new samples (haemsa predict). */
 export * as Predict from "./model/Predict"
 /** Progress output. */
