@@ -58,5 +58,7 @@ export * as SearchReport from "./search/SearchReport"
 export * as SharedFlags from "./cli/SharedFlags"
 /** The training loop. */
 export * as Train from "./model/Train"
+/** A training's state, kept after each epoch so that `haemsa train --resume` continues it. */
+export * as TrainState from "./model/TrainState"
 /** Cheaper webgpu dispatches: bind-group cache, one uniform upload per submit. */
 export * as WebGpuDispatch from "./backends/WebGpuDispatch"
