@@ -83,7 +83,12 @@ describe("the manifest's integrity hash", () => {
     ["the data's feature dims", (m) => { m.extra.info.features[modality].dim += 1 }],
     ["the seed", (m) => { m.extra.seed = 4 }],
     ["the weights' sha256 and file (another weights file)", (m) => { m.weights.sha256 = "0".repeat(64) }],
-    ["the integrity hash itself", (m) => { m.integrity.sha256 = "f".repeat(64) }]
+    ["the integrity hash itself", (m) => { m.integrity.sha256 = "f".repeat(64) }],
+    ["the format version (3 to 2, which has no hash)", (m) => { m.version = 2 }],
+    ["the format version (3 to 1, with a spec field)", (m) => {
+      m.version = 1
+      m.spec.hidden = m.spec.hidden * 2
+    }]
   ]
   for (const [what, edit] of edits) {
     it(`an edit of ${what} is refused, naming the manifest`, async () => {

@@ -207,7 +207,11 @@ const checkVersion = (manifestFile: string, found: unknown): void => {
   )
 }
 
-/** Read and verify a checkpoint from `dir`, of any of the {@link READABLE_VERSIONS}. */
+/**
+ * Read and verify a checkpoint from `dir`, of any of the {@link READABLE_VERSIONS}: the integrity hash
+ * ({@link integrityOf}; versions 1 and 2 have none), the weights file's size and sha256, and that
+ * every weight is finite. Rejects with a {@link CheckpointError} naming the file and what does not match.
+ */
 export const load = async <Extra = unknown>(dir: string): Promise<Contents<Extra>> => {
   const manifestFile = path.join(dir, MANIFEST)
   const text = await fs.readFile(manifestFile, "utf8").catch((e: Error) => fail(manifestFile, `cannot read: ${e.message}`))
@@ -219,7 +223,8 @@ export const load = async <Extra = unknown>(dir: string): Promise<Contents<Extra
   }
   if (manifest?.format !== "haemsa-checkpoint") fail(manifestFile, `not a haemsa checkpoint (format ${JSON.stringify(manifest?.format)})`)
   checkVersion(manifestFile, manifest.version)
-  if (manifest.version >= 3) {
+  // version 3 on has the hash; a manifest that has one is checked whatever its version says (3 edited to 2 is caught)
+  if (manifest.version >= 3 || manifest.integrity !== undefined) {
     const stored = manifest.integrity?.sha256
     if (typeof stored !== "string") fail(manifestFile, "no integrity hash (integrity.sha256): the manifest was edited or is incomplete")
     const found = integrityOf(manifest)
