@@ -250,7 +250,10 @@ describe("OutputFolder.firstForeign", () => {
     const search = fresh()
     await fs.mkdir(search)
     await fs.writeFile(path.join(search, "checkpoint.json"), JSON.stringify({ format: "@haemsa/evo-search/checkpoint", version: 2 }))
-    expect(OutputFolder.firstForeign(search)).toBeUndefined()
+    expect(OutputFolder.firstForeign(search, "search")).toBeUndefined()
+    // each is foreign to the other: writing there would replace it
+    expect(OutputFolder.firstForeign(search, "checkpoint")).toBe("checkpoint.json (a search's state, which a checkpoint would replace)")
+    expect(OutputFolder.firstForeign(dir, "search")).toBe("checkpoint.json (a model checkpoint, which a search's state would replace)")
   })
 
   it("names the first foreign entry: a file, a folder, a foreign checkpoint.json, inside a seed folder", async () => {

@@ -62,6 +62,20 @@ describe("a folder with files that are not haemsa's", () => {
     expect(await snapshot(dir)).toEqual(before)
   })
 
+  it("train --out refuses a search's folder (its state would be replaced), and search --checkpoint a model checkpoint's", async () => {
+    const dir = path.join(root, "a-search")
+    await fs.mkdir(dir)
+    await fs.writeFile(path.join(dir, "checkpoint.json"), JSON.stringify({ format: "@haemsa/evo-search/checkpoint", version: 2 }))
+    const r = await train(dir)
+    expect(r.code).toBe(2)
+    expect(r.err[0]).toContain(`${dir} holds checkpoint.json (a search's state, which a checkpoint would replace)`)
+    const model = path.join(root, "a-model")
+    expect((await train(model)).code).toBe(0)
+    const s = await cli("search", "--data", MMSA, "--checkpoint", model, "--backend", "cpu")
+    expect(s.code).toBe(2)
+    expect(s.err[0]).toContain(`${model} holds checkpoint.json (a model checkpoint, which a search's state would replace)`)
+  })
+
   it("search --checkpoint refuses it too", async () => {
     const dir = path.join(root, "search-mine")
     await fs.mkdir(dir)

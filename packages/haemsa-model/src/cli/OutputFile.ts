@@ -57,10 +57,11 @@ export interface Location {
   readonly path: string | undefined
   readonly kind: Kind
   /**
-   * `folder`: the folder must hold haemsa's own files only ({@link OutputFolder.firstForeign}: a
-   * checkpoint, search or training state); anything else is refused (`--force` turns this off).
+   * `folder`: the folder must hold haemsa's own files only, for this purpose
+   * ({@link OutputFolder.firstForeign}: a checkpoint or a search's state, a training state); anything
+   * else is refused. `false` or absent (`--force`): not checked.
    */
-  readonly ownFilesOnly?: boolean
+  readonly ownFilesOnly?: OutputFolder.Purpose | false
 }
 
 /** Paths that mean this process's standard output. */
@@ -204,8 +205,8 @@ export const resolve = (file: string): { readonly target: Target } | { readonly 
 }
 
 /** Why `dir` may not be written by haemsa: the first entry that is not haemsa's own, or undefined. */
-const foreignProblem = (option: string, dir: string): string | undefined => {
-  const foreign = OutputFolder.firstForeign(dir)
+const foreignProblem = (option: string, dir: string, purpose: OutputFolder.Purpose): string | undefined => {
+  const foreign = OutputFolder.firstForeign(dir, purpose)
   return foreign === undefined
     ? undefined
     : `${dir} holds ${foreign}, which is not haemsa's (a checkpoint, search or training state): ` +
@@ -225,7 +226,7 @@ export const check = (location: Location): Effect.Effect<void, UsageError> =>
     if (file === undefined) return Effect.void
     const resolved = kind === "folder" ? undefined : resolve(file)
     const problem = kind === "folder"
-      ? folderProblem(file) ?? (location.ownFilesOnly === true ? foreignProblem(option, file) : undefined)
+      ? folderProblem(file) ?? (location.ownFilesOnly ? foreignProblem(option, file, location.ownFilesOnly) : undefined)
       : resolved !== undefined && "problem" in resolved ? resolved.problem : undefined
     return problem === undefined ? Effect.void : Effect.fail(new UsageError({ reason: `${option} ${file}: ${problem}` }))
   })

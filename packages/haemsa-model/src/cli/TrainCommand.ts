@@ -65,7 +65,7 @@ const readSpecFile = (file: string) =>
 export const command: Command.Command<typeof flags, TrainCommandError> = Command.make({
   spec: { name: "train", summary: "Train a model and report valid/test metrics.", flags },
   backend: SharedFlags.backendChoice,
-  outputs: (f) => [{ option: "--out", path: f.out, kind: "folder", ownFilesOnly: !f.force }, { option: "--json", path: f.json, kind: "file" }],
+  outputs: (f) => [{ option: "--out", path: f.out, kind: "folder", ownFilesOnly: f.force ? false : "checkpoint" }, { option: "--json", path: f.json, kind: "file" }],
   handler: ({ flags: f }, io) =>
     Effect.gen(function*() {
       // the state in --out is checked before any data is read or trained on

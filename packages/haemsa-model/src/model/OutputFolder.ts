@@ -7,7 +7,8 @@
  *   folder unless `--force`). haemsa's own: a haemsa checkpoint (`checkpoint.json` and its
  *   `weights-<hash>.bin`, and weights files named so, left by an interrupted save), a search state
  *   (`checkpoint.json` of `@haemsa/evo-search`, `cost.json`), `train-state*`, `seed-<S>/` folders
- *   holding only such files, the lock, and temp files of haemsa's naming.
+ *   holding only such files, the lock, and temp files of haemsa's naming. The checkpoint and the
+ *   search state are each haemsa's in the folder of their {@link Purpose} only.
  * - {@link acquire}: `DIR/.haemsa.lock` (pid, hostname, start time), created with `O_EXCL`. A second
  *   writer waits for it, up to a bound, telling `onWait` once who holds it, then fails with a
  *   {@link LockError} naming the holder. A lock of a process that is gone (its pid not alive on this
@@ -271,15 +272,20 @@ const OWN_NAMES: ReadonlyArray<RegExp> = [
   /^\.haemsa-check\.tmp-\d+-\d+$/
 ]
 
-/** The `format` tags of the manifests haemsa writes as `checkpoint.json`. */
-const OWN_FORMATS = new Set(["haemsa-checkpoint", "@haemsa/evo-search/checkpoint"])
+/** What a folder is for: a model checkpoint (`train --out`) or a search's state (`search --checkpoint`). */
+export type Purpose = "checkpoint" | "search"
+
+/** The `format` of the `checkpoint.json` each purpose writes. */
+const FORMATS: Readonly<Record<Purpose, string>> = { checkpoint: "haemsa-checkpoint", search: "@haemsa/evo-search/checkpoint" }
 
 /**
  * The first entry of `dir` (in name order) that is not haemsa's own, with why, or undefined when the
  * folder is empty, does not exist or holds haemsa's files only (see the module's description).
- * A `seed-<S>` folder is looked into; its first foreign entry is named as `seed-<S>/entry`.
+ * A `seed-<S>` folder is looked into; its first foreign entry is named as `seed-<S>/entry`. The
+ * `checkpoint.json` of the other `purpose` (a search's state in a checkpoint folder, a model checkpoint
+ * in a search folder) is named too: writing there would replace it.
  */
-export const firstForeign = (dir: string): string | undefined => {
+export const firstForeign = (dir: string, purpose: Purpose = "checkpoint"): string | undefined => {
   let names: string[]
   try {
     names = nodeFs.readdirSync(dir).sort()
@@ -295,7 +301,7 @@ export const firstForeign = (dir: string): string | undefined => {
       continue // removed meanwhile
     }
     if (/^seed-\d+$/.test(name) && st.isDirectory()) {
-      const inner = firstForeign(full)
+      const inner = firstForeign(full, purpose)
       if (inner !== undefined) return `${name}/${inner}`
       continue
     }
@@ -306,7 +312,9 @@ export const firstForeign = (dir: string): string | undefined => {
       } catch {
         return `${name} (not a haemsa checkpoint)`
       }
-      if (typeof format === "string" && OWN_FORMATS.has(format)) continue
+      if (format === FORMATS[purpose]) continue
+      if (format === FORMATS.checkpoint) return `${name} (a model checkpoint, which a search's state would replace)`
+      if (format === FORMATS.search) return `${name} (a search's state, which a checkpoint would replace)`
       return `${name} (not a haemsa checkpoint)`
     }
     if (st.isFile() && OWN_NAMES.some((re) => re.test(name))) continue

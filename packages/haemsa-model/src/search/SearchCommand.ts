@@ -380,7 +380,7 @@ export const command: Command.Command<typeof flags, SearchCommandError> = Comman
   spec: { name: "search", summary: "Evolve architectures (resumable), report, and optionally retrain the winner.", flags },
   backend: SharedFlags.backendChoice,
   outputs: (f) => [
-    { option: "--checkpoint", path: f.checkpoint, kind: "folder", ownFilesOnly: !f.force },
+    { option: "--checkpoint", path: f.checkpoint, kind: "folder", ownFilesOnly: f.force ? false : "search" },
     { option: "--json", path: f.json, kind: "file" },
     { option: "--report", path: f.report, kind: "file" }
   ],
