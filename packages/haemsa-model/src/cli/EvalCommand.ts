@@ -1,6 +1,8 @@
 /**
  * `haemsa eval`: score a checkpoint on a dataset (valid and test splits), with the missing-modality
- * table of the test split.
+ * table of the test split; with `--robustness`, the robustness grid of the test split (each modality
+ * dropped per frame and whole at rates 0-0.5, seeded), as a table, in the JSON (`rows`) and as an SVG
+ * plot (`--plot`).
  *
  * @since 0.1.0
  */
@@ -13,7 +15,8 @@ import * as Args from "./Args"
 import * as Command from "./Command"
 import { type DataPackageMissing, resolveDataSource } from "./DataSource"
 import { metricsTable } from "./MetricsTable"
-import { type OutputError, writeJson } from "./OutputFile"
+import { type OutputError, writeJson, writeText } from "./OutputFile"
+import * as RobustnessPlot from "./RobustnessPlot"
 import * as SharedFlags from "./SharedFlags"
 
 /** The flags of `haemsa eval`. */
@@ -22,7 +25,12 @@ export const flags = {
   ...SharedFlags.dataFlags,
   modalities: SharedFlags.modalities,
   ...SharedFlags.backendFlags,
-  json: SharedFlags.json
+  json: SharedFlags.json,
+  robustness: Args.flag({
+    help: "also score the test split with each modality dropped at rates 0-0.5, per frame and whole (masked, seeded by --seed)"
+  }),
+  seed: Args.int({ metavar: "S", default: 0, help: "the seed of the --robustness masks" }),
+  plot: Args.string({ metavar: "FILE.svg", help: "with --robustness: write the grid as an SVG plot" })
 }
 
 /** What `haemsa eval` can fail with. */
@@ -36,23 +44,33 @@ export type EvalCommandError =
 
 /** `haemsa eval`. */
 export const command: Command.Command<typeof flags, EvalCommandError> = Command.make({
-  spec: { name: "eval", summary: "Score a checkpoint, with the missing-modality table.", flags },
+  spec: { name: "eval", summary: "Score a checkpoint, with the missing-modality table (and the robustness grid).", flags },
   backend: SharedFlags.backendChoice,
-  outputs: (f) => [{ option: "--json", path: f.json, kind: "file" }],
+  outputs: (f) => [{ option: "--json", path: f.json, kind: "file" }, { option: "--plot", path: f.plot, kind: "file" }],
   handler: ({ flags: f }, io) =>
     Effect.gen(function*() {
+      if (f.plot !== undefined && !f.robustness) return yield* new Args.UsageError({ reason: "--plot needs --robustness" })
       const source = yield* resolveDataSource(f.data)
       const loadOptions = SharedFlags.loadOptions(f)
       const report = yield* Experiment.evalJob({
         checkpoint: f.checkpoint,
         source,
         ...(loadOptions !== undefined ? { loadOptions } : {}),
-        ...(f.modalities !== undefined ? { modalities: f.modalities } : {})
+        ...(f.modalities !== undefined ? { modalities: f.modalities } : {}),
+        ...(f.robustness ? { robustness: { seed: f.seed } } : {})
       })
       io.out(`${report.model} from ${report.checkpoint} on ${report.data} (${report.modalities.join("+")})`)
       io.out(metricsTable([["valid", report.valid], ["test", report.test]]))
       io.out("\nmissing modalities (test split, others masked):")
       io.out(metricsTable(report.missing_modalities.map((r) => [r.modalities.join("+"), r.metrics] as const)))
+      if (report.rows !== undefined) {
+        io.out(`\nrobustness (test split, seed ${f.seed}; frames: that fraction of each sample's steps masked, whole: the modality masked for that fraction of the samples):`)
+        io.out(metricsTable(report.rows.map((r) => [`${r.modality} ${r.mode} ${r.rate.toFixed(1)}`, r.test] as const)))
+        if (f.plot !== undefined) {
+          const title = `${report.model} on ${report.data}: robustness to missing modalities (seed ${f.seed})`
+          yield* writeText(f.plot, RobustnessPlot.svg(report.rows, title), { stdout: io.stdout })
+        }
+      }
       if (f.json) yield* writeJson(f.json, report, { stdout: io.stdout })
     })
 })

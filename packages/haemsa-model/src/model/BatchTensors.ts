@@ -27,18 +27,28 @@ export interface BatchTensors {
   readonly emotions?: tf.Tensor2D
 }
 
-const stepMaskOf = (n: number, steps: number, lengths: Int32Array, present: (i: number) => boolean): Float32Array => {
+const stepMaskOf = (n: number, steps: number, lengths: Int32Array, present: (i: number) => boolean, keep?: Uint8Array): Float32Array => {
   const out = new Float32Array(n * steps)
   for (let i = 0; i < n; i++) {
     if (!present(i)) continue
     const len = Math.min(lengths[i], steps)
     out.fill(1, i * steps, i * steps + len)
   }
+  if (keep) for (let j = 0; j < out.length; j++) if (keep[j] === 0) out[j] = 0
   return out
 }
 
-/** Build the tensors of a batch. `mask` overrides the split's modality mask (modality dropout). */
-export const fromSplit = (split: Dataset.Split, mask: Uint8Array = split.mask): BatchTensors => {
+/**
+ * Steps to mask on top of the lengths, per modality: (B, T) row-major, 0 = masked (the robustness
+ * grid's dropped frames). Text's is over the tokens when the split has them.
+ */
+export type StepKeep = Partial<Record<Dataset.Modality, Uint8Array>>
+
+/**
+ * Build the tensors of a batch. `mask` overrides the split's modality mask (modality dropout);
+ * `stepKeep` masks single steps too.
+ */
+export const fromSplit = (split: Dataset.Split, mask: Uint8Array = split.mask, stepKeep: StepKeep = {}): BatchTensors => {
   const n = split.n
   const x: BatchTensors["x"] = {}
   const stepMask: BatchTensors["stepMask"] = {}
@@ -47,10 +57,10 @@ export const fromSplit = (split: Dataset.Split, mask: Uint8Array = split.mask): 
     const present = (i: number) => mask[i * 3 + mi] === 1
     if (b) {
       x[m] = tf.tensor3d(b.data, [n, b.steps, b.dim])
-      if (!(m === "text" && split.tokens)) stepMask[m] = tf.tensor2d(stepMaskOf(n, b.steps, b.lengths, present), [n, b.steps])
+      if (!(m === "text" && split.tokens)) stepMask[m] = tf.tensor2d(stepMaskOf(n, b.steps, b.lengths, present, stepKeep[m]), [n, b.steps])
     }
     if (m === "text" && split.tokens) {
-      stepMask.text = tf.tensor2d(stepMaskOf(n, split.tokens.steps, split.tokens.lengths, present), [n, split.tokens.steps])
+      stepMask.text = tf.tensor2d(stepMaskOf(n, split.tokens.steps, split.tokens.lengths, present, stepKeep.text), [n, split.tokens.steps])
     }
   })
   const emotions = split.labels.emotions

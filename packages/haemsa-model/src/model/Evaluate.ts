@@ -1,7 +1,8 @@
 /**
  * Prediction and evaluation: batched forward passes without gradient, the MMSA metrics (or IEMOCAP
- * per-emotion accuracy/F1), and the missing-modality table (every non-empty subset of the model's
- * modalities, the others masked).
+ * per-emotion accuracy/F1), the missing-modality table (every non-empty subset of the model's
+ * modalities, the others masked) and the robustness grid (each modality dropped per frame and whole at
+ * increasing rates, {@link Robustness}).
  *
  * @since 0.1.0
  */
@@ -10,6 +11,7 @@ import { Batching, Metrics } from "@haemsa/datasets"
 import * as tf from "@tensorflow/tfjs"
 import * as BatchTensors from "./BatchTensors"
 import type { Network } from "./Network"
+import * as Robustness from "./Robustness"
 
 /** Predictions for a split. */
 export interface Predictions {
@@ -31,12 +33,18 @@ const read = async (t: tf.Tensor): Promise<Float32Array> => (await t.data()) as 
  * Predict a whole split in batches (no dropout). Asynchronous: the outputs are read back with
  * `data()`, which every backend allows (webgpu has no synchronous read of GPU data).
  */
-export const predict = async (net: Network, split: Dataset.Split, batchSize = 256): Promise<Predictions> => {
+export const predict = async (
+  net: Network,
+  split: Dataset.Split,
+  batchSize = 256,
+  stepKeep: BatchTensors.StepKeep = {}
+): Promise<Predictions> => {
   const reg: Float32Array[] = []
   const emo: Float32Array[] = []
   const att: Float32Array[] = []
   for (const idx of Batching.batchIndices(split.n, batchSize)) {
-    const batch = BatchTensors.fromSplit(Batching.subset(split, idx))
+    const part = Batching.subset(split, idx)
+    const batch = BatchTensors.fromSplit(part, part.mask, keepRows(stepKeep, split.n, idx))
     try {
       const out = net.apply(batch, false)
       try {
@@ -63,14 +71,27 @@ export const predict = async (net: Network, split: Dataset.Split, batchSize = 25
   }
 }
 
+/** The rows `idx` of each (n, T) step mask. */
+const keepRows = (stepKeep: BatchTensors.StepKeep, n: number, idx: Int32Array): BatchTensors.StepKeep => {
+  const out: BatchTensors.StepKeep = {}
+  for (const [m, keep] of Object.entries(stepKeep) as Array<[Dataset.Modality, Uint8Array]>) {
+    const steps = keep.length / Math.max(n, 1)
+    const rows = new Uint8Array(idx.length * steps)
+    idx.forEach((i, r) => rows.set(keep.subarray(i * steps, (i + 1) * steps), r * steps))
+    out[m] = rows
+  }
+  return out
+}
+
 /** Metrics of predictions against a split's labels. */
 export const metricsOf = (net: Network, split: Dataset.Split, p: Predictions): SplitMetrics =>
   net.info.task === "emotions"
     ? Metrics.emotionMetrics(p.emotionLogits!, split.labels.emotions!, net.info.emotions ?? [])
     : Metrics.regressionMetrics(p.regression!, split.labels.regression!)
 
-/** Predict and score a split. */
-export const evaluate = async (net: Network, split: Dataset.Split): Promise<SplitMetrics> => metricsOf(net, split, await predict(net, split))
+/** Predict and score a split (`stepKeep`: steps masked on top of the lengths, see {@link BatchTensors.StepKeep}). */
+export const evaluate = async (net: Network, split: Dataset.Split, stepKeep: BatchTensors.StepKeep = {}): Promise<SplitMetrics> =>
+  metricsOf(net, split, await predict(net, split, 256, stepKeep))
 
 /**
  * The validation objective used for early stopping and as search fitness (lower is better):
@@ -101,5 +122,41 @@ export interface MissingModalityRow {
 export const missingModalityTable = async (net: Network, split: Dataset.Split): Promise<MissingModalityRow[]> => {
   const rows: MissingModalityRow[] = []
   for (const keep of subsets(net.modalities)) rows.push({ modalities: keep, metrics: await evaluate(net, Batching.keepModalities(split, keep)) })
+  return rows
+}
+
+/** One row of the robustness grid: the metrics with `modality` dropped at `rate` in `mode`. */
+export interface RobustnessRow {
+  readonly modality: Dataset.Modality
+  readonly mode: Robustness.Mode
+  readonly rate: number
+  readonly test: SplitMetrics
+}
+
+/**
+ * The robustness grid of a split: each of `modalities` (those the split has; the model's by default)
+ * dropped at each of {@link Robustness.RATES}, per frame and whole ({@link Robustness}), the masks
+ * drawn from `seed`. Missing frames are masked in the step mask and missing modalities in the
+ * modality mask, the missing-modality table's mechanism; rate 0 scores the split unchanged.
+ */
+export const robustnessTable = async (
+  net: Network,
+  split: Dataset.Split,
+  seed: number,
+  modalities: ReadonlyArray<Dataset.Modality> = net.modalities
+): Promise<RobustnessRow[]> => {
+  const rows: RobustnessRow[] = []
+  for (const modality of modalities) {
+    const steps = Robustness.stepsOf(split, modality)
+    if (steps === undefined) continue
+    for (const mode of Robustness.MODES) {
+      for (const rate of Robustness.RATES) {
+        const test = mode === "frames"
+          ? await evaluate(net, split, { [modality]: Robustness.frameKeep(steps, rate, seed, modality) })
+          : await evaluate(net, Robustness.withoutModalityFor(split, modality, Robustness.wholeDrop(split.mask, split.n, rate, seed, modality)))
+        rows.push({ modality, mode, rate, test })
+      }
+    }
+  }
   return rows
 }

@@ -58,6 +58,10 @@ export interface EvalReport {
   readonly valid: Evaluate.SplitMetrics
   readonly test: Evaluate.SplitMetrics
   readonly missing_modalities: ReadonlyArray<{ readonly modalities: ReadonlyArray<Dataset.Modality>; readonly metrics: Evaluate.SplitMetrics }>
+  /** The seed of the robustness grid's masks (with `rows`, when asked for). */
+  readonly seed?: number
+  /** The robustness grid of the test split ({@link Evaluate.robustnessTable}), when asked for. */
+  readonly rows?: ReadonlyArray<Evaluate.RobustnessRow>
 }
 
 /** Load a dataset and normalise it on its train split. */
@@ -192,6 +196,8 @@ export const evalJob = (options: {
   readonly source: string
   readonly modalities?: ReadonlyArray<Dataset.Modality>
   readonly loadOptions?: DatasetLoader.LoadOptions
+  /** Score the robustness grid of the test split too, its masks drawn from this seed. */
+  readonly robustness?: { readonly seed: number }
 }): Effect.Effect<
   EvalReport,
   Checkpoint.CheckpointError | Network.ModelError | Errors.DatasetError,
@@ -216,7 +222,20 @@ export const evalJob = (options: {
         modalities: keep ?? net.modalities,
         valid: yield* score(dataset.splits.valid),
         test: yield* score(dataset.splits.test),
-        missing_modalities: yield* Effect.promise(() => Evaluate.missingModalityTable(net, dataset.splits.test))
+        missing_modalities: yield* Effect.promise(() => Evaluate.missingModalityTable(net, dataset.splits.test)),
+        ...(options.robustness !== undefined
+          ? {
+            seed: options.robustness.seed,
+            rows: yield* Effect.promise(() =>
+              Evaluate.robustnessTable(
+                net,
+                keep ? Batching.keepModalities(dataset.splits.test, keep) : dataset.splits.test,
+                options.robustness!.seed,
+                keep ?? net.modalities
+              )
+            )
+          }
+          : {})
       }
     }).pipe(Effect.ensuring(Effect.sync(() => Network.dispose(net))))
   })
