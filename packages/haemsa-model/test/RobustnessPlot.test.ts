@@ -38,6 +38,7 @@ describe("RobustnessPlot.svg", () => {
     expect(svg).toContain("MAE")
     expect(svg).toContain("Acc-2 non0")
     expect(svg).toContain("missing rate")
+    expect(svg.match(/transform="rotate\(-90 /g)).toHaveLength(2) // a y axis label per panel
     for (const name of ["text, frames", "text, whole modality", "audio, frames", "audio, whole modality"]) expect(svg).toContain(name)
     expect((svg.match(/<text /g) ?? []).length).toBe((svg.match(/<\/text>/g) ?? []).length)
   })

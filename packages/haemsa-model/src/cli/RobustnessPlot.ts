@@ -14,6 +14,8 @@ import { escapeXml, niceTicks } from "../search/SearchReport"
 /** A metric the plot shows: its label and how to read it from a row's metrics. */
 export interface PlotMetric {
   readonly label: string
+  /** The y axis' label. */
+  readonly axis: string
   readonly value: (metrics: RobustnessRow["test"]) => number
 }
 
@@ -23,12 +25,12 @@ const mean = (xs: ReadonlyArray<number>): number => xs.reduce((a, x) => a + x, 0
 export const metricsOf = (rows: ReadonlyArray<RobustnessRow>): ReadonlyArray<PlotMetric> =>
   rows.length > 0 && !("mae" in rows[0].test)
     ? [
-      { label: "mean accuracy", value: (m) => mean(Object.values(m as Record<string, Metrics.EmotionScore>).map((s) => s.acc)) },
-      { label: "mean weighted F1", value: (m) => mean(Object.values(m as Record<string, Metrics.EmotionScore>).map((s) => s.f1)) }
+      { label: "mean accuracy", axis: "accuracy", value: (m) => mean(Object.values(m as Record<string, Metrics.EmotionScore>).map((s) => s.acc)) },
+      { label: "mean weighted F1", axis: "F1", value: (m) => mean(Object.values(m as Record<string, Metrics.EmotionScore>).map((s) => s.f1)) }
     ]
     : [
-      { label: "MAE (lower is better)", value: (m) => (m as Metrics.RegressionMetrics).mae },
-      { label: "Acc-2 non0", value: (m) => (m as Metrics.RegressionMetrics).acc2_non0 }
+      { label: "MAE (lower is better)", axis: "MAE", value: (m) => (m as Metrics.RegressionMetrics).mae },
+      { label: "Acc-2 non0 (higher is better)", axis: "Acc-2 non0", value: (m) => (m as Metrics.RegressionMetrics).acc2_non0 }
     ]
 
 /** One line of the plot: a modality in a mode, its rows ordered by rate. */
@@ -80,6 +82,9 @@ const panel = (x0: number, y0: number, metric: PlotMetric, lines: ReadonlyArray<
   parts.push(`<line x1="${x0}" y1="${y0}" x2="${x0}" y2="${y0 + PANEL.height}" stroke="${AXIS_COLOR}"/>`)
   for (const r of rates) parts.push(text(x(r), y0 + PANEL.height + 16, String(r), `text-anchor="middle" class="tick"`))
   parts.push(text(x0 + PANEL.width / 2, y0 + PANEL.height + 36, "missing rate", `text-anchor="middle" class="label"`))
+  const cx = x0 - 50
+  const cy = y0 + PANEL.height / 2
+  parts.push(text(cx, cy, metric.axis, `text-anchor="middle" class="label" transform="rotate(-90 ${num(cx)} ${num(cy)})"`))
   for (const line of lines) {
     const points = line.rows.flatMap((r) => {
       const v = metric.value(r.test)
