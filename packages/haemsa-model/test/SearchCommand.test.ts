@@ -157,12 +157,14 @@ describe("haemsa search", () => {
   })
 
   it("bad usage exits with code 2 and says what is wrong", async () => {
+    // a new folder: tmp itself holds other folders, which --checkpoint refuses
+    const usage = path.join(tmp, "usage")
     const cases: Array<[string[], RegExp]> = [
       [["search", "--data", MMSA], /needs --checkpoint DIR/],
-      [["search", "--checkpoint", tmp, "--fidelity", "2:3"], /--fidelity: bad level/],
-      [["search", "--checkpoint", tmp, "--report", "out.png"], /--report must name a \.svg or \.html file/],
-      [["search", "--checkpoint", tmp, "--population", "2"], /--population must be >= 3 \(got 2\)/],
-      [["search", "--checkpoint", tmp, "--bogus"], /unknown option --bogus/]
+      [["search", "--checkpoint", usage, "--fidelity", "2:3"], /--fidelity: bad level/],
+      [["search", "--checkpoint", usage, "--report", "out.png"], /--report must name a \.svg or \.html file/],
+      [["search", "--checkpoint", usage, "--population", "2"], /--population must be >= 3 \(got 2\)/],
+      [["search", "--checkpoint", usage, "--bogus"], /unknown option --bogus/]
     ]
     for (const [argv, message] of cases) {
       const { code, stderr } = await cli(...argv, "--backend", "cpu")

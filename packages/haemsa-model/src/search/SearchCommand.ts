@@ -8,8 +8,7 @@
  * @since 0.1.0
  */
 import type { Dataset, DatasetLoader, Errors as DatasetErrors } from "@haemsa/datasets"
-import { Checkpoint, Fidelity, FitnessEvaluator, Search, Strategy } from "@haemsa/evo-search"
-import type { Errors as SearchErrors } from "@haemsa/evo-search"
+import { Checkpoint, Errors as SearchErrors, Fidelity, FitnessEvaluator, Search, Strategy } from "@haemsa/evo-search"
 import { Effect, Layer, Option, Result } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -21,6 +20,7 @@ import * as Command from "../cli/Command"
 import { type DataPackageMissing, resolveDataSource } from "../cli/DataSource"
 import type * as Evaluate from "../model/Evaluate"
 import * as Genome from "./Genome"
+import * as OutputFolder from "../model/OutputFolder"
 import { metricsTable } from "../cli/MetricsTable"
 import { type OutputError, writeJson, writeText } from "../cli/OutputFile"
 import { formatDuration, Progress } from "../cli/Progress"
@@ -216,13 +216,38 @@ export type SearchJobError = DatasetErrors.DatasetError | SearchErrors.Evaluatio
 export type SearchJobServices = DatasetLoader.DatasetLoader | Progress | Train.Parts
 
 /**
+ * Hold the checkpoint folder's lock ({@link OutputFolder.acquire}) while `job` runs: a second search
+ * (or training) writing the same folder waits for it, with a progress line, then fails with a
+ * `CheckpointError` naming the lock's holder.
+ */
+const withFolderLock = <A, E, R>(dir: string, job: Effect.Effect<A, E, R>): Effect.Effect<A, E | SearchErrors.CheckpointError, R | Progress> =>
+  Effect.gen(function*() {
+    const progress = yield* Progress
+    return yield* Effect.acquireUseRelease(
+      Effect.tryPromise({
+        try: async () => {
+          await fs.promises.mkdir(dir, { recursive: true })
+          return OutputFolder.acquire(dir, { onWait: (line) => progress.log(line) })
+        },
+        catch: (e) =>
+          new SearchErrors.CheckpointError(
+            e instanceof OutputFolder.LockError ? { file: e.file, reason: e.reason } : { file: dir, reason: `cannot lock the folder: ${String(e)}` }
+          )
+      }),
+      () => job,
+      (lock) => Effect.promise(() => lock.release().catch(() => undefined))
+    )
+  })
+
+/**
  * Runs (or resumes) a search and returns its report: per-generation best/mean fitness and modality
  * subsets, the best genome and its architecture, the cost; with `retrainEpochs`, the winner and the
- * default architecture retrained side by side. Progress lines go to the {@link Progress} service.
+ * default architecture retrained side by side. Progress lines go to the {@link Progress} service. The
+ * checkpoint folder is locked while the search runs ({@link OutputFolder}).
  */
 export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput, SearchJobError, SearchJobServices> => {
   const workers = options.workers ?? os.availableParallelism()
-  return Effect.gen(function*() {
+  return withFolderLock(options.checkpointDir, Effect.gen(function*() {
     const progress = yield* Progress
     const space = yield* SearchEvaluator.SearchSpace
     const evaluator = yield* FitnessEvaluator.FitnessEvaluator
@@ -336,7 +361,7 @@ export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput
         default: retrainOutput(reference, other ?? winner)
       }
     } satisfies SearchOutput
-  }).pipe(Effect.provide(evaluatorLayer(options, workers)))
+  }).pipe(Effect.provide(evaluatorLayer(options, workers))))
 }
 
 /** The flags of `haemsa search`. */
