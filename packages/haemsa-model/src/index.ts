@@ -48,6 +48,10 @@ export * as OutputFolder from "./model/OutputFolder"
 export * as Predict from "./model/Predict"
 /** Progress output. */
 export * as Progress from "./cli/Progress"
+/** The robustness grid's masks: which frames or samples of a modality are dropped at a rate, from a seed. */
+export * as Robustness from "./model/Robustness"
+/** The robustness grid as an SVG plot (MAE and Acc-2 non0 against the missing rate). */
+export * as RobustnessPlot from "./cli/RobustnessPlot"
 /** Architecture search end to end and the `haemsa search` command. */
 export * as SearchCommand from "./search/SearchCommand"
 /** Fitness evaluation (in process or in worker threads), the search space and the retrainer. */
