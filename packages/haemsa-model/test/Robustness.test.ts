@@ -129,6 +129,29 @@ describe("Evaluate.robustnessTable (tiny HAEMSA, cpu)", () => {
     }
   })
 
+  it("every model (HAEMSA and the baselines, pooled or recurrent experts) scores finite metrics; a one-modality model dropped whole too", async () => {
+    const { dataset, info } = prepare(sentimentData())
+    const split = dataset.splits.test
+    const cases = [
+      tinySpec("haemsa", "lstm"),
+      tinySpec("early-fusion", "meanpool"),
+      tinySpec("late-fusion", "transformer"),
+      tinySpec("late-fusion", "meanpool", { modalities: ["text"] })
+    ]
+    for (const spec of cases) {
+      const net = buildNet(spec, info, 2)
+      try {
+        const rows = await Evaluate.robustnessTable(net, split, 0)
+        expect(rows, spec.model).toHaveLength(spec.modalities.length * 2 * Robustness.RATES.length)
+        for (const r of rows) expect(Number.isFinite((r.test as { mae: number }).mae), `${spec.model} ${r.modality} ${r.mode} ${r.rate}`).toBe(true)
+        const plain = await Evaluate.evaluate(net, split)
+        for (const r of rows.filter((r) => r.rate === 0)) expect(r.test).toEqual(plain)
+      } finally {
+        Network.dispose(net)
+      }
+    }
+  })
+
   it("a modality the split lacks is skipped", async () => {
     const { dataset, info } = prepare(sentimentData())
     const net = buildNet(tinySpec("early-fusion", "meanpool", { modalities: ["text", "audio"] }), info, 1)
