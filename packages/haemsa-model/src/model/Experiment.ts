@@ -76,7 +76,11 @@ export const loadNormalized = (
     return { dataset, info: DataInfo.fromDataset(dataset, stats) }
   })
 
-/** Train `spec` on a loaded dataset and score valid and test. The caller disposes `result.net`. */
+/**
+ * Train `spec` on a loaded dataset and score valid and test. The caller disposes `result.net`. A
+ * training that ends with a weight that is not finite (it diverged) fails with a `TrainingError`
+ * naming the weight, and frees its network: such a model can only predict NaN.
+ */
 export const trainOn = (
   spec: ArchitectureSpec.ArchitectureSpec,
   data: { readonly dataset: Dataset.Dataset; readonly info: DataInfo.DataInfo },
@@ -88,6 +92,13 @@ export const trainOn = (
 > =>
   Effect.gen(function*() {
     const result = yield* Train.train(spec, data.dataset, data.info, options)
+    const nonFinite = Checkpoint.firstNonFinite(yield* Effect.promise(() => readWeights(result.net)))
+    if (nonFinite !== undefined) {
+      Network.dispose(result.net)
+      return yield* new Train.TrainingError({
+        reason: `training diverged: the weights are not finite (${nonFinite}); lower the learning rate or check the data`
+      })
+    }
     const valid = yield* Effect.promise(() => Evaluate.evaluate(result.net, data.dataset.splits.valid))
     const test = yield* Effect.promise(() => Evaluate.evaluate(result.net, data.dataset.splits.test))
     return { result, valid, test }
