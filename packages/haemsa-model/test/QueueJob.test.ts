@@ -1,0 +1,70 @@
+import { Synthetic } from "@haemsa/datasets"
+import { Result } from "effect"
+import { describe, expect, it } from "vitest"
+import { defaultSpec } from "../src/model/ArchitectureSpec"
+import * as QueueJob from "../src/search/queue/QueueJob"
+
+const versions = QueueJob.localVersions()
+const payload = (overrides: Partial<QueueJob.JobPayload> = {}): QueueJob.JobPayload => ({
+  versions,
+  key: "k",
+  spec: defaultSpec,
+  fidelity: { level: 0, epochs: 2, fraction: 0.25 },
+  seed: 0,
+  data: { source: "synthetic", hash: "abc" },
+  backend: "wasm",
+  threads: 1,
+  ...overrides
+})
+
+describe("QueueJob.validate", () => {
+  it("accepts a payload and refuses one whose architecture breaks the spec's Schema", () => {
+    const good = payload()
+    expect(Result.getOrThrow(QueueJob.validate(JSON.parse(JSON.stringify(good))))).toEqual(good)
+    const bad = QueueJob.validate({ ...good, spec: { ...defaultSpec, hidden: -3 } })
+    expect(Result.isFailure(bad)).toBe(true)
+    if (Result.isFailure(bad)) expect(bad.failure.reason).toContain("invalid payload")
+    expect(Result.isFailure(QueueJob.validate({ ...good, spec: { ...defaultSpec, model: "mystery" } }))).toBe(true)
+    expect(Result.isFailure(QueueJob.validate({ spec: defaultSpec }))).toBe(true)
+    expect(Result.isFailure(QueueJob.validate("not an object"))).toBe(true)
+  })
+})
+
+describe("QueueJob.incompatibility", () => {
+  it("refuses another haemsa or tfjs version and a backend the worker lacks", () => {
+    expect(QueueJob.incompatibility(payload(), { versions })).toBeUndefined()
+    expect(QueueJob.incompatibility(payload({ versions: { ...versions, haemsa: "9.9.9" } }), { versions })).toContain("haemsa 9.9.9")
+    expect(QueueJob.incompatibility(payload({ versions: { ...versions, tfjs: "0.0.1" } }), { versions })).toContain("tfjs 0.0.1")
+    expect(QueueJob.incompatibility(payload({ backend: "webgpu" }), { versions, backends: ["wasm", "cpu"] })).toContain("backend webgpu")
+  })
+
+  it("reads this process's versions", () => {
+    expect(versions.haemsa).toMatch(/^\d+\.\d+\.\d+/)
+    expect(versions.tfjs).toBe("4.22.0")
+  })
+})
+
+describe("QueueJob.dataHash", () => {
+  it("is the same for the same data and differs when one value changes", () => {
+    const a = Synthetic.synthetic({ seed: 3, steps: 4, sizes: { train: 8, valid: 4, test: 4 } })
+    const b = Synthetic.synthetic({ seed: 3, steps: 4, sizes: { train: 8, valid: 4, test: 4 } })
+    const c = Synthetic.synthetic({ seed: 4, steps: 4, sizes: { train: 8, valid: 4, test: 4 } })
+    expect(QueueJob.dataHash(a)).toBe(QueueJob.dataHash(b))
+    expect(QueueJob.dataHash(a)).not.toBe(QueueJob.dataHash(c))
+    const h = QueueJob.dataHash(a)
+    expect(QueueJob.dataMismatch({ source: "synthetic", hash: h }, h)).toBeUndefined()
+    expect(QueueJob.dataMismatch({ source: "synthetic", hash: h }, QueueJob.dataHash(c))).toContain("differs from the coordinator's")
+  })
+})
+
+describe("QueueJob.jobId and queueName", () => {
+  it("are deterministic per candidate and fidelity, distinct otherwise", () => {
+    const p = payload()
+    expect(QueueJob.jobId(p)).toBe(QueueJob.jobId(payload()))
+    expect(QueueJob.jobId(p)).not.toBe(QueueJob.jobId(payload({ fidelity: { level: 1, epochs: 4, fraction: 0.5 } })))
+    expect(QueueJob.jobId(p)).not.toBe(QueueJob.jobId(payload({ key: "other" })))
+    expect(QueueJob.jobId(p)).not.toContain(":")
+    expect(QueueJob.queueName({ seed: 1 }, "/a")).toBe(QueueJob.queueName({ seed: 1 }, "/a"))
+    expect(QueueJob.queueName({ seed: 1 }, "/a")).not.toBe(QueueJob.queueName({ seed: 2 }, "/a"))
+  })
+})
