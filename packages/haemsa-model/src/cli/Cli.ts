@@ -14,7 +14,9 @@ import type { CheckpointError } from "../model/Checkpoint"
 import type { ModelError } from "../model/Network"
 import type { TrainingError } from "../model/Train"
 import type { TrainStateError } from "../model/TrainState"
+import type { QueueUrlError } from "../search/queue/QueueUrl"
 import * as SearchCommand from "../search/SearchCommand"
+import * as WorkerCommand from "../search/WorkerCommand"
 import * as Args from "./Args"
 import * as Command from "./Command"
 import type { DataPackageMissing } from "./DataSource"
@@ -38,6 +40,7 @@ export type CliError =
   | TrainingError
   | TrainStateError
   | SearchCommand.SearchJobError
+  | QueueUrlError
   | OutputError
 
 /** The sub-commands, in the order the usage lists them. */
@@ -46,7 +49,8 @@ const COMMANDS: ReadonlyArray<Command.Any<CliError>> = [
   EvalCommand.command,
   PredictCommand.command,
   InspectCommand.command,
-  SearchCommand.command
+  SearchCommand.command,
+  WorkerCommand.command
 ]
 
 const NOTES = `--backend B: ${BACKENDS.join(", ")} (default wasm). --backend webgpu refuses a software/fallback adapter
@@ -76,8 +80,9 @@ export const usage = (): string => {
   return `haemsa: multimodal sentiment analysis with hierarchical adaptive experts\n\nusage:\n${lines.join("\n")}\n\n${NOTES}`
 }
 
-/** The exit code of a typed failure: 2 for bad usage (including a missing data package), 1 for bad input or a failed run. */
-export const exitCode = (error: CliError): 1 | 2 => (error._tag === "UsageError" || error._tag === "DataPackageMissing" ? 2 : 1)
+/** The exit code of a typed failure: 2 for bad usage (including a missing data package or a bad queue URL), 1 for bad input or a failed run. */
+export const exitCode = (error: CliError): 1 | 2 =>
+  error._tag === "UsageError" || error._tag === "DataPackageMissing" || error._tag === "QueueUrlError" ? 2 : 1
 
 const messageOf = (u: unknown): string => (u instanceof Error ? u.message : String(u))
 

@@ -27,6 +27,11 @@ import { formatDuration, Progress } from "../cli/Progress"
 import * as SharedFlags from "../cli/SharedFlags"
 import * as SearchEvaluator from "./SearchEvaluator"
 import * as SearchReport from "./SearchReport"
+import type { QueueError } from "./queue/Bull"
+import * as QueueEvaluator from "./queue/QueueEvaluator"
+import * as QueueJob from "./queue/QueueJob"
+import * as QueueUrl from "./queue/QueueUrl"
+import { queueFlags } from "./WorkerCommand"
 import type * as Train from "../model/Train"
 
 /**
@@ -105,7 +110,31 @@ export interface SearchJobOptions {
   readonly base?: ArchitectureSpec
   /** Put `base` in the first generation (default true). */
   readonly seedBase?: boolean
+  /**
+   * Evaluate on a job queue (`haemsa worker`s on any machine) instead of worker threads: the queue's
+   * URL, the search's queue name ({@link searchQueueName}) and the attempts per job.
+   */
+  readonly queue?: { readonly url: QueueUrl.QueueUrl; readonly name: string; readonly attempts?: number }
 }
+
+/**
+ * The queue name of a search: a hash of what identifies it (data, seed, strategy, fidelity) and of its
+ * checkpoint folder, so rerunning the same command (to resume, `--status` or `--cancel`) finds its queue.
+ */
+export const searchQueueName = (options: SearchJobOptions): string =>
+  QueueJob.queueName(
+    {
+      source: options.source,
+      loadOptions: options.loadOptions ?? null,
+      seed: options.seed,
+      population: options.population,
+      elitism: options.elitism ?? 1,
+      fidelity: options.fidelity ?? FIDELITY_PRESETS["halving"],
+      eta: options.eta ?? Fidelity.DEFAULT_ETA,
+      backend: options.backend ?? "wasm"
+    },
+    path.resolve(options.checkpointDir)
+  )
 
 /** One generation in the output (the report's shape: the search's statistics and the modality subsets). */
 export type GenerationOutput = SearchReport.ReportGeneration
@@ -128,6 +157,8 @@ export interface SearchOutput {
   readonly population: number
   readonly fidelity: { readonly levels: ReadonlyArray<Fidelity.FidelityLevel>; readonly eta: number }
   readonly workers: number
+  /** With `--queue`: the queue's URL (password as `***`) and name. */
+  readonly queue?: { readonly url: string; readonly name: string }
   readonly generations: ReadonlyArray<GenerationOutput>
   readonly best: {
     readonly genome: ReadonlyArray<number>
@@ -174,13 +205,14 @@ const cpuSecondsSince = (start: NodeJS.CpuUsage): number => {
   return (used.user + used.system) / 1e6
 }
 
-/** The evaluator for `workers` (0: this thread). */
+/** The evaluator for `workers` (0: this thread), or the job queue's. */
 const evaluatorLayer = (
   options: SearchJobOptions,
-  workers: number
+  workers: number,
+  log: (line: string) => void
 ): Layer.Layer<
   SearchEvaluator.SearchSpace | FitnessEvaluator.FitnessEvaluator | SearchEvaluator.Retrainer,
-  DatasetErrors.DatasetError | SearchEvaluator.WorkerPoolError,
+  DatasetErrors.DatasetError | SearchEvaluator.WorkerPoolError | QueueError,
   DatasetLoader.DatasetLoader | SearchEvaluator.FitnessServices
 > => {
   const common = {
@@ -188,6 +220,16 @@ const evaluatorLayer = (
     seed: options.seed,
     ...(options.loadOptions !== undefined ? { loadOptions: options.loadOptions } : {}),
     ...(options.base !== undefined ? { base: options.base } : {})
+  }
+  if (options.queue !== undefined) {
+    return QueueEvaluator.layer({
+      ...common,
+      url: options.queue.url,
+      queueName: options.queue.name,
+      ...(options.backend !== undefined ? { backend: options.backend } : {}),
+      ...(options.queue.attempts !== undefined ? { attempts: options.queue.attempts } : {}),
+      log
+    })
   }
   return workers === 0
     ? SearchEvaluator.layerInProcess(common)
@@ -210,7 +252,12 @@ const retrainOutput = (architecture: ArchitectureSpec, outcome: SearchEvaluator.
 })
 
 /** What a search job can fail with. */
-export type SearchJobError = DatasetErrors.DatasetError | SearchErrors.EvaluationError | SearchErrors.SearchError | SearchEvaluator.WorkerPoolError
+export type SearchJobError =
+  | DatasetErrors.DatasetError
+  | SearchErrors.EvaluationError
+  | SearchErrors.SearchError
+  | SearchEvaluator.WorkerPoolError
+  | QueueError
 
 /** What a search job asks for. */
 export type SearchJobServices = DatasetLoader.DatasetLoader | Progress | Train.Parts
@@ -248,6 +295,14 @@ const withFolderLock = <A, E, R>(dir: string, job: Effect.Effect<A, E, R>): Effe
 export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput, SearchJobError, SearchJobServices> => {
   const workers = options.workers ?? os.availableParallelism()
   return withFolderLock(options.checkpointDir, Effect.gen(function*() {
+    const logger = yield* Progress
+    return yield* searchWith(options, workers).pipe(Effect.provide(evaluatorLayer(options, workers, (line) => logger.log(line))))
+  }))
+}
+
+/** The search and its retraining, on the evaluator provided. */
+const searchWith = (options: SearchJobOptions, workers: number) =>
+  Effect.gen(function*() {
     const progress = yield* Progress
     const space = yield* SearchEvaluator.SearchSpace
     const evaluator = yield* FitnessEvaluator.FitnessEvaluator
@@ -264,7 +319,8 @@ export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput
       seed: options.seed,
       generations: options.generations,
       key: space.key,
-      concurrency: Math.max(1, workers),
+      // on a queue every candidate of a level is enqueued at once: the workers set the parallelism
+      concurrency: options.queue !== undefined ? options.population : Math.max(1, workers),
       fidelity: { levels: options.fidelity ?? FIDELITY_PRESETS["halving"], eta: options.eta ?? Fidelity.DEFAULT_ETA },
       checkpointDir: options.checkpointDir
     }
@@ -327,6 +383,7 @@ export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput
       population: options.population,
       fidelity,
       workers,
+      ...(options.queue !== undefined ? { queue: { url: QueueUrl.redact(options.queue.url), name: options.queue.name } } : {}),
       generations,
       best: { genome: result.best.genome, architecture, fitness: result.best.fitness, level: result.best.level },
       evaluations: result.evaluations,
@@ -361,8 +418,7 @@ export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput
         default: retrainOutput(reference, other ?? winner)
       }
     } satisfies SearchOutput
-  }).pipe(Effect.provide(evaluatorLayer(options, workers))))
-}
+  })
 
 /** The flags of `haemsa search`. */
 export const flags = {
@@ -394,11 +450,20 @@ export const flags = {
   report: Args.string({ metavar: "FILE.svg|.html", help: "write the report (fitness per generation, modality subsets, the winner)" }),
   retrain: Args.flag({ help: "retrain the winner and the default architecture at full fidelity, side by side" }),
   force: Args.flag({ help: "write the search's state into a --checkpoint DIR that holds files not haemsa's" }),
-  "retrain-epochs": Args.int({ metavar: "N", min: 1, default: SearchEvaluator.DEFAULT_EPOCHS, help: "the most epochs of each retraining" })
+  "retrain-epochs": Args.int({ metavar: "N", min: 1, default: SearchEvaluator.DEFAULT_EPOCHS, help: "the most epochs of each retraining" }),
+  ...queueFlags,
+  "queue-attempts": Args.int({
+    metavar: "N",
+    min: 1,
+    default: QueueEvaluator.DEFAULT_ATTEMPTS,
+    help: "with --queue: attempts per candidate before it fails for good (a worker's crash uses one)"
+  }),
+  status: Args.flag({ help: "with --queue: show the search's jobs (waiting, active and on which worker, done, failed) and exit" }),
+  cancel: Args.flag({ help: "with --queue: stop the search, removing its queue and jobs" })
 }
 
 /** What `haemsa search` can fail with. */
-export type SearchCommandError = SearchJobError | Args.UsageError | DataPackageMissing | OutputError
+export type SearchCommandError = SearchJobError | Args.UsageError | DataPackageMissing | OutputError | QueueUrl.QueueUrlError
 
 /** `haemsa search`: run or resume a search; print progress, the winner, and (with --retrain) its metrics next to the default's. */
 export const command: Command.Command<typeof flags, SearchCommandError> = Command.make({
@@ -419,6 +484,13 @@ export const command: Command.Command<typeof flags, SearchCommandError> = Comman
       const fidelity = yield* Effect.fromResult(parseFidelity(f.fidelity))
       const source = yield* resolveDataSource(f.data)
       const loadOptions = SharedFlags.loadOptions(f)
+      const queueUrl = yield* Effect.fromResult(QueueUrl.resolve({ flag: f.queue, file: f["queue-file"], env: process.env }))
+      if ((f.status || f.cancel) && queueUrl === undefined) {
+        return yield* new Args.UsageError({ reason: `--status and --cancel need the search's queue (--queue, --queue-file or $${QueueUrl.ENV_VAR})` })
+      }
+      if (f.retrain && queueUrl !== undefined) {
+        return yield* new Args.UsageError({ reason: "--retrain runs on this machine: rerun the search without --queue to retrain its winner" })
+      }
       const job: SearchJobOptions = {
         source,
         ...(loadOptions !== undefined ? { loadOptions } : {}),
@@ -434,7 +506,26 @@ export const command: Command.Command<typeof flags, SearchCommandError> = Comman
         allowSoftwareAdapter: f["allow-software-adapter"],
         ...(f.retrain ? { retrainEpochs: f["retrain-epochs"] } : {})
       }
-      const output = yield* searchJob(job)
+      if (queueUrl !== undefined) {
+        const name = searchQueueName(job)
+        if (f.cancel) {
+          yield* QueueEvaluator.cancel(queueUrl, name)
+          io.out(`cancelled: queue ${name} on ${QueueUrl.redact(queueUrl)} and its jobs are removed (stop its coordinator if it still runs)`)
+          return
+        }
+        if (f.status) {
+          const s = yield* QueueEvaluator.status(queueUrl, name)
+          io.out(`queue ${s.queue} on ${QueueUrl.redact(queueUrl)}: ${s.waiting} waiting, ${s.active} active, ${s.done} done, ${s.failed} failed`)
+          for (const r of s.running) io.out(`  active ${r.job} on ${r.worker}: ${r.candidate}`)
+          for (const r of s.failures) io.out(`  failed ${r.job}: ${r.reason}`)
+          if (f.json !== undefined) yield* writeJson(f.json, s, { stdout: io.stdout })
+          return
+        }
+      }
+      const output = yield* searchJob(queueUrl === undefined ? job : {
+        ...job,
+        queue: { url: queueUrl, name: searchQueueName(job), attempts: f["queue-attempts"] }
+      })
       const n = output.generations.length
       io.out(`search on ${output.data}: ${n} generation${n === 1 ? "" : "s"}, ${output.evaluations} evaluations, ${output.cache_hits} cache hits, ` +
         `${output.failures} failures, ${formatDuration(output.seconds)} (${(output.cpu_seconds / 60).toFixed(1)} CPU-minutes)`)

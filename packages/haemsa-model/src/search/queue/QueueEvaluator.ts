@@ -1,0 +1,213 @@
+/**
+ * The queue-backed {@link FitnessEvaluator} of `haemsa search --queue`: the coordinator's side of a
+ * search across machines. Each evaluation the search asks for becomes one BullMQ job on the search's
+ * own queue ({@link QueueJob.queueName}), with a deterministic id ({@link QueueJob.jobId}: the
+ * candidate's canonical key and fidelity), then the evaluation waits for the job to finish on any
+ * `haemsa worker`. Because the id is deterministic, a coordinator restarted after a crash re-enqueues
+ * the same ids and finds the jobs already there: finished ones answer at once, from Redis, and are not
+ * trained again; two evaluations of one candidate at one fidelity share one job (counted once).
+ *
+ * `Search.run` is unchanged: its cache, checkpoint and resume work as with the local worker threads,
+ * and since every job trains with the same function, seed, backend and thread count as a local worker
+ * thread, the search's result is the same.
+ *
+ * @since 0.1.0
+ */
+import type { DatasetLoader, Errors as DatasetErrors } from "@haemsa/datasets"
+import { Errors as SearchErrors, FitnessEvaluator } from "@haemsa/evo-search"
+import type { Scope } from "effect"
+import { Context, Effect, Layer } from "effect"
+import { availableModalities } from "../../model/DataInfo"
+import * as Experiment from "../../model/Experiment"
+import * as Genome from "../Genome"
+import type { EvaluatorOptions, SearchServices } from "../SearchEvaluator"
+import { makeSpace, Retrainer, SearchSpace } from "../SearchEvaluator"
+import * as Bull from "./Bull"
+import * as QueueJob from "./QueueJob"
+import * as QueueUrl from "./QueueUrl"
+
+/** Attempts of a job before it fails for good (a worker's crash or stall uses one; a refusal none). */
+export const DEFAULT_ATTEMPTS = 3
+
+/** Options of the queue-backed evaluator. */
+export interface QueueOptions extends EvaluatorOptions {
+  readonly url: QueueUrl.QueueUrl
+  /** The search's queue ({@link QueueJob.queueName}). */
+  readonly queueName: string
+  /** The backend the workers train on (default wasm). */
+  readonly backend?: string
+  /** Threads of the workers' wasm backend (default 1). */
+  readonly threads?: number
+  /** Attempts per job (default {@link DEFAULT_ATTEMPTS}). */
+  readonly attempts?: number
+  /** Where progress lines go (no password in them). */
+  readonly log?: (line: string) => void
+}
+
+const evaluationError = (url: QueueUrl.QueueUrl, e: unknown) =>
+  new SearchErrors.EvaluationError({ reason: QueueUrl.redactText(e instanceof Error ? e.message : String(e), url) })
+
+/** The return value of a finished job, whether BullMQ gives it parsed or as JSON text. */
+const fitnessOf = (value: unknown): number => {
+  const result = (typeof value === "string" ? JSON.parse(value) : value) as Partial<QueueJob.JobResult> | null
+  if (result === null || typeof result.fitness !== "number") throw new Error(`a worker returned no fitness (${JSON.stringify(value)})`)
+  return result.fitness
+}
+
+/**
+ * The coordinator's evaluator: loads the data once (its modalities decode genomes; its content hash
+ * goes into every job), registers the search's queue where workers find it ({@link Bull.REGISTRY}),
+ * and turns each evaluation into a job. The queue's connections close with the layer's scope. A
+ * retraining (`--retrain`) is not run on the queue: the {@link Retrainer} fails, saying so.
+ */
+export const layer = (
+  options: QueueOptions
+): Layer.Layer<SearchServices, DatasetErrors.DatasetError | Bull.QueueError, DatasetLoader.DatasetLoader> =>
+  Layer.effectContext(
+    Effect.gen(function*(): Effect.fn.Return<Context.Context<SearchServices>, DatasetErrors.DatasetError | Bull.QueueError, DatasetLoader.DatasetLoader | Scope.Scope> {
+      const bull = yield* Bull.load
+      const data = yield* Experiment.loadNormalized(options.source, options.loadOptions)
+      const hash = QueueJob.dataHash(data.dataset)
+      const space = makeSpace(availableModalities(data.info), options.base)
+      const url = options.url
+      const connection = QueueUrl.connectionOptions(url)
+      const name = options.queueName
+      const attempt = <A>(f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: (e) => Bull.QueueError.redacted(url, e) })
+      const queue = yield* Effect.acquireRelease(
+        Effect.sync(() => new bull.Queue(name, { connection })),
+        (q) => Effect.promise(() => q.close().catch(() => undefined))
+      )
+      // an unreachable Redis would otherwise retry forever: the first connection has a deadline
+      queue.on("error", () => undefined)
+      yield* attempt(() => queue.waitUntilReady()).pipe(
+        Effect.timeoutOrElse({
+          duration: "20 seconds",
+          orElse: () => Effect.fail(new Bull.QueueError({ reason: `cannot reach Redis at ${QueueUrl.redact(url)}` }))
+        })
+      )
+      const events = yield* Effect.acquireRelease(
+        Effect.sync(() => new bull.QueueEvents(name, { connection })),
+        (e) => Effect.promise(() => e.close().catch(() => undefined))
+      )
+      events.on("error", () => undefined)
+      yield* attempt(async () => {
+        await events.waitUntilReady()
+        await (await queue.client).hset(Bull.REGISTRY, { [name]: Date.now() })
+      })
+      options.log?.(`queue ${name} on ${QueueUrl.redact(url)}: jobs wait for haemsa workers`)
+      const versions = QueueJob.localVersions()
+      const inflight = new Map<string, Promise<number>>()
+
+      const submit = (payload: QueueJob.JobPayload): Promise<number> => {
+        const id = QueueJob.jobId(payload)
+        const running = inflight.get(id)
+        if (running !== undefined) return running
+        const promise = (async () => {
+          // an existing job with this id (a restarted coordinator's) is returned as it is, finished or not
+          const job = await queue.add("evaluate", payload, {
+            jobId: id,
+            attempts: options.attempts ?? DEFAULT_ATTEMPTS,
+            backoff: { type: "fixed", delay: 1000 },
+            removeOnComplete: false,
+            removeOnFail: false
+          })
+          return fitnessOf(await job.waitUntilFinished(events))
+        })()
+        inflight.set(id, promise)
+        promise.then(() => inflight.delete(id), () => inflight.delete(id))
+        return promise
+      }
+
+      const evaluator: FitnessEvaluator.FitnessEvaluator["Service"] = {
+        evaluate: (genome, fidelity) =>
+          Effect.try({ try: () => space.decode(genome), catch: (e) => evaluationError(url, e) }).pipe(
+            Effect.flatMap((spec) =>
+              Effect.tryPromise({
+                try: () =>
+                  submit({
+                    versions,
+                    key: Genome.canonicalKey(spec),
+                    spec,
+                    fidelity: { ...fidelity },
+                    seed: options.seed ?? 0,
+                    data: { source: options.source, ...(options.loadOptions !== undefined ? { loadOptions: options.loadOptions } : {}), hash },
+                    backend: options.backend ?? "wasm",
+                    threads: options.threads ?? 1,
+                    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+                    ...(options.patience !== undefined ? { patience: options.patience } : {})
+                  }),
+                catch: (e) => evaluationError(url, e)
+              })
+            )
+          )
+      }
+      const retrainer: Retrainer["Service"] = {
+        retrain: () => Effect.fail(new SearchErrors.EvaluationError({ reason: "--retrain is not run on the job queue: rerun the search without --queue to retrain" }))
+      }
+      return Context.make(SearchSpace, space).pipe(
+        Context.add(FitnessEvaluator.FitnessEvaluator, evaluator),
+        Context.add(Retrainer, retrainer)
+      )
+    })
+  )
+
+/** What `haemsa search --status` shows. */
+export interface QueueStatus {
+  readonly queue: string
+  readonly waiting: number
+  readonly active: number
+  readonly done: number
+  readonly failed: number
+  /** Active jobs and the worker that holds each. */
+  readonly running: ReadonlyArray<{ readonly job: string; readonly candidate: string; readonly worker: string }>
+  /** Jobs failed for good and why. */
+  readonly failures: ReadonlyArray<{ readonly job: string; readonly reason: string }>
+}
+
+const withQueue = <A>(url: QueueUrl.QueueUrl, name: string, f: (queue: import("bullmq").Queue) => Promise<A>): Effect.Effect<A, Bull.QueueError> =>
+  Effect.gen(function*(): Effect.fn.Return<A, Bull.QueueError> {
+    const bull = yield* Bull.load
+    return yield* Effect.acquireUseRelease(
+      Effect.sync(() => {
+        const queue = new bull.Queue(name, { connection: QueueUrl.connectionOptions(url) })
+        queue.on("error", () => undefined)
+        return queue
+      }),
+      (queue) =>
+        Effect.tryPromise({ try: () => f(queue), catch: (e) => Bull.QueueError.redacted(url, e) }).pipe(
+          Effect.timeoutOrElse({
+            duration: "30 seconds",
+            orElse: () => Effect.fail(new Bull.QueueError({ reason: `no answer from Redis at ${QueueUrl.redact(url)}` }))
+          })
+        ),
+      (queue) => Effect.promise(() => queue.close().catch(() => undefined))
+    )
+  })
+
+/** The counts of a search's queue, its active jobs with their workers, and its failures. */
+export const status = (url: QueueUrl.QueueUrl, name: string): Effect.Effect<QueueStatus, Bull.QueueError> =>
+  withQueue(url, name, async (queue) => {
+    const counts = await queue.getJobCounts("waiting", "delayed", "prioritized", "active", "completed", "failed")
+    const active = await queue.getJobs(["active"])
+    const failed = await queue.getJobs(["failed"])
+    return {
+      queue: name,
+      waiting: (counts.waiting ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0),
+      active: counts.active ?? 0,
+      done: counts.completed ?? 0,
+      failed: counts.failed ?? 0,
+      running: active.map((job) => ({
+        job: job.id ?? "?",
+        candidate: typeof job.data?.key === "string" ? job.data.key : "?",
+        worker: typeof job.progress === "object" && job.progress !== null && "worker" in job.progress ? String(job.progress.worker) : "?"
+      })),
+      failures: failed.map((job) => ({ job: job.id ?? "?", reason: QueueUrl.redactText(job.failedReason ?? "", url) }))
+    }
+  })
+
+/** Stops a search's queue: removes it and all its jobs (also active ones) and unregisters it. */
+export const cancel = (url: QueueUrl.QueueUrl, name: string): Effect.Effect<void, Bull.QueueError> =>
+  withQueue(url, name, async (queue) => {
+    await (await queue.client).hdel(Bull.REGISTRY, name)
+    await queue.obliterate({ force: true })
+  })
