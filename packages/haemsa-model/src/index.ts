@@ -52,12 +52,16 @@ export * as Progress from "./cli/Progress"
 export * as Robustness from "./model/Robustness"
 /** The robustness grid as an SVG plot (MAE and Acc-2 non0 against the missing rate). */
 export * as RobustnessPlot from "./cli/RobustnessPlot"
+/** Run cards: the command line (secrets redacted), spec and data hashes, seeds, versions, backend and runtime of a training. */
+export * as RunCard from "./model/RunCard"
 /** Architecture search end to end and the `haemsa search` command. */
 export * as SearchCommand from "./search/SearchCommand"
 /** Fitness evaluation (in process or in worker threads), the search space and the retrainer. */
 export * as SearchEvaluator from "./search/SearchEvaluator"
 /** The search report (SVG or HTML). */
 export * as SearchReport from "./search/SearchReport"
+/** The mean and sample standard deviation (n - 1) of a multi-seed run's metrics. */
+export * as SeedStats from "./model/SeedStats"
 /** The flags several commands share: `--backend`, `--allow-software-adapter`, `--data`, `--modalities`, `--json`. */
 export * as SharedFlags from "./cli/SharedFlags"
 /** The training loop. */

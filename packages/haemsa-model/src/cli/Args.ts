@@ -77,6 +77,8 @@ export interface CommandSpec<F extends Flags> {
 export interface Parsed<F extends Flags> {
   readonly flags: Values<F>
   readonly positional: string | undefined
+  /** The arguments parsed (after the command's name), as given: for run cards. */
+  readonly argv: ReadonlyArray<string>
 }
 
 /** A switch: `true` when given, `false` otherwise; `--name=value` is an error. */
@@ -259,7 +261,7 @@ export const parse = <F extends Flags>(spec: CommandSpec<F>, argv: ReadonlyArray
   for (const [name, f] of Object.entries(spec.flags)) {
     if (values[name] === undefined && f.default !== undefined) values[name] = f.default
   }
-  return Result.succeed({ flags: values as Values<F>, positional: positionals[0] })
+  return Result.succeed({ flags: values as Values<F>, positional: positionals[0], argv: [...argv] })
 }
 
 const usageOf = (name: string, f: Flag<unknown>): string => {

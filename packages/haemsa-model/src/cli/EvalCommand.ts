@@ -2,7 +2,7 @@
  * `haemsa eval`: score a checkpoint on a dataset (valid and test splits), with the missing-modality
  * table of the test split; with `--robustness`, the robustness grid of the test split (each modality
  * dropped per frame and whole at rates 0-0.5, seeded), as a table, in the JSON (`rows`) and as an SVG
- * plot (`--plot`).
+ * plot (`--plot`). A warning on stderr when the data's hash differs from the checkpoint's run card.
  *
  * @since 0.1.0
  */
@@ -57,7 +57,8 @@ export const command: Command.Command<typeof flags, EvalCommandError> = Command.
         source,
         ...(loadOptions !== undefined ? { loadOptions } : {}),
         ...(f.modalities !== undefined ? { modalities: f.modalities } : {}),
-        ...(f.robustness ? { robustness: { seed: f.seed } } : {})
+        ...(f.robustness ? { robustness: { seed: f.seed } } : {}),
+        warn: (line) => io.err(`haemsa: warning: ${line}`)
       })
       io.out(`${report.model} from ${report.checkpoint} on ${report.data} (${report.modalities.join("+")})`)
       io.out(metricsTable([["valid", report.valid], ["test", report.test]]))

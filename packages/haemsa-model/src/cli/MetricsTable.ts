@@ -29,3 +29,28 @@ export const metricsTable = (rows: ReadonlyArray<readonly [string, Evaluate.Spli
   )
   return [head, ...lines].join("\n")
 }
+
+/** A table of means and standard deviations (`mean±std` per metric; rows: label, mean, std), as text. */
+export const meanStdTable = (rows: ReadonlyArray<readonly [string, Evaluate.SplitMetrics, Evaluate.SplitMetrics]>): string => {
+  if (rows.length === 0) return ""
+  const cell = (m: number, s: number) => `${m.toFixed(4)}±${s.toFixed(4)}`
+  const first = rows[0][1] as Record<string, unknown>
+  if ("mae" in first) {
+    const head = ["", ...METRIC_COLUMNS].map((c, i) => (i === 0 ? c.padEnd(18) : c.padStart(16))).join("")
+    const lines = rows.map(([label, mean, std]) =>
+      label.padEnd(18) +
+      METRIC_COLUMNS.map((c) => cell((mean as unknown as Record<string, number>)[c], (std as unknown as Record<string, number>)[c]).padStart(16)).join("")
+    )
+    return [head, ...lines].join("\n")
+  }
+  const emotions = Object.keys(first)
+  const head = "".padEnd(18) + emotions.map((e) => `${e} acc`.padStart(18) + `${e} f1`.padStart(18)).join("")
+  const lines = rows.map(([label, mean, std]) =>
+    label.padEnd(18) + emotions.map((e) => {
+      const m = (mean as Record<string, { acc: number; f1: number }>)[e]
+      const s = (std as Record<string, { acc: number; f1: number }>)[e]
+      return cell(m.acc, s.acc).padStart(18) + cell(m.f1, s.f1).padStart(18)
+    }).join("")
+  )
+  return [head, ...lines].join("\n")
+}

@@ -1,6 +1,9 @@
 /**
  * `haemsa train`: train a model (the default architecture of `--model`, or `--spec FILE`) and report
- * its valid and test metrics; `--out DIR` saves a checkpoint.
+ * its valid and test metrics; `--out DIR` saves a checkpoint. `--seeds 1,2,3` trains one model per
+ * seed and reports each run with the mean and sample standard deviation (n - 1) of each metric (with
+ * `--out DIR`, a checkpoint per seed in `DIR/seed-S`). Every report and checkpoint carries the run card
+ * (`RunCard`).
  *
  * @since 0.1.0
  */
@@ -17,7 +20,7 @@ import * as TrainState from "../model/TrainState"
 import * as Args from "./Args"
 import * as Command from "./Command"
 import { type DataPackageMissing, resolveDataSource } from "./DataSource"
-import { metricsTable } from "./MetricsTable"
+import { meanStdTable, metricsTable } from "./MetricsTable"
 import { type OutputError, writeJson } from "./OutputFile"
 import * as SharedFlags from "./SharedFlags"
 
@@ -33,6 +36,7 @@ export const flags = {
   "batch-size": Args.int({ metavar: "N", min: 1, help: "samples per step (default: the training's)" }),
   patience: Args.int({ metavar: "N", min: 1, help: "stop after N epochs without a better validation objective (default: the training's)" }),
   seed: Args.int({ metavar: "S", default: 0, help: "the seed of the weights, shuffles and dropout" }),
+  seeds: Args.string({ metavar: "S,S,...", help: "train one model per seed and report the mean ± std (sample, n-1) of each metric (not with --seed)" }),
   ...SharedFlags.backendFlags,
   spec: Args.string({ metavar: "FILE", help: "an architecture spec (JSON) instead of the model's default" }),
   out: Args.string({ metavar: "DIR", help: "save a checkpoint in DIR (and the training's state after each epoch, until it finishes)" }),
@@ -61,21 +65,52 @@ const readSpecFile = (file: string) =>
     catch: (e) => new Args.UsageError({ reason: `--spec ${file}: ${DatasetErrors.jsonError(e)}` })
   })
 
+/**
+ * The seeds of `--seeds S,S,...`: comma-separated integers (decimal digits within
+ * `Number.MAX_SAFE_INTEGER`), at least one, none twice; anything else is a `UsageError` naming the value.
+ */
+export const parseSeeds = (raw: string): Effect.Effect<ReadonlyArray<number>, Args.UsageError> =>
+  Effect.gen(function*() {
+    const parts = raw.split(",").map((p) => p.trim())
+    const seeds: Array<number> = []
+    for (const part of parts) {
+      const v = Number(part)
+      if (!/^[+-]?\d+$/.test(part) || !Number.isSafeInteger(v)) {
+        return yield* new Args.UsageError({ reason: `--seeds must be comma-separated integers (e.g. 1,2,3,4,5), got '${raw}'` })
+      }
+      if (seeds.includes(v)) return yield* new Args.UsageError({ reason: `--seeds names seed ${v} twice (got '${raw}')` })
+      seeds.push(v)
+    }
+    return seeds
+  })
+
+/** Whether the command line names `--seed` itself (its default is 0, so the parsed value cannot tell). */
+const givesSeed = (argv: ReadonlyArray<string>) => argv.some((a) => a === "--seed" || a.startsWith("--seed="))
+
 /** `haemsa train`. */
 export const command: Command.Command<typeof flags, TrainCommandError> = Command.make({
   spec: { name: "train", summary: "Train a model and report valid/test metrics.", flags },
   backend: SharedFlags.backendChoice,
   outputs: (f) => [{ option: "--out", path: f.out, kind: "folder", ownFilesOnly: f.force ? false : "checkpoint" }, { option: "--json", path: f.json, kind: "file" }],
-  handler: ({ flags: f }, io) =>
+  handler: ({ argv, flags: f }, io) =>
     Effect.gen(function*() {
+      if (f.seeds !== undefined && givesSeed(argv)) {
+        return yield* new Args.UsageError({ reason: "--seeds and --seed exclude each other (--seed S trains one seed, --seeds S,S,... several)" })
+      }
+      const seeds = f.seeds !== undefined ? yield* parseSeeds(f.seeds) : undefined
+      if (seeds !== undefined && f.resume) return yield* new Args.UsageError({ reason: "--resume continues a single-seed training: it does not take --seeds" })
+      const command = ["haemsa", "train", ...argv]
       // the state in --out is checked before any data is read or trained on
       if (f.resume && f.out === undefined) return yield* new Args.UsageError({ reason: "--resume needs --out DIR (the folder with the training's state)" })
       if (f.resume && f.force) return yield* new Args.UsageError({ reason: "--resume and --force exclude each other (continue the training, or start it over)" })
-      if (f.out !== undefined && !f.resume && !f.force && TrainState.exists(f.out)) {
-        return yield* new TrainState.TrainStateError({
-          file: path.join(f.out, TrainState.FILE),
-          reason: "an interrupted training's state is here: pass --resume to continue it, or --force to start over"
-        })
+      const outs = f.out === undefined ? [] : seeds !== undefined ? seeds.map((s) => Experiment.seedFolder(f.out!, s)) : [f.out]
+      for (const out of outs) {
+        if (!f.resume && !f.force && TrainState.exists(out)) {
+          return yield* new TrainState.TrainStateError({
+            file: path.join(out, TrainState.FILE),
+            reason: "an interrupted training's state is here: pass --resume to continue it, or --force to start over"
+          })
+        }
       }
       if (f.resume && !TrainState.exists(f.out!)) yield* TrainState.load(f.out!).pipe(Effect.asVoid)
       const model = f.model ?? "haemsa"
@@ -84,11 +119,12 @@ export const command: Command.Command<typeof flags, TrainCommandError> = Command
       if (f.modalities !== undefined) spec = { ...spec, modalities: f.modalities as [Dataset.Modality, ...Array<Dataset.Modality>] }
       const source = yield* resolveDataSource(f.data)
       const loadOptions = SharedFlags.loadOptions(f)
-      const report = yield* Experiment.trainJob({
+      const job = {
         source,
         spec,
         out: f.out,
         resume: f.resume,
+        command,
         ...(loadOptions !== undefined ? { loadOptions } : {}),
         train: {
           epochs: f.epochs,
@@ -96,7 +132,18 @@ export const command: Command.Command<typeof flags, TrainCommandError> = Command
           ...(f["batch-size"] !== undefined ? { batchSize: f["batch-size"] } : {}),
           ...(f.patience !== undefined ? { patience: f.patience } : {})
         }
-      })
+      }
+      if (seeds !== undefined) {
+        const report = yield* Experiment.trainSeedsJob({ ...job, seeds })
+        io.out(`${report.model} on ${source} (${spec.modalities.join("+")}), backend ${report.backend}, seeds ${seeds.join(",")}:`)
+        io.out(metricsTable(report.runs.flatMap((r) => [[`seed ${r.seed} valid`, r.valid], [`seed ${r.seed} test`, r.test]] as const)))
+        io.out(`\nmean ± std over ${seeds.length} seeds (sample std, n-1):`)
+        io.out(meanStdTable([["valid", report.mean.valid, report.std.valid], ["test", report.mean.test, report.std.test]]))
+        if (f.out) io.out(`checkpoints: ${seeds.map((s) => Experiment.seedFolder(f.out!, s)).join(", ")}`)
+        if (f.json) yield* writeJson(f.json, report, { stdout: io.stdout })
+        return
+      }
+      const report = yield* Experiment.trainJob(job)
       io.out(
         `${report.model} on ${report.data} (${report.modalities.join("+")}), backend ${report.backend}, seed ${report.seed}: ` +
           `${report.epochs} epochs in ${report.seconds}s (best epoch ${report.best_epoch})`

@@ -10,6 +10,7 @@ import type { ExpertFactory } from "@haemsa/experts"
 import type { FusionFactory } from "@haemsa/hierarchical-fusion"
 import * as tf from "@tensorflow/tfjs"
 import { Effect } from "effect"
+import * as path from "node:path"
 import * as ArchitectureSpec from "./ArchitectureSpec"
 import { Backend } from "../backends/Backend"
 import * as Checkpoint from "./Checkpoint"
@@ -17,6 +18,8 @@ import * as DataInfo from "./DataInfo"
 import * as Evaluate from "./Evaluate"
 import * as Network from "./Network"
 import type { Progress } from "../cli/Progress"
+import * as RunCard from "./RunCard"
+import * as SeedStats from "./SeedStats"
 import * as Train from "./Train"
 import * as TrainState from "./TrainState"
 
@@ -27,6 +30,8 @@ export interface CheckpointExtra {
   readonly source: string
   readonly valid: Evaluate.SplitMetrics
   readonly test: Evaluate.SplitMetrics
+  /** The run card ({@link RunCard}); checkpoints written before 0.2.0 have none. */
+  readonly card?: RunCard.RunCard
 }
 
 /** The report of a training run (`--json`). */
@@ -41,6 +46,31 @@ export interface TrainReport {
   readonly modalities: ReadonlyArray<string>
   readonly valid: Evaluate.SplitMetrics
   readonly test: Evaluate.SplitMetrics
+  /** The run card ({@link RunCard}). */
+  readonly card: RunCard.RunCard
+}
+
+/** One seed's run of a multi-seed training (`runs` of {@link SeedsReport}). */
+export interface SeedRun {
+  readonly seed: number
+  readonly epochs: number
+  readonly seconds: number
+  readonly valid: Evaluate.SplitMetrics
+  readonly test: Evaluate.SplitMetrics
+}
+
+/**
+ * The report of `haemsa train --seeds` (`--json`): one run per seed, and the mean and the sample
+ * standard deviation (n - 1, {@link SeedStats.summarize}) of each metric over the seeds.
+ */
+export interface SeedsReport {
+  readonly model: ArchitectureSpec.ModelKind
+  readonly backend: string
+  readonly seeds: ReadonlyArray<number>
+  readonly runs: ReadonlyArray<SeedRun>
+  readonly mean: { readonly valid: Evaluate.SplitMetrics; readonly test: Evaluate.SplitMetrics }
+  readonly std: { readonly valid: Evaluate.SplitMetrics; readonly test: Evaluate.SplitMetrics }
+  readonly card: RunCard.RunCard
 }
 
 /** A dataset normalised on its train split, with the facts a model needs. */
@@ -104,12 +134,8 @@ export const trainOn = (
     return { result, valid, test }
   })
 
-/**
- * Train, score, and optionally save a checkpoint: the `haemsa train` job. With `out`, the training
- * keeps its state there at the end of each epoch ({@link TrainState}) and `resume` continues the one
- * kept there; the state is removed once the checkpoint is written.
- */
-export const trainJob = (options: {
+/** What {@link trainJob} and {@link trainSeedsJob} take. */
+export interface TrainJobOptions {
   readonly source: string
   readonly spec: ArchitectureSpec.ArchitectureSpec
   readonly train: Train.TrainOptions
@@ -117,21 +143,38 @@ export const trainJob = (options: {
   /** Continue the training whose state is in `out`. */
   readonly resume?: boolean
   readonly loadOptions?: DatasetLoader.LoadOptions
-}): Effect.Effect<
-  TrainReport,
-  Errors.DatasetError | Train.TrainingError | Network.ModelError | Checkpoint.CheckpointError | TrainState.TrainStateError,
-  Train.Parts | Progress | Backend | DatasetLoader.DatasetLoader
-> =>
+  /** The command line, for the run card (its secrets are replaced by `***` there). */
+  readonly command?: ReadonlyArray<string>
+}
+
+/** Load the data as read (for the card's hash) and normalised on its train split. */
+const loadForTraining = (source: string, options?: DatasetLoader.LoadOptions) =>
   Effect.gen(function*() {
-    const backend = yield* Backend
-    const data = yield* loadNormalized(options.source, options.loadOptions)
-    const train: Train.TrainOptions = options.out !== undefined ? { ...options.train, state: { dir: options.out, resume: options.resume === true } } : options.train
+    const loader = yield* DatasetLoader.DatasetLoader
+    const raw = yield* loader.load(source, options)
+    const { dataset, stats } = Normalize.normalize(raw)
+    // the normalised data's hash (the training state's) is taken here, as the data is loaded: the
+    // training itself then reads nothing of the test split before the final scoring
+    return { raw, data: { dataset, info: DataInfo.fromDataset(dataset, stats), hash: TrainState.dataHash(dataset) } }
+  })
+
+/** Train one seed on loaded data, score, and save a checkpoint (with the card) into `out` if given. */
+const trainOne = (
+  data: LoadedData & { readonly hash: string },
+  card: RunCard.RunCard,
+  options: TrainJobOptions,
+  seed: number,
+  out: string | undefined
+) =>
+  Effect.gen(function*() {
+    const train: Train.TrainOptions = out !== undefined
+      ? { ...options.train, seed, state: { dir: out, resume: options.resume === true, data: data.hash } }
+      : { ...options.train, seed }
     const { result, valid, test } = yield* trainOn(options.spec, data, train)
     // (an Effect that fails inside a generator skips its finally blocks: the network is freed with ensuring)
     return yield* Effect.gen(function*() {
-      if (options.out) {
-        const out = options.out
-        const extra: CheckpointExtra = { info: data.info, seed: options.train.seed ?? 0, source: options.source, valid, test }
+      if (out) {
+        const extra: CheckpointExtra = { info: data.info, seed, source: options.source, valid, test, card }
         // a checkpoint that cannot be written is a CheckpointError; anything else (reading the weights) is a bug
         yield* Effect.tryPromise({
           try: async () => Checkpoint.save(out, { spec: options.spec, extra, weights: await readWeights(result.net) }),
@@ -140,20 +183,79 @@ export const trainJob = (options: {
         // the checkpoint is the result: the state is not needed any more
         yield* TrainState.remove(out)
       }
-      const report: TrainReport = {
-        model: options.spec.model,
-        backend: backend.name,
-        seed: options.train.seed ?? 0,
-        epochs: result.history.length,
-        best_epoch: result.bestEpoch,
-        seconds: Math.round(result.seconds * 100) / 100,
-        data: options.source,
-        modalities: result.net.modalities,
-        valid,
-        test
-      }
-      return report
+      return { result, valid, test, modalities: result.net.modalities }
     }).pipe(Effect.ensuring(Effect.sync(() => Network.dispose(result.net))))
+  })
+
+/**
+ * Train, score, and optionally save a checkpoint: the `haemsa train` job. With `out`, the training
+ * keeps its state there at the end of each epoch ({@link TrainState}) and `resume` continues the one
+ * kept there; the state is removed once the checkpoint is written. The report and the checkpoint carry
+ * the run card ({@link RunCard}).
+ */
+export const trainJob = (options: TrainJobOptions): Effect.Effect<
+  TrainReport,
+  Errors.DatasetError | Train.TrainingError | Network.ModelError | Checkpoint.CheckpointError | TrainState.TrainStateError,
+  Train.Parts | Progress | Backend | DatasetLoader.DatasetLoader
+> =>
+  Effect.gen(function*() {
+    const backend = yield* Backend
+    const { raw, data } = yield* loadForTraining(options.source, options.loadOptions)
+    const seed = options.train.seed ?? 0
+    const card = RunCard.make({ command: options.command ?? [], spec: options.spec, source: options.source, raw, seeds: [seed], backend: backend.name })
+    const { result, valid, test, modalities } = yield* trainOne(data, card, options, seed, options.out)
+    const report: TrainReport = {
+      model: options.spec.model,
+      backend: backend.name,
+      seed,
+      epochs: result.history.length,
+      best_epoch: result.bestEpoch,
+      seconds: Math.round(result.seconds * 100) / 100,
+      data: options.source,
+      modalities,
+      valid,
+      test,
+      card
+    }
+    return report
+  })
+
+/** The checkpoint folder of one seed of a multi-seed training: `DIR/seed-S`. */
+export const seedFolder = (out: string, seed: number): string => path.join(out, `seed-${seed}`)
+
+/**
+ * Train one model per seed on the same data (loaded once), score each, and report every run with the
+ * mean and sample standard deviation (n - 1) of each metric: `haemsa train --seeds`. With `out`, each
+ * seed's checkpoint (and training state) is kept in `out/seed-S` ({@link seedFolder}); each carries
+ * the run card, whose `seeds` lists them all.
+ */
+export const trainSeedsJob = (options: TrainJobOptions & { readonly seeds: ReadonlyArray<number> }): Effect.Effect<
+  SeedsReport,
+  Errors.DatasetError | Train.TrainingError | Network.ModelError | Checkpoint.CheckpointError | TrainState.TrainStateError,
+  Train.Parts | Progress | Backend | DatasetLoader.DatasetLoader
+> =>
+  Effect.gen(function*() {
+    const backend = yield* Backend
+    const { raw, data } = yield* loadForTraining(options.source, options.loadOptions)
+    const card = RunCard.make({ command: options.command ?? [], spec: options.spec, source: options.source, raw, seeds: options.seeds, backend: backend.name })
+    const runs: Array<SeedRun> = []
+    for (const seed of options.seeds) {
+      const out = options.out !== undefined ? seedFolder(options.out, seed) : undefined
+      const label = options.train.label ?? `seed ${seed}`
+      const { result, valid, test } = yield* trainOne(data, card, { ...options, train: { ...options.train, label } }, seed, out)
+      runs.push({ seed, epochs: result.history.length, seconds: Math.round(result.seconds * 100) / 100, valid, test })
+    }
+    const valid = SeedStats.summarize(runs.map((r) => r.valid))
+    const test = SeedStats.summarize(runs.map((r) => r.test))
+    return {
+      model: options.spec.model,
+      backend: backend.name,
+      seeds: [...options.seeds],
+      runs,
+      mean: { valid: valid.mean, test: test.mean },
+      std: { valid: valid.std, test: test.std },
+      card
+    }
   })
 
 /** The network's weights as plain arrays (for checkpoints; read asynchronously, as webgpu needs). */
@@ -209,6 +311,8 @@ export const evalJob = (options: {
   readonly loadOptions?: DatasetLoader.LoadOptions
   /** Score the robustness grid of the test split too, its masks drawn from this seed. */
   readonly robustness?: { readonly seed: number }
+  /** Told a one-line warning when the data's hash differs from the one in the checkpoint's run card. */
+  readonly warn?: (line: string) => void
 }): Effect.Effect<
   EvalReport,
   Checkpoint.CheckpointError | Network.ModelError | Errors.DatasetError,
@@ -222,6 +326,16 @@ export const evalJob = (options: {
       const problems = DataInfo.incompatibilities(extra.info, raw)
       if (problems.length > 0) {
         return yield* new Network.ModelError({ reason: `${options.source} does not fit checkpoint ${options.checkpoint}: ${problems.join("; ")}` })
+      }
+      const trained = extra.card?.data?.sha256
+      if (typeof trained === "string" && options.warn !== undefined) {
+        const here = RunCard.dataHash(raw)
+        if (here !== trained) {
+          options.warn(
+            `the data differ from the checkpoint's training data: --data ${options.source} has sha256 ${here.slice(0, 16)}..., ` +
+              `the run card of ${options.checkpoint} ${trained.slice(0, 16)}... (${extra.card!.data.source})`
+          )
+        }
       }
       const dataset = Normalize.apply(raw, extra.info.normalization)
       const keep = options.modalities

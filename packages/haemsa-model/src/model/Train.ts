@@ -50,7 +50,15 @@ export interface TrainOptions {
    * `resume` continue the training whose state is there (a `TrainStateError` when there is none, or
    * it is of another configuration).
    */
-  readonly state?: { readonly dir: string; readonly resume?: boolean }
+  readonly state?: {
+    readonly dir: string
+    readonly resume?: boolean
+    /**
+     * The dataset's hash ({@link TrainState.dataHash}) when the caller computed it as the data was
+     * loaded: the training then reads nothing of the test split (it is hashed otherwise).
+     */
+    readonly data?: string
+  }
 }
 
 /** One epoch of history. */
@@ -170,7 +178,7 @@ export const train = (
     const losses = { task: yield* TaskLosses.TaskLosses, kd: yield* Distillation.Distillation }
     const config: TrainState.Config | undefined = options.state && {
       spec,
-      data: TrainState.dataHash(dataset),
+      data: options.state.data ?? TrainState.dataHash(dataset),
       seed,
       epochs,
       batchSize,

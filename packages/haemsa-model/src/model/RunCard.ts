@@ -1,0 +1,185 @@
+/**
+ * Run cards: what a training run was, written into its `--json` report and its checkpoint manifest
+ * (where the manifest's integrity hash covers it). A card holds the command line (passwords and tokens
+ * replaced by `***`, {@link redactArgv}), the architecture spec and its hash ({@link specHash}), the
+ * data set's source, SHA-256 ({@link dataHash}) and split sizes, the seeds, the versions of the
+ * `@haemsa` packages, tfjs and the runtime, and the backend with its thread count.
+ *
+ * @since 0.2.0
+ */
+import type { Dataset } from "@haemsa/datasets"
+import * as tf from "@tensorflow/tfjs"
+import { createHash } from "node:crypto"
+import * as fs from "node:fs"
+import { createRequire } from "node:module"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import type * as ArchitectureSpec from "./ArchitectureSpec"
+import * as TrainState from "./TrainState"
+
+/** A run card (the `card` of `haemsa train --json` and of the checkpoint manifest). */
+export interface RunCard {
+  /** The command line (`haemsa` and its arguments), passwords and tokens replaced by `***`. */
+  readonly command: ReadonlyArray<string>
+  readonly spec: ArchitectureSpec.ArchitectureSpec
+  /** The SHA-256 of the spec's canonical JSON (keys sorted). */
+  readonly spec_sha256: string
+  readonly data: {
+    /** The `--data` value as resolved (a path, `synthetic`, ...). */
+    readonly source: string
+    /** {@link dataHash} of the data as loaded. */
+    readonly sha256: string
+    /** The number of samples of each split. */
+    readonly splits: { readonly train: number; readonly valid: number; readonly test: number }
+  }
+  readonly seeds: ReadonlyArray<number>
+  /** The version of every `@haemsa` package this code runs with, by name. */
+  readonly packages: Readonly<Record<string, string>>
+  /** The `@tensorflow/tfjs` version. */
+  readonly tfjs: string
+  /** The tfjs backend and the threads it computes with (`null` for a GPU backend). */
+  readonly backend: { readonly name: string; readonly threads: number | null }
+  /** The runtime: `{ name: "node" | "deno", version }`. */
+  readonly runtime: { readonly name: string; readonly version: string }
+}
+
+/** What marks a flag whose value is a secret (its name contains one of these). */
+const SECRET_FLAG = /token|password|secret/i
+
+/** `scheme://user:password@host` with the password replaced by `***`. */
+const redactUrl = (s: string): string => s.replace(/([a-z][a-z0-9+.-]*:\/\/[^/\s:@]*):[^/\s@]*@/gi, "$1:***@")
+
+/**
+ * The command line with its secrets replaced by `***`: the password of a URL's userinfo
+ * (`redis://u:pw@h` -> `redis://u:***@h`), and the value of every flag whose name contains `token`,
+ * `password` or `secret` (`--api-token X`, `--db-password=X`).
+ */
+export const redactArgv = (argv: ReadonlyArray<string>): Array<string> => {
+  const out: Array<string> = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    const m = /^(--?[^=]+)=(.*)$/s.exec(a)
+    if (m !== null && SECRET_FLAG.test(m[1])) {
+      out.push(`${m[1]}=***`)
+    } else if (/^--?[^=]+$/.test(a) && SECRET_FLAG.test(a) && i + 1 < argv.length && !argv[i + 1].startsWith("--")) {
+      out.push(a, "***")
+      i++
+    } else {
+      out.push(redactUrl(a))
+    }
+  }
+  return out
+}
+
+/** Sorted-key JSON: the same text for the same data whatever the key order. */
+export const canonicalJson = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v)
+
+/** The SHA-256 of a spec's canonical JSON (keys sorted): the same for the same architecture. */
+export const specHash = (spec: ArchitectureSpec.ArchitectureSpec): string => createHash("sha256").update(canonicalJson(spec)).digest("hex")
+
+/**
+ * The data set's SHA-256: of the arrays as loaded, before normalisation (every split's ids, features,
+ * lengths, tokens, masks and labels, with the task: `TrainState.dataHash`), so the same data gives
+ * the same hash whatever file format or path it was read from, and `haemsa eval` can compare it.
+ */
+export const dataHash = (raw: Dataset.Dataset): string => TrainState.dataHash(raw)
+
+/** This module's file (`__filename` in the CommonJS build, else from `import.meta.url`). */
+const thisFile = (): string | undefined => {
+  if (typeof __filename === "string" && __filename !== "") return __filename
+  try {
+    return fileURLToPath(import.meta.url)
+  } catch {
+    return undefined
+  }
+}
+
+const readJson = (file: string): Record<string, unknown> | undefined => {
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8"))
+  } catch {
+    return undefined
+  }
+}
+
+/** The package.json of `@haemsa/haemsa-model` above `file` (sources, dist, an npm install). */
+const ownPackageJson = (file: string): string | undefined => {
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, "package.json")
+    if (readJson(candidate)?.name === "@haemsa/haemsa-model") return candidate
+    if (path.dirname(dir) === dir) return undefined
+  }
+}
+
+/**
+ * The versions of the `@haemsa` packages, read from their package.json at run time: this package and
+ * every `@haemsa` package it depends on (resolved from here, as the code resolves them: the workspace,
+ * the built dist and an npm install alike). A package that cannot be found is left out.
+ */
+export const packageVersions = (): Record<string, string> => {
+  const file = thisFile()
+  const own = file !== undefined ? ownPackageJson(file) : undefined
+  if (own === undefined) return {}
+  const pkg = readJson(own)!
+  const out: Record<string, string> = { [pkg.name as string]: String(pkg.version) }
+  const require = createRequire(own)
+  const deps = { ...(pkg.dependencies as object), ...(pkg.peerDependencies as object) }
+  for (const name of Object.keys(deps).filter((n) => n.startsWith("@haemsa/")).sort()) {
+    try {
+      const version = readJson(require.resolve(`${name}/package.json`))?.version
+      if (typeof version === "string") out[name] = version
+    } catch {
+      // an optional package that is not installed
+    }
+  }
+  return out
+}
+
+/**
+ * The threads the backend computes with: 1 for `cpu` and for `wasm` (tfjs 4.22 turns the threaded
+ * wasm build off under Node and Deno), `TF_NUM_INTRAOP_THREADS` or the cores for `tensorflow`, `null`
+ * for a GPU backend (`webgpu`, `webgl`).
+ */
+export const backendThreads = (name: string): number | null => {
+  if (name === "cpu" || name === "wasm") return 1
+  if (name === "tensorflow") {
+    const n = Number(process.env.TF_NUM_INTRAOP_THREADS)
+    return Number.isInteger(n) && n > 0 ? n : os.availableParallelism?.() ?? os.cpus().length
+  }
+  return null
+}
+
+/** The runtime: Deno (with its version) or Node. */
+export const runtime = (): { readonly name: string; readonly version: string } => {
+  const deno = (globalThis as { Deno?: { version?: { deno?: string } } }).Deno
+  return deno?.version?.deno !== undefined ? { name: "deno", version: deno.version.deno } : { name: "node", version: process.versions.node }
+}
+
+/** A run card for a training of `spec` on `raw` (the data as loaded) with these seeds, on `backend`. */
+export const make = (options: {
+  readonly command: ReadonlyArray<string>
+  readonly spec: ArchitectureSpec.ArchitectureSpec
+  readonly source: string
+  readonly raw: Dataset.Dataset
+  readonly seeds: ReadonlyArray<number>
+  readonly backend: string
+}): RunCard => ({
+  command: redactArgv(options.command),
+  spec: options.spec,
+  spec_sha256: specHash(options.spec),
+  data: {
+    source: options.source,
+    sha256: dataHash(options.raw),
+    splits: { train: options.raw.splits.train.n, valid: options.raw.splits.valid.n, test: options.raw.splits.test.n }
+  },
+  seeds: [...options.seeds],
+  packages: packageVersions(),
+  tfjs: tf.version.tfjs,
+  backend: { name: options.backend, threads: backendThreads(options.backend) },
+  runtime: runtime()
+})
