@@ -1,6 +1,7 @@
 /** Run cards: secrets redacted from the command line, hashes, versions, and the card's fields. */
 import * as tf from "@tensorflow/tfjs"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import * as RunCard from "../src/model/RunCard"
@@ -77,6 +78,30 @@ describe("RunCard.make", () => {
     for (const name of deps) {
       const version = JSON.parse(fs.readFileSync(path.join(pkgDir, "..", name.slice("@haemsa/".length), "package.json"), "utf8")).version
       expect(card.packages[name], name).toBe(version)
+    }
+  })
+
+  it("finds the versions from an npm install's layout too (dist inside node_modules, dependencies hoisted or nested)", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "haemsa-npm-"))
+    try {
+      const write = (dir: string, pkg: object) => {
+        fs.mkdirSync(dir, { recursive: true })
+        fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ exports: { ".": "./dist/index.js", "./package.json": "./package.json" }, ...pkg }))
+      }
+      const own = path.join(root, "node_modules", "@haemsa", "haemsa-model")
+      write(own, { name: "@haemsa/haemsa-model", version: "9.8.7", dependencies: { "@haemsa/datasets": "^1", "@haemsa/nn": "^2", "effect": "4" }, peerDependencies: { "@haemsa/mosi-real": ">=0.1.0" } })
+      write(path.join(root, "node_modules", "@haemsa", "datasets"), { name: "@haemsa/datasets", version: "1.2.3" })
+      write(path.join(own, "node_modules", "@haemsa", "nn"), { name: "@haemsa/nn", version: "2.0.1" })
+      write(path.join(root, "node_modules", "@haemsa", "mosi-real"), { name: "@haemsa/mosi-real", version: "0.4.0" })
+      fs.mkdirSync(path.join(own, "dist"))
+      expect(RunCard.packageVersions(path.join(own, "dist", "index.js"))).toEqual({
+        "@haemsa/haemsa-model": "9.8.7",
+        "@haemsa/datasets": "1.2.3",
+        "@haemsa/nn": "2.0.1",
+        "@haemsa/mosi-real": "0.4.0"
+      })
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true })
     }
   })
 

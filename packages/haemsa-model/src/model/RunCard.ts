@@ -118,11 +118,12 @@ const ownPackageJson = (file: string): string | undefined => {
 
 /**
  * The versions of the `@haemsa` packages, read from their package.json at run time: this package and
- * every `@haemsa` package it depends on (resolved from here, as the code resolves them: the workspace,
- * the built dist and an npm install alike). A package that cannot be found is left out.
+ * every `@haemsa` package it depends on (resolved from here, as the code resolves them: the workspace
+ * sources, the built dist and an npm install alike). A package that cannot be found is left out.
+ * `from` is the file to start from (default this module's).
  */
-export const packageVersions = (): Record<string, string> => {
-  const file = thisFile()
+export const packageVersions = (from?: string): Record<string, string> => {
+  const file = from ?? thisFile()
   const own = file !== undefined ? ownPackageJson(file) : undefined
   if (own === undefined) return {}
   const pkg = readJson(own)!
