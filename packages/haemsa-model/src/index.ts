@@ -48,6 +48,14 @@ export * as OutputFolder from "./model/OutputFolder"
 export * as Predict from "./model/Predict"
 /** Progress output. */
 export * as Progress from "./cli/Progress"
+/** The job queue's coordinator side: the queue-backed fitness evaluator of `haemsa search --queue`, `--status`, `--cancel`. */
+export * as QueueEvaluator from "./search/queue/QueueEvaluator"
+/** A candidate evaluation as a queue job: payload Schema, version and data checks, job ids and queue names. */
+export * as QueueJob from "./search/queue/QueueJob"
+/** Queue URLs (`redis://`, `rediss://`): parsing, where they come from, password redaction. */
+export * as QueueUrl from "./search/queue/QueueUrl"
+/** The job queue's worker side (`haemsa worker`). */
+export * as QueueWorker from "./search/queue/QueueWorker"
 /** The robustness grid's masks: which frames or samples of a modality are dropped at a rate, from a seed. */
 export * as Robustness from "./model/Robustness"
 /** The robustness grid as an SVG plot (MAE and Acc-2 non0 against the missing rate). */
@@ -70,3 +78,5 @@ export * as Train from "./model/Train"
 export * as TrainState from "./model/TrainState"
 /** Cheaper webgpu dispatches: bind-group cache, one uniform upload per submit. */
 export * as WebGpuDispatch from "./backends/WebGpuDispatch"
+/** The `haemsa worker` command: trains the candidates of searches run with `--queue`. */
+export * as WorkerCommand from "./search/WorkerCommand"
