@@ -48,6 +48,8 @@ export * as OutputFolder from "./model/OutputFolder"
 export * as Predict from "./model/Predict"
 /** Progress output. */
 export * as Progress from "./cli/Progress"
+/** BullMQ loaded on demand for the job queue (`--queue`), and the queue's error. */
+export * as QueueBull from "./search/queue/Bull"
 /** The job queue's coordinator side: the queue-backed fitness evaluator of `haemsa search --queue`, `--status`, `--cancel`. */
 export * as QueueEvaluator from "./search/queue/QueueEvaluator"
 /** A candidate evaluation as a queue job: payload Schema, version and data checks, job ids and queue names. */
