@@ -1,8 +1,10 @@
 import { Synthetic } from "@haemsa/datasets"
-import { Result } from "effect"
+import { Effect, Result } from "effect"
 import { describe, expect, it } from "vitest"
 import { defaultSpec } from "../src/model/ArchitectureSpec"
+import * as Bull from "../src/search/queue/Bull"
 import * as QueueJob from "../src/search/queue/QueueJob"
+import * as QueueUrl from "../src/search/queue/QueueUrl"
 
 const versions = QueueJob.localVersions()
 const payload = (overrides: Partial<QueueJob.JobPayload> = {}): QueueJob.JobPayload => ({
@@ -66,5 +68,21 @@ describe("QueueJob.jobId and queueName", () => {
     expect(QueueJob.jobId(p)).not.toContain(":")
     expect(QueueJob.queueName({ seed: 1 }, "/a")).toBe(QueueJob.queueName({ seed: 1 }, "/a"))
     expect(QueueJob.queueName({ seed: 1 }, "/a")).not.toBe(QueueJob.queueName({ seed: 2 }, "/a"))
+  })
+})
+
+describe("Bull.loadWith", () => {
+  it("a missing bullmq is a QueueError that says how to install it", async () => {
+    const missing = Object.assign(new Error("Cannot find package 'bullmq' imported from x"), { code: "ERR_MODULE_NOT_FOUND" })
+    const error = await Effect.runPromise(Effect.flip(Bull.loadWith(() => Promise.reject(missing))))
+    expect(error._tag).toBe("QueueError")
+    expect(error.message).toContain("npm install bullmq")
+    const broken = await Effect.runPromise(Effect.flip(Bull.loadWith(() => Promise.reject(new Error("boom")))))
+    expect(broken.message).toContain("cannot load bullmq: boom")
+  })
+
+  it("QueueError.redacted removes the URL's password", () => {
+    const url = Result.getOrThrow(QueueUrl.parse("redis://:sekrit@h:1"))
+    expect(Bull.QueueError.redacted(url, new Error("WRONGPASS sekrit")).message).toBe("job queue: WRONGPASS ***")
   })
 })

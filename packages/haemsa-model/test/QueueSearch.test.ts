@@ -100,6 +100,8 @@ describe.skipIf(!Redis.available)("a search on the job queue", () => {
     await waitFor(workerA, /\(attempt 1\): candidate/)
     workerA.child.kill("SIGKILL")
     await workerA.exited
+    // the job it held when killed (if it had not finished it) was trained by the other worker
+    const held = [...workerA.output.matchAll(/job (\S+) \(attempt/g)].map((m) => m[1]).at(-1)!
     // the coordinator dies after the first generation was checkpointed
     await waitFor(first, /generation 1\/2 {2}best/)
     first.child.kill("SIGKILL")
@@ -127,6 +129,7 @@ describe.skipIf(!Redis.available)("a search on the job queue", () => {
     expect(status.failed).toBe(0)
     expect(status.waiting + status.active).toBe(0)
 
+    if (!workerA.output.includes(`job ${held}: fitness`)) expect(workerB.output).toContain(`job ${held} (attempt`)
     workerB.child.kill("SIGTERM")
     expect(await workerB.exited).toBe(0)
     expect(workerB.output).toMatch(/stopped/)

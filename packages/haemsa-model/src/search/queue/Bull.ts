@@ -32,16 +32,23 @@ export const INSTALL_HINT = "npm install bullmq@^5.81.5 (next to @haemsa/haemsa-
 /** The specifier {@link load} imports (a variable, so bundlers leave the optional import alone). */
 const SPECIFIER: string = "bullmq"
 
+/**
+ * Imports BullMQ with `importer` (default: a dynamic `import`); a missing package fails with a
+ * {@link QueueError} naming the install command.
+ */
+export const loadWith = (importer: (specifier: string) => Promise<unknown>): Effect.Effect<BullMQ, QueueError> =>
+  Effect.tryPromise({
+    try: () => importer(SPECIFIER) as Promise<BullMQ>,
+    catch: (e) =>
+      new QueueError({
+        reason: (e as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" || /Cannot find (module|package)/.test(String(e))
+          ? `--queue needs the bullmq package, which is not installed: ${INSTALL_HINT}`
+          : `cannot load bullmq: ${e instanceof Error ? e.message : String(e)}`
+      })
+  })
+
 /** Imports BullMQ; a missing package fails with a {@link QueueError} naming the install command. */
-export const load: Effect.Effect<BullMQ, QueueError> = Effect.tryPromise({
-  try: () => import(SPECIFIER) as Promise<BullMQ>,
-  catch: (e) =>
-    new QueueError({
-      reason: (e as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" || /Cannot find (module|package)/.test(String(e))
-        ? `--queue needs the bullmq package, which is not installed: ${INSTALL_HINT}`
-        : `cannot load bullmq: ${e instanceof Error ? e.message : String(e)}`
-    })
-})
+export const load: Effect.Effect<BullMQ, QueueError> = loadWith((specifier) => import(specifier))
 
 /** The Redis hash (queue name to registration time) where coordinators register their queue names, so workers find every search's queue. */
 export const REGISTRY = "haemsa:queues"
