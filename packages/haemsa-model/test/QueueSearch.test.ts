@@ -133,6 +133,9 @@ describe.skipIf(!Redis.available)("a search on the job queue", () => {
     workerB.child.kill("SIGTERM")
     expect(await workerB.exited).toBe(0)
     expect(workerB.output).toMatch(/stopped/)
+    // a worker prints each job's candidate and its epochs
+    expect(workerB.output).toMatch(/job \S+ \(attempt \d\): candidate /)
+    expect(workerB.output).toMatch(/job \S+: .*epoch 1\//)
 
     // --cancel removes the queue and its jobs
     await Effect.runPromise(QueueEvaluator.cancel(url, SearchCommand.searchQueueName(options)))

@@ -39,7 +39,10 @@ const start = async () => {
   // one request at a time: the parent sends the next only after this one is answered
   port.on("message", async (request: WorkerRequest) => {
     const job: Effect.Effect<WorkerReply, unknown, FitnessServices> = request.type === "fitness"
-      ? Effect.map(fitness(request.spec, data, request.fidelity, config.options), (value) => ({ type: "fitness", id: request.id, fitness: value }))
+      ? Effect.map(
+        fitness(request.spec, data, request.fidelity, config.options, request.progress === true ? (line) => reply({ type: "progress", id: request.id, line }) : undefined),
+        (value) => ({ type: "fitness", id: request.id, fitness: value })
+      )
       : Effect.map(retrain(request.spec, data, request.epochs, config.options), (outcome) => ({ type: "retrain", id: request.id, outcome }))
     const exit = await Effect.runPromiseExit(job.pipe(Effect.provide(Environment.parts)))
     reply(Exit.isSuccess(exit) ? exit.value : { type: "failed", id: request.id, reason: reason(Cause.squash(exit.cause)) })

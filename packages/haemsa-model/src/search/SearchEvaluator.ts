@@ -111,19 +111,20 @@ export const trainOptions = (fidelity: Fidelity.Fidelity, options: EvaluatorOpti
 
 /**
  * Trains `spec` at `fidelity` on normalised data and returns its best validation objective. Progress
- * lines of the training are dropped (the search reports per generation).
+ * lines of the training (one per epoch) go to `log`, or are dropped (the search reports per generation).
  */
 export const fitness = (
   spec: ArchitectureSpec,
   data: { readonly dataset: Dataset.Dataset; readonly info: DataInfo },
   fidelity: Fidelity.Fidelity,
-  options: EvaluatorOptions
+  options: EvaluatorOptions,
+  log?: (line: string) => void
 ) =>
   Effect.gen(function*() {
     const result = yield* Train.train(spec, data.dataset, data.info, trainOptions(fidelity, options))
     Network.dispose(result.net)
     return result.bestObjective
-  }).pipe(Effect.provide(Progress.layerSilent))
+  }).pipe(Effect.provide(log === undefined ? Progress.layerSilent : Layer.succeed(Progress, { update: () => undefined, log })))
 
 /** Trains `spec` for `epochs` on all the train split (early stopping as configured) and scores valid and test. */
 export const retrain = (
@@ -200,7 +201,13 @@ export interface WorkerConfig {
 
 /** A job for a worker: a fitness at a fidelity, or a full training run. */
 export type WorkerJob =
-  | { readonly type: "fitness"; readonly spec: ArchitectureSpec; readonly fidelity: Fidelity.Fidelity }
+  | {
+    readonly type: "fitness"
+    readonly spec: ArchitectureSpec
+    readonly fidelity: Fidelity.Fidelity
+    /** Send the training's progress lines (one per epoch) as `progress` replies. */
+    readonly progress?: boolean
+  }
   | { readonly type: "retrain"; readonly spec: ArchitectureSpec; readonly epochs: number }
 
 /** What the parent sends a worker: a job and its id. */
@@ -213,6 +220,7 @@ export type WorkerReply =
   | { readonly type: "fitness"; readonly id: number; readonly fitness: number }
   | { readonly type: "retrain"; readonly id: number; readonly outcome: TrainOutcome }
   | { readonly type: "failed"; readonly id: number; readonly reason: string }
+  | { readonly type: "progress"; readonly id: number; readonly line: string }
 
 /** This module's URL (also in the CommonJS build, where `import.meta` is empty). */
 const here = (): string => (typeof __filename === "string" ? pathToFileURL(__filename).href : import.meta.url)

@@ -24,8 +24,8 @@ export class WorkerPoolError extends Schema.TaggedError<WorkerPoolError>()("Work
   }
 }
 
-/** A reply to a job. */
-export type JobReply = Extract<WorkerReply, { readonly id: number }>
+/** A reply to a job (its result or failure; progress lines go to the job's listener). */
+export type JobReply = Exclude<Extract<WorkerReply, { readonly id: number }>, { readonly type: "progress" }>
 
 /** A started pool of fitness workers. */
 export interface WorkerPool {
@@ -33,9 +33,10 @@ export interface WorkerPool {
   readonly modalities: ReadonlyArray<Dataset.Modality>
   /**
    * Runs a job on an idle worker; fails with an `EvaluationError` when the job failed, its worker
-   * crashed or exited, or no replacement worker could start.
+   * crashed or exited, or no replacement worker could start. The job's progress lines (a fitness job
+   * with `progress: true`) go to `onProgress`.
    */
-  readonly run: (job: WorkerJob) => Effect.Effect<JobReply, SearchErrors.EvaluationError>
+  readonly run: (job: WorkerJob, onProgress?: (line: string) => void) => Effect.Effect<JobReply, SearchErrors.EvaluationError>
 }
 
 /** The ready message of a worker. */
@@ -52,7 +53,11 @@ interface Thread {
   /** Why it is gone (it crashed or exited), once it is. */
   lost: string | undefined
   /** The job waiting for its reply: at most one, a pool item serves one job at a time. */
-  job: { readonly id: number; readonly reply: Deferred.Deferred<JobReply, SearchErrors.EvaluationError> } | undefined
+  job: {
+    readonly id: number
+    readonly reply: Deferred.Deferred<JobReply, SearchErrors.EvaluationError>
+    readonly onProgress: ((line: string) => void) | undefined
+  } | undefined
 }
 
 const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e))
@@ -70,7 +75,9 @@ const watch = (worker: Worker): Thread => {
   worker.on("message", (reply: WorkerReply) => {
     if (reply.type === "ready") Deferred.doneUnsafe(thread.ready, Effect.succeed(reply))
     else if (reply.type === "fatal") Deferred.doneUnsafe(thread.ready, Effect.fail(new WorkerPoolError({ reason: reply.reason })))
-    else if (thread.job !== undefined && thread.job.id === reply.id) {
+    else if (reply.type === "progress") {
+      if (thread.job !== undefined && thread.job.id === reply.id) thread.job.onProgress?.(reply.line)
+    } else if (thread.job !== undefined && thread.job.id === reply.id) {
       Deferred.doneUnsafe(
         thread.job.reply,
         reply.type === "failed" ? Effect.fail(new SearchErrors.EvaluationError({ reason: reply.reason })) : Effect.succeed(reply)
@@ -106,10 +113,10 @@ export const make = (size: number, spawn: () => Worker): Effect.Effect<WorkerPoo
      * Posts the job to a borrowed worker and awaits its reply. A worker that is lost, or still busy
      * with an interrupted job, is replaced.
      */
-    const post = (thread: Thread, job: WorkerJob): Effect.Effect<JobReply, SearchErrors.EvaluationError> => {
+    const post = (thread: Thread, job: WorkerJob, onProgress?: (line: string) => void): Effect.Effect<JobReply, SearchErrors.EvaluationError> => {
       const reply = Deferred.makeUnsafe<JobReply, SearchErrors.EvaluationError>()
       const id = nextId++
-      thread.job = { id, reply }
+      thread.job = { id, reply, onProgress }
       try {
         thread.worker.postMessage({ ...job, id } satisfies WorkerRequest)
       } catch (e) {
@@ -125,11 +132,11 @@ export const make = (size: number, spawn: () => Worker): Effect.Effect<WorkerPoo
       )
     }
 
-    const run = (job: WorkerJob): Effect.Effect<JobReply, SearchErrors.EvaluationError> =>
+    const run = (job: WorkerJob, onProgress?: (line: string) => void): Effect.Effect<JobReply, SearchErrors.EvaluationError> =>
       Pool.use(pool, (thread) =>
         Effect.suspend(() =>
           // gone while idle: replace it and take another worker (the job has not started)
-          thread.lost !== undefined ? Effect.andThen(Pool.invalidate(pool, thread), run(job)) : post(thread, job)
+          thread.lost !== undefined ? Effect.andThen(Pool.invalidate(pool, thread), run(job, onProgress)) : post(thread, job, onProgress)
         )).pipe(
           Effect.catchTag("WorkerPoolError", (e) => Effect.fail(new SearchErrors.EvaluationError({ reason: e.message })))
         )

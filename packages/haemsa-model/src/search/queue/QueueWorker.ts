@@ -148,7 +148,9 @@ export const run = (options: WorkerOptions): Effect.Effect<void, Bull.QueueError
       const candidate = SearchReport.describeArchitecture(payload.spec)
       log(`job ${job.id} (attempt ${job.attemptsMade + 1}): candidate ${candidate} at level ${payload.fidelity.level} (${payload.fidelity.epochs ?? "default"} epochs, fraction ${payload.fidelity.fraction ?? 1})`)
       const started = performance.now()
-      const exit = await Effect.runPromiseExit(pool.run({ type: "fitness", spec: payload.spec, fidelity: payload.fidelity }))
+      const exit = await Effect.runPromiseExit(
+        pool.run({ type: "fitness", spec: payload.spec, fidelity: payload.fidelity, progress: true }, (line) => log(`job ${job.id}: ${line}`))
+      )
       const seconds = (performance.now() - started) / 1000
       if (Exit.isFailure(exit)) {
         const reason = exit.cause.toString()
