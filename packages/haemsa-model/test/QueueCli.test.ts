@@ -5,7 +5,16 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { DatasetLoader } from "@haemsa/datasets"
+import { Effect, Layer, Result } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Backend } from "../src/backends/Backend"
+import { Progress } from "../src/cli/Progress"
+import * as Environment from "../src/Environment"
+import * as Bull from "../src/search/queue/Bull"
+import * as QueueEvaluator from "../src/search/queue/QueueEvaluator"
+import * as QueueUrl from "../src/search/queue/QueueUrl"
+import * as SearchCommand from "../src/search/SearchCommand"
 import { cli } from "./Support"
 import * as Redis from "./queue/Redis"
 
@@ -58,4 +67,32 @@ describe.skipIf(!Redis.available)("haemsa search --status and --cancel on a real
     expect(cancel.out.join("\n")).toContain("cancelled")
     for (const r of [status, cancel]) expect([...r.out, ...r.err].join("\n")).not.toContain("pw-cli-5d3a")
   })
+
+  it("--cancel stops a running coordinator with a QueueError", async () => {
+    const url = Result.getOrThrow(QueueUrl.parse(redis.url))
+    const options: SearchCommand.SearchJobOptions = {
+      source: "synthetic",
+      loadOptions: { synthetic: { seed: 2, sizes: { train: 16, valid: 8, test: 8 }, steps: 4, dims: { text: 6, audio: 3, vision: 4 } } },
+      population: 4,
+      generations: 1,
+      seed: 1,
+      checkpointDir: path.join(tmp, "cancelled"),
+      fidelity: [{ epochs: 1 }]
+    }
+    const name = SearchCommand.searchQueueName(options)
+    const services = Layer.mergeAll(Environment.parts, DatasetLoader.DatasetLoader.layer, Backend.layerTest, Progress.layerSilent)
+    // no worker: the coordinator waits for its jobs until the search is cancelled
+    const search = Effect.runPromise(Effect.flip(SearchCommand.searchJob({ ...options, queue: { url, name } }).pipe(Effect.provide(services))))
+    const probe = await Effect.runPromise(Bull.load)
+    const queue = new probe.Queue(name, { connection: QueueUrl.connectionOptions(url) })
+    try {
+      while ((await (await queue.client).hexists(Bull.REGISTRY, name)) !== 1) await new Promise((resolve) => setTimeout(resolve, 50))
+      await Effect.runPromise(QueueEvaluator.cancel(url, name))
+      const error = await search
+      expect(error._tag).toBe("QueueError")
+      expect(error.message).toContain("the search was cancelled")
+    } finally {
+      await queue.close()
+    }
+  }, 60_000)
 })

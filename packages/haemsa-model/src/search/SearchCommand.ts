@@ -211,7 +211,7 @@ const evaluatorLayer = (
   workers: number,
   log: (line: string) => void
 ): Layer.Layer<
-  SearchEvaluator.SearchSpace | FitnessEvaluator.FitnessEvaluator | SearchEvaluator.Retrainer,
+  SearchEvaluator.SearchSpace | FitnessEvaluator.FitnessEvaluator | SearchEvaluator.Retrainer | QueueEvaluator.QueueWatch,
   DatasetErrors.DatasetError | SearchEvaluator.WorkerPoolError | QueueError,
   DatasetLoader.DatasetLoader | SearchEvaluator.FitnessServices
 > => {
@@ -231,14 +231,19 @@ const evaluatorLayer = (
       log
     })
   }
+  // a search on this machine is stopped by its own process only
+  const local = Layer.succeed(QueueEvaluator.QueueWatch, { cancelled: Effect.never })
   return workers === 0
-    ? SearchEvaluator.layerInProcess(common)
-    : SearchEvaluator.layerWorkers({
-      ...common,
-      workers,
-      ...(options.backend !== undefined ? { backend: options.backend } : {}),
-      ...(options.allowSoftwareAdapter !== undefined ? { allowSoftwareAdapter: options.allowSoftwareAdapter } : {})
-    })
+    ? Layer.merge(local, SearchEvaluator.layerInProcess(common))
+    : Layer.merge(
+      local,
+      SearchEvaluator.layerWorkers({
+        ...common,
+        workers,
+        ...(options.backend !== undefined ? { backend: options.backend } : {}),
+        ...(options.allowSoftwareAdapter !== undefined ? { allowSoftwareAdapter: options.allowSoftwareAdapter } : {})
+      })
+    )
 }
 
 const retrainOutput = (architecture: ArchitectureSpec, outcome: SearchEvaluator.TrainOutcome): RetrainOutput => ({
@@ -351,7 +356,9 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
           }))
         )
     }
-    const result = yield* Search.run({
+    // on a queue, `haemsa search --cancel` elsewhere stops this search
+    const watch = yield* QueueEvaluator.QueueWatch
+    const run = Search.run({
       ...searchOptions,
       onProgress: (p) => {
         generation = p.generation
@@ -362,6 +369,7 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
         )
       }
     }).pipe(Effect.provide(Layer.succeed(FitnessEvaluator.FitnessEvaluator, counting)))
+    const result = yield* Effect.raceFirst(run, watch.cancelled)
     const cpuSeconds = cpuBefore + cpuSecondsSince(cpuStart)
     writeCost(options.checkpointDir, cpuSeconds)
 
@@ -510,7 +518,7 @@ export const command: Command.Command<typeof flags, SearchCommandError> = Comman
         const name = searchQueueName(job)
         if (f.cancel) {
           yield* QueueEvaluator.cancel(queueUrl, name)
-          io.out(`cancelled: queue ${name} on ${QueueUrl.redact(queueUrl)} and its jobs are removed (stop its coordinator if it still runs)`)
+          io.out(`cancelled: queue ${name} on ${QueueUrl.redact(queueUrl)} and its jobs are removed (a running coordinator stops within seconds)`)
           return
         }
         if (f.status) {

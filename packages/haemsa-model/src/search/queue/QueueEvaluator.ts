@@ -29,6 +29,15 @@ import * as QueueUrl from "./QueueUrl"
 /** Attempts of a job before it fails for good (a worker's crash or stall uses one; a refusal none). */
 export const DEFAULT_ATTEMPTS = 3
 
+/** How often the coordinator checks that its search was not cancelled. */
+export const CANCEL_CHECK = "2 seconds"
+
+/** A queue search's cancellation: `cancelled` fails once `haemsa search --cancel` removed the search's queue. */
+export class QueueWatch extends Context.Service<QueueWatch, {
+  /** Never succeeds; fails with a {@link Bull.QueueError} when the search's queue is cancelled. */
+  readonly cancelled: Effect.Effect<never, Bull.QueueError>
+}>()("@haemsa/haemsa-model/QueueWatch") {}
+
 /** Options of the queue-backed evaluator. */
 export interface QueueOptions extends EvaluatorOptions {
   readonly url: QueueUrl.QueueUrl
@@ -57,14 +66,14 @@ const fitnessOf = (value: unknown): number => {
 /**
  * The coordinator's evaluator: loads the data once (its modalities decode genomes; its content hash
  * goes into every job), registers the search's queue where workers find it ({@link Bull.REGISTRY}),
- * and turns each evaluation into a job. The queue's connections close with the layer's scope. A
+ * and turns each evaluation into a job. Also provides the {@link QueueWatch} of the search. The queue's connections close with the layer's scope. A
  * retraining (`--retrain`) is not run on the queue: the {@link Retrainer} fails, saying so.
  */
 export const layer = (
   options: QueueOptions
-): Layer.Layer<SearchServices, DatasetErrors.DatasetError | Bull.QueueError, DatasetLoader.DatasetLoader> =>
+): Layer.Layer<SearchServices | QueueWatch, DatasetErrors.DatasetError | Bull.QueueError, DatasetLoader.DatasetLoader> =>
   Layer.effectContext(
-    Effect.gen(function*(): Effect.fn.Return<Context.Context<SearchServices>, DatasetErrors.DatasetError | Bull.QueueError, DatasetLoader.DatasetLoader | Scope.Scope> {
+    Effect.gen(function*(): Effect.fn.Return<Context.Context<SearchServices | QueueWatch>, DatasetErrors.DatasetError | Bull.QueueError, DatasetLoader.DatasetLoader | Scope.Scope> {
       const bull = yield* Bull.load
       const data = yield* Experiment.loadNormalized(options.source, options.loadOptions)
       const hash = QueueJob.dataHash(data.dataset)
@@ -144,9 +153,19 @@ export const layer = (
       const retrainer: Retrainer["Service"] = {
         retrain: () => Effect.fail(new SearchErrors.EvaluationError({ reason: "--retrain is not run on the job queue: rerun the search without --queue to retrain" }))
       }
+      // the queue is gone from the registry: `haemsa search --cancel` ran (a failed check is retried)
+      const registered = Effect.tryPromise(async () => (await (await queue.client).hexists(Bull.REGISTRY, name)) === 1).pipe(
+        Effect.orElseSucceed(() => true)
+      )
+      const cancelled: Effect.Effect<never, Bull.QueueError> = Effect.sleep(CANCEL_CHECK).pipe(
+        Effect.andThen(registered),
+        Effect.repeat({ while: (present) => present }),
+        Effect.andThen(Effect.fail(new Bull.QueueError({ reason: `the search was cancelled: its queue ${name} was removed (haemsa search --cancel)` })))
+      )
       return Context.make(SearchSpace, space).pipe(
         Context.add(FitnessEvaluator.FitnessEvaluator, evaluator),
-        Context.add(Retrainer, retrainer)
+        Context.add(Retrainer, retrainer),
+        Context.add(QueueWatch, { cancelled })
       )
     })
   )
