@@ -22,13 +22,10 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "haemsa-queue-cli-"))
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
 
 describe("queue usage errors", () => {
-  it("--status and --cancel need a queue; --retrain is refused with one; bad URLs exit 2 without the password", async () => {
+  it("--status and --cancel need a queue; bad URLs exit 2 without the password", async () => {
     const status = await cli("search", "--checkpoint", path.join(tmp, "a"), "--status")
     expect(status.code).toBe(2)
     expect(status.stderr).toContain("--status and --cancel need the search's queue")
-    const retrain = await cli("search", "--checkpoint", path.join(tmp, "b"), "--queue", "redis://127.0.0.1:1", "--retrain")
-    expect(retrain.code).toBe(2)
-    expect(retrain.stderr).toContain("--retrain runs on this machine")
     const bad = await cli("search", "--checkpoint", path.join(tmp, "c"), "--queue", "http://u:hunter2@h:1")
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain("unsupported scheme")

@@ -17,7 +17,9 @@ import { Progress } from "../src/cli/Progress"
 import * as Environment from "../src/Environment"
 import * as QueueEvaluator from "../src/search/queue/QueueEvaluator"
 import * as QueueUrl from "../src/search/queue/QueueUrl"
+import * as Experiment from "../src/model/Experiment"
 import * as SearchCommand from "../src/search/SearchCommand"
+import * as SearchEvaluator from "../src/search/SearchEvaluator"
 import * as Redis from "./queue/Redis"
 
 const PASSWORD = "pw-7c1e9f0a2b"
@@ -93,7 +95,8 @@ describe.skipIf(!Redis.available)("a search on the job queue", () => {
     const workerB = tsx("worker.ts", [redis.url, "2000"])
     procs.push(workerA, workerB)
     const out = path.join(tmp, "out.json")
-    const coordinatorArgs = [JSON.stringify({ url: redis.url, out, options })]
+    // the coordinator also retrains the winner (on its own backend, here cpu), after the search
+    const coordinatorArgs = [JSON.stringify({ url: redis.url, out, options: { ...options, retrainEpochs: 1 } })]
     const first = tsx("coordinator.ts", coordinatorArgs)
     procs.push(first)
     // a worker dies as it trains a candidate: its job goes to the other worker once its lock expires
@@ -121,6 +124,16 @@ describe.skipIf(!Redis.available)("a search on the job queue", () => {
     expect(queued.evaluations).toBe(local.evaluations)
     expect(queued.cache_hits).toBe(local.cache_hits)
     expect(queued.failures).toBe(0)
+
+    // --retrain on the queue: the coordinator retrains the winner and the default architecture itself,
+    // exactly as an in-process retraining on the same backend does
+    const data = await Effect.runPromise(Experiment.loadNormalized(options.source, options.loadOptions).pipe(Effect.provide(services)))
+    const expected = await Effect.runPromise(
+      SearchEvaluator.retrain(queued.best.architecture, data, 1, { source: options.source, seed: options.seed }).pipe(Effect.provide(services))
+    )
+    expect(queued.retrain?.epochs).toBe(1)
+    expect(queued.retrain?.winner.valid).toEqual(expected.valid)
+    expect(queued.retrain?.winner.test).toEqual(expected.test)
 
     // one finished job per evaluation: none trained twice to completion, none left behind
     const url = Result.getOrThrow(QueueUrl.parse(redis.url))

@@ -496,9 +496,6 @@ export const command: Command.Command<typeof flags, SearchCommandError> = Comman
       if ((f.status || f.cancel) && queueUrl === undefined) {
         return yield* new Args.UsageError({ reason: `--status and --cancel need the search's queue (--queue, --queue-file or $${QueueUrl.ENV_VAR})` })
       }
-      if (f.retrain && queueUrl !== undefined) {
-        return yield* new Args.UsageError({ reason: "--retrain runs on this machine: rerun the search without --queue to retrain its winner" })
-      }
       const job: SearchJobOptions = {
         source,
         ...(loadOptions !== undefined ? { loadOptions } : {}),

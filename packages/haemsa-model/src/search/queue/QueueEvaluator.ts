@@ -20,8 +20,8 @@ import { Context, Effect, Layer } from "effect"
 import { availableModalities } from "../../model/DataInfo"
 import * as Experiment from "../../model/Experiment"
 import * as Genome from "../Genome"
-import type { EvaluatorOptions, SearchServices } from "../SearchEvaluator"
-import { makeSpace, Retrainer, SearchSpace } from "../SearchEvaluator"
+import type { EvaluatorOptions, FitnessServices, SearchServices } from "../SearchEvaluator"
+import { makeSpace, retrain, Retrainer, SearchSpace } from "../SearchEvaluator"
 import * as Bull from "./Bull"
 import * as QueueJob from "./QueueJob"
 import * as QueueUrl from "./QueueUrl"
@@ -66,14 +66,20 @@ const fitnessOf = (value: unknown): number => {
 /**
  * The coordinator's evaluator: loads the data once (its modalities decode genomes; its content hash
  * goes into every job), registers the search's queue where workers find it ({@link Bull.REGISTRY}),
- * and turns each evaluation into a job. Also provides the {@link QueueWatch} of the search. The queue's connections close with the layer's scope. A
- * retraining (`--retrain`) is not run on the queue: the {@link Retrainer} fails, saying so.
+ * and turns each evaluation into a job. Also provides the {@link QueueWatch} of the search. The queue's
+ * connections close with the layer's scope. The retraining of the winner (`--retrain`) runs here, on
+ * the coordinator, on its backend, with the data it loaded (the {@link Retrainer} of the local search).
  */
 export const layer = (
   options: QueueOptions
-): Layer.Layer<SearchServices | QueueWatch, DatasetErrors.DatasetError | Bull.QueueError, DatasetLoader.DatasetLoader> =>
+): Layer.Layer<SearchServices | QueueWatch, DatasetErrors.DatasetError | Bull.QueueError, DatasetLoader.DatasetLoader | FitnessServices> =>
   Layer.effectContext(
-    Effect.gen(function*(): Effect.fn.Return<Context.Context<SearchServices | QueueWatch>, DatasetErrors.DatasetError | Bull.QueueError, DatasetLoader.DatasetLoader | Scope.Scope> {
+    Effect.gen(function*(): Effect.fn.Return<
+      Context.Context<SearchServices | QueueWatch>,
+      DatasetErrors.DatasetError | Bull.QueueError,
+      DatasetLoader.DatasetLoader | FitnessServices | Scope.Scope
+    > {
+      const context = yield* Effect.context<FitnessServices>()
       const bull = yield* Bull.load
       const data = yield* Experiment.loadNormalized(options.source, options.loadOptions)
       const hash = QueueJob.dataHash(data.dataset)
@@ -151,7 +157,8 @@ export const layer = (
           )
       }
       const retrainer: Retrainer["Service"] = {
-        retrain: () => Effect.fail(new SearchErrors.EvaluationError({ reason: "--retrain is not run on the job queue: rerun the search without --queue to retrain" }))
+        retrain: (spec, epochs) =>
+          retrain(spec, data, epochs, options).pipe(Effect.provideContext(context), Effect.mapError((e) => evaluationError(url, e)))
       }
       // the queue is gone from the registry: `haemsa search --cancel` ran (a failed check is retried)
       const registered = Effect.tryPromise(async () => (await (await queue.client).hexists(Bull.REGISTRY, name)) === 1).pipe(
