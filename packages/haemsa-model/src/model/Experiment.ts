@@ -187,6 +187,15 @@ const trainOne = (
     }).pipe(Effect.ensuring(Effect.sync(() => Network.dispose(result.net))))
   })
 
+/** What every training job starts with: the backend, the data (loaded once) and the run card of `seeds`. */
+const prepareRun = (options: TrainJobOptions, seeds: ReadonlyArray<number>) =>
+  Effect.gen(function*() {
+    const backend = yield* Backend
+    const { raw, data } = yield* loadForTraining(options.source, options.loadOptions)
+    const card = RunCard.make({ command: options.command ?? [], spec: options.spec, source: options.source, raw, seeds, backend: backend.name })
+    return { backend, data, card }
+  })
+
 /**
  * Train, score, and optionally save a checkpoint: the `haemsa train` job. With `out`, the training
  * keeps its state there at the end of each epoch ({@link TrainState}) and `resume` continues the one
@@ -199,10 +208,8 @@ export const trainJob = (options: TrainJobOptions): Effect.Effect<
   Train.Parts | Progress | Backend | DatasetLoader.DatasetLoader
 > =>
   Effect.gen(function*() {
-    const backend = yield* Backend
-    const { raw, data } = yield* loadForTraining(options.source, options.loadOptions)
     const seed = options.train.seed ?? 0
-    const card = RunCard.make({ command: options.command ?? [], spec: options.spec, source: options.source, raw, seeds: [seed], backend: backend.name })
+    const { backend, data, card } = yield* prepareRun(options, [seed])
     const { result, valid, test, modalities } = yield* trainOne(data, card, options, seed, options.out)
     const report: TrainReport = {
       model: options.spec.model,
@@ -235,9 +242,7 @@ export const trainSeedsJob = (options: TrainJobOptions & { readonly seeds: Reado
   Train.Parts | Progress | Backend | DatasetLoader.DatasetLoader
 > =>
   Effect.gen(function*() {
-    const backend = yield* Backend
-    const { raw, data } = yield* loadForTraining(options.source, options.loadOptions)
-    const card = RunCard.make({ command: options.command ?? [], spec: options.spec, source: options.source, raw, seeds: options.seeds, backend: backend.name })
+    const { backend, data, card } = yield* prepareRun(options, options.seeds)
     const runs: Array<SeedRun> = []
     for (const seed of options.seeds) {
       const out = options.out !== undefined ? seedFolder(options.out, seed) : undefined
