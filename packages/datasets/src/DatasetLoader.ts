@@ -31,6 +31,11 @@ export interface LoadOptions {
    * `{ maxObjects: 5_000_000 }` for a pickle of many small Python objects (defaults: `Pickle.Limits`).
    */
   readonly pickleLimits?: Partial<Pickle.Limits>
+  /**
+   * Word vectors as the text features of a mosi-real folder (see `MosiReal.MosiRealOptions.textFeatures`;
+   * load them with `WordVectors.load`). Other formats ignore it: their text features are in the file.
+   */
+  readonly textFeatures?: MosiReal.TextFeatures
 }
 
 /** What a path holds, once detected. */
@@ -121,6 +126,16 @@ export const loadCsd = (file: string): Effect.Effect<Csd.ComputationalSequence, 
 
 /** Read the real MOSI subset folder (the audio pickle's limits from `options.pickleLimits`). */
 export const loadMosiReal = (dir: string, options: LoadOptions = {}): Effect.Effect<Dataset, DatasetError> =>
+  Effect.map(readMosiReal(dir, options), (read) => read.dataset)
+
+/**
+ * {@link loadMosiReal} with what the reader found (`MosiReal.MosiRealReport`: the text length, missing
+ * audio, and with `options.textFeatures` the words without a vector per split).
+ */
+export const readMosiReal = (
+  dir: string,
+  options: LoadOptions = {}
+): Effect.Effect<{ readonly dataset: Dataset; readonly report: MosiReal.MosiRealReport }, DatasetError> =>
   Effect.gen(function*() {
     const p = (f: string) => path.join(dir, f)
     const [labelsCsv, transcriptsTsv, foldsJson, audioVideoIdsJson] = yield* Effect.all(
@@ -133,7 +148,12 @@ export const loadMosiReal = (dir: string, options: LoadOptions = {}): Effect.Eff
       catch: asDatasetError(audioFile)
     })
     return yield* Effect.try({
-      try: () => MosiReal.fromMosiRealFiles({ labelsCsv, transcriptsTsv, foldsJson, audioVideoIdsJson, audio }, dir),
+      try: () =>
+        MosiReal.readMosiReal(
+          { labelsCsv, transcriptsTsv, foldsJson, audioVideoIdsJson, audio },
+          dir,
+          options.textFeatures === undefined ? {} : { textFeatures: options.textFeatures }
+        ),
       catch: asDatasetError(dir)
     })
   })

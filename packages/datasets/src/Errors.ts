@@ -68,8 +68,22 @@ export class InvalidOption extends Schema.TaggedError<InvalidOption>()("InvalidO
   }
 }
 
+/** An optional package that a feature needs is not installed (e.g. the word vectors of `WordVectors.load("glove")`). */
+export class PackageMissing extends Schema.TaggedError<PackageMissing>()("PackageMissing", {
+  /** The npm package. */
+  packageName: Schema.String,
+  /** How to install it, or what to do instead (printed as it is). */
+  install: Schema.String,
+  /** Why it could not be used (the resolver's error). */
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `${this.packageName} is not installed: ${this.install}`
+  }
+}
+
 /** Every error of this package, as a schema: the union of its error classes ({@link isDatasetError} is `Schema.is` of it). */
-export const DatasetErrorSchema = Schema.Union([PickleError, CsdError, FormatError, FileError, InvalidOption])
+export const DatasetErrorSchema = Schema.Union([PickleError, CsdError, FormatError, FileError, InvalidOption, PackageMissing])
 
 /** Any error of this package (the type of {@link DatasetErrorSchema}). */
 export type DatasetError = typeof DatasetErrorSchema.Type

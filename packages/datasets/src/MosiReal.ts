@@ -17,6 +17,7 @@ import { isNumeric } from "./NdArray"
 import type { PyValue } from "./Pickle"
 import { isList, isTuple, typeName } from "./Pickle"
 import { encodeWords, fitTokenizer, tokenize } from "./Tokenizer"
+import { embed, type WordVectors } from "./WordVectorsFormat"
 
 /** The contents of the five files of a mosi-real folder. */
 export interface MosiRealFiles {
@@ -43,6 +44,25 @@ export interface MosiRealOptions {
   readonly minCount?: number
   /** Maximum vocabulary size, not counting `<pad>` and `<unk>` (default 5000). */
   readonly maxVocab?: number
+  /**
+   * Pretrained word vectors as the text features: `features.text` becomes (n, maxSteps, dim), the
+   * vector of each word (`WordVectorsFormat.embed`), with the 4 lexicon features appended per step
+   * when `lexicon` is true (dim + 4). Without it, `features.text` is the lexicon features alone.
+   */
+  readonly textFeatures?: TextFeatures
+}
+
+/** Word vectors as mosi-real's text features ({@link MosiRealOptions.textFeatures}). */
+export interface TextFeatures {
+  readonly vectors: WordVectors
+  /** Append the 4 lexicon features (`Lexicon.LEXICON_FEATURES`) after each word's vector. */
+  readonly lexicon: boolean
+}
+
+/** Words of a split's transcripts, and those without a vector. */
+export interface TokenCount {
+  readonly unknown: number
+  readonly total: number
 }
 
 /** What {@link readMosiReal} found besides the dataset. */
@@ -53,6 +73,8 @@ export interface MosiRealReport {
   readonly vocabularySize: number
   /** Per split, the segments that have no audio row (their audio is zeros, length 0, mask 0). */
   readonly missingAudio: Readonly<Record<SplitName, ReadonlyArray<string>>>
+  /** Per split, the words of the transcripts without a word vector (only with `textFeatures`). */
+  readonly unknownTokens?: Readonly<Record<SplitName, TokenCount>>
 }
 
 /** One labelled segment of `labels.csv`. */
@@ -81,7 +103,8 @@ export const AUDIO_DIM = 73
  * contents of its files; `dir` is only used to name files in errors (`${dir}/labels.csv`...).
  * Per split (videos from `folds.json`, segments in `labels.csv` order, ids `<video>_<segment>`):
  * - `labels.regression`: the sentiment, float32;
- * - `features.text`: AFINN lexicon features per word (n, maxSteps, 4), see `lexiconFeatures`;
+ * - `features.text`: AFINN lexicon features per word (n, maxSteps, 4), see `lexiconFeatures`; with
+ *   `options.textFeatures`, the word vectors (n, maxSteps, dim), lexicon features appended if asked;
  * - `tokens`: word ids from a tokenizer fitted on the TRAIN transcripts only;
  * - `features.audio`: (n, 1, 73) utterance-level openSMILE features, float64 rounded to float32 with
  *   non-finite values replaced by 0 and counted in `nonfiniteReplaced.audio`; a segment with no audio
@@ -148,6 +171,15 @@ export const readMosiReal = (
   )
 
   const missingAudio: Record<SplitName, Array<string>> = { train: [], valid: [], test: [] }
+  const unknownTokens = {} as Record<SplitName, TokenCount>
+  const textBlock = (name: SplitName, w: ReadonlyArray<ReadonlyArray<string>>): SequenceBlock => {
+    const lexicon = lexiconFeatures(w, maxSteps)
+    const vectors = options.textFeatures
+    if (vectors === undefined) return lexicon
+    const embedded = embed(vectors.vectors, w, maxSteps)
+    unknownTokens[name] = { unknown: embedded.unknownTokens, total: embedded.totalTokens }
+    return vectors.lexicon ? appendSteps(embedded.block, lexicon) : embedded.block
+  }
   const splits = {} as Record<SplitName, Split>
   for (const name of SPLITS) {
     const list = members[name]
@@ -163,7 +195,7 @@ export const readMosiReal = (
     splits[name] = {
       n,
       ids: list.map((s) => s.id),
-      features: { text: lexiconFeatures(w, maxSteps), audio: audioBlock.block },
+      features: { text: textBlock(name, w), audio: audioBlock.block },
       tokens: encodeWords(tokenizer, w, maxSteps),
       mask,
       labels: { regression: Float32Array.from(list, (s) => s.label) },
@@ -174,7 +206,20 @@ export const readMosiReal = (
   const dataset: Dataset = { name: "mosi-real", format: "mosi-real", task: "sentiment", splits }
   // the folds decide the splits: an empty or too small one is the folds file's problem
   checkSplits(dataset, file.folds)
-  return { dataset, report: { maxSteps, vocabularySize: tokenizer.vocabulary.length, missingAudio } }
+  const report: MosiRealReport = { maxSteps, vocabularySize: tokenizer.vocabulary.length, missingAudio }
+  return { dataset, report: options.textFeatures === undefined ? report : { ...report, unknownTokens } }
+}
+
+/** The features of `b` after those of `a` at every step (same n and steps); lengths of `a`. */
+const appendSteps = (a: SequenceBlock, b: SequenceBlock): SequenceBlock => {
+  const dim = a.dim + b.dim
+  const rows = a.n * a.steps
+  const data = new Float32Array(rows * dim)
+  for (let r = 0; r < rows; r++) {
+    data.set(a.data.subarray(r * a.dim, (r + 1) * a.dim), r * dim)
+    data.set(b.data.subarray(r * b.dim, (r + 1) * b.dim), r * dim + a.dim)
+  }
+  return { n: a.n, steps: a.steps, dim, data, lengths: a.lengths }
 }
 
 const formatError = (file: string, reason: string): FormatError => new FormatError({ file, format: FORMAT, reason })

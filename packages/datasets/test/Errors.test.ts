@@ -15,7 +15,8 @@ const instances: ReadonlyArray<Errors.DatasetError> = [
   new Errors.CsdError({ file: "a.csd", reason: "not HDF5" }),
   new Errors.FormatError({ file: "a.pkl", format: "mmsa-pickle", reason: "missing key" }),
   new Errors.FileError({ file: "a", reason: "no such file or folder" }),
-  new Errors.InvalidOption({ option: "seed", value: "x", reason: "not an integer" })
+  new Errors.InvalidOption({ option: "seed", value: "x", reason: "not an integer" }),
+  new Errors.PackageMissing({ packageName: "some-package", install: "npm install some-package", reason: "not found" })
 ]
 
 describe("Errors.DatasetErrorSchema", () => {
