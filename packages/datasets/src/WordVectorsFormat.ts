@@ -264,7 +264,8 @@ class WinkScanner {
     }
   }
 
-  number(key: string): number {
+  /** A number; `index` (when >= 0) is its place in the list being read, for messages. */
+  number(key: string, index = -1): number {
     const t = this.text
     let c = this.ws()
     const start = this.pos
@@ -299,14 +300,14 @@ class WinkScanner {
     }
     if (digits === 0) {
       this.pos = start
-      throw this.unexpected(key, "a number")
+      throw this.unexpected(index < 0 ? key : `${key}[${index}]`, "a number")
     }
     let v: number
     if (simple && digits <= 15 && scale < POW10.length) v = (negative ? -mantissa : mantissa) / POW10[scale]
     else v = Number(t.slice(start, this.pos))
     if (Number.isNaN(v)) {
       this.pos = start
-      throw this.fail(key, `not a number: ${quote(t.slice(start, start + 30), 30)}`)
+      throw this.fail(index < 0 ? key : `${key}[${index}]`, `not a number: ${quote(t.slice(start, start + 30), 30)}`)
     }
     return v
   }
@@ -355,7 +356,7 @@ class WinkScanner {
     }
     let count = 0
     for (;;) {
-      const v = this.number(key)
+      const v = this.number(key, count)
       const f = Math.fround(v)
       if (!Number.isFinite(f)) throw this.fail(`${key}[${count}]`, `${v} is not a finite float32`)
       out.push(f)
