@@ -32,9 +32,7 @@ export class FusionFactory extends Context.Service<FusionFactory, FusionFactoryS
   "@haemsa/hierarchical-fusion/FusionFactory"
 ) {
   /** The built-in hierarchy, task attention and towers. */
-  static readonly layer = Layer.succeed(FusionFactory, {
-    hierarchy: makeHierarchy,
-    attention: makeTaskAttention,
-    tower: makeTower
-  })
+  static readonly builtIn: FusionFactoryShape = { hierarchy: makeHierarchy, attention: makeTaskAttention, tower: makeTower }
+  /** Provides {@link FusionFactory.builtIn}. */
+  static readonly layer = Layer.succeed(FusionFactory, FusionFactory.builtIn)
 }

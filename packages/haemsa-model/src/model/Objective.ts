@@ -14,6 +14,11 @@
  * network. L_uni^m and KL(p_s || p_m) count only the samples where modality m is present. The
  * losses come from the TaskLosses and Distillation services.
  *
+ * A batch split over replicas (data-parallel training, `Replicas`) gives each shard its
+ * {@link Shares}: every term of the shard's loss is a mean over the shard's own samples, times the
+ * shard's part of that term's normaliser over the whole batch, so the shards' losses (and their
+ * gradients) add up to the whole batch's.
+ *
  * @since 0.1.0
  */
 import { Dataset as D } from "@haemsa/datasets"
@@ -47,12 +52,48 @@ interface Terms {
   readonly unimodal?: Readonly<Partial<Record<Dataset.Modality, () => tf.Scalar>>>
   /** sum_m KL(p_s || p_m), each on the samples that have m. */
   readonly kl?: () => tf.Scalar
+  /** KL(p_s || p_m) alone (the sum's term of modality m). */
+  readonly klOf?: (m: Dataset.Modality) => tf.Scalar
 }
 
-/** The joint loss of one batch (a scalar; call inside the optimizer's taped function). */
-export const jointLoss = (net: Network, out: Outputs, batch: BatchTensors, losses: Losses): tf.Scalar => {
+/**
+ * A shard's part of its whole batch, per normaliser: `samples` = n_shard / n_batch (the terms that
+ * are means over the samples), `present[m]` = the shard's count of samples with modality m over the
+ * batch's (the terms that are means over those samples; 0 when the batch has none).
+ */
+export interface Shares {
+  readonly samples: number
+  readonly present: Readonly<Partial<Record<Dataset.Modality, number>>>
+}
+
+/**
+ * The shares of the rows `[start, end)` of a batch whose (n, 3) modality mask (after modality
+ * dropout) is `mask`.
+ */
+export const sharesOf = (mask: Uint8Array, start: number, end: number, modalities: ReadonlyArray<Dataset.Modality>): Shares => {
+  const n = mask.length / 3
+  const count = (m: Dataset.Modality, from: number, to: number) => {
+    let c = 0
+    for (let i = from; i < to; i++) c += mask[i * 3 + D.MODALITY_INDEX[m]]
+    return c
+  }
+  return {
+    samples: (end - start) / n,
+    present: Object.fromEntries(modalities.map((m) => {
+      const all = count(m, 0, n)
+      return [m, all === 0 ? 0 : count(m, start, end) / all]
+    }))
+  }
+}
+
+/**
+ * The joint loss of one batch (a scalar; call inside the optimizer's taped function). With `shares`,
+ * the batch is one shard of a larger batch and the loss is its part of that batch's loss.
+ */
+export const jointLoss = (net: Network, out: Outputs, batch: BatchTensors, losses: Losses, shares?: Shares): tf.Scalar => {
   const { gamma, lambdas } = net.spec
-  const L = net.info.task === "emotions" ? emotionTerms(net, out, batch, losses) : sentimentTerms(net, out, batch, losses)
+  const whole = net.info.task === "emotions" ? emotionTerms(net, out, batch, losses) : sentimentTerms(net, out, batch, losses)
+  const L = shares === undefined ? whole : shareOf(net, whole, shares)
   // L = sum_k lambda_k L_k + gamma sum_m KL(p_s || p_m)
   return weightedSum([
     [lambdas.regression, L.regression, "main"], // lambda_reg · L_reg
@@ -73,6 +114,27 @@ const weightedSum = (weighted: ReadonlyArray<Weighted>): tf.Scalar => {
   return Reduction.linearCombination(kept.map(([, term]) => term!()), kept.map(([weight]) => weight))
 }
 
+/** `share · term`, computed only when asked for. */
+const scaled = (share: number, term: (() => tf.Scalar) | undefined): (() => tf.Scalar) | undefined =>
+  term && (() => (share === 1 ? term() : tf.mul(term(), share) as tf.Scalar))
+
+/**
+ * A shard's terms: each of `whole` (computed on the shard's samples) times its share; the KL term is
+ * summed modality by modality, each with its own share.
+ */
+const shareOf = (net: Network, whole: Terms, shares: Shares): Terms => ({
+  regression: scaled(shares.samples, whole.regression),
+  classification: scaled(shares.samples, whole.classification),
+  emotion: scaled(shares.samples, whole.emotion),
+  teacher: scaled(shares.samples, whole.teacher),
+  unimodal: whole.unimodal &&
+    Object.fromEntries(net.modalities.map((m) => [m, scaled(shares.present[m] ?? 0, whole.unimodal![m])])),
+  kl: whole.kl && whole.klOf && (() => {
+    const parts = net.modalities.map((m) => tf.mul(whole.klOf!(m), shares.present[m] ?? 0))
+    return (parts.length === 1 ? parts[0] : tf.addN(parts)) as tf.Scalar
+  })
+})
+
 /** (B) 1 where the sample has modality m: the columns of the modality mask, split once when first asked for. */
 const presenceOf = (batch: BatchTensors) => {
   let columns: Array<tf.Tensor1D> | undefined
@@ -92,7 +154,8 @@ const sentimentTerms = (net: Network, out: Outputs, batch: BatchTensors, { kd, t
     classification: out.classLogits && (() => task.crossEntropy(out.classLogits!, classes)),
     teacher: teacher && (() => task.crossEntropy(teacher, classes)),
     unimodal: perModality(net, out, (m, head) => task.l1(head.regression!, y, presence(m))),
-    kl: teacher && (() => kd.crossModal(teacher, students(), { ...klOptions(net), sampleWeights: weights() }))
+    kl: teacher && (() => kd.crossModal(teacher, students(), { ...klOptions(net), sampleWeights: weights() })),
+    klOf: teacher && ((m) => kd.crossModal(teacher, { [m]: out.unimodal[m]!.logits }, { ...klOptions(net), sampleWeights: { [m]: presence(m) } }))
   }
 }
 
@@ -110,7 +173,8 @@ const emotionTerms = (net: Network, out: Outputs, batch: BatchTensors, { kd, tas
     emotion: () => task.crossEntropy(pairs(out.emotionLogits!), labels),
     teacher: teacher && (() => task.crossEntropy(teacher, labels)),
     unimodal: perModality(net, out, (m, head) => task.crossEntropy(pairs(head.logits), labels, repeat(presence(m)))),
-    kl: teacher && (() => kd.crossModal(teacher, students(), { ...klOptions(net), sampleWeights: weights() }))
+    kl: teacher && (() => kd.crossModal(teacher, students(), { ...klOptions(net), sampleWeights: weights() })),
+    klOf: teacher && ((m) => kd.crossModal(teacher, { [m]: pairs(out.unimodal[m]!.logits) }, { ...klOptions(net), sampleWeights: { [m]: repeat(presence(m)) } }))
   }
 }
 

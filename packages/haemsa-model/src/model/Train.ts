@@ -14,8 +14,8 @@
  */
 import type { Dataset } from "@haemsa/datasets"
 import { Batching, Dataset as D, Random } from "@haemsa/datasets"
-import type { ExpertFactory } from "@haemsa/experts"
-import type { FusionFactory } from "@haemsa/hierarchical-fusion"
+import { ExpertFactory } from "@haemsa/experts"
+import { FusionFactory } from "@haemsa/hierarchical-fusion"
 import { Distillation, TaskLosses } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Schema } from "effect"
@@ -30,6 +30,7 @@ import * as TrainState from "./TrainState"
 import type { Losses } from "./Objective"
 import { jointLoss } from "./Objective"
 import { bar, formatDuration, Progress } from "../cli/Progress"
+import * as Replicas from "../parallel/Replicas"
 
 /** The model parts training asks for. */
 export type Parts = ExpertFactory.ExpertFactory | FusionFactory.FusionFactory | TaskLosses.TaskLosses | Distillation.Distillation
@@ -45,6 +46,12 @@ export interface TrainOptions {
   readonly trainFraction?: number
   /** A label for progress lines (e.g. "haemsa seed 1"). */
   readonly label?: string
+  /**
+   * How many threads share each step (data-parallel replicas, {@link Replicas}; default 1). Used on
+   * the CPU backends (wasm, cpu) with this package's own parts; elsewhere training runs on one
+   * thread and says so in a progress line.
+   */
+  readonly threads?: number
   /**
    * Keep the training's state in `dir` at the end of each epoch (replacing any state there), and with
    * `resume` continue the training whose state is there (a `TrainStateError` when there is none, or
@@ -126,12 +133,36 @@ export const step = (
   losses: Losses,
   varList: ReadonlyArray<tf.Variable> = [...net.variables.values()]
 ): tf.Scalar => {
-  const { spec } = net
   const cost = optimizer.minimize(() => jointLoss(net, net.apply(batch, true), batch, losses), true, [...varList])!
-  if (spec.weightDecay > 0) {
-    tf.tidy(() => { for (const v of varList) v.assign(tf.mul(v, 1 - spec.learningRate * spec.weightDecay)) })
-  }
+  Replicas.decay(net, varList)
   return cost
+}
+
+/** The (rows, 3) modality-mask rows of `split` at `rows`. */
+const maskRows = (split: Dataset.Split, rows: ArrayLike<number>): Uint8Array => {
+  const out = new Uint8Array(rows.length * 3)
+  for (let k = 0; k < rows.length; k++) out.set(split.mask.subarray(rows[k] * 3, rows[k] * 3 + 3), k * 3)
+  return out
+}
+
+/** Whether every part is this package's own (a replica worker can rebuild only those). */
+const builtInParts = (
+  experts: ExpertFactory.ExpertFactory["Service"],
+  fusion: FusionFactory.FusionFactory["Service"],
+  losses: Losses
+): boolean => {
+  const same = (a: object, b: object) => Object.keys(b).every((k) => (a as Record<string, unknown>)[k] === (b as Record<string, unknown>)[k])
+  return same(experts, ExpertFactory.builtIn) && same(fusion, FusionFactory.FusionFactory.builtIn) &&
+    same(losses.task, TaskLosses.TaskLosses.default) && same(losses.kd, Distillation.Distillation.default)
+}
+
+/** The number of threads a training can use: `asked`, or 1 (with the reason) on a GPU backend or with parts of the user's. */
+const usableThreads = (asked: number, builtIn: boolean): { readonly threads: number; readonly note?: string } => {
+  if (asked <= 1) return { threads: 1 }
+  const backend = tf.getBackend()
+  if (backend !== "wasm" && backend !== "cpu") return { threads: 1, note: `training on one thread: --threads applies to the wasm and cpu backends, not ${backend}` }
+  if (!builtIn) return { threads: 1, note: "training on one thread: replica threads rebuild only the built-in experts, fusion and losses, and this network uses parts of your own" }
+  return { threads: asked }
 }
 
 /** A step's loss not read yet: the batch size and the step number (for the error message). */
@@ -176,6 +207,12 @@ export const train = (
     const seed = options.seed ?? 0
     const progress = yield* Progress
     const losses = { task: yield* TaskLosses.TaskLosses, kd: yield* Distillation.Distillation }
+    const threads = options.threads ?? 1
+    if (!(Number.isInteger(threads) && threads >= 1)) {
+      return yield* new TrainingError({ reason: `threads must be an integer >= 1 (got ${threads})` })
+    }
+    const parallel = usableThreads(threads, builtInParts(yield* ExpertFactory.ExpertFactory, yield* FusionFactory.FusionFactory, losses))
+    if (parallel.note !== undefined) progress.log(parallel.note)
     const config: TrainState.Config | undefined = options.state && {
       spec,
       data: options.state.data ?? TrainState.dataHash(dataset),
@@ -232,6 +269,11 @@ export const train = (
         })
       })
     yield* Effect.gen(function*() {
+      const replicas = parallel.threads > 1
+        ? yield* Replicas.make(parallel.threads, { backend: tf.getBackend(), spec, info, seed, train }).pipe(
+          Effect.mapError((e) => new TrainingError({ reason: e.message }))
+        )
+        : undefined
       if (resumed !== undefined) {
         // the network and the train subset are built as at the start (same draws); then everything moves to the kept epoch
         const dir = options.state!.dir
@@ -261,6 +303,7 @@ export const train = (
         first = resumed.epoch - best.epoch >= patience ? epochs + 1 : resumed.epoch + 1
         progress.log(`${label}resuming after epoch ${resumed.epoch}/${epochs} (${path.join(dir, TrainState.FILE)})`)
       }
+      if (replicas !== undefined) yield* replicas.sync(net, optimizer).pipe(Effect.mapError((e) => new TrainingError({ reason: e.message })))
       for (let epoch = first; epoch <= epochs; epoch++) {
         const epochStart = performance.now()
         const batches = Batching.batchIndices(train.n, batchSize, rng)
@@ -275,16 +318,24 @@ export const train = (
             lossSum += value * p.n
           })
         for (let b = 0; b < batches.length; b++) {
-          const split = Batching.subset(train, batches[b])
-          const batch = BatchTensors.fromSplit(split, modalityDropout(split.mask, used, spec.modalityDropout, rng))
+          const rows = batches[b]
+          const mask = modalityDropout(maskRows(train, rows), used, spec.modalityDropout, rng)
           let loss: tf.Scalar
-          try {
-            loss = step(net, optimizer, batch, losses, varList)
-          } finally {
-            BatchTensors.dispose(batch)
+          if (replicas !== undefined) {
+            const value = yield* replicas.step(net, optimizer, losses, varList, Int32Array.from(rows), mask).pipe(
+              Effect.mapError((e) => new TrainingError({ reason: e.message }))
+            )
+            loss = tf.scalar(value)
+          } else {
+            const batch = BatchTensors.fromSplit(Batching.subset(train, rows), mask)
+            try {
+              loss = step(net, optimizer, batch, losses, varList)
+            } finally {
+              BatchTensors.dispose(batch)
+            }
           }
           const earlier = pending
-          pending = { loss, n: split.n, step: b + 1 }
+          pending = { loss, n: rows.length, step: b + 1 }
           if (earlier !== undefined) yield* account(earlier)
           steps++
           if (b % 8 === 0) {
@@ -320,6 +371,7 @@ export const train = (
       }
       if (best.weights) for (const [k, v] of net.variables) v.assign(best.weights.get(k)!)
     }).pipe(
+      Effect.scoped,
       Effect.ensuring(cleanup),
       // a failed run returns no network: free it too
       Effect.onError(() => Effect.sync(() => Network.dispose(net)))

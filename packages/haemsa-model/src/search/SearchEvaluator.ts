@@ -19,11 +19,8 @@ import type { Dataset, DatasetLoader, Errors as DatasetErrors } from "@haemsa/da
 import { Errors as SearchErrors, FitnessEvaluator } from "@haemsa/evo-search"
 import type { Fidelity } from "@haemsa/evo-search"
 import { Context, Effect, Layer } from "effect"
-import { createRequire } from "node:module"
 import * as os from "node:os"
-import * as path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
-import { Worker } from "node:worker_threads"
+import type { Worker } from "node:worker_threads"
 import type { ArchitectureSpec } from "../model/ArchitectureSpec"
 import { defaultSpec } from "../model/ArchitectureSpec"
 import type { DataInfo } from "../model/DataInfo"
@@ -35,6 +32,7 @@ import * as WorkerPool from "./internal/workerPool"
 import * as Network from "../model/Network"
 import { Progress } from "../cli/Progress"
 import * as Train from "../model/Train"
+import * as Spawn from "../parallel/Spawn"
 
 /** Epochs of a fidelity level that names none. */
 export const DEFAULT_EPOCHS = 20
@@ -222,24 +220,8 @@ export type WorkerReply =
   | { readonly type: "failed"; readonly id: number; readonly reason: string }
   | { readonly type: "progress"; readonly id: number; readonly line: string }
 
-/** This module's URL (also in the CommonJS build, where `import.meta` is empty). */
-const here = (): string => (typeof __filename === "string" ? pathToFileURL(__filename).href : import.meta.url)
-
-/**
- * Starts one worker. From the built package it runs `FitnessWorker.js` (or `.cjs`) next to this file;
- * from the TypeScript sources (tests, `tsx --conditions=source`) it registers tsx inside the worker
- * first, because Node 20 does not apply `--import` loaders to worker threads.
- */
-export const spawnWorker = (config: WorkerConfig): Worker => {
-  const self = here()
-  const ext = path.extname(fileURLToPath(self))
-  const entry = new URL(`./FitnessWorker${ext}`, self)
-  if (ext !== ".ts") return new Worker(entry, { workerData: config })
-  const tsxDir = path.dirname(createRequire(self).resolve("tsx/package.json"))
-  const api = pathToFileURL(path.join(tsxDir, "dist/esm/api/index.mjs")).href
-  const bootstrap = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}) })`
-  return new Worker(bootstrap, { eval: true, execArgv: ["--conditions=source"], workerData: config })
-}
+/** Starts one fitness worker (`FitnessWorker`, see `Spawn.spawn`). */
+export const spawnWorker = (config: WorkerConfig): Worker => Spawn.spawn("FitnessWorker", config)
 
 /**
  * The worker-pool evaluator: `workers` threads (default one per CPU), each loading the data once and

@@ -1,0 +1,310 @@
+/**
+ * Data-parallel training on every core: replicas of the network in worker threads, each with its
+ * own backend instance, that share each step's work.
+ *
+ * A step's batch (its rows and its modality-dropout mask, drawn on this thread exactly as a
+ * one-thread training draws them) is cut into one shard per replica, this thread being replica 0.
+ * Each replica computes the gradient of its shard's part of the batch loss (`Objective.Shares`:
+ * every term scaled by the shard's part of its normaliser), the gradients are added up here in a
+ * fixed order, and every replica applies the same sum with its own Adam. The replicas start from
+ * this thread's weights, optimizer state and dropout-seed position ({@link Replicas.sync}), and
+ * since they apply the same updates on the same kind of backend they stay equal, bit for bit. The
+ * update is the one-thread update up to float rounding (the sum of the shards' gradients instead of
+ * the whole batch's); only the dropout masks differ, as each replica draws its own for its rows. A
+ * fixed seed and a fixed number of threads give the same result run after run.
+ *
+ * @since 0.2.0
+ */
+import type { Dataset } from "@haemsa/datasets"
+import { Batching } from "@haemsa/datasets"
+import * as tf from "@tensorflow/tfjs"
+import type { Scope } from "effect"
+import { Effect, Schema } from "effect"
+import type { Worker } from "node:worker_threads"
+import type { ArchitectureSpec } from "../model/ArchitectureSpec"
+import * as BatchTensors from "../model/BatchTensors"
+import type { DataInfo } from "../model/DataInfo"
+import type { Network } from "../model/Network"
+import type { Losses, Shares } from "../model/Objective"
+import { jointLoss, sharesOf } from "../model/Objective"
+import type { AdamState, FusedAdam } from "../model/Optimizer"
+import * as Spawn from "./Spawn"
+
+/** A replica could not start, or failed or stopped during training. */
+export class ReplicaError extends Schema.TaggedError<ReplicaError>()("ReplicaError", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `training replicas: ${this.reason}`
+  }
+}
+
+/** What a replica worker starts from (its `workerData`). */
+export interface ReplicaConfig {
+  readonly backend: string
+  readonly spec: ArchitectureSpec
+  readonly info: DataInfo
+  readonly seed: number
+  /** The rows the steps draw from (the train split, or its subset). */
+  readonly train: Dataset.Split
+}
+
+/** A request to a replica worker. */
+export type ReplicaRequest =
+  | {
+    readonly type: "sync"
+    readonly weights: ReadonlyArray<Float32Array>
+    readonly optimizer: AdamState
+    readonly seeds: number
+  }
+  | { readonly type: "step"; readonly rows: Int32Array; readonly mask: Uint8Array; readonly shares: Shares }
+  | { readonly type: "apply"; readonly gradient: ShardGradient }
+
+/** A reply of a replica worker. */
+export type ReplicaReply =
+  | { readonly type: "ready" }
+  | { readonly type: "fatal"; readonly reason: string }
+  | { readonly type: "synced" }
+  | { readonly type: "gradient"; readonly gradient: ShardGradient; readonly loss: number }
+  | { readonly type: "failed"; readonly reason: string }
+
+/**
+ * The gradient of a loss over a list of variables, flattened in the list's order; `present[i]` is 0
+ * where variable i got no gradient (tfjs's `variableGrads` leaves those out, and so does the update).
+ */
+export interface ShardGradient {
+  readonly values: Float32Array
+  readonly present: Uint8Array
+}
+
+/** The offsets of each variable in a flattened gradient, and the total size. */
+const layout = (varList: ReadonlyArray<tf.Variable>) => {
+  const offsets: Array<number> = []
+  let size = 0
+  for (const v of varList) {
+    offsets.push(size)
+    size += v.size
+  }
+  return { offsets, size }
+}
+
+/**
+ * The loss of a shard of a batch (its part of the batch's loss, by `shares`) and its gradient over
+ * `varList`, read back to the host. Every tensor made is freed.
+ */
+export const shardGradient = (
+  net: Network,
+  batch: BatchTensors.BatchTensors,
+  losses: Losses,
+  shares: Shares,
+  varList: ReadonlyArray<tf.Variable>
+): { readonly loss: number; readonly gradient: ShardGradient } => {
+  const { offsets, size } = layout(varList)
+  const { grads, value } = tf.variableGrads(() => jointLoss(net, net.apply(batch, true), batch, losses, shares), [...varList])
+  try {
+    const values = new Float32Array(size)
+    const present = new Uint8Array(varList.length)
+    varList.forEach((v, i) => {
+      const g = grads[v.name]
+      if (g === undefined) return
+      values.set(g.dataSync() as Float32Array, offsets[i])
+      present[i] = 1
+    })
+    return { loss: value.dataSync()[0], gradient: { values, present } }
+  } finally {
+    value.dispose()
+    tf.dispose(grads)
+  }
+}
+
+/** `into += g`, element by element (float32 sums: the same on every replica). */
+const accumulate = (into: ShardGradient, g: ShardGradient): ShardGradient => {
+  const values = into.values
+  for (let j = 0; j < values.length; j++) values[j] += g.values[j]
+  const present = into.present
+  for (let i = 0; i < present.length; i++) present[i] |= g.present[i]
+  return into
+}
+
+/** Decoupled weight decay, as a one-thread step applies it after the update (`Train.step`). */
+export const decay = (net: Network, varList: ReadonlyArray<tf.Variable>): void => {
+  const { spec } = net
+  if (spec.weightDecay > 0) {
+    tf.tidy(() => {
+      for (const v of varList) v.assign(tf.mul(v, 1 - spec.learningRate * spec.weightDecay))
+    })
+  }
+}
+
+/** One update with a summed gradient: the optimizer's, then the weight decay. */
+export const apply = (net: Network, optimizer: tf.Optimizer, varList: ReadonlyArray<tf.Variable>, gradient: ShardGradient): void => {
+  const { offsets } = layout(varList)
+  const grads: tf.NamedTensorMap = {}
+  varList.forEach((v, i) => {
+    if (gradient.present[i] === 1) grads[v.name] = tf.tensor(gradient.values.subarray(offsets[i], offsets[i] + v.size), v.shape, "float32")
+  })
+  try {
+    optimizer.applyGradients(grads)
+  } finally {
+    tf.dispose(grads)
+  }
+  decay(net, varList)
+}
+
+/**
+ * The row ranges `[start, end)` of a batch of `n` rows cut into at most `count` shards (none empty):
+ * as equal as possible, the first ones one row longer.
+ */
+export const shardRanges = (n: number, count: number): ReadonlyArray<readonly [number, number]> => {
+  const k = Math.max(1, Math.min(count, n))
+  const base = Math.floor(n / k)
+  const extra = n % k
+  const out: Array<readonly [number, number]> = []
+  let start = 0
+  for (let i = 0; i < k; i++) {
+    const end = start + base + (i < extra ? 1 : 0)
+    out.push([start, end])
+    start = end
+  }
+  return out
+}
+
+/** The training replicas, this thread included. */
+export interface Replicas {
+  /** How many replicas share a step (this thread and the workers). */
+  readonly count: number
+  /** Gives every worker replica this thread's weights, optimizer state and dropout-seed position. */
+  readonly sync: (net: Network, optimizer: FusedAdam) => Effect.Effect<void, ReplicaError>
+  /**
+   * One training step on the rows `rows` of the train split with the modality mask `mask` (after
+   * modality dropout): the shards' gradients summed, applied on every replica. Returns the batch loss.
+   */
+  readonly step: (
+    net: Network,
+    optimizer: tf.Optimizer,
+    losses: Losses,
+    varList: ReadonlyArray<tf.Variable>,
+    rows: Int32Array,
+    mask: Uint8Array
+  ) => Effect.Effect<number, ReplicaError>
+}
+
+/** One worker and the reply it owes (one request at a time). */
+interface Thread {
+  readonly worker: Worker
+  lost: string | undefined
+  waiting: { readonly resolve: (reply: ReplicaReply) => void; readonly reject: (e: ReplicaError) => void } | undefined
+}
+
+const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
+/** Sends a request and waits for the reply (none for "apply": it is queued before the next request). */
+const ask = (thread: Thread, request: ReplicaRequest, transfer: ReadonlyArray<ArrayBuffer> = []): Promise<ReplicaReply> =>
+  new Promise((resolve, reject) => {
+    if (thread.lost !== undefined) return reject(new ReplicaError({ reason: thread.lost }))
+    thread.waiting = { resolve, reject }
+    thread.worker.postMessage(request, [...transfer])
+  })
+
+const watch = (worker: Worker): Thread => {
+  const thread: Thread = { worker, lost: undefined, waiting: undefined }
+  const lose = (reason: string) => {
+    if (thread.lost !== undefined) return
+    thread.lost = reason
+    thread.waiting?.reject(new ReplicaError({ reason }))
+    thread.waiting = undefined
+  }
+  worker.on("message", (reply: ReplicaReply) => {
+    const waiting = thread.waiting
+    thread.waiting = undefined
+    if (reply.type === "fatal" || reply.type === "failed") waiting?.reject(new ReplicaError({ reason: reply.reason }))
+    else waiting?.resolve(reply)
+  })
+  worker.on("error", (error: Error) => lose(`a replica worker crashed: ${error.message}`))
+  worker.on("exit", (code: number) => lose(`a replica worker exited with code ${code}`))
+  return thread
+}
+
+const expect = <T extends ReplicaReply["type"]>(reply: ReplicaReply, type: T): Extract<ReplicaReply, { readonly type: T }> => {
+  if (reply.type !== type) throw new ReplicaError({ reason: `a replica answered ${reply.type}, expected ${type}` })
+  return reply as Extract<ReplicaReply, { readonly type: T }>
+}
+
+const attempt = <A>(f: () => Promise<A>): Effect.Effect<A, ReplicaError> =>
+  Effect.tryPromise({ try: f, catch: (e) => (e instanceof ReplicaError ? e : new ReplicaError({ reason: describe(e) })) })
+
+/**
+ * Starts `threads - 1` replica workers for training on `config.train` (none when `threads` is 1)
+ * and waits until each has built its network. Closing the scope stops them.
+ */
+export const make = (threads: number, config: ReplicaConfig): Effect.Effect<Replicas, ReplicaError, Scope.Scope> =>
+  Effect.gen(function*() {
+    if (!(Number.isInteger(threads) && threads >= 1)) {
+      return yield* new ReplicaError({ reason: `threads must be an integer >= 1 (got ${threads})` })
+    }
+    const workers = yield* Effect.forEach(
+      Array.from({ length: threads - 1 }),
+      () =>
+        Effect.acquireRelease(
+          Effect.try({ try: () => watch(Spawn.spawn("ReplicaWorker", config)), catch: (e) => new ReplicaError({ reason: describe(e) }) }),
+          (thread) => Effect.promise(() => thread.worker.terminate())
+        ),
+      { concurrency: "unbounded" }
+    )
+    // the first message of a worker is "ready" or "fatal"
+    yield* Effect.forEach(workers, (thread) =>
+      attempt(() =>
+        new Promise<ReplicaReply>((resolve, reject) => {
+          if (thread.lost !== undefined) return reject(new ReplicaError({ reason: thread.lost }))
+          thread.waiting = { resolve, reject }
+        }).then((reply) => expect(reply, "ready"))
+      ), { concurrency: "unbounded", discard: true })
+
+    const sync = (net: Network, optimizer: FusedAdam) =>
+      attempt(async () => {
+        if (workers.length === 0) return
+        const weights = [...net.variables.values()].map((v) => new Float32Array(v.dataSync() as Float32Array))
+        const state = await optimizer.readState()
+        const seeds = net.seeds.state()
+        await Promise.all(workers.map(async (thread) => expect(await ask(thread, { type: "sync", weights, optimizer: state, seeds }), "synced")))
+      })
+
+    const step: Replicas["step"] = (net, optimizer, losses, varList, rows, mask) =>
+      attempt(async () => {
+        const ranges = shardRanges(rows.length, workers.length + 1)
+        const shares = ranges.map(([start, end]) => sharesOf(mask, start, end, net.modalities))
+        // the workers' shards first (they run while this thread computes shard 0)
+        const replies = ranges.slice(1).map(([start, end], k) =>
+          ask(workers[k], { type: "step", rows: rows.slice(start, end), mask: mask.slice(start * 3, end * 3), shares: shares[k + 1] })
+            .then((reply) => expect(reply, "gradient"))
+        )
+        // a rejected reply must not go unhandled while shard 0 runs
+        const settled = Promise.allSettled(replies)
+        const [start, end] = ranges[0]
+        const part = Batching.subset(config.train, rows.subarray(start, end))
+        const batch = BatchTensors.fromSplit(part, mask.slice(start * 3, end * 3))
+        let own: ReturnType<typeof shardGradient>
+        try {
+          own = shardGradient(net, batch, losses, shares[0], varList)
+        } finally {
+          BatchTensors.dispose(batch)
+        }
+        let loss = own.loss
+        const total = own.gradient
+        for (const outcome of await settled) {
+          if (outcome.status === "rejected") throw outcome.reason
+          accumulate(total, outcome.value.gradient)
+          loss += outcome.value.loss
+        }
+        // every replica applies the same sum, also one that had no shard (a batch smaller than the
+        // replicas); a worker queues it before its next request
+        for (const thread of workers) {
+          if (thread.lost !== undefined) throw new ReplicaError({ reason: thread.lost })
+          thread.worker.postMessage({ type: "apply", gradient: total } satisfies ReplicaRequest)
+        }
+        apply(net, optimizer, varList, total)
+        return loss
+      })
+
+    return { count: workers.length + 1, sync, step }
+  })
