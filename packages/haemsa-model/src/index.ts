@@ -46,6 +46,8 @@ export * as OutputFile from "./cli/OutputFile"
 export * as OutputFolder from "./model/OutputFolder"
 /** Predictions for new samples (haemsa predict). */
 export * as Predict from "./model/Predict"
+/** The table `haemsa predict` prints: per sample its values, gates, words read and attention weights. */
+export * as PredictionTable from "./cli/PredictionTable"
 /** Progress output. */
 export * as Progress from "./cli/Progress"
 /** BullMQ loaded on demand for the job queue (`--queue`), and the queue's error. */
@@ -74,6 +76,8 @@ export * as SearchReport from "./search/SearchReport"
 export * as SeedStats from "./model/SeedStats"
 /** The flags several commands share: `--backend`, `--allow-software-adapter`, `--data`, `--modalities`, `--json`. */
 export * as SharedFlags from "./cli/SharedFlags"
+/** How a model that reads raw text turns a transcript into its inputs (tokenizer, lexicon, word vectors), as its checkpoint stores it. */
+export * as TextSettings from "./model/TextSettings"
 /** The training loop. */
 export * as Train from "./model/Train"
 /** A training's state, kept after each epoch so that `haemsa train --resume` continues it. */

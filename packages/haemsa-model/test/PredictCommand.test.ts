@@ -58,6 +58,9 @@ const write = (name: string, text: string): string => {
 
 const predict = (...argv: string[]) => cli("predict", "--checkpoint", checkpoint, "--backend", "cpu", ...argv)
 
+/** `predict` with its JSON on stdout (`--json -`; without `--json` stdout gets a table). */
+const predictJson = (...argv: string[]) => predict(...argv, "--json", "-")
+
 describe("haemsa predict: bad samples name the file and the sample", () => {
   it("null, [null], a null sample and a null JSON Lines line: typed errors (exit 1), not a TypeError", async () => {
     const cases: Array<[string, string, string]> = [
@@ -83,7 +86,7 @@ describe("haemsa predict: sequences longer than the model's steps", () => {
     const long = sample("long-one", STEPS + 3, 2)
     const cut = { ...long, text: long.text.slice(0, STEPS), audio: long.audio.slice(0, STEPS), vision: long.vision.slice(0, STEPS) }
     const file = write("long.json", JSON.stringify({ samples: [sample("short", 2, 1), long] }))
-    const r = await predict("--input", file)
+    const r = await predictJson("--input", file)
     expect(r.code).toBe(0)
     expect(r.err).toHaveLength(3)
     for (const [k, m] of ["text", "audio", "vision"].entries()) {
@@ -92,7 +95,7 @@ describe("haemsa predict: sequences longer than the model's steps", () => {
           `cut to the first ${STEPS} (--strict-steps refuses it)`
       )
     }
-    const expected = await predict("--input", write("cut.json", JSON.stringify({ samples: [sample("short", 2, 1), cut] })))
+    const expected = await predictJson("--input", write("cut.json", JSON.stringify({ samples: [sample("short", 2, 1), cut] })))
     expect(expected.err).toEqual([])
     expect(JSON.parse(r.out.join("\n")).predictions[1]).toEqual({ ...JSON.parse(expected.out.join("\n")).predictions[1], id: "long-one" })
 
@@ -115,14 +118,14 @@ describe("haemsa predict: sequences longer than the model's steps", () => {
 describe("haemsa predict: JSON Lines", () => {
   it("JSON Lines in (.jsonl, or detected by content) gives JSON Lines out, the same predictions as the JSON document", async () => {
     const samples = Array.from({ length: 300 }, (_, i) => sample(`s${i}`, 1 + (i % STEPS), i))
-    const document = await predict("--input", write("all.json", JSON.stringify({ samples })))
+    const document = await predictJson("--input", write("all.json", JSON.stringify({ samples })))
     expect(document.code).toBe(0)
     const { model, predictions } = JSON.parse(document.out.join("\n"))
     expect(model).toBe("haemsa")
     expect(predictions).toHaveLength(300)
     const lines = samples.map((s) => JSON.stringify(s)).join("\n") + "\n"
     for (const name of ["all.jsonl", "all-lines.txt"]) {
-      const r = await predict("--input", write(name, lines))
+      const r = await predictJson("--input", write(name, lines))
       expect(r.code, name).toBe(0)
       expect(r.out.map((l) => JSON.parse(l)), name).toEqual(predictions)
     }

@@ -7,6 +7,7 @@
  */
 import type { Dataset, Normalize } from "@haemsa/datasets"
 import { Dataset as D } from "@haemsa/datasets"
+import * as TextSettings from "./TextSettings"
 
 /** Data facts a model is built for. */
 export interface DataInfo {
@@ -17,6 +18,12 @@ export interface DataInfo {
   readonly features: Partial<Record<Dataset.Modality, { readonly steps: number; readonly dim: number }>>
   /** Token input of the text modality, when the dataset has raw text. */
   readonly tokens?: { readonly steps: number; readonly vocabulary: ReadonlyArray<string> }
+  /**
+   * How a transcript becomes the text inputs (tokenizer, lexicon, word vectors of the training
+   * vocabulary), when the model reads raw text; absent in checkpoints written before it existed
+   * (`TextSettings.of` infers it).
+   */
+  readonly text?: TextSettings.TextSettings
   readonly normalization: Normalize.NormStats
 }
 
@@ -24,20 +31,33 @@ export interface DataInfo {
 export const availableModalities = (info: DataInfo): Dataset.Modality[] =>
   D.MODALITIES.filter((m) => info.features[m] !== undefined || (m === "text" && info.tokens !== undefined))
 
-/** Read the data facts off a (normalised) dataset. */
-export const fromDataset = (dataset: Dataset.Dataset, normalization: Normalize.NormStats): DataInfo => {
+/**
+ * Read the data facts off a (normalised) dataset. `text`: the text features the dataset was built
+ * with (`TextSettings.make`'s options; the vectors of the train transcripts' words are kept); without
+ * it, a dataset with raw text (tokens) records kind `tokens`, with the lexicon when it is mosi-real
+ * with its 4 lexicon columns per word.
+ *
+ * @throws InvalidOption naming `textFeatures` when `text` is inconsistent (see `TextSettings.make`).
+ */
+export const fromDataset = (dataset: Dataset.Dataset, normalization: Normalize.NormStats, text?: TextSettings.MakeOptions): DataInfo => {
   const train = dataset.splits.train
   const features: DataInfo["features"] = {}
   for (const m of D.MODALITIES) {
     const b = train.features[m]
     if (b) (features as Record<string, unknown>)[m] = { steps: b.steps, dim: b.dim }
   }
+  const settings = text !== undefined
+    ? TextSettings.make(text, TextSettings.trainingWords(train, text.lowercase ?? true))
+    : train.tokens
+    ? TextSettings.make({ kind: "tokens", lexicon: dataset.format === "mosi-real" && train.features.text?.dim === TextSettings.LEXICON_DIM }, [])
+    : undefined
   return {
     name: dataset.name,
     task: dataset.task,
     ...(dataset.emotions ? { emotions: dataset.emotions } : {}),
     features,
     ...(train.tokens ? { tokens: { steps: train.tokens.steps, vocabulary: train.tokens.vocabulary } } : {}),
+    ...(settings ? { text: settings } : {}),
     normalization
   }
 }

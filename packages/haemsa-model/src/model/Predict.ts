@@ -1,24 +1,31 @@
 /**
  * `haemsa predict`: read new samples, turn them into a split the checkpoint's model reads (padding,
- * the model's own normalisation, token ids from the model's vocabulary), and return predictions with
- * the task attention weights.
+ * the model's own normalisation, a transcript's words as the model's text inputs), and return
+ * predictions with the class, the task attention weights and the modality gates.
  *
  * Input: a JSON file `{ "samples": [ sample, ... ] }`, or JSON Lines (one sample per line, see
  * {@link readInput}), where a sample is `{ "id"?: string, "transcript"?: string, "text"?: number[][],
  * "audio"?: number[][], "vision"?: number[][] }`, each matrix (steps, dim), and a missing modality is
- * simply absent. `transcript` is needed when the model reads tokens (mosi-real). A sequence longer than
- * the model's steps is cut to its first steps and reported ({@link PredictOptions.onCut}), or refused
- * with {@link PredictOptions.strictSteps}.
+ * simply absent (masked, as in the missing-modality table). A model that reads raw text (trained on
+ * mosi-real: see {@link TextSettings.of}) takes its text from `transcript` only: the words become its
+ * token ids and its dense text features (lexicon columns, word vectors) as its checkpoint's text
+ * settings say, so a `text` array beside a transcript is ignored (the transcript wins) and a `text`
+ * array alone is refused. Any other model reads the `text` array; a transcript is then only echoed.
+ * A sequence longer than the model's steps is cut to its first steps and reported
+ * ({@link PredictOptions.onCut}), or refused with {@link PredictOptions.strictSteps}.
  *
  * @since 0.1.0
  */
 import type { Dataset } from "@haemsa/datasets"
-import { Dataset as D, Errors, Lexicon, Normalize, Tokenizer } from "@haemsa/datasets"
+import { Batching, Dataset as D, Errors, Normalize, Tokenizer } from "@haemsa/datasets"
+import type * as tf from "@tensorflow/tfjs"
 import * as fs from "node:fs"
 import * as readline from "node:readline"
+import * as BatchTensors from "./BatchTensors"
 import type { DataInfo } from "./DataInfo"
-import * as Evaluate from "./Evaluate"
 import type { Network } from "./Network"
+import { GATE_SCALE, SENTIMENT_CLASSES } from "./Network"
+import * as TextSettings from "./TextSettings"
 
 /** One input sample. */
 export interface Sample {
@@ -29,15 +36,25 @@ export interface Sample {
   readonly vision?: ReadonlyArray<ReadonlyArray<number>>
 }
 
-/** One prediction. */
+/** One prediction (keys in this order in JSON). */
 export interface Prediction {
   readonly id: string
-  /** Sentiment in [-3, 3] (sentiment models). */
+  /** The sample's transcript, as given. */
+  readonly transcript?: string
+  /** The regression head's sentiment (sentiment models; labels are in [-3, 3], the output is not clipped). */
   readonly sentiment?: number
+  /** The class of the 7-class head, an integer in [-3, 3] (its largest logit; sentiment models). */
+  readonly class7?: number
   /** Probability of each emotion being present (emotion models). */
   readonly emotions?: Record<string, number>
-  /** Attention weight of each expert, per task (HAEMSA). */
+  /** Attention weight of each expert, per task (HAEMSA): 0 for the expert of a modality the sample lacks. */
   readonly attention?: Record<string, Record<string, number>>
+  /** The learned gate of each modality the model reads (HAEMSA with gates): 0 for a modality the sample lacks. */
+  readonly gates?: Record<string, number>
+  /** The transcript's words the model read (at most its steps; models that read raw text). */
+  readonly tokens?: number
+  /** Of those, the words the model does not know: outside its vocabulary, or without a word vector. */
+  readonly unknownTokens?: number
 }
 
 /** A sequence longer than the model reads, cut to its first `modelSteps` steps. */
@@ -61,6 +78,12 @@ export interface PredictOptions {
   readonly offset?: number
   /** Where the sample at an input index is, for messages (default `samples[INDEX]`). */
   readonly where?: (index: number) => string
+  /**
+   * The full word vectors, for the words of a transcript outside the checkpoint's stored training
+   * vocabulary (models with text kind `glove` or `vectors`); without them such a word gets the unknown
+   * vector (and is counted in `unknownTokens`).
+   */
+  readonly fullVectors?: TextSettings.Lookup
 }
 
 const bad = (file: string, value: string, reason: string) => new Errors.InvalidOption({ option: `--input ${file}`, value, reason })
@@ -118,32 +141,69 @@ const denseBlock = (
   return { block: { n, steps, dim, data, lengths }, present }
 }
 
+/** A split built from samples, and per sample what the model read of its transcript. */
+export interface Prepared {
+  readonly split: Dataset.Split
+  /** Per sample, the words read and the unknown ones (models that read raw text; -1 without a transcript). */
+  readonly text?: { readonly tokens: ReadonlyArray<number>; readonly unknownTokens: ReadonlyArray<number> }
+}
+
 /**
- * Build a (normalised) split from samples for a model built on `info`. A bad sample (not an object, a
- * matrix of the wrong size, a longer sequence with `strictSteps`) is a thrown `InvalidOption` naming
- * the file and the sample.
+ * The text inputs of a model that reads raw text (see the module's description), or undefined for a
+ * model that reads a `text` feature array. A model that reads token ids but whose text settings cannot
+ * be met (dense text columns that are not the lexicon's nor word vectors) is a thrown `InvalidOption`.
  */
-export const toSplit = (file: string, info: DataInfo, samples: ReadonlyArray<Sample>, options: PredictOptions = {}): Dataset.Split => {
+const rawText = (file: string, info: DataInfo): TextSettings.TextSettings | undefined => {
+  if (info.tokens === undefined && info.text === undefined) return undefined
+  const reads = TextSettings.of(info)
+  if ("problem" in reads) throw bad(file, "transcript", `the model reads token ids but cannot read raw text: ${reads.problem}`)
+  return reads.settings
+}
+
+/**
+ * Build a (normalised) split from samples for a model built on `info`, with what the model read of
+ * each transcript. A bad sample (not an object, a matrix of the wrong size, a longer sequence with
+ * `strictSteps`, a `text` array alone for a model that reads raw text) is a thrown `InvalidOption`
+ * naming the file and the sample.
+ */
+export const prepare = (file: string, info: DataInfo, samples: ReadonlyArray<Sample>, options: PredictOptions = {}): Prepared => {
   if (!Array.isArray(samples) || samples.length === 0) throw bad(file, "samples", "must be a non-empty array")
   const where = whereOf(options)
   samples.forEach((s, i) => checkSample(file, where(i), s))
   const n = samples.length
   const mask = new Uint8Array(n * 3)
   const features: Partial<Record<Dataset.Modality, Dataset.SequenceBlock>> = {}
+  const settings = rawText(file, info)
   let tokens: Dataset.TokenBlock | undefined
+  let text: Prepared["text"]
   D.MODALITIES.forEach((m, mi) => {
-    if (m === "text" && info.tokens) {
-      const { vocabulary, steps } = info.tokens
-      const tokenizer: Tokenizer.Tokenizer = { vocabulary, index: new Map(vocabulary.map((w, i) => [w, i] as const).slice(2)), lowercase: true }
-      const words = samples.map((s) => Tokenizer.tokenize(s.transcript ?? ""))
+    if (m === "text" && settings) {
+      const steps = info.tokens?.steps ?? info.features.text?.steps
+      if (steps === undefined) return
+      samples.forEach((s, i) => {
+        if (s.text !== undefined && s.transcript === undefined) {
+          throw bad(file, `${where(i)}.text`, `the model reads its text from a "transcript" (words: it was trained on ${info.name}), not from a "text" feature array`)
+        }
+      })
+      const words = samples.map((s) => Tokenizer.tokenize(s.transcript ?? "", settings.lowercase))
       words.forEach((w, i) => {
         if (w.length <= steps) return
         if (options.strictSteps) throw bad(file, `${where(i)}.transcript`, `has ${w.length} words, the model reads at most ${steps} (without --strict-steps it is cut)`)
         options.onCut?.({ sample: where(i), id: samples[i].id ?? `sample_${(options.offset ?? 0) + i}`, modality: "text words", steps: w.length, modelSteps: steps })
       })
-      tokens = Tokenizer.encodeWords(tokenizer, words, steps)
-      if (info.features.text) features.text = Lexicon.lexiconFeatures(words, steps)
-      samples.forEach((s, i) => { mask[i * 3 + mi] = typeof s.transcript === "string" && s.transcript.trim() !== "" ? 1 : 0 })
+      const dense = TextSettings.features(settings, words, steps, options.fullVectors)
+      if (info.features.text && dense.block) features.text = dense.block
+      let unknown = dense.unknownTokens
+      if (info.tokens) {
+        const { vocabulary } = info.tokens
+        const tokenizer: Tokenizer.Tokenizer = { vocabulary, index: new Map(vocabulary.map((w, i) => [w, i] as const).slice(2)), lowercase: settings.lowercase }
+        tokens = Tokenizer.encodeWords(tokenizer, words, steps)
+        // a word the model does not know: outside its vocabulary (tokens), or without a vector (word vectors)
+        if (settings.kind === "tokens") unknown = TextSettings.unknownIds(tokens, words)
+      }
+      const has = samples.map((s) => typeof s.transcript === "string")
+      text = { tokens: dense.tokens.map((t, i) => (has[i] ? t : -1)), unknownTokens: unknown.map((u, i) => (has[i] ? u : -1)) }
+      words.forEach((w, i) => { mask[i * 3 + mi] = w.length > 0 ? 1 : 0 })
       return
     }
     const f = info.features[m]
@@ -161,24 +221,92 @@ export const toSplit = (file: string, info: DataInfo, samples: ReadonlyArray<Sam
     labels: {},
     nonfiniteReplaced: { text: 0, audio: 0, vision: 0 }
   }
-  return Normalize.applySplit(split, info.normalization)
+  return { split: Normalize.applySplit(split, info.normalization), ...(text ? { text } : {}) }
 }
 
-/** Predict samples with a network (see {@link toSplit} for the checks and `options`). */
+/** {@link prepare}'s split alone. */
+export const toSplit = (file: string, info: DataInfo, samples: ReadonlyArray<Sample>, options: PredictOptions = {}): Dataset.Split =>
+  prepare(file, info, samples, options).split
+
+/** Whether a model reads raw text (a `transcript`), and if not why (see {@link TextSettings.of}). */
+export const readsRawText = (info: DataInfo): { readonly settings: TextSettings.TextSettings } | { readonly problem: string } =>
+  TextSettings.of(info)
+
+/**
+ * The learned modality gates of a network, by modality (HAEMSA with `modalityGates`: the anchor's is
+ * 1, each other's `sigmoid(scale * logit)`), or undefined when it has none.
+ */
+export const gatesOf = async (net: Network): Promise<Record<string, number> | undefined> => {
+  const spec = net.spec.modalityGates
+  if (spec === undefined || net.spec.model !== "haemsa") return undefined
+  const logits = net.modalities.map((m) => [m, net.variables.get(`gate/${m}`)] as const)
+  if (!logits.some(([, v]) => v !== undefined)) return undefined
+  const scale = spec.scale ?? GATE_SCALE
+  const out: Record<string, number> = {}
+  for (const [m, v] of logits) {
+    out[m] = m === spec.anchor || v === undefined ? 1 : 1 / (1 + Math.exp(-scale * (await v.data())[0]))
+  }
+  return out
+}
+
+/** The outputs of a forward pass (no dropout) over a split, read back batch by batch. */
+interface Raw {
+  readonly regression?: Float32Array
+  readonly classLogits?: Float32Array
+  readonly emotionLogits?: Float32Array
+  readonly attention?: Float32Array
+}
+
+const forward = async (net: Network, split: Dataset.Split, batchSize = 256): Promise<Raw> => {
+  const parts: Record<keyof Raw, Float32Array[]> = { regression: [], classLogits: [], emotionLogits: [], attention: [] }
+  for (const idx of Batching.batchIndices(split.n, batchSize)) {
+    const batch = BatchTensors.fromSplit(Batching.subset(split, idx))
+    try {
+      const out = net.apply(batch, false)
+      try {
+        for (const k of Object.keys(parts) as Array<keyof Raw>) {
+          const t = out[k] as tf.Tensor | undefined
+          if (t) parts[k].push((await t.data()) as Float32Array)
+        }
+      } finally {
+        for (const t of [out.regression, out.classLogits, out.emotionLogits, out.attention, out.teacherLogits]) t?.dispose()
+        for (const u of Object.values(out.unimodal)) {
+          u?.regression?.dispose()
+          u?.logits.dispose()
+        }
+      }
+    } finally {
+      BatchTensors.dispose(batch)
+    }
+  }
+  const cat = (p: Float32Array[]) => {
+    const all = new Float32Array(p.reduce((a, x) => a + x.length, 0))
+    let o = 0
+    for (const x of p) { all.set(x, o); o += x.length }
+    return all
+  }
+  return Object.fromEntries(Object.entries(parts).filter(([, p]) => p.length > 0).map(([k, p]) => [k, cat(p)])) as Raw
+}
+
+/** Predict samples with a network (see {@link prepare} for the checks and `options`). */
 export const predictSamples = async (
   net: Network,
   file: string,
   samples: ReadonlyArray<Sample>,
   options: PredictOptions = {}
 ): Promise<Prediction[]> => {
-  const split = toSplit(file, net.info, samples, options)
+  const { split, text } = prepare(file, net.info, samples, options)
   const where = whereOf(options)
   for (let i = 0; i < split.n; i++) {
     if (!net.modalities.some((m) => split.mask[i * 3 + D.MODALITY_INDEX[m]] === 1)) {
-      throw bad(file, where(i), `has none of the model's modalities (${net.modalities.join(", ")})`)
+      const unread = typeof samples[i].transcript === "string" && text === undefined
+        ? `; its transcript is not read: ${readsRawTextProblem(net.info)}`
+        : ""
+      throw bad(file, where(i), `has none of the model's modalities (${net.modalities.join(", ")})${unread}`)
     }
   }
-  const p = await Evaluate.predict(net, split)
+  const p = await forward(net, split)
+  const gates = await gatesOf(net)
   const k = net.tasks.length
   const j = net.experts.length
   const emotions = net.info.emotions ?? []
@@ -192,13 +320,33 @@ export const predictSamples = async (
         return [e, round(1 / (1 + Math.exp(p.emotionLogits![o] - p.emotionLogits![o + 1])))]
       }))
       : undefined
+    const transcript = samples[i].transcript
+    const read = text !== undefined && text.tokens[i] >= 0 ? { tokens: text.tokens[i], unknownTokens: text.unknownTokens[i] } : {}
     return {
       id,
+      ...(transcript !== undefined ? { transcript } : {}),
       ...(p.regression ? { sentiment: round(p.regression[i]) } : {}),
+      ...(p.classLogits ? { class7: argmax(p.classLogits, i * SENTIMENT_CLASSES, SENTIMENT_CLASSES) - 3 } : {}),
       ...(emo ? { emotions: emo } : {}),
-      ...(attention ? { attention } : {})
+      ...(attention ? { attention } : {}),
+      ...(gates
+        ? { gates: Object.fromEntries(Object.entries(gates).map(([m, g]) => [m, split.mask[i * 3 + D.MODALITY_INDEX[m as Dataset.Modality]] === 1 ? round(g) : 0])) }
+        : {}),
+      ...read
     }
   })
+}
+
+const readsRawTextProblem = (info: DataInfo): string => {
+  const reads = TextSettings.of(info)
+  return "problem" in reads ? `the model was trained on ${info.name} and ${reads.problem}` : "the model reads no text"
+}
+
+/** The index of the largest of `values[offset .. offset + n)`, relative to `offset` (the first on a tie). */
+const argmax = (values: Float32Array, offset: number, n: number): number => {
+  let best = 0
+  for (let c = 1; c < n; c++) if (values[offset + c] > values[offset + best]) best = c
+  return best
 }
 
 const round = (x: number) => Math.round(x * 1e4) / 1e4
