@@ -267,6 +267,28 @@ class Trainer:
         return time.perf_counter() - start, time.process_time() - cpu, steps, total / d.n
 
 
+    def infer(self, batch_size, calls):
+        """Latency of `calls` forward passes in evaluation mode (no gradient) at `batch_size`, each
+        one's regression output read back (`.tolist()`); returns the per-call seconds."""
+        self.model.eval()
+        d = self.data
+        modality_mask = torch.ones(batch_size, 3)
+        batches = []
+        for k in range(4):
+            idx = torch.arange(k * batch_size, (k + 1) * batch_size) % d.n
+            step_mask = d.step_mask[idx]
+            batches.append(([x[idx] for x in d.x], [step_mask for _ in range(3)]))
+        times = []
+        with torch.inference_mode():
+            for i in range(10 + calls):
+                xs, step_masks = batches[i % 4]
+                start = time.perf_counter()
+                self.model(xs, step_masks, modality_mask)[0].tolist()
+                if i >= 10:
+                    times.append(time.perf_counter() - start)
+        return times
+
+
 def step_benchmark(batch_sizes, steps, device, seed=0, gates=True):
     """Median ms of one training step per batch size, with two pre-made batches on `device` (as
     benchmarks/gpu/step.ts does on the tfjs side); each step ends with loss.item() (a sync)."""
@@ -307,6 +329,35 @@ def step_benchmark(batch_sizes, steps, device, seed=0, gates=True):
     return out
 
 
+def blas_library():
+    """The BLAS library this process resolved, read from its memory map after a matrix product.
+
+    Returns {"path": the real file, "kind": "openblas" | "mkl" | "blis" | "reference" | "unknown"}.
+    Debian's python3-torch calls the generic libblas.so.3, which the alternatives system points at
+    the netlib reference BLAS unless OpenBLAS (libopenblas0-pthread) or another one is installed.
+    """
+    a = torch.ones(64, 64)
+    (a @ a).sum().item()
+    found = []
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                fields = line.split()
+                if len(fields) >= 6 and ("blas" in fields[5].lower() or "mkl" in fields[5].lower()):
+                    found.append(os.path.realpath(fields[5]))
+    except OSError:
+        return {"path": None, "kind": "unknown"}
+    names = sorted(set(found))
+    for kind, key in (("mkl", "mkl"), ("openblas", "openblas"), ("blis", "blis")):
+        for name in names:
+            if key in os.path.basename(name).lower() or key in name.lower():
+                return {"path": name, "kind": kind}
+    for name in names:
+        if os.path.basename(name).startswith("libblas.so") and "/blas/" in name:
+            return {"path": name, "kind": "reference"}
+    return {"path": names[0] if names else None, "kind": "unknown"}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs after one warm-up epoch")
@@ -329,7 +380,7 @@ def main():
         print(json.dumps({"torch": torch.__version__, "device": args.device, "deviceName": name, "threads": torch.get_num_threads(), "figures": figures}))
         return
     trainer = Trainer(args.seed, gates=not args.no_gates)
-    info = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cores": os.cpu_count(), "parameters": sum(p.numel() for p in trainer.model.parameters())}
+    info = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cores": os.cpu_count(), "parameters": sum(p.numel() for p in trainer.model.parameters()), "blas": blas_library()}
     if args.serve:
         print(json.dumps({"ready": True, **info}), flush=True)
         for line in sys.stdin:
@@ -339,6 +390,9 @@ def main():
             if command == "epoch":
                 seconds, cpu, steps, loss = trainer.epoch()
                 print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "steps": steps, "loss": loss}), flush=True)
+            elif command.startswith("infer "):
+                _, batch_size, calls = command.split()
+                print(json.dumps({"seconds": trainer.infer(int(batch_size), int(calls))}), flush=True)
         return
     trainer.epoch()
     seconds, cpu = [], []

@@ -12,6 +12,7 @@ import type * as Experiment from "../src/model/Experiment"
 import * as RunCard from "../src/model/RunCard"
 import * as SeedStats from "../src/model/SeedStats"
 import { cli, MMSA, tinySpec } from "./Support"
+import * as Train from "../src/model/Train"
 
 const METRICS = ["acc2_has0", "acc2_non0", "f1_has0", "f1_non0", "acc5", "acc7", "mae", "corr"].sort()
 
@@ -60,7 +61,8 @@ describe("haemsa train --seeds 1,2 (a tiny HAEMSA on the MMSA fixture, cpu)", ()
     }
     expect(report.card.seeds).toEqual([1, 2])
     expect(report.card.command).toEqual(["haemsa", "train", "--data", MMSA, "--spec", specFile, "--epochs", "1", "--seeds", "1,2", "--backend", "cpu", "--out", out, "--json", path.join(root, "seeds.json")])
-    expect(report.card.backend).toEqual({ name: "cpu", threads: 1 })
+    // the default --threads: every core, at most one per 8 samples of a batch
+    expect(report.card.backend).toEqual({ name: "cpu", threads: Train.defaultThreads(32) })
     expect(report.card.spec_sha256).toBe(RunCard.specHash(report.card.spec))
     expect(report.card.data.source).toBe(MMSA)
     expect(report.card.data.sha256).toMatch(/^[0-9a-f]{64}$/)

@@ -15,7 +15,7 @@ import * as ArchitectureSpec from "../model/ArchitectureSpec"
 import type { CheckpointError } from "../model/Checkpoint"
 import * as Experiment from "../model/Experiment"
 import type { ModelError } from "../model/Network"
-import type { TrainingError } from "../model/Train"
+import * as Train from "../model/Train"
 import * as TrainState from "../model/TrainState"
 import * as Args from "./Args"
 import * as Command from "./Command"
@@ -34,6 +34,11 @@ export const flags = {
   modalities: SharedFlags.modalities,
   epochs: Args.int({ metavar: "N", min: 1, default: 20, help: "the most epochs to train" }),
   "batch-size": Args.int({ metavar: "N", min: 1, help: "samples per step (default: the training's)" }),
+  threads: Args.int({
+    metavar: "N",
+    min: 1,
+    help: "threads sharing each training step, data-parallel, on the wasm and cpu backends (default: every core, at most one per 8 samples of a batch)"
+  }),
   patience: Args.int({ metavar: "N", min: 1, help: "stop after N epochs without a better validation objective (default: the training's)" }),
   seed: Args.int({ metavar: "S", default: 0, help: "the seed of the weights, shuffles and dropout" }),
   seeds: Args.string({ metavar: "S,S,...", help: "train one model per seed and report the mean ± std (sample, n-1) of each metric (not with --seed)" }),
@@ -52,7 +57,7 @@ export type TrainCommandError =
   | Args.UsageError
   | DataPackageMissing
   | DatasetErrors.DatasetError
-  | TrainingError
+  | Train.TrainingError
   | ModelError
   | CheckpointError
   | OutputError
@@ -130,7 +135,8 @@ export const command: Command.Command<typeof flags, TrainCommandError> = Command
           epochs: f.epochs,
           seed: f.seed,
           ...(f["batch-size"] !== undefined ? { batchSize: f["batch-size"] } : {}),
-          ...(f.patience !== undefined ? { patience: f.patience } : {})
+          ...(f.patience !== undefined ? { patience: f.patience } : {}),
+          threads: f.threads ?? Train.defaultThreads(f["batch-size"] ?? Train.DEFAULT_BATCH_SIZE)
         }
       }
       if (seeds !== undefined) {

@@ -192,7 +192,7 @@ const prepareRun = (options: TrainJobOptions, seeds: ReadonlyArray<number>) =>
   Effect.gen(function*() {
     const backend = yield* Backend
     const { raw, data } = yield* loadForTraining(options.source, options.loadOptions)
-    const card = RunCard.make({ command: options.command ?? [], spec: options.spec, source: options.source, raw, seeds, backend: backend.name })
+    const card = RunCard.make({ command: options.command ?? [], spec: options.spec, source: options.source, raw, seeds, backend: backend.name, threads: options.train.threads })
     return { backend, data, card }
   })
 

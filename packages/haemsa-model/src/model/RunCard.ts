@@ -38,7 +38,10 @@ export interface RunCard {
   readonly packages: Readonly<Record<string, string>>
   /** The `@tensorflow/tfjs` version. */
   readonly tfjs: string
-  /** The tfjs backend and the threads it computes with (`null` for a GPU backend). */
+  /**
+   * The tfjs backend and the threads the training computed with (`null` for a GPU backend): on wasm
+   * and cpu, the data-parallel replicas (one backend thread each), on tensorflow its own thread pool.
+   */
   readonly backend: { readonly name: string; readonly threads: number | null }
   /** The runtime: `{ name: "node" | "deno", version }`. */
   readonly runtime: { readonly name: string; readonly version: string }
@@ -142,12 +145,13 @@ export const packageVersions = (from?: string): Record<string, string> => {
 }
 
 /**
- * The threads the backend computes with: 1 for `cpu` and for `wasm` (tfjs 4.22 turns the threaded
- * wasm build off under Node and Deno), `TF_NUM_INTRAOP_THREADS` or the cores for `tensorflow`, `null`
- * for a GPU backend (`webgpu`, `webgl`).
+ * The threads a training computes with: for `cpu` and `wasm` its replica threads (`replicas`,
+ * default 1; each backend instance runs one thread: tfjs 4.22 turns the threaded wasm build off
+ * under Node and Deno), `TF_NUM_INTRAOP_THREADS` or the cores for `tensorflow`, `null` for a GPU
+ * backend (`webgpu`, `webgl`).
  */
-export const backendThreads = (name: string): number | null => {
-  if (name === "cpu" || name === "wasm") return 1
+export const backendThreads = (name: string, replicas = 1): number | null => {
+  if (name === "cpu" || name === "wasm") return replicas
   if (name === "tensorflow") {
     const n = Number(process.env.TF_NUM_INTRAOP_THREADS)
     return Number.isInteger(n) && n > 0 ? n : os.availableParallelism?.() ?? os.cpus().length
@@ -169,6 +173,8 @@ export const make = (options: {
   readonly raw: Dataset.Dataset
   readonly seeds: ReadonlyArray<number>
   readonly backend: string
+  /** The training's replica threads (`Train.TrainOptions.threads`; default 1). */
+  readonly threads?: number
 }): RunCard => ({
   command: redactArgv(options.command),
   spec: options.spec,
@@ -181,6 +187,6 @@ export const make = (options: {
   seeds: [...options.seeds],
   packages: packageVersions(),
   tfjs: tf.version.tfjs,
-  backend: { name: options.backend, threads: backendThreads(options.backend) },
+  backend: { name: options.backend, threads: backendThreads(options.backend, options.threads) },
   runtime: runtime()
 })

@@ -19,6 +19,7 @@ import { FusionFactory } from "@haemsa/hierarchical-fusion"
 import { Distillation, TaskLosses } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Schema } from "effect"
+import * as os from "node:os"
 import * as path from "node:path"
 import type { ArchitectureSpec } from "./ArchitectureSpec"
 import * as BatchTensors from "./BatchTensors"
@@ -34,6 +35,16 @@ import * as Replicas from "../parallel/Replicas"
 
 /** The model parts training asks for. */
 export type Parts = ExpertFactory.ExpertFactory | FusionFactory.FusionFactory | TaskLosses.TaskLosses | Distillation.Distillation
+
+/** The batch size of a training that names none. */
+export const DEFAULT_BATCH_SIZE = 32
+
+/**
+ * The threads a training uses by default on the CPU backends: every core, but at most one per 8
+ * samples of a batch (smaller shards spend more time in per-kernel overhead than they save).
+ */
+export const defaultThreads = (batchSize: number = DEFAULT_BATCH_SIZE): number =>
+  Math.max(1, Math.min(os.availableParallelism?.() ?? os.cpus().length, Math.floor(batchSize / 8)))
 
 /** Training options (all have defaults). */
 export interface TrainOptions {
@@ -202,7 +213,7 @@ export const train = (
 ): Effect.Effect<TrainResult, TrainingError | Network.ModelError | TrainState.TrainStateError, Parts | Progress> =>
   Effect.gen(function*() {
     const epochs = options.epochs ?? 30
-    const batchSize = options.batchSize ?? 32
+    const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE
     const patience = options.patience ?? 6
     const seed = options.seed ?? 0
     const progress = yield* Progress
