@@ -11,6 +11,7 @@ import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as PredictionTable from "../src/cli/PredictionTable"
 import * as Checkpoint from "../src/model/Checkpoint"
@@ -21,6 +22,9 @@ import * as Experiment from "../src/model/Experiment"
 import * as Network from "../src/model/Network"
 import * as Predict from "../src/model/Predict"
 import { buildNet, cli, MOSI_REAL, prepare, tinySpec, useCpu } from "./Support"
+
+/** The samples file of examples/predict (the getting-started guide runs it). */
+const EXAMPLE = fileURLToPath(new URL("../../../examples/predict/transcripts.json", import.meta.url))
 
 let root: string
 /** One epoch on mosi-real, HAEMSA with learned gates (text anchored). */
@@ -235,6 +239,12 @@ describe("haemsa predict --input with transcripts", () => {
     // "!!!" has no word: the text is masked, the audio alone predicts
     expect(out[3].gates!.text).toBe(0)
     expect(out[3].attention!.regression.text).toBe(0)
+  })
+
+  it("examples/predict/transcripts.json: one prediction per transcript, in order", async () => {
+    const { samples } = JSON.parse(fs.readFileSync(EXAMPLE, "utf8")) as { samples: Array<{ id: string; transcript: string }> }
+    const out = await predictions("--checkpoint", mosi, "--input", EXAMPLE)
+    expect(out.map((p) => [p.id, p.transcript, p.tokens])).toEqual(samples.map((s) => [s.id, s.transcript, Tokenizer.tokenize(s.transcript).length]))
   })
 
   it("a transcript beside a text array: the transcript wins (the array is ignored)", async () => {
