@@ -6,6 +6,8 @@
  */
 import { Errors, Lexicon, WordVectors } from "@haemsa/datasets"
 import { describe, expect, it } from "vitest"
+import * as PredictionTable from "../src/cli/PredictionTable"
+import * as DataInfo from "../src/model/DataInfo"
 import * as Predict from "../src/model/Predict"
 import * as TextSettings from "../src/model/TextSettings"
 import { prepare, tokenData } from "./Support"
@@ -98,5 +100,28 @@ describe("TextSettings.features", () => {
     const without = TextSettings.features(stored, words, 4)
     expect(without.unknownTokens).toEqual([2, 0])
     expect(Array.from(without.block!.data.subarray(6, 8))).toEqual(Array.from(vectors.unknown))
+  })
+})
+
+describe("DataInfo.fromDataset with text settings", () => {
+  it("refuses settings that do not make the dataset's text columns, naming textFeatures and the dataset", () => {
+    const data = prepare(tokenData(1, false))
+    expect(() => DataInfo.fromDataset(data.dataset, data.info.normalization, { kind: "glove", lexicon: true, vectors, source: "glove" })).toThrow(
+      "invalid textFeatures = glove: the text settings make 6 columns per word, the dataset tiny-tokens's text features have 0: was it built with these word vectors and lexicon?"
+    )
+    expect(DataInfo.fromDataset(data.dataset, data.info.normalization, { kind: "tokens", lexicon: false }).text).toEqual({ kind: "tokens", lexicon: false, lowercase: true })
+  })
+})
+
+describe("PredictionTable", () => {
+  it("an emotions model without attention: a column per emotion, one line per sample, the transcript cut", () => {
+    const layout: PredictionTable.Layout = { emotions: ["happy", "sad"], words: false }
+    expect(PredictionTable.header(layout)).toBe(`${"id".padEnd(18)}    happy      sad  transcript`)
+    const long = "a transcript much longer than forty characters, on two\nlines"
+    expect(PredictionTable.lines(layout, { id: "s1", emotions: { happy: 0.25, sad: 0.5 }, transcript: long })).toEqual([
+      `${"s1".padEnd(18)}   0.2500   0.5000  "a transcript much longer than forty c..."`
+    ])
+    expect(PredictionTable.shortTranscript(long)).toHaveLength(PredictionTable.TRANSCRIPT_WIDTH)
+    expect(PredictionTable.lines(layout, { id: "s2" })).toEqual([`${"s2".padEnd(18)}        -        -`])
   })
 })

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { Dataset, Normalize } from "@haemsa/datasets"
-import { Dataset as D } from "@haemsa/datasets"
+import { Dataset as D, Errors } from "@haemsa/datasets"
 import * as TextSettings from "./TextSettings"
 
 /** Data facts a model is built for. */
@@ -37,7 +37,8 @@ export const availableModalities = (info: DataInfo): Dataset.Modality[] =>
  * it, a dataset with raw text (tokens) records kind `tokens`, with the lexicon when it is mosi-real
  * with its 4 lexicon columns per word.
  *
- * @throws InvalidOption naming `textFeatures` when `text` is inconsistent (see `TextSettings.make`).
+ * @throws InvalidOption naming `textFeatures` when `text` is inconsistent (see `TextSettings.make`) or
+ * does not make the dataset's text columns (vector dim + 4 with the lexicon).
  */
 export const fromDataset = (dataset: Dataset.Dataset, normalization: Normalize.NormStats, text?: TextSettings.MakeOptions): DataInfo => {
   const train = dataset.splits.train
@@ -45,6 +46,17 @@ export const fromDataset = (dataset: Dataset.Dataset, normalization: Normalize.N
   for (const m of D.MODALITIES) {
     const b = train.features[m]
     if (b) (features as Record<string, unknown>)[m] = { steps: b.steps, dim: b.dim }
+  }
+  if (text !== undefined) {
+    const want = (text.vectors?.dim ?? 0) + (text.lexicon ? TextSettings.LEXICON_DIM : 0)
+    const have = train.features.text?.dim ?? 0
+    if (want !== have) {
+      throw new Errors.InvalidOption({
+        option: "textFeatures",
+        value: text.kind,
+        reason: `the text settings make ${want} columns per word, the dataset ${dataset.name}'s text features have ${have}: was it built with these word vectors and lexicon?`
+      })
+    }
   }
   const settings = text !== undefined
     ? TextSettings.make(text, TextSettings.trainingWords(train, text.lowercase ?? true))
