@@ -141,82 +141,84 @@ export const command: Command.Command<typeof flags, PredictCommandError> = Comma
         text === undefined ? e : new DatasetErrors.InvalidOption({ option: "--text", value: DatasetErrors.quote(text, 40), reason: e.reason })
       return yield* Effect.gen(function*() {
         const { net, extra } = yield* Experiment.loadNetwork(f.checkpoint)
-        const reads = Predict.readsRawText(net.info)
-        if (text !== undefined && "problem" in reads) {
-          Network.dispose(net)
-          return yield* new DatasetErrors.InvalidOption({
-            option: "--text",
-            value: DatasetErrors.quote(text, 40),
-            reason: `checkpoint ${f.checkpoint} cannot read raw text: its model was trained on ${trainedOn(net.info.name, extra.source)} and ${reads.problem}; ` +
-              "a model trained on mosi-real (haemsa train --data mosi-real) reads raw text"
-          })
-        }
-        let fullVectors: TextSettings.Lookup | undefined
-        if ("settings" in reads && reads.settings.vectors !== undefined) {
-          const loaded = yield* loadVectors(reads.settings)
-          if (typeof loaded === "string") {
-            io.err(`haemsa: note: ${loaded}: a word outside the checkpoint's ${reads.settings.vectors.words.length} training words gets the unknown vector (counted in unknownTokens)`)
-          } else fullVectors = loaded
-        }
-        const gates = yield* Effect.promise(() => Predict.gatesOf(net))
-        const layout: PredictionTable.Layout = {
-          ...(net.info.task === "emotions" ? { emotions: net.info.emotions ?? [] } : {}),
-          ...(gates ? { gates: Object.keys(gates) } : {}),
-          words: "settings" in reads,
-          ...(net.spec.model === "haemsa" && net.experts.length > 0 ? { attention: { tasks: net.tasks, experts: net.experts } } : {})
-        }
-        const table = f.json === undefined
         let cuts = 0
-        const onCut = (cut: Predict.Cut) => {
-          cuts++
-          if (cuts > MAX_CUT_WARNINGS) return
-          if (text !== undefined) {
-            return io.err(`haemsa: warning: --text: ${cut.steps} words, the model reads ${cut.modelSteps}: cut to the first ${cut.modelSteps} (--strict-steps refuses it)`)
+        // the network's weights are freed whatever happens after it is built
+        const written = yield* Effect.gen(function*() {
+          const reads = Predict.readsRawText(net.info)
+          if (text !== undefined && "problem" in reads) {
+            return yield* new DatasetErrors.InvalidOption({
+              option: "--text",
+              value: DatasetErrors.quote(text, 40),
+              reason: `checkpoint ${f.checkpoint} cannot read raw text: its model was trained on ${trainedOn(net.info.name, extra.source)} and ${reads.problem}; ` +
+                "a model trained on mosi-real (haemsa train --data mosi-real) reads raw text"
+            })
           }
-          io.err(
-            `haemsa: warning: --input ${file}: ${cut.sample} (id ${DatasetErrors.quote(cut.id)}): ${cut.modality} has ${cut.steps} steps, ` +
-              `the model reads ${cut.modelSteps}: cut to the first ${cut.modelSteps} (--strict-steps refuses it)`
-          )
-        }
-        const jsonLines = input.format === "jsonl"
-        const written = yield* OutputFile.withOutput(f.json ?? OutputFile.STDOUT, (sink) =>
-          Effect.gen(function*() {
-            // the document's head (or the table's) goes out with the first predictions: a first batch that fails writes nothing
-            const head = table ? `${PredictionTable.header(layout)}\n` : jsonLines ? "" : `{\n "model": ${JSON.stringify(net.spec.model)},\n "predictions": [`
-            let n = 0
-            for (;;) {
-              const batch = yield* Effect.tryPromise({ try: () => input.next(BATCH_SIZE), catch: inputError(file) })
-              if (batch.length === 0) break
-              const offset = batch[0].index
-              const predictions = yield* Effect.tryPromise({
-                try: () =>
-                  Predict.predictSamples(net, file, batch.map((s) => s.sample), {
-                    offset,
-                    where: (index) => batch[index - offset].where,
-                    strictSteps: f["strict-steps"],
-                    onCut,
-                    ...(fullVectors ? { fullVectors } : {})
-                  }),
-                catch: (e) => e
-              }).pipe(
-                // a sample that does not fit the model is bad input; anything else is a bug
-                Effect.catch((e) => (e instanceof DatasetErrors.InvalidOption ? Effect.fail(asTextError(e)) : Effect.die(e)))
-              )
-              yield* sink.write(
-                (n === 0 ? head : "") +
-                  predictions.map((p, i) =>
-                    table
-                      ? PredictionTable.lines(layout, p).map((l) => `${l}\n`).join("")
-                      : jsonLines
-                      ? `${JSON.stringify(p)}\n`
-                      : `${n + i === 0 ? "\n" : ",\n"}  ${JSON.stringify(p)}`
-                  ).join("")
-              )
-              n += predictions.length
+          let fullVectors: TextSettings.Lookup | undefined
+          if ("settings" in reads && reads.settings.vectors !== undefined) {
+            const loaded = yield* loadVectors(reads.settings)
+            if (typeof loaded === "string") {
+              io.err(`haemsa: note: ${loaded}: a word outside the checkpoint's ${reads.settings.vectors.words.length} training words gets the unknown vector (counted in unknownTokens)`)
+            } else fullVectors = loaded
+          }
+          const gates = yield* Effect.promise(() => Predict.gatesOf(net))
+          const layout: PredictionTable.Layout = {
+            ...(net.info.task === "emotions" ? { emotions: net.info.emotions ?? [] } : {}),
+            ...(gates ? { gates: Object.keys(gates) } : {}),
+            words: "settings" in reads,
+            ...(net.spec.model === "haemsa" && net.experts.length > 0 ? { attention: { tasks: net.tasks, experts: net.experts } } : {})
+          }
+          const table = f.json === undefined
+          const onCut = (cut: Predict.Cut) => {
+            cuts++
+            if (cuts > MAX_CUT_WARNINGS) return
+            if (text !== undefined) {
+              return io.err(`haemsa: warning: --text: ${cut.steps} words, the model reads ${cut.modelSteps}: cut to the first ${cut.modelSteps} (--strict-steps refuses it)`)
             }
-            if (!jsonLines && !table) yield* sink.write(`${n === 0 ? head : ""}\n ]\n}\n`)
-            return n
-          }), { stdout: io.stdout }).pipe(Effect.ensuring(Effect.sync(() => Network.dispose(net))))
+            io.err(
+              `haemsa: warning: --input ${file}: ${cut.sample} (id ${DatasetErrors.quote(cut.id)}): ${cut.modality} has ${cut.steps} steps, ` +
+                `the model reads ${cut.modelSteps}: cut to the first ${cut.modelSteps} (--strict-steps refuses it)`
+            )
+          }
+          const jsonLines = input.format === "jsonl"
+          return yield* OutputFile.withOutput(f.json ?? OutputFile.STDOUT, (sink) =>
+            Effect.gen(function*() {
+              // the document's head (or the table's) goes out with the first predictions: a first batch that fails writes nothing
+              const head = table ? `${PredictionTable.header(layout)}\n` : jsonLines ? "" : `{\n "model": ${JSON.stringify(net.spec.model)},\n "predictions": [`
+              let n = 0
+              for (;;) {
+                const batch = yield* Effect.tryPromise({ try: () => input.next(BATCH_SIZE), catch: inputError(file) })
+                if (batch.length === 0) break
+                const offset = batch[0].index
+                const predictions = yield* Effect.tryPromise({
+                  try: () =>
+                    Predict.predictSamples(net, file, batch.map((s) => s.sample), {
+                      offset,
+                      where: (index) => batch[index - offset].where,
+                      strictSteps: f["strict-steps"],
+                      onCut,
+                      ...(fullVectors ? { fullVectors } : {})
+                    }),
+                  catch: (e) => e
+                }).pipe(
+                  // a sample that does not fit the model is bad input; anything else is a bug
+                  Effect.catch((e) => (e instanceof DatasetErrors.InvalidOption ? Effect.fail(asTextError(e)) : Effect.die(e)))
+                )
+                yield* sink.write(
+                  (n === 0 ? head : "") +
+                    predictions.map((p, i) =>
+                      table
+                        ? PredictionTable.lines(layout, p).map((l) => `${l}\n`).join("")
+                        : jsonLines
+                        ? `${JSON.stringify(p)}\n`
+                        : `${n + i === 0 ? "\n" : ",\n"}  ${JSON.stringify(p)}`
+                    ).join("")
+                )
+                n += predictions.length
+              }
+              if (!jsonLines && !table) yield* sink.write(`${n === 0 ? head : ""}\n ]\n}\n`)
+              return n
+            }), { stdout: io.stdout })
+        }).pipe(Effect.ensuring(Effect.sync(() => Network.dispose(net))))
         if (cuts > MAX_CUT_WARNINGS) {
           io.err(`haemsa: warning: --input ${file}: ${cuts - MAX_CUT_WARNINGS} more sequences cut to the model's steps (${cuts} in all)`)
         }
