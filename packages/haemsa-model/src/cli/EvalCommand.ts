@@ -3,6 +3,8 @@
  * table of the test split; with `--robustness`, the robustness grid of the test split (each modality
  * dropped per frame and whole at rates 0-0.5, seeded), as a table, in the JSON (`rows`) and as an SVG
  * plot (`--plot`). A warning on stderr when the data's hash differs from the checkpoint's run card.
+ * The text features are the checkpoint's own (its stored text settings: tokens, or word vectors read
+ * again from the source they name); `--text-features glove|PATH` only says where the vectors are now.
  *
  * @since 0.1.0
  */
@@ -58,7 +60,12 @@ export const command: Command.Command<typeof flags, EvalCommandError> = Command.
         ...(loadOptions !== undefined ? { loadOptions } : {}),
         ...(f.modalities !== undefined ? { modalities: f.modalities } : {}),
         ...(f.robustness ? { robustness: { seed: f.seed } } : {}),
-        warn: (line) => io.err(`haemsa: warning: ${line}`)
+        warn: (line) => io.err(`haemsa: warning: ${line}`),
+        ...(f["text-features"] !== undefined ? { textFeatures: f["text-features"] } : {}),
+        // the first load's start, end and notes (not every parsing step)
+        onProgress: (fraction, message) => {
+          if (fraction === 0 || fraction >= 1 || !message.startsWith("parsing")) io.err(`haemsa: word vectors: ${message}`)
+        }
       })
       io.out(`${report.model} from ${report.checkpoint} on ${report.data} (${report.modalities.join("+")})`)
       io.out(metricsTable([["valid", report.valid], ["test", report.test]]))

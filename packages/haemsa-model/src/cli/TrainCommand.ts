@@ -3,7 +3,8 @@
  * its valid and test metrics; `--out DIR` saves a checkpoint. `--seeds 1,2,3` trains one model per
  * seed and reports each run with the mean and sample standard deviation (n - 1) of each metric (with
  * `--out DIR`, a checkpoint per seed in `DIR/seed-S`). Every report and checkpoint carries the run card
- * (`RunCard`).
+ * (`RunCard`). `--text-features glove|tokens|PATH` picks the text features of data with raw
+ * transcripts (`TextFeatures`; the checkpoint stores them, so `haemsa eval` and `haemsa predict` rebuild them).
  *
  * @since 0.1.0
  */
@@ -124,6 +125,7 @@ export const command: Command.Command<typeof flags, TrainCommandError> = Command
       if (f.modalities !== undefined) spec = { ...spec, modalities: f.modalities as [Dataset.Modality, ...Array<Dataset.Modality>] }
       const source = yield* resolveDataSource(f.data)
       const loadOptions = SharedFlags.loadOptions(f)
+      const textFeatures = yield* SharedFlags.textChoice(f, source)
       const job = {
         source,
         spec,
@@ -131,6 +133,7 @@ export const command: Command.Command<typeof flags, TrainCommandError> = Command
         resume: f.resume,
         command,
         ...(loadOptions !== undefined ? { loadOptions } : {}),
+        ...(textFeatures !== undefined ? { textFeatures } : {}),
         train: {
           epochs: f.epochs,
           seed: f.seed,

@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import type { Dataset } from "@haemsa/datasets"
-import { Batching, DatasetLoader, type Errors, Normalize } from "@haemsa/datasets"
+import { Batching, DatasetLoader, type Errors, Errors as DatasetErrors, Normalize } from "@haemsa/datasets"
 import type { ExpertFactory } from "@haemsa/experts"
 import type { FusionFactory } from "@haemsa/hierarchical-fusion"
 import * as tf from "@tensorflow/tfjs"
@@ -17,9 +17,10 @@ import * as Checkpoint from "./Checkpoint"
 import * as DataInfo from "./DataInfo"
 import * as Evaluate from "./Evaluate"
 import * as Network from "./Network"
-import type { Progress } from "../cli/Progress"
+import { bar, Progress } from "../cli/Progress"
 import * as RunCard from "./RunCard"
 import * as SeedStats from "./SeedStats"
+import * as TextFeatures from "./TextFeatures"
 import * as Train from "./Train"
 import * as TrainState from "./TrainState"
 
@@ -94,17 +95,56 @@ export interface EvalReport {
   readonly rows?: ReadonlyArray<Evaluate.RobustnessRow>
 }
 
-/** Load a dataset and normalise it on its train split. */
-export const loadNormalized = (
+/** How a job loads its text features: the choice, and where the vectors' first-load progress goes. */
+export interface TextOptions {
+  readonly choice: TextFeatures.Choice
+  readonly onProgress?: (fraction: number, message: string) => void
+}
+
+/**
+ * Load a dataset as read and normalised on its train split, with the text features of `text` (default
+ * tokens): word vectors are checked against the source (they need raw transcripts, else an
+ * `InvalidOption` naming `text-features`), loaded (`TextFeatures.resolve`) and passed to the loader;
+ * the data info stores the text settings (the training vocabulary's vectors).
+ */
+export const loadData = (
   source: string,
-  options?: DatasetLoader.LoadOptions
-): Effect.Effect<LoadedData, Errors.DatasetError, DatasetLoader.DatasetLoader> =>
+  options?: DatasetLoader.LoadOptions,
+  text?: TextOptions
+): Effect.Effect<LoadedData & { readonly raw: Dataset.Dataset }, Errors.DatasetError, DatasetLoader.DatasetLoader> =>
+  Effect.gen(function*() {
+    const { raw, settings } = yield* loadRaw(source, options, text)
+    const { dataset, stats } = Normalize.normalize(raw)
+    const info = yield* Effect.try({
+      try: () => DataInfo.fromDataset(dataset, stats, settings),
+      catch: (e) =>
+        e instanceof DatasetErrors.InvalidOption
+          ? e
+          : new DatasetErrors.InvalidOption({ option: "text-features", value: TextFeatures.flagValue(text!.choice), reason: String(e) })
+    })
+    return { raw, dataset, info }
+  })
+
+/** The dataset as read with the text features of `text`, and the text settings to store (none for tokens). */
+const loadRaw = (source: string, options?: DatasetLoader.LoadOptions, text?: TextOptions) =>
   Effect.gen(function*() {
     const loader = yield* DatasetLoader.DatasetLoader
-    const raw = yield* loader.load(source, options)
-    const { dataset, stats } = Normalize.normalize(raw)
-    return { dataset, info: DataInfo.fromDataset(dataset, stats) }
+    const choice = text?.choice ?? TextFeatures.TOKENS
+    if (choice.kind === "tokens") return { raw: yield* loader.load(source, options), settings: undefined }
+    const detected = yield* loader.detect(source)
+    yield* TextFeatures.check(choice, detected.kind, source)
+    const resolved = yield* TextFeatures.resolve(choice, text?.onProgress !== undefined ? { onProgress: text.onProgress } : {})
+    const raw = yield* loader.load(source, { ...options, textFeatures: resolved.loadOptions! })
+    return { raw, settings: resolved.settings }
   })
+
+/** Load a dataset and normalise it on its train split (with the text features of `text`, default tokens: see {@link loadData}). */
+export const loadNormalized = (
+  source: string,
+  options?: DatasetLoader.LoadOptions,
+  text?: TextOptions
+): Effect.Effect<LoadedData, Errors.DatasetError, DatasetLoader.DatasetLoader> =>
+  Effect.map(loadData(source, options, text), ({ dataset, info }) => ({ dataset, info }))
 
 /**
  * Train `spec` on a loaded dataset and score valid and test. The caller disposes `result.net`. A
@@ -143,19 +183,25 @@ export interface TrainJobOptions {
   /** Continue the training whose state is in `out`. */
   readonly resume?: boolean
   readonly loadOptions?: DatasetLoader.LoadOptions
+  /** The text features (default tokens; word vectors need raw transcripts: see {@link loadData}). */
+  readonly textFeatures?: TextFeatures.Choice
   /** The command line, for the run card (its secrets are replaced by `***` there). */
   readonly command?: ReadonlyArray<string>
 }
 
-/** Load the data as read (for the card's hash) and normalised on its train split. */
-const loadForTraining = (source: string, options?: DatasetLoader.LoadOptions) =>
+/** Load the data as read (for the card's hash) and normalised on its train split; the vectors' first load reports its progress. */
+const loadForTraining = (source: string, options?: DatasetLoader.LoadOptions, choice?: TextFeatures.Choice) =>
   Effect.gen(function*() {
-    const loader = yield* DatasetLoader.DatasetLoader
-    const raw = yield* loader.load(source, options)
-    const { dataset, stats } = Normalize.normalize(raw)
+    const progress = yield* Progress
+    const text: TextOptions | undefined = choice === undefined ? undefined : {
+      choice,
+      onProgress: (fraction, message) =>
+        fraction >= 1 ? progress.log(`word vectors: ${message}`) : progress.update(`word vectors ${bar(fraction)} ${message}`)
+    }
+    const { raw, dataset, info } = yield* loadData(source, options, text)
     // the normalised data's hash (the training state's) is taken here, as the data is loaded: the
     // training itself then reads nothing of the test split before the final scoring
-    return { raw, data: { dataset, info: DataInfo.fromDataset(dataset, stats), hash: TrainState.dataHash(dataset) } }
+    return { raw, data: { dataset, info, hash: TrainState.dataHash(dataset) } }
   })
 
 /** Train one seed on loaded data, score, and save a checkpoint (with the card) into `out` if given. */
@@ -191,8 +237,17 @@ const trainOne = (
 const prepareRun = (options: TrainJobOptions, seeds: ReadonlyArray<number>) =>
   Effect.gen(function*() {
     const backend = yield* Backend
-    const { raw, data } = yield* loadForTraining(options.source, options.loadOptions)
-    const card = RunCard.make({ command: options.command ?? [], spec: options.spec, source: options.source, raw, seeds, backend: backend.name, threads: options.train.threads })
+    const { raw, data } = yield* loadForTraining(options.source, options.loadOptions, options.textFeatures)
+    const card = RunCard.make({
+      command: options.command ?? [],
+      spec: options.spec,
+      source: options.source,
+      raw,
+      seeds,
+      backend: backend.name,
+      threads: options.train.threads,
+      ...(data.info.text !== undefined ? { text: data.info.text } : {})
+    })
     return { backend, data, card }
   })
 
@@ -318,6 +373,13 @@ export const evalJob = (options: {
   readonly robustness?: { readonly seed: number }
   /** Told a one-line warning when the data's hash differs from the one in the checkpoint's run card. */
   readonly warn?: (line: string) => void
+  /**
+   * Where the word vectors of a checkpoint trained on them come from (`glove` or a file): default the
+   * source its text settings name. The text features themselves (kind, lexicon) are the checkpoint's.
+   */
+  readonly textFeatures?: string
+  /** Told the progress of the word vectors' first load (fraction in [0, 1], what is done). */
+  readonly onProgress?: (fraction: number, message: string) => void
 }): Effect.Effect<
   EvalReport,
   Checkpoint.CheckpointError | Network.ModelError | Errors.DatasetError,
@@ -326,8 +388,16 @@ export const evalJob = (options: {
   Effect.gen(function*() {
     const { net, extra } = yield* loadNetwork(options.checkpoint)
     return yield* Effect.gen(function*() {
-      const loader = yield* DatasetLoader.DatasetLoader
-      const raw = yield* loader.load(options.source, options.loadOptions)
+      // the text features are rebuilt from the checkpoint's settings (no flag needed), the vectors read from their source
+      const stored = extra.info.text
+      const choice = yield* Effect.try({
+        try: () => TextFeatures.fromSettings(stored ?? { kind: "tokens", lexicon: false, lowercase: true }, options.textFeatures),
+        catch: (e) => e as DatasetErrors.InvalidOption
+      })
+      const { raw } = yield* loadRaw(options.source, options.loadOptions, {
+        choice,
+        ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {})
+      })
       const problems = DataInfo.incompatibilities(extra.info, raw)
       if (problems.length > 0) {
         return yield* new Network.ModelError({ reason: `${options.source} does not fit checkpoint ${options.checkpoint}: ${problems.join("; ")}` })

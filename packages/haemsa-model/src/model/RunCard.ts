@@ -3,7 +3,8 @@
  * (where the manifest's integrity hash covers it). A card holds the command line (passwords and tokens
  * replaced by `***`, {@link redactArgv}), the architecture spec and its hash ({@link specHash}), the
  * data set's source, SHA-256 ({@link dataHash}) and split sizes, the seeds, the versions of the
- * `@haemsa` packages, tfjs and the runtime, and the backend with its thread count.
+ * `@haemsa` packages, tfjs and the runtime, the backend with its thread count, and for data with raw
+ * transcripts the text features ({@link TextCard}: kind, lexicon, the word vectors' source and size).
  *
  * @since 0.2.0
  */
@@ -16,6 +17,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type * as ArchitectureSpec from "./ArchitectureSpec"
+import type * as TextSettings from "./TextSettings"
 import * as TrainState from "./TrainState"
 
 /** A run card (the `card` of `haemsa train --json` and of the checkpoint manifest). */
@@ -45,7 +47,31 @@ export interface RunCard {
   readonly backend: { readonly name: string; readonly threads: number | null }
   /** The runtime: `{ name: "node" | "deno", version }`. */
   readonly runtime: { readonly name: string; readonly version: string }
+  /** The text features of data with raw transcripts (absent for other data, and in cards written before 0.3.0). */
+  readonly text?: TextCard
 }
+
+/** The text features of a run ({@link RunCard.text}): the stored `TextSettings` without the vectors themselves. */
+export interface TextCard {
+  /** `tokens`, `glove` (the optional package) or `vectors` (a file). */
+  readonly kind: TextSettings.Kind
+  /** The 4 lexicon columns follow each word's vector (or are the only dense columns, kind `tokens`). */
+  readonly lexicon: boolean
+  /** Where the vectors come from: `glove` or the file's path (kinds `glove` and `vectors`). */
+  readonly source?: string
+  /** The vectors' size (kinds `glove` and `vectors`). */
+  readonly dim?: number
+  /** The training words that have a vector, stored in the checkpoint (kinds `glove` and `vectors`). */
+  readonly words?: number
+}
+
+/** The card's view of text settings: kind, lexicon, and the vectors' source, size and stored words. */
+export const textCard = (settings: TextSettings.TextSettings): TextCard => ({
+  kind: settings.kind,
+  lexicon: settings.lexicon,
+  ...(settings.source !== undefined ? { source: settings.source } : {}),
+  ...(settings.vectors !== undefined ? { dim: settings.vectors.dim, words: settings.vectors.words.length } : {})
+})
 
 /** What marks a flag whose value is a secret (its name contains one of these). */
 const SECRET_FLAG = /token|password|secret/i
@@ -175,6 +201,8 @@ export const make = (options: {
   readonly backend: string
   /** The training's replica threads (`Train.TrainOptions.threads`; default 1). */
   readonly threads?: number
+  /** The text settings of data with raw transcripts (the data info's `text`). */
+  readonly text?: TextSettings.TextSettings
 }): RunCard => ({
   command: redactArgv(options.command),
   spec: options.spec,
@@ -188,5 +216,6 @@ export const make = (options: {
   packages: packageVersions(),
   tfjs: tf.version.tfjs,
   backend: { name: options.backend, threads: backendThreads(options.backend, options.threads) },
-  runtime: runtime()
+  runtime: runtime(),
+  ...(options.text !== undefined ? { text: textCard(options.text) } : {})
 })

@@ -1,6 +1,6 @@
 /**
  * The entry of a fitness worker thread (started by `SearchEvaluator.layerWorkers`). It sets up its
- * backend, loads and normalises the dataset once, answers `ready` with the data's modalities, then
+ * backend, loads and normalises the dataset once (with both text features when the search chooses them), answers `ready` with the data's modalities, then
  * runs each job (a fitness at a fidelity, or a full training run with valid/test metrics) and
  * answers it. Its `workerData` is a `SearchEvaluator.WorkerConfig`.
  *
@@ -11,10 +11,9 @@ import { Cause, Effect, Exit } from "effect"
 import { parentPort, workerData } from "node:worker_threads"
 import * as Backend from "../backends/Backend"
 import { availableModalities } from "../model/DataInfo"
-import * as Experiment from "../model/Experiment"
 import * as Environment from "../Environment"
 import type { FitnessServices, WorkerConfig, WorkerReply, WorkerRequest } from "./SearchEvaluator"
-import { fitness, retrain } from "./SearchEvaluator"
+import { dataFor, fitness, loadSearchData, retrain } from "./SearchEvaluator"
 
 const port = parentPort
 if (port === null) throw new Error("FitnessWorker runs in a worker thread (see SearchEvaluator.layerWorkers)")
@@ -33,21 +32,20 @@ const setupBackend = async (): Promise<string> => {
 
 const start = async () => {
   const backend = await setupBackend()
-  const data = await Effect.runPromise(
-    Experiment.loadNormalized(config.options.source, config.options.loadOptions).pipe(Effect.provide(DatasetLoader.DatasetLoader.layer))
-  )
+  // both text features when the search chooses between them, each loaded once
+  const data = await Effect.runPromise(loadSearchData(config.options).pipe(Effect.provide(DatasetLoader.DatasetLoader.layer)))
   // one request at a time: the parent sends the next only after this one is answered
   port.on("message", async (request: WorkerRequest) => {
     const job: Effect.Effect<WorkerReply, unknown, FitnessServices> = request.type === "fitness"
       ? Effect.map(
-        fitness(request.spec, data, request.fidelity, config.options, request.progress === true ? (line) => reply({ type: "progress", id: request.id, line }) : undefined),
+        fitness(request.spec, dataFor(data, request.text ?? "tokens"), request.fidelity, config.options, request.progress === true ? (line) => reply({ type: "progress", id: request.id, line }) : undefined),
         (value) => ({ type: "fitness", id: request.id, fitness: value })
       )
-      : Effect.map(retrain(request.spec, data, request.epochs, config.options), (outcome) => ({ type: "retrain", id: request.id, outcome }))
+      : Effect.map(retrain(request.spec, dataFor(data, request.text ?? "tokens"), request.epochs, config.options), (outcome) => ({ type: "retrain", id: request.id, outcome }))
     const exit = await Effect.runPromiseExit(job.pipe(Effect.provide(Environment.parts)))
     reply(Exit.isSuccess(exit) ? exit.value : { type: "failed", id: request.id, reason: reason(Cause.squash(exit.cause)) })
   })
-  reply({ type: "ready", modalities: availableModalities(data.info), backend })
+  reply({ type: "ready", modalities: availableModalities(data.tokens.info), backend })
 }
 
 start().catch((e) => reply({ type: "fatal", reason: `cannot start (${config.options.source}, backend ${config.backend}): ${reason(e)}` }))

@@ -24,6 +24,12 @@
  * | 21    | gamma (KL weight)                       | 0 0.03 0.1 0.3 1                                  |
  * | 22    | lambdas.classification (and .teacher)   | 0 0.1 0.2 0.5 1                                   |
  * | 23    | lambdas.unimodal                        | 0 0.1 0.2 0.5 1                                   |
+ * | 24    | text features (only with `textFeatures`) | tokens vectors                                   |
+ *
+ * Gene 24 exists only in a search that may choose the text features (`DecodeOptions.textFeatures`:
+ * data with raw transcripts and word vectors, `haemsa search --text-features glove|PATH`): its genome
+ * has {@link TEXT_GENE_COUNT} genes, {@link decodeText} reads the choice. Every other search keeps
+ * the {@link GENE_COUNT} genes it always had, so a seed gives the search it always gave.
  *
  * A gene `g` picks entry `min(n - 1, floor(g n))` of a list of `n` values. The modality subset is
  * never empty: when no modality gene reaches 0.5, the modality with the largest gene is used. With
@@ -108,18 +114,35 @@ export const GENES = {
 /** The number of genes of a HAEMSA genome. */
 export const GENE_COUNT = 24
 
+/** The gene of the text features, after the architecture's genes (only in a genome of {@link TEXT_GENE_COUNT} genes). */
+export const TEXT_GENE = GENE_COUNT
+
+/** The number of genes of a genome that also chooses the text features. */
+export const TEXT_GENE_COUNT = GENE_COUNT + 1
+
+/** What the text gene chooses between: the tokens, or the search's word vectors (`TextFeatures.Choice`). */
+export const TEXT_FEATURES = ["tokens", "vectors"] as const
+
+/** A text-features gene's choice. */
+export type TextGene = (typeof TEXT_FEATURES)[number]
+
 /** Options of {@link decode}. */
 export interface DecodeOptions {
   /** The modalities the subset may use (those the data has); default all three. Must be non-empty. */
   readonly modalities?: ReadonlyArray<Dataset.Modality>
+  /** The genome carries the text-features gene ({@link TEXT_GENE}): {@link TEXT_GENE_COUNT} genes (default false). */
+  readonly textFeatures?: boolean
 }
+
+/** The number of genes of a genome decoded with `options`. */
+export const geneCount = (options: DecodeOptions = {}): number => (options.textFeatures === true ? TEXT_GENE_COUNT : GENE_COUNT)
 
 /** The entry of `values` a gene picks. */
 export const pick = <A>(values: ReadonlyArray<A>, gene: number): A => values[Math.min(values.length - 1, Math.floor(gene * values.length))]
 
-/** Throws a {@link GenomeError} unless `genome` has {@link GENE_COUNT} genes, each a number in [0, 1]. */
-export const check = (genome: ReadonlyArray<number>): void => {
-  if (genome.length !== GENE_COUNT) throw new GenomeError({ reason: `expected ${GENE_COUNT} genes, got ${genome.length}` })
+/** Throws a {@link GenomeError} unless `genome` has `count` genes (default {@link GENE_COUNT}), each a number in [0, 1]. */
+export const check = (genome: ReadonlyArray<number>, count: number = GENE_COUNT): void => {
+  if (genome.length !== count) throw new GenomeError({ reason: `expected ${count} genes, got ${genome.length}` })
   for (let i = 0; i < genome.length; i++) {
     const g = genome[i]
     if (!(typeof g === "number" && g >= 0 && g <= 1)) throw new GenomeError({ reason: `gene ${i} is ${String(g)}, not a number in [0, 1]` })
@@ -149,7 +172,7 @@ export const decode = (
   base: ArchitectureSpec = defaultSpec,
   options: DecodeOptions = {}
 ): ArchitectureSpec => {
-  check(genome)
+  check(genome, geneCount(options))
   const g = (i: number) => genome[i]
   const layers = pick(LAYERS, g(GENES.layers))
   const heads = pick(HEADS, g(GENES.heads))
@@ -188,6 +211,15 @@ export const decode = (
   }
 }
 
+/**
+ * The text features a genome of {@link TEXT_GENE_COUNT} genes chooses (its gene {@link TEXT_GENE}).
+ * Throws a {@link GenomeError} for a genome of another length or with a gene outside [0, 1].
+ */
+export const decodeText = (genome: ReadonlyArray<number>): TextGene => {
+  check(genome, TEXT_GENE_COUNT)
+  return pick(TEXT_FEATURES, genome[TEXT_GENE])
+}
+
 /** The gene at the centre of the entry of `values` nearest to `value` (so it decodes back to that entry). */
 export const geneOf = (values: ReadonlyArray<number | string | boolean>, value: number | string | boolean): number => {
   let best = 0
@@ -206,10 +238,12 @@ export const geneOf = (values: ReadonlyArray<number | string | boolean>, value: 
  * A genome that decodes to `spec`, or to the nearest architecture of the search space (best effort:
  * sizes and rates go to the nearest grid value on a log scale, `layers`/`heads` to those of the first
  * expert that sets them). Seeds a search with a known architecture, e.g. the default one:
- * `decode(encode(defaultSpec))` equals `defaultSpec`.
+ * `decode(encode(defaultSpec))` equals `defaultSpec`. With `text`, the genome also carries the text
+ * gene choosing it ({@link TEXT_GENE_COUNT} genes; `decodeText` gives `text` back).
  */
-export const encode = (spec: ArchitectureSpec): number[] => {
-  const genome = new Array<number>(GENE_COUNT).fill(0.5)
+export const encode = (spec: ArchitectureSpec, text?: TextGene): number[] => {
+  const genome = new Array<number>(text === undefined ? GENE_COUNT : TEXT_GENE_COUNT).fill(0.5)
+  if (text !== undefined) genome[TEXT_GENE] = geneOf(TEXT_FEATURES, text)
   D.MODALITIES.forEach((m, i) => {
     genome[GENES.modalities + i] = spec.modalities.includes(m) ? 0.75 : 0.25
   })

@@ -3,7 +3,9 @@
  * `@haemsa/evo-search`, score each decoded architecture by its validation objective after a short
  * training (successive halving over fidelity levels, in parallel worker threads, cached by the
  * canonical architecture), checkpoint after every evaluation (rerunning the same command resumes),
- * then optionally retrain the winner and the default architecture at full fidelity.
+ * then optionally retrain the winner and the default architecture at full fidelity. With
+ * `--text-features glove|PATH` on data with raw transcripts, the search also chooses the text
+ * features (tokens or those vectors: the text gene, `Genome.TEXT_GENE`).
  *
  * @since 0.1.0
  */
@@ -25,6 +27,7 @@ import { metricsTable } from "../cli/MetricsTable"
 import { type OutputError, writeJson, writeText } from "../cli/OutputFile"
 import { formatDuration, Progress } from "../cli/Progress"
 import * as SharedFlags from "../cli/SharedFlags"
+import * as TextFeatures from "../model/TextFeatures"
 import * as SearchEvaluator from "./SearchEvaluator"
 import * as SearchReport from "./SearchReport"
 import type { QueueError } from "./queue/Bull"
@@ -88,6 +91,8 @@ export interface SearchJobOptions {
   /** The data: `synthetic`, a mosi-real folder, a pickle file. */
   readonly source: string
   readonly loadOptions?: DatasetLoader.LoadOptions
+  /** Word vectors the search may choose for the text (the text gene: tokens or these; see `SearchEvaluator.EvaluatorOptions`). */
+  readonly textFeatures?: TextFeatures.Choice
   readonly population: number
   readonly generations: number
   readonly seed: number
@@ -142,6 +147,8 @@ export type GenerationOutput = SearchReport.ReportGeneration
 /** Full training of one architecture, as reported. */
 export interface RetrainOutput {
   readonly architecture: ArchitectureSpec
+  /** The text features it trained with, when the search chose them. */
+  readonly text_features?: string
   readonly valid: Evaluate.SplitMetrics
   readonly test: Evaluate.SplitMetrics
   readonly valid_objective: number
@@ -166,6 +173,8 @@ export interface SearchOutput {
     readonly fitness: number
     /** The fidelity level the fitness was measured at. */
     readonly level: number
+    /** The text features the winner trains with (`tokens`, `glove + lexicon`, ...), when the search chose them. */
+    readonly text_features?: string
   }
   readonly evaluations: number
   readonly cache_hits: number
@@ -219,6 +228,7 @@ const evaluatorLayer = (
     source: options.source,
     seed: options.seed,
     ...(options.loadOptions !== undefined ? { loadOptions: options.loadOptions } : {}),
+    ...(options.textFeatures !== undefined && options.textFeatures.kind !== "tokens" ? { textFeatures: options.textFeatures } : {}),
     ...(options.base !== undefined ? { base: options.base } : {})
   }
   if (options.queue !== undefined) {
@@ -246,8 +256,9 @@ const evaluatorLayer = (
     )
 }
 
-const retrainOutput = (architecture: ArchitectureSpec, outcome: SearchEvaluator.TrainOutcome): RetrainOutput => ({
+const retrainOutput = (architecture: ArchitectureSpec, outcome: SearchEvaluator.TrainOutcome, text?: string): RetrainOutput => ({
   architecture,
+  ...(text !== undefined ? { text_features: text } : {}),
   valid: outcome.valid,
   test: outcome.test,
   valid_objective: outcome.objective,
@@ -314,12 +325,13 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
     const base = options.base ?? defaultSpec
     const searchOptions: Search.SearchOptions = {
       strategy: {
-        dimension: Genome.GENE_COUNT,
+        // the text gene only when the search chooses the text features: other searches keep their genome
+        dimension: space.genes,
         populationSize: options.population,
         elitism: options.elitism ?? 1,
         ...OPERATORS,
         // the default architecture first, so elitism keeps the best of it and the search can only improve on it
-        initialPopulation: options.seedBase === false ? [] : [Genome.encode(base)]
+        initialPopulation: options.seedBase === false ? [] : [Genome.encode(base, space.textFeatures !== undefined ? "vectors" : undefined)]
       },
       seed: options.seed,
       generations: options.generations,
@@ -385,6 +397,10 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
       return { generation: g.generation, best: g.best, mean: g.mean, evaluations: g.evaluations, cache_hits: g.cache_hits, failures: g.failures, modalities: counts }
     })
     const architecture = space.decode(result.best.genome)
+    // the text features in words (only in a search that chooses them)
+    const textName = (text: Genome.TextGene): string | undefined =>
+      space.textFeatures === undefined ? undefined : text === "tokens" ? "tokens" : TextFeatures.describe(space.textFeatures)
+    const winnerText = space.text(result.best.genome)
     const output: SearchOutput = {
       data: options.source,
       seed: options.seed,
@@ -393,7 +409,13 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
       workers,
       ...(options.queue !== undefined ? { queue: { url: QueueUrl.redact(options.queue.url), name: options.queue.name } } : {}),
       generations,
-      best: { genome: result.best.genome, architecture, fitness: result.best.fitness, level: result.best.level },
+      best: {
+        genome: result.best.genome,
+        architecture,
+        fitness: result.best.fitness,
+        level: result.best.level,
+        ...(textName(winnerText) !== undefined ? { text_features: textName(winnerText)! } : {})
+      },
       evaluations: result.evaluations,
       cache_hits: result.cache_hits,
       failures: result.failures.length,
@@ -409,12 +431,14 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
     // the default architecture on this data's modalities (mosi-real has no vision)
     const usable = base.modalities.filter((m) => space.modalities.includes(m))
     const reference: ArchitectureSpec = usable.length > 0 ? { ...base, modalities: usable as [Dataset.Modality, ...Array<Dataset.Modality>] } : base
-    const same = Genome.canonicalKey(architecture) === Genome.canonicalKey(reference)
+    // the default architecture trains with the search's word vectors when it has some (the features asked for)
+    const referenceText: Genome.TextGene = space.textFeatures !== undefined ? "vectors" : "tokens"
+    const same = Genome.canonicalKey(architecture) === Genome.canonicalKey(reference) && winnerText === referenceText
     progress.log(same
       ? `retraining the winner (the default architecture) for up to ${epochs} epochs`
       : `retraining the winner and the default architecture for up to ${epochs} epochs${workers > 1 ? ", in parallel" : ""}`)
     const [winner, other] = yield* Effect.all(
-      [retrainer.retrain(architecture, epochs), same ? Effect.succeed(undefined) : retrainer.retrain(reference, epochs)],
+      [retrainer.retrain(architecture, epochs, winnerText), same ? Effect.succeed(undefined) : retrainer.retrain(reference, epochs, referenceText)],
       { concurrency: 2 }
     )
     return {
@@ -422,8 +446,8 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
       retrain: {
         epochs,
         same,
-        winner: retrainOutput(architecture, winner),
-        default: retrainOutput(reference, other ?? winner)
+        winner: retrainOutput(architecture, winner, textName(winnerText)),
+        default: retrainOutput(reference, other ?? winner, textName(referenceText))
       }
     } satisfies SearchOutput
   })
@@ -492,13 +516,19 @@ export const command: Command.Command<typeof flags, SearchCommandError> = Comman
       const fidelity = yield* Effect.fromResult(parseFidelity(f.fidelity))
       const source = yield* resolveDataSource(f.data)
       const loadOptions = SharedFlags.loadOptions(f)
+      const textFeatures = yield* SharedFlags.textChoice(f, source)
+      const choosesText = textFeatures !== undefined && textFeatures.kind !== "tokens"
       const queueUrl = yield* Effect.fromResult(QueueUrl.resolve({ flag: f.queue, file: f["queue-file"], env: process.env }))
+      if (choosesText && queueUrl !== undefined) {
+        return yield* new Args.UsageError({ reason: "--text-features with word vectors is not supported with --queue yet: search with worker threads (--workers N)" })
+      }
       if ((f.status || f.cancel) && queueUrl === undefined) {
         return yield* new Args.UsageError({ reason: `--status and --cancel need the search's queue (--queue, --queue-file or $${QueueUrl.ENV_VAR})` })
       }
       const job: SearchJobOptions = {
         source,
         ...(loadOptions !== undefined ? { loadOptions } : {}),
+        ...(choosesText ? { textFeatures } : {}),
         population: f.population,
         generations: f.generations,
         seed: f.seed,
@@ -536,6 +566,7 @@ export const command: Command.Command<typeof flags, SearchCommandError> = Comman
         `${output.failures} failures, ${formatDuration(output.seconds)} (${(output.cpu_seconds / 60).toFixed(1)} CPU-minutes)`)
       io.out(`best fitness ${output.best.fitness.toFixed(4)} (validation objective at fidelity level ${output.best.level})`)
       io.out(`best architecture: ${SearchReport.describeArchitecture(output.best.architecture)}`)
+      if (output.best.text_features !== undefined) io.out(`best text features: ${output.best.text_features}`)
       if (output.retrain) {
         const r = output.retrain
         io.out(`\nretrained for up to ${r.epochs} epochs (seed ${output.seed})${r.same ? ": the winner is the default architecture" : ""}:`)

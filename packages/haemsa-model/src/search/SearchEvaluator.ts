@@ -8,6 +8,10 @@
  * - {@link layerWorkers}: a pool of worker threads (default one per CPU; an Effect `Pool`), each
  *   loading the dataset once and setting up its own backend; candidates are trained in parallel.
  *
+ * With word vectors in the options (`textFeatures`), the search also chooses the text features: the
+ * genomes carry the text gene (`Genome.TEXT_GENE`) and the data is loaded (in each worker) with both
+ * text features once ({@link loadSearchData}).
+ *
  * Both give the same fitness for the same genome, seed and backend: training is seeded and the
  * workers run the same {@link fitness} function. Both also provide a {@link Retrainer} that trains an
  * architecture at full fidelity and scores the valid and test splits (the winner of a search and the
@@ -27,6 +31,7 @@ import type { DataInfo } from "../model/DataInfo"
 import { availableModalities } from "../model/DataInfo"
 import type * as Evaluate from "../model/Evaluate"
 import * as Experiment from "../model/Experiment"
+import * as TextFeatures from "../model/TextFeatures"
 import * as Genome from "./Genome"
 import * as WorkerPool from "./internal/workerPool"
 import * as Network from "../model/Network"
@@ -50,7 +55,34 @@ export interface EvaluatorOptions {
   readonly batchSize?: number
   /** Early-stopping patience in epochs (default 6). */
   readonly patience?: number
+  /**
+   * Word vectors the search may choose for the text (data with raw transcripts): the genome gets the
+   * text gene (`Genome.TEXT_GENE`, tokens or these vectors) and the data is loaded with both text
+   * features, once. Absent or `tokens`: no text gene, the search of old.
+   */
+  readonly textFeatures?: TextFeatures.Choice
 }
+
+/** Whether a search with these options chooses the text features (its genomes carry the text gene). */
+export const choosesText = (options: EvaluatorOptions): boolean => options.textFeatures !== undefined && options.textFeatures.kind !== "tokens"
+
+/** The data of a search: loaded with the tokens, and with the word vectors when it chooses the text features. */
+export interface SearchData {
+  readonly tokens: Experiment.LoadedData
+  readonly vectors?: Experiment.LoadedData
+}
+
+/** The data a candidate trains on: with its text gene's features. */
+export const dataFor = (data: SearchData, text: Genome.TextGene): Experiment.LoadedData => (text === "vectors" && data.vectors !== undefined ? data.vectors : data.tokens)
+
+/** Load a search's data: normalised with the tokens, and with the word vectors when it chooses the text features. */
+export const loadSearchData = (options: EvaluatorOptions): Effect.Effect<SearchData, DatasetErrors.DatasetError, DatasetLoader.DatasetLoader> =>
+  Effect.gen(function*() {
+    const tokens = yield* Experiment.loadNormalized(options.source, options.loadOptions)
+    if (!choosesText(options)) return { tokens }
+    const vectors = yield* Experiment.loadNormalized(options.source, options.loadOptions, { choice: options.textFeatures! })
+    return { tokens, vectors }
+  })
 
 /** Options of the worker pool. */
 export interface PoolOptions extends EvaluatorOptions {
@@ -73,8 +105,14 @@ export class SearchSpace extends Context.Service<SearchSpace, {
   readonly modalities: ReadonlyArray<Dataset.Modality>
   /** The architecture of a genome; throws a `Genome.GenomeError` for an invalid one. */
   readonly decode: (genome: ReadonlyArray<number>) => ArchitectureSpec
-  /** The canonical key of a genome's architecture (a deterministic function, as the search needs). */
+  /** The canonical key of a genome's architecture and text features (a deterministic function, as the search needs). */
   readonly key: (genome: ReadonlyArray<number>) => string
+  /** The number of genes of a genome: `Genome.TEXT_GENE_COUNT` when the search chooses the text features. */
+  readonly genes: number
+  /** The text features a genome chooses (always `tokens` without the text gene). */
+  readonly text: (genome: ReadonlyArray<number>) => Genome.TextGene
+  /** The word vectors of the `vectors` choice, when the search chooses the text features. */
+  readonly textFeatures?: TextFeatures.Choice
 }>()("@haemsa/haemsa-model/SearchSpace") {}
 
 /** A full training run: best validation objective, valid and test metrics, cost. */
@@ -89,13 +127,35 @@ export interface TrainOutcome {
 
 /** Trains an architecture at full fidelity (all the train split, `epochs` with early stopping). */
 export class Retrainer extends Context.Service<Retrainer, {
-  readonly retrain: (spec: ArchitectureSpec, epochs: number) => Effect.Effect<TrainOutcome, SearchErrors.EvaluationError>
+  /** Train `spec` with the text features `text` (default tokens: the search's vectors are `vectors`). */
+  readonly retrain: (spec: ArchitectureSpec, epochs: number, text?: Genome.TextGene) => Effect.Effect<TrainOutcome, SearchErrors.EvaluationError>
 }>()("@haemsa/haemsa-model/Retrainer") {}
 
-/** The search space over `modalities` with fields from `base`. */
-export const makeSpace = (modalities: ReadonlyArray<Dataset.Modality>, base: ArchitectureSpec = defaultSpec): SearchSpace["Service"] => {
-  const decode = (genome: ReadonlyArray<number>) => Genome.decode(genome, base, { modalities })
-  return { modalities, decode, key: (genome) => Genome.canonicalKey(decode(genome)) }
+/**
+ * The search space over `modalities` with fields from `base`; with word vectors (`textFeatures`, not
+ * tokens) the genomes carry the text gene, and a genome choosing the vectors has its own cache key
+ * (the architecture's key and the text features).
+ */
+export const makeSpace = (
+  modalities: ReadonlyArray<Dataset.Modality>,
+  base: ArchitectureSpec = defaultSpec,
+  textFeatures?: TextFeatures.Choice
+): SearchSpace["Service"] => {
+  const withText = textFeatures !== undefined && textFeatures.kind !== "tokens"
+  const decode = (genome: ReadonlyArray<number>) => Genome.decode(genome, base, { modalities, textFeatures: withText })
+  if (!withText) return { modalities, decode, key: (genome) => Genome.canonicalKey(decode(genome)), genes: Genome.GENE_COUNT, text: () => "tokens" }
+  const text = (genome: ReadonlyArray<number>) => Genome.decodeText(genome)
+  return {
+    modalities,
+    decode,
+    key: (genome) => {
+      const key = Genome.canonicalKey(decode(genome))
+      return text(genome) === "tokens" ? key : `${key} text:${TextFeatures.describe(textFeatures)}`
+    },
+    genes: Genome.TEXT_GENE_COUNT,
+    text,
+    textFeatures
+  }
 }
 
 /** The training options of a fidelity level. */
@@ -162,20 +222,20 @@ export const layerInProcess = (
 ): Layer.Layer<SearchServices, DatasetErrors.DatasetError, DatasetLoader.DatasetLoader | FitnessServices> =>
   Layer.effectContext(
     Effect.gen(function*() {
-      const data = yield* Experiment.loadNormalized(options.source, options.loadOptions)
-      const space = makeSpace(availableModalities(data.info), options.base)
+      const data = yield* loadSearchData(options)
+      const space = makeSpace(availableModalities(data.tokens.info), options.base, options.textFeatures)
       const context = yield* Effect.context<FitnessServices>()
       const evaluator: FitnessEvaluator.FitnessEvaluator["Service"] = {
         evaluate: (genome, fidelity) =>
-          Effect.try({ try: () => space.decode(genome), catch: evaluationError }).pipe(
-            Effect.flatMap((spec) => fitness(spec, data, fidelity, options)),
+          Effect.try({ try: () => ({ spec: space.decode(genome), text: space.text(genome) }), catch: evaluationError }).pipe(
+            Effect.flatMap(({ spec, text }) => fitness(spec, dataFor(data, text), fidelity, options)),
             Effect.provideContext(context),
             Effect.mapError(evaluationError)
           )
       }
       const retrainer: Retrainer["Service"] = {
-        retrain: (spec, epochs) =>
-          retrain(spec, data, epochs, options).pipe(Effect.provideContext(context), Effect.mapError(evaluationError))
+        retrain: (spec, epochs, text = "tokens") =>
+          retrain(spec, dataFor(data, text), epochs, options).pipe(Effect.provideContext(context), Effect.mapError(evaluationError))
       }
       return Context.make(SearchSpace, space).pipe(
         Context.add(FitnessEvaluator.FitnessEvaluator, evaluator),
@@ -205,8 +265,10 @@ export type WorkerJob =
     readonly fidelity: Fidelity.Fidelity
     /** Send the training's progress lines (one per epoch) as `progress` replies. */
     readonly progress?: boolean
+    /** The text features to train with (default tokens; `vectors`: the search's word vectors). */
+    readonly text?: Genome.TextGene
   }
-  | { readonly type: "retrain"; readonly spec: ArchitectureSpec; readonly epochs: number }
+  | { readonly type: "retrain"; readonly spec: ArchitectureSpec; readonly epochs: number; readonly text?: Genome.TextGene }
 
 /** What the parent sends a worker: a job and its id. */
 export type WorkerRequest = WorkerJob & { readonly id: number }
@@ -244,7 +306,7 @@ export const layerWorkers = (options: PoolOptions): Layer.Layer<SearchServices, 
         options: evaluatorOptions
       }
       const pool = yield* WorkerPool.make(size, () => spawnWorker(config))
-      const space = makeSpace(pool.modalities, options.base)
+      const space = makeSpace(pool.modalities, options.base, options.textFeatures)
       const run = <T extends WorkerPool.JobReply["type"]>(job: WorkerJob, type: T) =>
         pool.run(job).pipe(
           Effect.flatMap((reply) =>
@@ -255,13 +317,15 @@ export const layerWorkers = (options: PoolOptions): Layer.Layer<SearchServices, 
         )
       const evaluator: FitnessEvaluator.FitnessEvaluator["Service"] = {
         evaluate: (genome, fidelity) =>
-          Effect.try({ try: () => space.decode(genome), catch: evaluationError }).pipe(
-            Effect.flatMap((spec) => run({ type: "fitness", spec, fidelity: { ...fidelity } }, "fitness")),
+          Effect.try({ try: () => ({ spec: space.decode(genome), text: space.text(genome) }), catch: evaluationError }).pipe(
+            // (a tokens job names no text: the jobs of a search without the text gene are those of old)
+            Effect.flatMap(({ spec, text }) => run({ type: "fitness", spec, fidelity: { ...fidelity }, ...(text !== "tokens" ? { text } : {}) }, "fitness")),
             Effect.map((reply) => reply.fitness)
           )
       }
       const retrainer: Retrainer["Service"] = {
-        retrain: (spec, epochs) => Effect.map(run({ type: "retrain", spec, epochs }, "retrain"), (reply) => reply.outcome)
+        retrain: (spec, epochs, text = "tokens") =>
+          Effect.map(run({ type: "retrain", spec, epochs, ...(text !== "tokens" ? { text } : {}) }, "retrain"), (reply) => reply.outcome)
       }
       return Context.make(SearchSpace, space).pipe(
         Context.add(FitnessEvaluator.FitnessEvaluator, evaluator),

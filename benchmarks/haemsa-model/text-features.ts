@@ -1,0 +1,205 @@
+/**
+ * Do GloVe word vectors help HAEMSA on mosi-real? Trains named variants (the text features, the
+ * modalities, a few architecture settings) over seeds and scores validation and test, one training
+ * thread per run; each variant's runs go to one JSON file under benchmarks/results/accuracy/ (with
+ * `--record`), so the study runs in parts, two processes side by side on a 2-core machine, and
+ * resumes: a seed already in a variant's file is not trained again.
+ *
+ *   # train (one process per variant list; seeds already recorded are skipped)
+ *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/text-features.ts --variants tokens,glove-lexicon \
+ *     --seeds 1,2,3 [--epochs 30] [--vectors glove|PATH] [--record]
+ *   # the tables from the recorded files (mean ± sample std over the seeds), for docs/results.md
+ *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/text-features.ts --tables
+ *
+ * Selection (the lexicon setting, any architecture setting) is by validation MAE only, as everywhere
+ * in this project; the test columns are reported, not chosen on.
+ */
+import type { Errors } from "@haemsa/datasets"
+import { ArchitectureSpec, Environment, Experiment, Network } from "@haemsa/haemsa-model"
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { argFlag, argOption, machine, MOSI_REAL, ROOT } from "../Harness"
+
+/** The text features of a variant: the tokens (today's default) or word vectors with or without the lexicon. */
+type Text = "tokens" | "vectors+lexicon" | "vectors"
+
+interface Variant {
+  readonly text: Text
+  readonly modalities: ReadonlyArray<"text" | "audio">
+  /** Overrides of the default spec. */
+  readonly spec?: Partial<ArchitectureSpec.ArchitectureSpec>
+  readonly help: string
+}
+
+const base = ArchitectureSpec.defaultSpec
+const textExpert = (over: Partial<ArchitectureSpec.ExpertSpec>): Partial<ArchitectureSpec.ArchitectureSpec> => ({
+  experts: { ...base.experts, text: { ...base.experts.text, ...over } }
+})
+
+/** The variants the study can train. */
+const VARIANTS: Record<string, Variant> = {
+  tokens: { text: "tokens", modalities: ["text", "audio"], help: "HAEMSA, today's default text features (tokens + lexicon)" },
+  "tokens-text": { text: "tokens", modalities: ["text"], help: "HAEMSA text only, tokens + lexicon" },
+  "glove-lexicon": { text: "vectors+lexicon", modalities: ["text", "audio"], help: "HAEMSA, GloVe + lexicon" },
+  "glove-nolexicon": { text: "vectors", modalities: ["text", "audio"], help: "HAEMSA, GloVe alone" },
+  "glove-lexicon-text": { text: "vectors+lexicon", modalities: ["text"], help: "HAEMSA text only, GloVe + lexicon" },
+  "glove-nolexicon-text": { text: "vectors", modalities: ["text"], help: "HAEMSA text only, GloVe alone" },
+  "glove-lexicon-lstm": { text: "vectors+lexicon", modalities: ["text", "audio"], spec: textExpert({ kind: "lstm" }), help: "GloVe + lexicon, lstm text expert" },
+  "glove-lexicon-meanpool": { text: "vectors+lexicon", modalities: ["text", "audio"], spec: textExpert({ kind: "meanpool" }), help: "GloVe + lexicon, mean-pool text expert" },
+  "glove-lexicon-dropout-0.3": { text: "vectors+lexicon", modalities: ["text", "audio"], spec: { dropout: 0.3 }, help: "GloVe + lexicon, dropout 0.3" },
+  "glove-lexicon-lr-3e-4": { text: "vectors+lexicon", modalities: ["text", "audio"], spec: { learningRate: 3e-4 }, help: "GloVe + lexicon, learning rate 3e-4" },
+  "glove-nolexicon-lstm": { text: "vectors", modalities: ["text", "audio"], spec: textExpert({ kind: "lstm" }), help: "GloVe alone, lstm text expert" },
+  "glove-nolexicon-meanpool": { text: "vectors", modalities: ["text", "audio"], spec: textExpert({ kind: "meanpool" }), help: "GloVe alone, mean-pool text expert" },
+  "glove-nolexicon-dropout-0.3": { text: "vectors", modalities: ["text", "audio"], spec: { dropout: 0.3 }, help: "GloVe alone, dropout 0.3" },
+  "glove-nolexicon-lr-3e-4": { text: "vectors", modalities: ["text", "audio"], spec: { learningRate: 3e-4 }, help: "GloVe alone, learning rate 3e-4" }
+}
+
+const KEYS = ["acc2_has0", "acc2_non0", "f1_non0", "acc7", "mae", "corr"] as const
+type Scores = Record<(typeof KEYS)[number], number>
+interface Run {
+  readonly seed: number
+  readonly epochs: number
+  readonly bestEpoch: number
+  readonly seconds: number
+  readonly valid: Scores
+  readonly test: Scores
+}
+interface VariantFile {
+  readonly variant: string
+  readonly help: string
+  readonly text: Text
+  readonly vectors: string | null
+  readonly modalities: ReadonlyArray<string>
+  readonly spec: ArchitectureSpec.ArchitectureSpec
+  readonly epochs: number
+  readonly machine: ReturnType<typeof machine>
+  readonly commit: string
+  runs: Run[]
+}
+
+const DIR = path.join(ROOT, "benchmarks/results/accuracy")
+const fileOf = (variant: string) => path.join(DIR, `text-features-${variant}.json`)
+const pick = (m: object): Scores => Object.fromEntries(KEYS.map((k) => [k, (m as Record<string, number>)[k]])) as Scores
+
+const commit = (): string => {
+  try {
+    const head = fs.readFileSync(path.join(ROOT, ".git/HEAD"), "utf8").trim()
+    if (!head.startsWith("ref: ")) return head.slice(0, 7)
+    return fs.readFileSync(path.join(ROOT, ".git", head.slice(5)), "utf8").trim().slice(0, 7)
+  } catch {
+    return "unknown"
+  }
+}
+
+/** Train the seeds of one variant not yet in its file; write the file after every run with `--record`. */
+const trainVariant = (name: string, seeds: ReadonlyArray<number>, epochs: number, vectors: string, record: boolean) =>
+  Effect.gen(function*() {
+    const v = VARIANTS[name]
+    const spec: ArchitectureSpec.ArchitectureSpec = { ...base, ...v.spec, modalities: [...v.modalities] as ["text", ...Array<"text" | "audio">] }
+    const previous: VariantFile | undefined = fs.existsSync(fileOf(name)) ? JSON.parse(fs.readFileSync(fileOf(name), "utf8")) : undefined
+    if (previous !== undefined && (previous.epochs !== epochs || JSON.stringify(previous.spec) !== JSON.stringify(spec))) {
+      throw new Error(`${fileOf(name)} holds runs of another spec or epoch count: move it away to rerun`)
+    }
+    const file: VariantFile = previous ?? {
+      variant: name,
+      help: v.help,
+      text: v.text,
+      vectors: v.text === "tokens" ? null : vectors,
+      modalities: v.modalities,
+      spec,
+      epochs,
+      machine: machine(),
+      commit: commit(),
+      runs: []
+    }
+    const todo = seeds.filter((s) => !file.runs.some((r) => r.seed === s))
+    if (todo.length === 0) return file
+    const choice = v.text === "tokens" ? undefined : { kind: "vectors" as const, source: vectors, lexicon: v.text === "vectors+lexicon" }
+    const loaded = yield* Experiment.loadNormalized(MOSI_REAL, undefined, choice !== undefined ? { choice } : undefined)
+    for (const seed of todo) {
+      const { result, valid, test } = yield* Experiment.trainOn(spec, loaded, { epochs, seed, threads: 1, label: `${name} seed ${seed}` })
+      Network.dispose(result.net)
+      const [v, t] = [pick(valid), pick(test)]
+      file.runs.push({ seed, epochs: result.history.length, bestEpoch: result.bestEpoch, seconds: Math.round(result.seconds), valid: v, test: t })
+      file.runs.sort((a, b) => a.seed - b.seed)
+      console.log(`${name} seed ${seed}: valid MAE ${v.mae.toFixed(3)}, test MAE ${t.mae.toFixed(3)} Acc-2 ${t.acc2_non0.toFixed(3)} Corr ${t.corr.toFixed(3)} (${Math.round(result.seconds)} s)`)
+      if (record) {
+        fs.mkdirSync(DIR, { recursive: true })
+        fs.writeFileSync(fileOf(name), JSON.stringify(file, null, 1) + "\n")
+      }
+    }
+    return file
+  })
+
+const meanStd = (xs: ReadonlyArray<number>) => {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length
+  const s = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1))
+  return { m, s }
+}
+const cell = (xs: ReadonlyArray<number>) => {
+  const { m, s } = meanStd(xs)
+  return xs.length > 1 ? `${m.toFixed(3)} ± ${s.toFixed(3)}` : m.toFixed(3)
+}
+
+/** The recorded runs of a variant for these seeds (all of them must be there). */
+const runsOf = (name: string, seeds: ReadonlyArray<number>): ReadonlyArray<Run> | undefined => {
+  if (!fs.existsSync(fileOf(name))) return undefined
+  const file: VariantFile = JSON.parse(fs.readFileSync(fileOf(name), "utf8"))
+  const runs = seeds.map((s) => file.runs.find((r) => r.seed === s))
+  return runs.every((r) => r !== undefined) ? (runs as Run[]) : undefined
+}
+
+/** A markdown table of variants over `seeds`: valid MAE and test Acc-2 non0 / MAE / Corr (and more). */
+export const table = (names: ReadonlyArray<string>, seeds: ReadonlyArray<number>): string => {
+  const rows = names.flatMap((name) => {
+    const runs = runsOf(name, seeds)
+    if (runs === undefined) return [`| ${name} | (not run for seeds ${seeds.join(",")}) |`]
+    return [
+      `| ${name} | ${cell(runs.map((r) => r.valid.mae))} | ${cell(runs.map((r) => r.valid.acc2_non0))} | ` +
+      `${cell(runs.map((r) => r.test.mae))} | ${cell(runs.map((r) => r.test.acc2_non0))} | ${cell(runs.map((r) => r.test.corr))} | ` +
+      `${cell(runs.map((r) => r.test.acc7))} | ${meanStd(runs.map((r) => r.bestEpoch)).m.toFixed(1)} |`
+    ]
+  })
+  return [
+    "| variant | valid MAE | valid Acc-2 non0 | test MAE | test Acc-2 non0 | test Corr | test Acc-7 | best epoch |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ...rows
+  ].join("\n")
+}
+
+const parseSeeds = (s: string) => s.split(",").map(Number)
+
+const tables = () => {
+  const three = parseSeeds(argOption("seeds", "1,2,3"))
+  const ten = parseSeeds(argOption("seeds10", "1,2,3,4,5,6,7,8,9,10"))
+  const extra = argOption("extra", "").split(",").filter((s) => s !== "")
+  const out = [
+    `### HAEMSA (text + audio): text features, mean ± std over seeds ${three.join(", ")}`,
+    "",
+    table(["tokens", "glove-lexicon", "glove-nolexicon", ...extra], three),
+    "",
+    `### Text + audio against text only with GloVe, mean ± std over seeds ${ten.join(", ")}`,
+    "",
+    table(argOption("ten", "glove-lexicon,glove-lexicon-text").split(","), ten)
+  ]
+  console.log(out.join("\n"))
+}
+
+const program = Effect.gen(function*() {
+  const names = argOption("variants", "").split(",").filter((s) => s !== "")
+  for (const n of names) if (!(n in VARIANTS)) throw new Error(`unknown variant "${n}" (known: ${Object.keys(VARIANTS).join(", ")})`)
+  const seeds = parseSeeds(argOption("seeds", "1,2,3"))
+  const epochs = Number(argOption("epochs", "30"))
+  const vectors = argOption("vectors", "glove")
+  for (const name of names) yield* trainVariant(name, seeds, epochs, vectors, argFlag("record"))
+})
+
+if (argFlag("tables")) {
+  tables()
+} else {
+  Effect.runPromise(program.pipe(Effect.provide(Environment.make("wasm"))) as Effect.Effect<void, Errors.DatasetError>).catch((e) => {
+    console.error(String(e))
+    process.exitCode = 1
+  })
+}
