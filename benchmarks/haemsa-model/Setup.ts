@@ -1,21 +1,30 @@
 /**
  * The tfjs side of the training-epoch benchmark, shared by `epoch.ts` and `profile.ts`: the default
  * HAEMSA network on the synthetic MOSI-shaped data (1284 training samples, T = 50, text 768,
- * audio 5, vision 20), on the wasm backend, trained with Train's own step (Adam on the joint
- * objective) on batches made as Train.train makes them (subset, modality dropout, BatchTensors).
+ * audio 5, vision 20), trained as `Train.train` trains it: Adam on the joint objective, batches made
+ * as Train.train makes them (subset, modality dropout, BatchTensors), on one thread (`Train.step`) or
+ * data-parallel over `threads` replicas (`Replicas`, what `haemsa train --threads N` runs).
  */
 import { Batching, Dataset, Normalize, Random, Synthetic } from "@haemsa/datasets"
-import { ArchitectureSpec, Backend, BatchTensors, DataInfo, Optimizer, Train } from "@haemsa/haemsa-model"
+import { ArchitectureSpec, Backend, BatchTensors, DataInfo, Optimizer, Replicas, Train } from "@haemsa/haemsa-model"
+import { Effect, Exit, Scope } from "effect"
 import { buildNetwork } from "./DefaultModel"
 
 /** The batch size of the benchmark (the training default). */
 export const BATCH = 32
 
+/** CPU seconds of this process since `since` (all its threads). */
+const cpuSince = (since: NodeJS.CpuUsage): number => {
+  const spent = process.cpuUsage(since)
+  return (spent.user + spent.system) / 1e6
+}
+
 /**
- * Set up the backend and build the network, its Adam optimizer and the training split; returns them
- * with functions that make a batch, train one step and train one epoch.
+ * Set up the backend and build the network, its Adam optimizer and the training split (and the
+ * replica workers when `threads` > 1); returns them with functions that make a batch, train one step
+ * and train one epoch, and `close` (stops the workers).
  */
-export const makeTfjs = async (backend = "wasm") => {
+export const makeTfjs = async (backend = "wasm", threads = 1) => {
   await Backend.setup(backend)
   const { dataset, stats } = Normalize.normalize(Synthetic.synthetic({ seed: 0 }))
   const info = DataInfo.fromDataset(dataset, stats)
@@ -26,6 +35,11 @@ export const makeTfjs = async (backend = "wasm") => {
   const used = net.modalities.map((m) => Dataset.MODALITY_INDEX[m])
   const varList = [...net.variables.values()]
   const optimizer = Optimizer.adam(spec.learningRate)
+  const scope = Effect.runSync(Scope.make())
+  const replicas = threads > 1
+    ? await Effect.runPromise(Scope.provide(Replicas.make(threads, { backend, spec, info, seed: 0, train }), scope))
+    : undefined
+  if (replicas !== undefined) await Effect.runPromise(replicas.sync(net, optimizer))
   /** The batch tensors of `indices`, as Train.train makes them (with modality dropout). */
   const batchOf = (indices: Int32Array): BatchTensors.BatchTensors => {
     const split = Batching.subset(train, indices)
@@ -41,16 +55,23 @@ export const makeTfjs = async (backend = "wasm") => {
   return {
     net,
     losses,
+    threads,
     /** Trainable parameters. */
     parameters: varList.reduce((sum, v) => sum + v.size, 0),
     train,
     batchOf,
     step,
-    /** One training epoch as Train.train runs it (without validation): wall and CPU seconds. */
-    epoch: (): { readonly seconds: number; readonly cpuSeconds: number } => {
+    /** One training epoch as Train.train runs it (without validation): wall and CPU seconds (this process, every thread). */
+    epoch: async (): Promise<{ readonly seconds: number; readonly cpuSeconds: number }> => {
       const started = performance.now()
       const cpu = process.cpuUsage()
       for (const indices of Batching.batchIndices(train.n, BATCH, rng)) {
+        if (replicas !== undefined) {
+          const split = Batching.subset(train, indices)
+          const mask = Train.modalityDropout(split.mask, used, spec.modalityDropout, rng)
+          await Effect.runPromise(replicas.step(net, optimizer, losses, varList, Int32Array.from(indices), mask))
+          continue
+        }
         const batch = batchOf(indices)
         try {
           step(batch)
@@ -58,8 +79,8 @@ export const makeTfjs = async (backend = "wasm") => {
           BatchTensors.dispose(batch)
         }
       }
-      const spent = process.cpuUsage(cpu)
-      return { seconds: (performance.now() - started) / 1000, cpuSeconds: (spent.user + spent.system) / 1e6 }
-    }
+      return { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSince(cpu) }
+    },
+    close: () => Effect.runPromise(Scope.close(scope, Exit.void))
   }
 }

@@ -1,27 +1,53 @@
 /**
  * One training epoch of the default HAEMSA architecture on MOSI-shaped data (1284 samples, T = 50,
- * text 768, audio 5, vision 20, batch 32): tfjs on the wasm backend (the real haemsa-model code
- * path: Network.build, Objective.jointLoss and Adam through Train.step, on batches made as
- * Train.train makes them) against the PyTorch reference in `torch_haemsa.py` (Debian's
- * python3-torch on the CPU), interleaved in one run on the same machine. Prints both medians and
- * the ratio tfjs time / PyTorch time (the target is <= 1.0).
+ * text 768, audio 5, vision 20, batch 32): tfjs (the real haemsa-model code path: Network.build,
+ * Objective.jointLoss and Adam as Train.train runs them, over `--threads` data-parallel replicas as
+ * `haemsa train --threads N` does) against the PyTorch reference in `torch_haemsa.py` (Debian's
+ * python3-torch on the CPU, `torch.set_num_threads` the same count), interleaved in one run on the
+ * same machine. Then inference: p50 latency at batch 1 and throughput at batch 64, one thread each
+ * side, eval mode, the sentiment read back. Prints both sides' medians and their ratios (tfjs time /
+ * PyTorch time: the training target is <= 0.9, inference >= PyTorch's speed at batch 64).
  *
- *   npx tsx --conditions=source benchmarks/haemsa-model/epoch.ts [--repeats N] [--threads K] [--no-torch] [--record]
+ *   npx tsx --conditions=source benchmarks/haemsa-model/epoch.ts [--repeats N] [--threads K]
+ *       [--backend wasm|cpu] [--json FILE] [--record] [--no-torch] [--allow-reference-blas]
+ *       [--runtime deno]
  *
- * `--threads` sets PyTorch's `torch.set_num_threads` (default: the number of cores); the wasm
- * backend runs on one thread in Node. Each side also reports the CPU time of its process, which
- * other work on a shared machine disturbs much less than the wall time. Without torch for
- * /usr/bin/python3 the PyTorch side is skipped and the tfjs figures are still printed.
+ * `--runtime deno` bundles this script and the replica worker (benchmarks/deno/Bundle.ts) and runs
+ * the bundle under Deno with the other arguments.
+ * `--threads` defaults to the number of cores (both sides). PyTorch's speed depends on the BLAS
+ * library it resolved (Debian's python3-torch calls the generic libblas.so.3): the script prints it
+ * and refuses to report a ratio against the netlib reference BLAS, which no PyTorch user runs,
+ * unless `--allow-reference-blas`. Each side also reports its process's CPU time (all its threads),
+ * which other work on a shared machine disturbs less than the wall time. `--json FILE` writes
+ * `{"tfjs_seconds", "torch_seconds", "ratio", "cpu_ratio", "torch_blas", "tfjs_threads", "runtime",
+ * "inference": {...}}`. Without torch for /usr/bin/python3 the PyTorch side is skipped.
  */
 import * as tf from "@tensorflow/tfjs"
 import { spawn, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import * as readline from "node:readline"
-import { fromSamples, machine, type Measurement, median, record, ROOT } from "../Harness"
+import { deno, fromSamples, machine, type Measurement, median, percentile, record, ROOT, runtime } from "../Harness"
+import { forwardRead } from "../Tensors"
 import { BATCH, makeTfjs } from "./Setup"
+
+// under Node with --runtime deno: run the bundle under Deno instead, with the same arguments
+if (deno() === undefined && stringOptionOf(process.argv, "runtime") === "deno") {
+  const Bundle = await import("../deno/Bundle")
+  const args = process.argv.slice(2).filter((a, i, all) => a !== "--runtime" && all[i - 1] !== "--runtime")
+  // the worker entry next to the bundle, where parallel/Spawn looks for it
+  await Bundle.bundle("packages/haemsa-model/src/parallel/ReplicaWorker.ts", Bundle.outPath("ReplicaWorker.mjs"))
+  process.exit(await Bundle.runUnderDeno("benchmarks/haemsa-model/epoch.ts", "epoch.mjs", args))
+}
 
 const PYTHON = "/usr/bin/python3"
 const SCRIPT = path.join(ROOT, "benchmarks/haemsa-model/torch_haemsa.py")
+const INSTALL_OPENBLAS = "apt-get install python3-torch libopenblas0-pthread (the libblas.so.3 alternative then points at OpenBLAS)"
+
+function stringOptionOf(argv: ReadonlyArray<string>, name: string): string | undefined {
+  const i = argv.indexOf(`--${name}`)
+  return i >= 0 ? argv[i + 1] : undefined
+}
 
 /** Wall and CPU seconds of one epoch. */
 interface EpochTime {
@@ -29,12 +55,19 @@ interface EpochTime {
   readonly cpuSeconds: number
 }
 
+/** The BLAS library the PyTorch process resolved. */
+interface Blas {
+  readonly path: string | null
+  readonly kind: "openblas" | "mkl" | "blis" | "reference" | "unknown"
+}
+
 const option = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`)
   return i >= 0 ? Number(process.argv[i + 1]) : fallback
 }
+const stringOption = (name: string): string | undefined => stringOptionOf(process.argv, name)
 
-/** The PyTorch side as a long-lived process that trains one epoch per request, or undefined without torch. */
+/** The PyTorch side as a long-lived process that answers one request per line, or undefined without torch. */
 const makeTorch = async (threads: number) => {
   const probe = spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" })
   if (probe.status !== 0) return undefined
@@ -47,11 +80,16 @@ const makeTorch = async (threads: number) => {
   }
   const ready = await next()
   return {
-    info: ready as { torch: string; threads: number; cores: number; parameters: number },
+    info: ready as { torch: string; threads: number; cores: number; parameters: number; blas: Blas },
     epoch: async (): Promise<EpochTime> => {
       child.stdin.write("epoch\n")
       const answer = await next()
       return { seconds: answer.seconds as number, cpuSeconds: answer.cpu_seconds as number }
+    },
+    /** Per-call seconds of `calls` eval-mode forward passes at `batch` (after 10 warm-up calls). */
+    infer: async (batch: number, calls: number): Promise<ReadonlyArray<number>> => {
+      child.stdin.write(`infer ${batch} ${calls}\n`)
+      return (await next()).seconds as ReadonlyArray<number>
     },
     close: () => child.stdin.end("quit\n")
   }
@@ -64,45 +102,102 @@ const summary = (label: string, m: Measurement, cpu: ReadonlyArray<number>, step
 
 const repeats = option("repeats", 5)
 const threads = option("threads", machine().cores)
+const backend = stringOption("backend") ?? "wasm"
+const jsonFile = stringOption("json")
 const skipTorch = process.argv.includes("--no-torch")
-const tfjs = await makeTfjs()
+const allowReference = process.argv.includes("--allow-reference-blas")
+const tfjs = await makeTfjs(backend, threads)
 const torch = skipTorch ? undefined : await makeTorch(threads)
+const tfjsLabel = `tfjs-${backend} (${threadsText(threads)})`
 
-console.log(`machine: ${JSON.stringify(machine())}`)
-console.log(`tfjs ${tf.version.tfjs}, backend ${tf.getBackend()} (one thread in Node), ${tfjs.parameters} parameters`)
-if (torch) console.log(`PyTorch ${torch.info.torch}, torch.set_num_threads(${torch.info.threads}) of ${torch.info.cores} cores, ${torch.info.parameters} parameters`)
-else console.log(`PyTorch: skipped (${skipTorch ? "--no-torch" : `${PYTHON} has no torch module`})`)
+console.log(`machine: ${JSON.stringify(machine())}, runtime ${runtime()}`)
+console.log(`tfjs ${tf.version.tfjs}, backend ${tf.getBackend()}, ${threadsText(threads)} (data-parallel replicas, one backend thread each), ${tfjs.parameters} parameters`)
+if (torch) {
+  const { blas } = torch.info
+  console.log(`PyTorch ${torch.info.torch}, torch.set_num_threads(${torch.info.threads}) of ${torch.info.cores} cores, ${torch.info.parameters} parameters`)
+  console.log(`PyTorch BLAS: ${blas.kind} (${blas.path ?? "not found in the process's memory map"})`)
+  if (blas.kind === "reference" && !allowReference) {
+    console.log(
+      `refusing to compare against the netlib reference BLAS (about 1 GFLOP/s; no PyTorch user runs it): install OpenBLAS with\n  ${INSTALL_OPENBLAS}\n` +
+        `or pass --allow-reference-blas to report the ratio anyway, labelled as such`
+    )
+    torch.close()
+    await tfjs.close()
+    process.exit(2)
+  }
+} else console.log(`PyTorch: skipped (${skipTorch ? "--no-torch" : `${PYTHON} has no torch module`})`)
 
 // a warm-up epoch on each side, then interleaved timed epochs (the order alternates)
-tfjs.epoch()
+await tfjs.epoch()
 await torch?.epoch()
 const tfjsTimes: EpochTime[] = []
 const torchTimes: EpochTime[] = []
 for (let r = 0; r < repeats; r++) {
   if (torch && r % 2 === 1) torchTimes.push(await torch.epoch())
-  tfjsTimes.push(tfjs.epoch())
+  tfjsTimes.push(await tfjs.epoch())
   if (torch && r % 2 === 0) torchTimes.push(await torch.epoch())
   const fmt = (t: EpochTime) => `${t.seconds.toFixed(2)} s (CPU ${t.cpuSeconds.toFixed(2)} s)`
-  console.log(`repeat ${r + 1}: tfjs-wasm ${fmt(tfjsTimes[r])}` + (torch ? `, PyTorch ${fmt(torchTimes[r])}` : ""))
+  console.log(`repeat ${r + 1}: ${tfjsLabel} ${fmt(tfjsTimes[r])}` + (torch ? `, PyTorch ${fmt(torchTimes[r])}` : ""))
+}
+await tfjs.close()
+
+const steps = Math.ceil(tfjs.train.n / BATCH)
+const tfjsM = fromSamples(`epoch ${tfjsLabel}`, tfjsTimes.map((t) => t.seconds))
+const tfjsCpu = tfjsTimes.map((t) => t.cpuSeconds)
+console.log(summary(tfjsLabel, tfjsM, tfjsCpu, steps))
+
+// inference: one thread each side (the replicas train; prediction runs on the calling thread)
+const CALLS = { 1: 200, 64: 40 } as const
+const inferTfjs = async (b: 1 | 64): Promise<ReadonlyArray<number>> => {
+  const batches = Array.from({ length: 4 }, (_, k) => tfjs.batchOf(Int32Array.from({ length: b }, (_, i) => (k * b + i) % tfjs.train.n)))
+  const call = (k: number) => forwardRead(() => tfjs.net.apply(batches[k % 4], false).regression!)
+  for (let k = 0; k < 10; k++) await call(k)
+  const seconds: number[] = []
+  for (let k = 0; k < CALLS[b]; k++) {
+    const t0 = performance.now()
+    await call(k)
+    seconds.push((performance.now() - t0) / 1000)
+  }
+  return seconds
+}
+const inference: Record<string, { tfjs_p50_ms: number; tfjs_samples_per_s: number; torch_p50_ms?: number; torch_samples_per_s?: number; ratio?: number }> = {}
+for (const b of [1, 64] as const) {
+  const t = await inferTfjs(b)
+  const p = torch ? await torch.infer(b, CALLS[b]) : undefined
+  const row = {
+    tfjs_p50_ms: median(t) * 1000,
+    tfjs_p99_ms: percentile(t, 99) * 1000,
+    tfjs_samples_per_s: b / median(t),
+    ...(p ? { torch_p50_ms: median(p) * 1000, torch_p99_ms: percentile(p, 99) * 1000, torch_samples_per_s: b / median(p), ratio: median(t) / median(p) } : {})
+  }
+  inference[`batch_${b}`] = row
+  console.log(
+    `inference B ${b}: tfjs-${backend} p50 ${row.tfjs_p50_ms.toFixed(2)} ms (${row.tfjs_samples_per_s.toFixed(0)} samples/s)` +
+      (p ? `, PyTorch (${threadsText(torch!.info.threads)}) p50 ${row.torch_p50_ms!.toFixed(2)} ms (${row.torch_samples_per_s!.toFixed(0)} samples/s); ratio tfjs / PyTorch time ${row.ratio!.toFixed(2)}` : "")
+  )
 }
 torch?.close()
 
-const steps = Math.ceil(tfjs.train.n / BATCH)
-const tfjsM = fromSamples("epoch tfjs-wasm", tfjsTimes.map((t) => t.seconds))
-const tfjsCpu = tfjsTimes.map((t) => t.cpuSeconds)
-console.log(summary("tfjs-wasm", tfjsM, tfjsCpu, steps))
 const doRecord = process.argv.includes("--record")
+const blasNote = (blas: Blas) => (blas.kind === "reference" ? "netlib reference BLAS (labelled: not what PyTorch users run)" : `${blas.kind} BLAS`)
+let result: Record<string, unknown> = { tfjs_seconds: tfjsM.median, tfjs_threads: threads, runtime: runtime(), backend, inference }
 if (torch) {
   const torchM = fromSamples(`epoch PyTorch ${threadsText(torch.info.threads)}`, torchTimes.map((t) => t.seconds))
   const torchCpu = torchTimes.map((t) => t.cpuSeconds)
   const ratio = tfjsM.median / torchM.median
-  console.log(summary(`PyTorch (${threadsText(torch.info.threads)})`, torchM, torchCpu, steps))
-  console.log(`ratio tfjs-wasm / PyTorch = ${ratio.toFixed(3)} (target <= 1.0); CPU-time ratio ${(median(tfjsCpu) / median(torchCpu)).toFixed(3)}`)
+  const cpuRatio = median(tfjsCpu) / median(torchCpu)
+  console.log(summary(`PyTorch (${threadsText(torch.info.threads)}, ${blasNote(torch.info.blas)})`, torchM, torchCpu, steps))
+  console.log(`ratio ${tfjsLabel} / PyTorch = ${ratio.toFixed(3)} (target <= 0.9); CPU-time ratio ${cpuRatio.toFixed(3)}`)
+  result = { ...result, torch_seconds: torchM.median, ratio, cpu_ratio: cpuRatio, torch_blas: torch.info.blas.kind, torch_blas_path: torch.info.blas.path, torch_threads: torch.info.threads }
   if (doRecord) {
-    const note = `1284 samples, batch 32; PyTorch ${torch.info.torch} with ${threadsText(torch.info.threads)}; ratio ${ratio.toFixed(2)}`
-    record("haemsa-model/epoch", "wasm", `node ${process.version}`, [{ ...tfjsM, figure: { value: ratio, unit: "x PyTorch time" } }], { note })
+    const note = `1284 samples, batch 32; tfjs ${threadsText(threads)}; PyTorch ${torch.info.torch} with ${threadsText(torch.info.threads)}, ${blasNote(torch.info.blas)}; ratio ${ratio.toFixed(2)}`
+    record("haemsa-model/epoch", backend, runtime(), [{ ...tfjsM, figure: { value: ratio, unit: "x PyTorch time" } }], { note })
     record("haemsa-model/epoch", "torch cpu", `python3 torch ${torch.info.torch}`, [torchM], { note })
   }
 } else if (doRecord) {
-  record("haemsa-model/epoch", "wasm", `node ${process.version}`, [tfjsM], { note: "1284 samples, batch 32; PyTorch side skipped" })
+  record("haemsa-model/epoch", backend, runtime(), [tfjsM], { note: `1284 samples, batch 32; tfjs ${threadsText(threads)}; PyTorch side skipped` })
+}
+if (jsonFile !== undefined) {
+  fs.writeFileSync(jsonFile, JSON.stringify(result, null, 2) + "\n")
+  console.log(`wrote ${jsonFile}`)
 }

@@ -50,6 +50,8 @@ export * as Predict from "./model/Predict"
 export * as PredictionTable from "./cli/PredictionTable"
 /** Progress output. */
 export * as Progress from "./cli/Progress"
+/** Data-parallel training on every core: replicas of the network in worker threads sharing each step (`Train` option `threads`). */
+export * as Replicas from "./parallel/Replicas"
 /** BullMQ loaded on demand for the job queue (`--queue`), and the queue's error. */
 export * as QueueBull from "./search/queue/Bull"
 /** The job queue's coordinator side: the queue-backed fitness evaluator of `haemsa search --queue`, `--status`, `--cancel`. */
