@@ -49,6 +49,13 @@ const VARIANTS: Record<string, Variant> = {
   "glove-lexicon-meanpool": { text: "vectors+lexicon", modalities: ["text", "audio"], spec: textExpert({ kind: "meanpool" }), help: "GloVe + lexicon, mean-pool text expert" },
   "glove-lexicon-dropout-0.3": { text: "vectors+lexicon", modalities: ["text", "audio"], spec: { dropout: 0.3 }, help: "GloVe + lexicon, dropout 0.3" },
   "glove-lexicon-lr-3e-4": { text: "vectors+lexicon", modalities: ["text", "audio"], spec: { learningRate: 3e-4 }, help: "GloVe + lexicon, learning rate 3e-4" },
+  "glove-lexicon-emb-8": { text: "vectors+lexicon", modalities: ["text", "audio"], spec: { embedding: 8 }, help: "GloVe + lexicon, token embedding 8 (instead of 64)" },
+  "glove-lexicon-lstm-dropout-0.3": {
+    text: "vectors+lexicon",
+    modalities: ["text", "audio"],
+    spec: { ...textExpert({ kind: "lstm" }), dropout: 0.3 },
+    help: "GloVe + lexicon, lstm text expert, dropout 0.3"
+  },
   "glove-nolexicon-lstm": { text: "vectors", modalities: ["text", "audio"], spec: textExpert({ kind: "lstm" }), help: "GloVe alone, lstm text expert" },
   "glove-nolexicon-meanpool": { text: "vectors", modalities: ["text", "audio"], spec: textExpert({ kind: "meanpool" }), help: "GloVe alone, mean-pool text expert" },
   "glove-nolexicon-dropout-0.3": { text: "vectors", modalities: ["text", "audio"], spec: { dropout: 0.3 }, help: "GloVe alone, dropout 0.3" },
