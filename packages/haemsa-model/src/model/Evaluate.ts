@@ -17,6 +17,8 @@ import * as Robustness from "./Robustness"
 export interface Predictions {
   /** (n) sentiment predictions. */
   readonly regression?: Float32Array
+  /** (n, 7) logits of the 7-class sentiment head. */
+  readonly classLogits?: Float32Array
   /** (n, E, 2) emotion logits. */
   readonly emotionLogits?: Float32Array
   /** (n, K, J) attention weights of HAEMSA (tasks x experts). */
@@ -40,6 +42,7 @@ export const predict = async (
   stepKeep: BatchTensors.StepKeep = {}
 ): Promise<Predictions> => {
   const reg: Float32Array[] = []
+  const cls: Float32Array[] = []
   const emo: Float32Array[] = []
   const att: Float32Array[] = []
   for (const idx of Batching.batchIndices(split.n, batchSize)) {
@@ -49,6 +52,7 @@ export const predict = async (
       const out = net.apply(batch, false)
       try {
         if (out.regression) reg.push(await read(out.regression))
+        if (out.classLogits) cls.push(await read(out.classLogits))
         if (out.emotionLogits) emo.push(await read(out.emotionLogits))
         if (out.attention) att.push(await read(out.attention))
       } finally {
@@ -66,6 +70,7 @@ export const predict = async (
   }
   return {
     ...(reg.length ? { regression: cat(reg) } : {}),
+    ...(cls.length ? { classLogits: cat(cls) } : {}),
     ...(emo.length ? { emotionLogits: cat(emo) } : {}),
     ...(att.length ? { attention: cat(att) } : {})
   }

@@ -78,6 +78,8 @@ export interface Network extends Module.Module<BatchTensors, Outputs> {
   readonly kdClasses: number
   /** The seed source its modules draw dropout masks from (a training's state keeps its position). */
   readonly seeds: Module.ResumableSeedSource
+  /** The (1, M) learned modality gates g_m in the order of `modalities` (HAEMSA with gates only). */
+  readonly gates?: () => tf.Tensor2D
 }
 
 /** (B, 3) -> (B, M) columns of the used modalities (the mask itself when all three are used). */
@@ -207,7 +209,11 @@ interface Builder {
   /** The task outputs from each task's head: (B) regression and (B, 7) class logits, or (B, E, 2) emotion logits. */
   readonly taskOutputs: (heads: Readonly<Record<string, tf.Tensor2D>>) => Pick<Outputs, "regression" | "classLogits" | "emotionLogits">
   /** The network: the variables added so far, and its forward pass. */
-  readonly network: (experts: ReadonlyArray<string>, forward: (batch: BatchTensors, training: boolean) => Outputs) => Network
+  readonly network: (
+    experts: ReadonlyArray<string>,
+    forward: (batch: BatchTensors, training: boolean) => Outputs,
+    gates?: () => tf.Tensor2D
+  ) => Network
 }
 
 const buildSync = (
@@ -268,7 +274,7 @@ const makeBuilder = (
       info.task === "emotions"
         ? { emotionLogits: tf.stack(emotions.map((e) => heads[e]), 1) as tf.Tensor3D }
         : { regression: tf.reshape(heads["regression"], [-1]) as tf.Tensor1D, classLogits: heads["classification"] },
-    network: (expertNames, forward) => network(spec, info, modalities, tasks, expertNames, kdClasses, seeds, vars, forward)
+    network: (expertNames, forward, gates) => network(spec, info, modalities, tasks, expertNames, kdClasses, seeds, vars, forward, gates)
   }
 }
 
@@ -318,7 +324,7 @@ const haemsa = (b: Builder): Network => {
       teacherLogits: teacher.apply(hs, false), // (B, C): logits of p_s
       attention: weights
     }
-  })
+  }, gates?.values)
 }
 
 /**
@@ -383,7 +389,8 @@ const network = (
   kdClasses: number,
   seeds: Module.ResumableSeedSource,
   vars: Record<string, ReadonlyMap<string, tf.Variable>>,
-  forward: (batch: BatchTensors, training: boolean) => Outputs
+  forward: (batch: BatchTensors, training: boolean) => Outputs,
+  gates?: () => tf.Tensor2D
 ): Network => ({
   spec,
   info,
@@ -392,6 +399,7 @@ const network = (
   experts,
   kdClasses,
   seeds,
+  ...(gates !== undefined ? { gates } : {}),
   variables: Module.prefixed(vars),
   apply: (batch, training) => tf.tidy(() => forward(batch, training) as unknown as tf.TensorContainer) as unknown as Outputs
 })

@@ -17,14 +17,13 @@
  * @since 0.1.0
  */
 import type { Dataset } from "@haemsa/datasets"
-import { Batching, Dataset as D, Errors, Normalize, Tokenizer } from "@haemsa/datasets"
-import type * as tf from "@tensorflow/tfjs"
+import { Dataset as D, Errors, Normalize, Tokenizer } from "@haemsa/datasets"
 import * as fs from "node:fs"
 import * as readline from "node:readline"
-import * as BatchTensors from "./BatchTensors"
+import * as Evaluate from "./Evaluate"
 import type { DataInfo } from "./DataInfo"
 import type { Network } from "./Network"
-import { GATE_SCALE, SENTIMENT_CLASSES } from "./Network"
+import { SENTIMENT_CLASSES } from "./Network"
 import * as TextSettings from "./TextSettings"
 
 /** One input sample. */
@@ -234,58 +233,18 @@ export const readsRawText = (info: DataInfo): { readonly settings: TextSettings.
 
 /**
  * The learned modality gates of a network, by modality (HAEMSA with `modalityGates`: the anchor's is
- * 1, each other's `sigmoid(scale * logit)`), or undefined when it has none.
+ * 1, each other's `sigmoid(scale * logit)`, as `Network.gates` computes them), or undefined when it
+ * has none.
  */
 export const gatesOf = async (net: Network): Promise<Record<string, number> | undefined> => {
-  const spec = net.spec.modalityGates
-  if (spec === undefined || net.spec.model !== "haemsa") return undefined
-  const logits = net.modalities.map((m) => [m, net.variables.get(`gate/${m}`)] as const)
-  if (!logits.some(([, v]) => v !== undefined)) return undefined
-  const scale = spec.scale ?? GATE_SCALE
-  const out: Record<string, number> = {}
-  for (const [m, v] of logits) {
-    out[m] = m === spec.anchor || v === undefined ? 1 : 1 / (1 + Math.exp(-scale * (await v.data())[0]))
+  if (net.gates === undefined) return undefined
+  const g = net.gates()
+  try {
+    const values = (await g.data()) as Float32Array
+    return Object.fromEntries(net.modalities.map((m, j) => [m, values[j]]))
+  } finally {
+    g.dispose()
   }
-  return out
-}
-
-/** The outputs of a forward pass (no dropout) over a split, read back batch by batch. */
-interface Raw {
-  readonly regression?: Float32Array
-  readonly classLogits?: Float32Array
-  readonly emotionLogits?: Float32Array
-  readonly attention?: Float32Array
-}
-
-const forward = async (net: Network, split: Dataset.Split, batchSize = 256): Promise<Raw> => {
-  const parts: Record<keyof Raw, Float32Array[]> = { regression: [], classLogits: [], emotionLogits: [], attention: [] }
-  for (const idx of Batching.batchIndices(split.n, batchSize)) {
-    const batch = BatchTensors.fromSplit(Batching.subset(split, idx))
-    try {
-      const out = net.apply(batch, false)
-      try {
-        for (const k of Object.keys(parts) as Array<keyof Raw>) {
-          const t = out[k] as tf.Tensor | undefined
-          if (t) parts[k].push((await t.data()) as Float32Array)
-        }
-      } finally {
-        for (const t of [out.regression, out.classLogits, out.emotionLogits, out.attention, out.teacherLogits]) t?.dispose()
-        for (const u of Object.values(out.unimodal)) {
-          u?.regression?.dispose()
-          u?.logits.dispose()
-        }
-      }
-    } finally {
-      BatchTensors.dispose(batch)
-    }
-  }
-  const cat = (p: Float32Array[]) => {
-    const all = new Float32Array(p.reduce((a, x) => a + x.length, 0))
-    let o = 0
-    for (const x of p) { all.set(x, o); o += x.length }
-    return all
-  }
-  return Object.fromEntries(Object.entries(parts).filter(([, p]) => p.length > 0).map(([k, p]) => [k, cat(p)])) as Raw
 }
 
 /** Predict samples with a network (see {@link prepare} for the checks and `options`). */
@@ -305,7 +264,7 @@ export const predictSamples = async (
       throw bad(file, where(i), `has none of the model's modalities (${net.modalities.join(", ")})${unread}`)
     }
   }
-  const p = await forward(net, split)
+  const p = await Evaluate.predict(net, split)
   const gates = await gatesOf(net)
   const k = net.tasks.length
   const j = net.experts.length
