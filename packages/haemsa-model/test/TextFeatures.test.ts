@@ -4,9 +4,10 @@
  * training word): `haemsa train` for one epoch stores the text settings and records them in the run
  * card, `haemsa eval` of that checkpoint rebuilds the same features from its settings (the same
  * metrics, no data-hash warning; the vectors moved: an error naming the file, `--text-features PATH`
- * names where they are now), `haemsa predict --text` reads raw text with them; the flag on synthetic
- * data is a usage error, a bad vector file an error naming the file and line (exit 1, as other data
- * errors).
+ * names where they are now), `haemsa predict --text` reads raw text with them; an MMSA pickle's
+ * raw_text replaces its text features (a MulT pickle has none: an error naming it); the flag on
+ * synthetic data is a usage error, a bad vector file an error naming the file and line (exit 1, as
+ * other data errors).
  */
 import type { Dataset } from "@haemsa/datasets"
 import { DatasetLoader, Errors, Tokenizer } from "@haemsa/datasets"
@@ -19,7 +20,7 @@ import * as Checkpoint from "../src/model/Checkpoint"
 import type * as Experiment from "../src/model/Experiment"
 import * as TextFeatures from "../src/model/TextFeatures"
 import * as Predict from "../src/model/Predict"
-import { cli, MOSI_REAL, tinySpec, useCpu } from "./Support"
+import { cli, FIXTURES, MMSA, MOSI_REAL, tinySpec, useCpu } from "./Support"
 
 let root: string
 let vectorFile: string
@@ -72,7 +73,8 @@ describe("TextFeatures", () => {
     expect(TextFeatures.problem(glove, "mosi-real", "d")).toBeUndefined()
     expect(TextFeatures.problem(TextFeatures.TOKENS, "synthetic", "synthetic")).toBeUndefined()
     expect(TextFeatures.problem(glove, "synthetic", "synthetic")).toMatch(/^--text-features glove needs raw transcripts .*synthetic data have no raw transcripts/)
-    expect(TextFeatures.problem(glove, "pickle", "x.pkl")).toMatch(/x\.pkl is a feature pickle/)
+    // a pickle may have raw transcripts (MMSA raw_text): checked once read
+    expect(TextFeatures.problem(glove, "pickle", "x.pkl")).toBeUndefined()
     const exit = await Effect.runPromiseExit(TextFeatures.check(glove, "synthetic", "synthetic"))
     expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toMatch(/InvalidOption/)
   })
@@ -135,6 +137,32 @@ describe("haemsa train --text-features PATH on mosi-real", () => {
     const [p] = (JSON.parse(r.out.join("\n")) as { predictions: Array<Predict.Prediction> }).predictions
     expect(Number.isFinite(p.sentiment)).toBe(true)
     expect(p.tokens).toBe(3)
+  })
+})
+
+describe("--text-features on pickles", () => {
+  it("an MMSA pickle's raw_text: its text features become the words' vectors + lexicon at its text length; eval rebuilds them", async () => {
+    const out = path.join(root, "mmsa")
+    const json = path.join(root, "mmsa.json")
+    const spec = path.join(root, "spec-mmsa.json")
+    fs.writeFileSync(spec, JSON.stringify(tinySpec()))
+    const r = await cli("train", "--data", MMSA, "--text-features", vectorFile, "--epochs", "1", "--spec", spec, "--out", out, "--json", json, "--backend", "cpu", "--threads", "1")
+    expect(r.code, r.stderr).toBe(0)
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, Checkpoint.MANIFEST), "utf8")) as { extra: Experiment.CheckpointExtra }
+    expect(manifest.extra.info.features.text).toEqual({ steps: 50, dim: 3 + (TextFeatures.DEFAULT_LEXICON ? 4 : 0) })
+    expect(manifest.extra.info.text).toMatchObject({ kind: "vectors", source: vectorFile })
+    const trained = JSON.parse(fs.readFileSync(json, "utf8")) as Experiment.TrainReport
+    const e = await cli("eval", "--checkpoint", out, "--data", MMSA, "--backend", "cpu", "--json", "-")
+    expect(e.code, e.stderr).toBe(0)
+    expect((JSON.parse(e.out.join("\n")) as Experiment.EvalReport).test).toEqual(trained.test)
+  }, 60_000)
+
+  it("a pickle without raw transcripts (MulT): an error naming the file (exit 1)", async () => {
+    const mult = path.join(FIXTURES, "mult_mosi.pkl")
+    const r = await cli("train", "--data", mult, "--text-features", vectorFile, "--epochs", "1", "--backend", "cpu")
+    expect(r.code).toBe(1)
+    expect(r.err).toHaveLength(1)
+    expect(r.err[0]).toContain(`${mult} has none in its train, valid, test splits`)
   })
 })
 

@@ -134,7 +134,17 @@ const loadRaw = (source: string, options?: DatasetLoader.LoadOptions, text?: Tex
     const detected = yield* loader.detect(source)
     yield* TextFeatures.check(choice, detected.kind, source)
     const resolved = yield* TextFeatures.resolve(choice, text?.onProgress !== undefined ? { onProgress: text.onProgress } : {})
-    const raw = yield* loader.load(source, { ...options, textFeatures: resolved.loadOptions! })
+    const features = resolved.loadOptions!
+    if (detected.kind === "pickle") {
+      // the pickle's own text features are replaced by the vectors of its raw transcripts (MMSA raw_text)
+      const read = yield* loader.load(source, options)
+      const raw = yield* Effect.try({
+        try: () => TextFeatures.embedRawText(read, features, source),
+        catch: (e) => (e instanceof DatasetErrors.InvalidOption ? e : new DatasetErrors.InvalidOption({ option: "text-features", value: choice.source, reason: String(e) }))
+      })
+      return { raw, settings: resolved.settings }
+    }
+    const raw = yield* loader.load(source, { ...options, textFeatures: features })
     return { raw, settings: resolved.settings }
   })
 

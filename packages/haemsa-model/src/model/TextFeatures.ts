@@ -8,12 +8,14 @@
  * A {@link Choice} is plain data (worker threads get a copy of it and load the vectors themselves,
  * from the binary cache of `WordVectors.load`); {@link resolve} loads the vectors and turns the choice
  * into the dataset loader's option and the settings a checkpoint stores (`TextSettings`). Only
- * sources with raw transcripts take word vectors: mosi-real-style folders ({@link check}).
+ * sources with raw transcripts take word vectors ({@link check}): mosi-real-style folders (the
+ * loader embeds them) and MMSA pickles with `raw_text` ({@link embedRawText} replaces the pickle's
+ * text features with the words' vectors, at the pickle's text length).
  *
  * @since 0.3.0
  */
-import type { DatasetLoader } from "@haemsa/datasets"
-import { type Errors, Errors as DatasetErrors, WordVectors } from "@haemsa/datasets"
+import type { Dataset, DatasetLoader } from "@haemsa/datasets"
+import { type Errors, Errors as DatasetErrors, Lexicon, Tokenizer, WordVectors } from "@haemsa/datasets"
 import { Effect } from "effect"
 import type * as TextSettings from "./TextSettings"
 
@@ -100,21 +102,15 @@ export const resolve = (choice: Choice, options: ResolveOptions = {}): Effect.Ef
     }
   })
 
-/** The dataset formats whose samples carry raw transcripts that word vectors can embed. */
-export const RAW_TEXT_FORMATS = ["mosi-real"] as const
-
 /**
- * Why a dataset of this detected kind cannot take the choice, or undefined when it can: word vectors
- * need raw transcripts (a mosi-real-style folder); tokens go with any data.
+ * Why a dataset of this detected kind cannot take the choice, or undefined when it may: word vectors
+ * need raw transcripts (a mosi-real-style folder, or a pickle: an MMSA one with `raw_text`, checked
+ * once it is read by {@link embedRawText}); tokens go with any data.
  */
 export const problem = (choice: Choice, detected: DatasetLoader.Detected["kind"], source: string): string | undefined => {
-  if (choice.kind === "tokens" || detected === "mosi-real") return undefined
-  const what = detected === "synthetic"
-    ? "the synthetic data have no raw transcripts"
-    : detected === "pickle"
-    ? `${source} is a feature pickle: its text features are in the file (word vectors replace the text of mosi-real-style folders only)`
-    : `${source} has no raw transcripts`
-  return `--text-features ${flagValue(choice)} needs raw transcripts (a mosi-real-style folder, e.g. --data mosi-real): ${what}`
+  if (choice.kind === "tokens" || detected === "mosi-real" || detected === "pickle") return undefined
+  const what = detected === "synthetic" ? "the synthetic data have no raw transcripts" : `${source} has no raw transcripts`
+  return `--text-features ${flagValue(choice)} needs raw transcripts (a mosi-real-style folder, e.g. --data mosi-real, or an MMSA pickle with raw_text): ${what}`
 }
 
 /** {@link problem} as an `InvalidOption` naming `text-features` (library callers; the CLI turns it into a usage error). */
@@ -148,4 +144,50 @@ export const fromSettings = (settings: TextSettings.TextSettings, source?: strin
     throw new DatasetErrors.InvalidOption({ option: "text-features", value: "", reason: "the model's text settings name no vector file: pass --text-features PATH" })
   }
   return { kind: from === "glove" ? "glove" : "vectors", source: from, lexicon: settings.lexicon }
+}
+
+/** The features of `b` after those of `a` at every step (same n and steps); the lengths of `a`. */
+const appendSteps = (a: Dataset.SequenceBlock, b: Dataset.SequenceBlock): Dataset.SequenceBlock => {
+  const dim = a.dim + b.dim
+  const data = new Float32Array(a.n * a.steps * dim)
+  for (let r = 0; r < a.n * a.steps; r++) {
+    data.set(a.data.subarray(r * a.dim, (r + 1) * a.dim), r * dim)
+    data.set(b.data.subarray(r * b.dim, (r + 1) * b.dim), r * dim + a.dim)
+  }
+  return { n: a.n, steps: a.steps, dim, data, lengths: a.lengths }
+}
+
+/**
+ * A dataset read from a file whose samples carry raw transcripts (an MMSA pickle's `raw_text`) with
+ * its text features replaced by word vectors: each transcript split into words (`Tokenizer.tokenize`,
+ * lower-cased), each word's vector (`WordVectors.embed`; the unknown vector for a word without one),
+ * then the 4 lexicon columns when `features.lexicon`, at the text length of the file's own text
+ * features (or the longest train transcript when it has none); a text longer than that is cut.
+ *
+ * @throws InvalidOption naming `text-features` when a split has no raw transcripts (a MulT pickle,
+ * an MMSA pickle without `raw_text`), naming `source`.
+ */
+export const embedRawText = (
+  dataset: Dataset.Dataset,
+  features: { readonly vectors: WordVectors.WordVectors; readonly lexicon: boolean },
+  source: string
+): Dataset.Dataset => {
+  const splits = dataset.splits
+  const missing = (["train", "valid", "test"] as const).filter((name) => splits[name].rawText === undefined)
+  if (missing.length > 0) {
+    throw new DatasetErrors.InvalidOption({
+      option: "text-features",
+      value: features.vectors.source,
+      reason: `word vectors need raw transcripts: ${source} has none in its ${missing.join(", ")} split${missing.length > 1 ? "s" : ""} (an MMSA pickle with raw_text has them)`
+    })
+  }
+  const words = (split: Dataset.Split) => split.rawText!.map((t) => Tokenizer.tokenize(t))
+  const steps = splits.train.features.text?.steps ?? Math.max(1, ...words(splits.train).map((w) => w.length))
+  const embedSplit = (split: Dataset.Split): Dataset.Split => {
+    const w = words(split)
+    const vectors = WordVectors.embed(features.vectors, w, steps).block
+    const text = features.lexicon ? appendSteps(vectors, Lexicon.lexiconFeatures(w, steps)) : vectors
+    return { ...split, features: { ...split.features, text } }
+  }
+  return { ...dataset, splits: { train: embedSplit(splits.train), valid: embedSplit(splits.valid), test: embedSplit(splits.test) } }
 }
