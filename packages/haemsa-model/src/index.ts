@@ -76,8 +76,10 @@ export * as SearchEvaluator from "./search/SearchEvaluator"
 export * as SearchReport from "./search/SearchReport"
 /** The mean and sample standard deviation (n - 1) of a multi-seed run's metrics. */
 export * as SeedStats from "./model/SeedStats"
-/** The flags several commands share: `--backend`, `--allow-software-adapter`, `--data`, `--modalities`, `--json`. */
+/** The flags several commands share: `--backend`, `--allow-software-adapter`, `--data`, `--text-features`, `--modalities`, `--json`. */
 export * as SharedFlags from "./cli/SharedFlags"
+/** The text features a training asks for (`--text-features glove|tokens|PATH`): tokens or word vectors, loaded and checked against the data. */
+export * as TextFeatures from "./model/TextFeatures"
 /** How a model that reads raw text turns a transcript into its inputs (tokenizer, lexicon, word vectors), as its checkpoint stores it. */
 export * as TextSettings from "./model/TextSettings"
 /** The training loop. */
