@@ -8,6 +8,11 @@
  *   # train (one process per variant list; seeds already recorded are skipped)
  *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/text-features.ts --variants tokens,glove-lexicon \
  *     --seeds 1,2,3 [--epochs 30] [--vectors glove|PATH] [--record]
+ *   # the searched HAEMSA: a search that chooses the modalities and the text features, its winner over seeds
+ *   npx -y pnpm@12.4.2 haemsa search --data mosi-real --text-features PATH --population 8 --generations 3 \
+ *     --fidelity medium --checkpoint runs/search-text --json runs/search-text.json
+ *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/text-features.ts --variants searched \
+ *     --searched runs/search-text.json --seeds 1,2,3 --vectors PATH --record
  *   # the tables from the recorded files (mean ± sample std over the seeds), for docs/results.md
  *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/text-features.ts --tables
  *
@@ -99,11 +104,29 @@ const commit = (): string => {
   }
 }
 
+/**
+ * The variant `searched`: the winner of a `haemsa search --json FILE` (its architecture, modalities
+ * included, and its text features: `best.text_features`, tokens when the search did not choose them).
+ */
+const searchedVariant = (file: string): Variant & { readonly full: ArchitectureSpec.ArchitectureSpec } => {
+  const output = JSON.parse(fs.readFileSync(file, "utf8")) as { best: { architecture: ArchitectureSpec.ArchitectureSpec; text_features?: string } }
+  const t = output.best.text_features
+  const text: Text = t === undefined || t === "tokens" ? "tokens" : t.endsWith("+ lexicon") ? "vectors+lexicon" : "vectors"
+  return {
+    text,
+    modalities: output.best.architecture.modalities as ReadonlyArray<"text" | "audio">,
+    full: output.best.architecture,
+    help: `the winner of the search in ${path.basename(file)} (${t ?? "tokens"})`
+  }
+}
+
 /** Train the seeds of one variant not yet in its file; write the file after every run with `--record`. */
 const trainVariant = (name: string, seeds: ReadonlyArray<number>, epochs: number, vectors: string, record: boolean) =>
   Effect.gen(function*() {
-    const v = VARIANTS[name]
-    const spec: ArchitectureSpec.ArchitectureSpec = { ...base, ...v.spec, modalities: [...v.modalities] as ["text", ...Array<"text" | "audio">] }
+    const searched = name === "searched" ? searchedVariant(argOption("searched", "")) : undefined
+    const v = searched ?? VARIANTS[name]
+    const spec: ArchitectureSpec.ArchitectureSpec = searched?.full ??
+      { ...base, ...v.spec, modalities: [...v.modalities] as ["text", ...Array<"text" | "audio">] }
     const previous: VariantFile | undefined = fs.existsSync(fileOf(name)) ? JSON.parse(fs.readFileSync(fileOf(name), "utf8")) : undefined
     if (previous !== undefined && (previous.epochs !== epochs || JSON.stringify(previous.spec) !== JSON.stringify(spec))) {
       throw new Error(`${fileOf(name)} holds runs of another spec or epoch count: move it away to rerun`)
@@ -195,7 +218,7 @@ const tables = () => {
 
 const program = Effect.gen(function*() {
   const names = argOption("variants", "").split(",").filter((s) => s !== "")
-  for (const n of names) if (!(n in VARIANTS)) throw new Error(`unknown variant "${n}" (known: ${Object.keys(VARIANTS).join(", ")})`)
+  for (const n of names) if (!(n in VARIANTS) && n !== "searched") throw new Error(`unknown variant "${n}" (known: ${Object.keys(VARIANTS).join(", ")})`)
   const seeds = parseSeeds(argOption("seeds", "1,2,3"))
   const epochs = Number(argOption("epochs", "30"))
   const vectors = argOption("vectors", "glove")
