@@ -189,3 +189,16 @@ layer(Environment.test)("Train with replica threads", (it) => {
       expect(error.message).toContain("threads must be an integer >= 1 (got 0)")
     }))
 })
+
+describe("a training's state and its thread count", () => {
+  it("a resume with another --threads is refused, naming both counts", async () => {
+    const { checkConfig } = await import("../src/model/TrainState")
+    const base = { spec: tinySpec(), data: "x", seed: 1, epochs: 2, batchSize: 16, patience: 3, trainFraction: null, backend: "cpu" }
+    const refused = await Effect.runPromise(Effect.flip(checkConfig("/tmp/state", { ...base, threads: 2 }, { ...base, threads: 1 })))
+    expect(refused.message).toContain("--threads 1 here, 2 in the state")
+    // a state written before threads existed is a one-thread training
+    await Effect.runPromise(checkConfig("/tmp/state", base, { ...base, threads: 1 }))
+    const older = await Effect.runPromise(Effect.flip(checkConfig("/tmp/state", base, { ...base, threads: 2 })))
+    expect(older.message).toContain("--threads 2 here, 1 in the state")
+  })
+})

@@ -232,7 +232,8 @@ export const train = (
       batchSize,
       patience,
       trainFraction: options.trainFraction ?? null,
-      backend: tf.getBackend()
+      backend: tf.getBackend(),
+      threads: parallel.threads
     }
     const resumed = options.state?.resume ? yield* TrainState.load(options.state.dir) : undefined
     if (resumed !== undefined) yield* TrainState.checkConfig(options.state!.dir, resumed.config, config!)

@@ -56,6 +56,11 @@ export interface Config {
   readonly trainFraction: number | null
   /** The tfjs backend (another backend does not give the same numbers). */
   readonly backend: string
+  /**
+   * The replica threads sharing each step (`Train.TrainOptions.threads`; absent in states written
+   * before they existed: 1). Another count draws other dropout masks, so it is another training.
+   */
+  readonly threads?: number
 }
 
 /** One epoch of the history (as `Train.EpochRecord`). */
@@ -153,6 +158,11 @@ export const checkConfig = (dir: string, found: Config, expected: Config): Effec
   const spec = firstDifference(canonical(expected.spec), canonical(found.spec), "")
   if (spec !== undefined) {
     return Effect.fail(new TrainStateError({ file, reason: `the state is of another training: the architecture spec differs (${spec}); ${hint}` }))
+  }
+  if ((expected.threads ?? 1) !== (found.threads ?? 1)) {
+    return Effect.fail(
+      new TrainStateError({ file, reason: `the state is of another training: --threads ${expected.threads ?? 1} here, ${found.threads ?? 1} in the state; ${hint}` })
+    )
   }
   for (const [key, what] of fields) {
     if (expected[key] !== found[key]) {
