@@ -14,7 +14,8 @@
  *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/text-features.ts --variants searched \
  *     --searched runs/search-text.json --seeds 1,2,3 --vectors PATH --record
  *   # the tables from the recorded files (mean ± sample std over the seeds), for docs/results.md
- *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/text-features.ts --tables
+ *   # (with --record also into benchmarks/results/accuracy/text-features-tables.md)
+ *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/text-features.ts --tables [--extra V,V] [--ten V,V] [--record]
  *
  * Selection (the lexicon setting, any architecture setting) is by validation MAE only, as everywhere
  * in this project; the test columns are reported, not chosen on.
@@ -214,6 +215,10 @@ const tables = () => {
     table(argOption("ten", "glove-lexicon,glove-lexicon-text").split(","), ten)
   ]
   console.log(out.join("\n"))
+  if (argFlag("record")) {
+    // the tables as docs/results.md shows them (pasted into its hand-written part, which results.ts keeps)
+    fs.writeFileSync(path.join(DIR, "text-features-tables.md"), out.join("\n") + "\n")
+  }
 }
 
 const program = Effect.gen(function*() {

@@ -140,6 +140,22 @@ describe("haemsa train --text-features PATH on mosi-real", () => {
   })
 })
 
+describe("haemsa search --text-features PATH on mosi-real", () => {
+  it("the genomes carry the text gene; the report names the winner's text features", async () => {
+    const json = path.join(root, "search.json")
+    const r = await cli(
+      "search", "--data", MOSI_REAL, "--text-features", vectorFile, "--population", "3", "--generations", "1", "--fidelity", "1:0.05",
+      "--workers", "0", "--checkpoint", path.join(root, "search-text"), "--json", json, "--backend", "wasm"
+    )
+    expect(r.code, r.stderr).toBe(0)
+    const output = JSON.parse(fs.readFileSync(json, "utf8")) as { best: { genome: Array<number>; text_features?: string } }
+    expect(output.best.genome).toHaveLength(25)
+    const lexicon = TextFeatures.DEFAULT_LEXICON ? " + lexicon" : ""
+    expect(["tokens", `vectors ${vectorFile}${lexicon}`]).toContain(output.best.text_features)
+    expect(r.out.some((l) => l.startsWith("best text features: "))).toBe(true)
+  }, 120_000)
+})
+
 describe("--text-features on pickles", () => {
   it("an MMSA pickle's raw_text: its text features become the words' vectors + lexicon at its text length; eval rebuilds them", async () => {
     const out = path.join(root, "mmsa")

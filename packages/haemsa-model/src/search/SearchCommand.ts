@@ -312,6 +312,12 @@ export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput
   const workers = options.workers ?? os.availableParallelism()
   return withFolderLock(options.checkpointDir, Effect.gen(function*() {
     const logger = yield* Progress
+    if (options.textFeatures !== undefined && options.textFeatures.kind !== "tokens") {
+      // the vectors' first load (their cache) here, once, with its progress: the workers then read the cache
+      yield* TextFeatures.resolve(options.textFeatures, {
+        onProgress: (fraction, message) => (fraction >= 1 ? logger.log(`word vectors: ${message}`) : logger.update(`word vectors: ${message}`))
+      })
+    }
     return yield* searchWith(options, workers).pipe(Effect.provide(evaluatorLayer(options, workers, (line) => logger.log(line))))
   }))
 }
