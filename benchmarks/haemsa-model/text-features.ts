@@ -62,6 +62,12 @@ const VARIANTS: Record<string, Variant> = {
     spec: { ...textExpert({ kind: "lstm" }), dropout: 0.3 },
     help: "GloVe + lexicon, lstm text expert, dropout 0.3"
   },
+  "glove-lexicon-text-lr-3e-4": {
+    text: "vectors+lexicon",
+    modalities: ["text"],
+    spec: { learningRate: 3e-4 },
+    help: "HAEMSA text only, GloVe + lexicon, learning rate 3e-4"
+  },
   "glove-nolexicon-lstm": { text: "vectors", modalities: ["text", "audio"], spec: textExpert({ kind: "lstm" }), help: "GloVe alone, lstm text expert" },
   "glove-nolexicon-meanpool": { text: "vectors", modalities: ["text", "audio"], spec: textExpert({ kind: "meanpool" }), help: "GloVe alone, mean-pool text expert" },
   "glove-nolexicon-dropout-0.3": { text: "vectors", modalities: ["text", "audio"], spec: { dropout: 0.3 }, help: "GloVe alone, dropout 0.3" },
