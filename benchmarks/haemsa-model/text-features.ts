@@ -20,8 +20,9 @@
  * Selection (the lexicon setting, any architecture setting) is by validation MAE only, as everywhere
  * in this project; the test columns are reported, not chosen on.
  */
-import type { Errors } from "@haemsa/datasets"
-import { ArchitectureSpec, Environment, Experiment, Network } from "@haemsa/haemsa-model"
+import type { Dataset, Errors } from "@haemsa/datasets"
+import { DatasetLoader, Normalize } from "@haemsa/datasets"
+import { ArchitectureSpec, DataInfo, Environment, Experiment, Network, TextFeatures } from "@haemsa/haemsa-model"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -35,6 +36,8 @@ interface Variant {
   readonly modalities: ReadonlyArray<"text" | "audio">
   /** Overrides of the default spec. */
   readonly spec?: Partial<ArchitectureSpec.ArchitectureSpec>
+  /** Drop the token ids: the text expert reads the word vectors (and lexicon) without a trained token embedding. */
+  readonly noTokens?: boolean
   readonly help: string
 }
 
@@ -67,6 +70,18 @@ const VARIANTS: Record<string, Variant> = {
     modalities: ["text"],
     spec: { learningRate: 3e-4 },
     help: "HAEMSA text only, GloVe + lexicon, learning rate 3e-4"
+  },
+  "glove-lexicon-notokens": {
+    text: "vectors+lexicon",
+    modalities: ["text", "audio"],
+    noTokens: true,
+    help: "GloVe + lexicon without the trained token embedding"
+  },
+  "glove-lexicon-notokens-text": {
+    text: "vectors+lexicon",
+    modalities: ["text"],
+    noTokens: true,
+    help: "text only, GloVe + lexicon without the trained token embedding"
   },
   "glove-nolexicon-lstm": { text: "vectors", modalities: ["text", "audio"], spec: textExpert({ kind: "lstm" }), help: "GloVe alone, lstm text expert" },
   "glove-nolexicon-meanpool": { text: "vectors", modalities: ["text", "audio"], spec: textExpert({ kind: "meanpool" }), help: "GloVe alone, mean-pool text expert" },
@@ -127,6 +142,16 @@ const searchedVariant = (file: string): Variant & { readonly full: ArchitectureS
   }
 }
 
+/** mosi-real with word vectors and without its token ids (no trained token embedding), normalised. */
+const withoutTokens = (choice: TextFeatures.Choice) =>
+  Effect.gen(function*() {
+    const resolved = yield* TextFeatures.resolve(choice)
+    const raw = yield* DatasetLoader.load(MOSI_REAL, { textFeatures: resolved.loadOptions! })
+    const strip = ({ tokens: _t, ...split }: Dataset.Split): Dataset.Split => split
+    const { dataset, stats } = Normalize.normalize({ ...raw, splits: { train: strip(raw.splits.train), valid: strip(raw.splits.valid), test: strip(raw.splits.test) } })
+    return { dataset, info: DataInfo.fromDataset(dataset, stats, resolved.settings) }
+  })
+
 /** Train the seeds of one variant not yet in its file; write the file after every run with `--record`. */
 const trainVariant = (name: string, seeds: ReadonlyArray<number>, epochs: number, vectors: string, record: boolean) =>
   Effect.gen(function*() {
@@ -153,7 +178,9 @@ const trainVariant = (name: string, seeds: ReadonlyArray<number>, epochs: number
     const todo = seeds.filter((s) => !file.runs.some((r) => r.seed === s))
     if (todo.length === 0) return file
     const choice = v.text === "tokens" ? undefined : { kind: "vectors" as const, source: vectors, lexicon: v.text === "vectors+lexicon" }
-    const loaded = yield* Experiment.loadNormalized(MOSI_REAL, undefined, choice !== undefined ? { choice } : undefined)
+    const loaded = v.noTokens === true && choice !== undefined
+      ? yield* withoutTokens(choice)
+      : yield* Experiment.loadNormalized(MOSI_REAL, undefined, choice !== undefined ? { choice } : undefined)
     for (const seed of todo) {
       const { result, valid, test } = yield* Experiment.trainOn(spec, loaded, { epochs, seed, threads: 1, label: `${name} seed ${seed}` })
       Network.dispose(result.net)
