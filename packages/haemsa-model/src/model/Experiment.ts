@@ -120,7 +120,7 @@ export const loadData = (
       catch: (e) =>
         e instanceof DatasetErrors.InvalidOption
           ? e
-          : new DatasetErrors.InvalidOption({ option: "text-features", value: TextFeatures.flagValue(text!.choice), reason: String(e) })
+          : new DatasetErrors.InvalidOption({ option: "text-features", value: TextFeatures.flagValue(text?.choice ?? TextFeatures.TOKENS), reason: String(e) })
     })
     return { raw, dataset, info }
   })
