@@ -13,6 +13,8 @@
  *     --fidelity medium --checkpoint runs/search-text --json runs/search-text.json
  *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/text-features.ts --variants searched \
  *     --searched runs/search-text.json --seeds 1,2,3 --vectors PATH --record
+ *   # a linear probe: ridge on each sample's mean text vector (lexicon, GloVe, GloVe + lexicon)
+ *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/text-features.ts --probe --vectors PATH
  *   # the tables from the recorded files (mean ± sample std over the seeds), for docs/results.md
  *   # (with --record also into benchmarks/results/accuracy/text-features-tables.md)
  *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/text-features.ts --tables [--extra V,V] [--ten V,V] [--record]
@@ -21,7 +23,7 @@
  * in this project; the test columns are reported, not chosen on.
  */
 import type { Dataset, Errors } from "@haemsa/datasets"
-import { DatasetLoader, Normalize } from "@haemsa/datasets"
+import { DatasetLoader, Metrics, Normalize } from "@haemsa/datasets"
 import { ArchitectureSpec, DataInfo, Environment, Experiment, Network, TextFeatures } from "@haemsa/haemsa-model"
 import { Effect } from "effect"
 import * as fs from "node:fs"
@@ -254,7 +256,75 @@ const tables = () => {
   }
 }
 
+/** The mean of each sample's valid steps of a block, with a bias column: (n, dim + 1). */
+const meanPooled = (b: Dataset.SequenceBlock): Float64Array => {
+  const x = new Float64Array(b.n * (b.dim + 1))
+  for (let i = 0; i < b.n; i++) {
+    const len = Math.max(1, b.lengths[i])
+    for (let t = 0; t < len; t++) for (let d = 0; d < b.dim; d++) x[i * (b.dim + 1) + d] += b.data[(i * b.steps + t) * b.dim + d] / len
+    x[i * (b.dim + 1) + b.dim] = 1
+  }
+  return x
+}
+
+/** Ridge regression weights: (XᵀX + λI) w = Xᵀy by Gaussian elimination (the bias not penalised). */
+const ridge = (x: Float64Array, y: ArrayLike<number>, n: number, k: number, lambda: number): Float64Array => {
+  const a = new Float64Array(k * (k + 1))
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < k; p++) {
+      const xp = x[i * k + p]
+      for (let q = 0; q < k; q++) a[p * (k + 1) + q] += xp * x[i * k + q]
+      a[p * (k + 1) + k] += xp * y[i]
+    }
+  }
+  for (let p = 0; p < k - 1; p++) a[p * (k + 1) + p] += lambda
+  for (let c = 0; c < k; c++) {
+    let piv = c
+    for (let r = c + 1; r < k; r++) if (Math.abs(a[r * (k + 1) + c]) > Math.abs(a[piv * (k + 1) + c])) piv = r
+    for (let j = 0; j <= k; j++) [a[c * (k + 1) + j], a[piv * (k + 1) + j]] = [a[piv * (k + 1) + j], a[c * (k + 1) + j]]
+    for (let r = 0; r < k; r++) {
+      if (r === c) continue
+      const f = a[r * (k + 1) + c] / a[c * (k + 1) + c]
+      for (let j = c; j <= k; j++) a[r * (k + 1) + j] -= f * a[c * (k + 1) + j]
+    }
+  }
+  return Float64Array.from({ length: k }, (_, p) => a[p * (k + 1) + k] / a[p * (k + 1) + p])
+}
+
+/**
+ * A linear probe of the text features alone: ridge regression on each sample's mean text vector
+ * (normalised features), lambda chosen on validation MAE, for the lexicon, GloVe and GloVe + lexicon.
+ * How much sentiment a bag of the words' vectors carries, without any training noise.
+ */
+const probe = (vectors: string) =>
+  Effect.gen(function*() {
+    const lines = ["| text features (mean over words) | lambda | valid MAE | valid Corr | test MAE | test Corr | test Acc-2 non0 |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for (const [name, choice] of [
+      ["lexicon (tokens' dense features)", undefined],
+      ["GloVe", { kind: "vectors" as const, source: vectors, lexicon: false }],
+      ["GloVe + lexicon", { kind: "vectors" as const, source: vectors, lexicon: true }]
+    ] as const) {
+      const { dataset } = yield* Experiment.loadNormalized(MOSI_REAL, undefined, choice !== undefined ? { choice } : undefined)
+      const split = (s: Dataset.Split) => ({ x: meanPooled(s.features.text!), y: s.labels.regression!, n: s.n })
+      const [tr, va, te] = [split(dataset.splits.train), split(dataset.splits.valid), split(dataset.splits.test)]
+      const k = dataset.splits.train.features.text!.dim + 1
+      const predict = (w: Float64Array, d: { x: Float64Array; n: number }) =>
+        Float32Array.from({ length: d.n }, (_, i) => w.reduce((acc, wj, j) => acc + wj * d.x[i * k + j], 0))
+      let best: { lambda: number; w: Float64Array; mae: number } | undefined
+      for (const lambda of [0.1, 1, 10, 100, 1000, 10000]) {
+        const w = ridge(tr.x, tr.y, tr.n, k, lambda)
+        const mae = Metrics.regressionMetrics(predict(w, va), va.y).mae
+        if (best === undefined || mae < best.mae) best = { lambda, w, mae }
+      }
+      const v = Metrics.regressionMetrics(predict(best!.w, va), va.y)
+      const t = Metrics.regressionMetrics(predict(best!.w, te), te.y)
+      lines.push(`| ${name} | ${best!.lambda} | ${v.mae.toFixed(3)} | ${v.corr.toFixed(3)} | ${t.mae.toFixed(3)} | ${t.corr.toFixed(3)} | ${t.acc2_non0.toFixed(3)} |`)
+    }
+    console.log(lines.join("\n"))
+  })
+
 const program = Effect.gen(function*() {
+  if (argFlag("probe")) return yield* probe(argOption("vectors", "glove"))
   const names = argOption("variants", "").split(",").filter((s) => s !== "")
   for (const n of names) if (!(n in VARIANTS) && n !== "searched") throw new Error(`unknown variant "${n}" (known: ${Object.keys(VARIANTS).join(", ")})`)
   const seeds = parseSeeds(argOption("seeds", "1,2,3"))
