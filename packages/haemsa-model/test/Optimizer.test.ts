@@ -46,3 +46,100 @@ describe("Optimizer.adam", () => {
     optimizer.dispose()
   })
 })
+
+describe("Optimizer.hostAdamStep (Adam on the host, for the training replicas)", () => {
+  /** Weights and gradients of several shapes, seeded, with gradients of very different sizes. */
+  const shapes = [[3, 4], [4], [1]] as const
+  const seeded = (n: number, seed: number, scale: number) =>
+    Float32Array.from({ length: n }, (_, i) => Math.fround(scale * Math.sin(seed * 12.9898 + i * 78.233) * (i % 3 === 0 ? 1e-4 : 1)))
+  const sizes = shapes.map((s) => s.reduce((a: number, b: number) => a * b, 1))
+  const total = sizes.reduce((a, b) => a + b, 0)
+  const ALL = Uint8Array.from(shapes, () => 1)
+
+  /**
+   * The weights after `steps` updates by tfjs's Adam (the optimizer's kernels), decay as Train.step
+   * applies it; the weights where `present` is 0 get no gradient.
+   */
+  const byTfjs = async (steps: number, weightDecay: number, lr: number, present: Uint8Array = ALL) => {
+    const optimizer = Optimizer.adam(lr)
+    const start = seeded(total, 1, 1)
+    let offset = 0
+    const vars = shapes.map((shape, i) => {
+      const v = tf.variable(tf.tensor(start.slice(offset, offset + sizes[i]), [...shape]))
+      offset += sizes[i]
+      return v
+    })
+    for (let k = 0; k < steps; k++) {
+      const g = seeded(total, k + 2, 0.3)
+      let o = 0
+      const grads: tf.NamedTensorMap = {}
+      vars.forEach((v, i) => {
+        if (present[i] === 1) grads[v.name] = tf.tensor(g.slice(o, o + sizes[i]), [...shapes[i]])
+        o += sizes[i]
+      })
+      optimizer.applyGradients(grads as tf.NamedTensorMap as Parameters<typeof optimizer.applyGradients>[0])
+      tf.dispose(grads)
+      if (weightDecay > 0) tf.tidy(() => vars.forEach((v) => v.assign(tf.mul(v, 1 - lr * weightDecay))))
+    }
+    const weights = new Float32Array(total)
+    let o = 0
+    for (const v of vars) {
+      weights.set(await v.data() as Float32Array, o)
+      o += v.size
+    }
+    const state = await optimizer.readState()
+    tf.dispose(vars)
+    optimizer.dispose()
+    return { weights, state }
+  }
+
+  for (const weightDecay of [0, 0.01]) {
+    it(`gives tfjs's Adam's weights and state bit for bit (weight decay ${weightDecay})`, async () => {
+      const expected = await byTfjs(6, weightDecay, 0.05)
+      const optimizer = Optimizer.adam(0.05)
+      const adam = Optimizer.hostAdam(optimizer, await optimizer.readState(), seeded(total, 1, 1), shapes, ALL, weightDecay)!
+      for (let k = 0; k < 6; k++) Optimizer.hostAdamStep(adam, seeded(total, k + 2, 0.3))
+      optimizer.dispose()
+      expect(Array.from(adam.weights)).toEqual(Array.from(expected.weights))
+      const state = Optimizer.hostAdamState(adam)
+      expect(state.iterations).toBe(expected.state.iterations)
+      expect(state.accBeta1).toBe(expected.state.accBeta1)
+      expect(state.accBeta2).toBe(expected.state.accBeta2)
+      expect(state.moments.map((x) => Array.from(x.m))).toEqual(expected.state.moments.map((x) => Array.from(x.m)))
+      expect(state.moments.map((x) => Array.from(x.v))).toEqual(expected.state.moments.map((x) => Array.from(x.v)))
+    })
+  }
+
+  it("continues an optimizer's state, and hands it back", async () => {
+    // three steps by tfjs, then three on the host from its state: the six-step weights
+    const expected = await byTfjs(6, 0, 0.05)
+    const first = await byTfjs(3, 0, 0.05)
+    const optimizer = Optimizer.adam(0.05)
+    const adam = Optimizer.hostAdam(optimizer, first.state, first.weights, shapes, ALL, 0)!
+    for (let k = 3; k < 6; k++) Optimizer.hostAdamStep(adam, seeded(total, k + 2, 0.3))
+    expect(Array.from(adam.weights)).toEqual(Array.from(expected.weights))
+    optimizer.restoreState(Optimizer.hostAdamState(adam))
+    const back = await optimizer.readState()
+    expect(back.iterations).toBe(6)
+    expect(back.moments.map((x) => Array.from(x.m))).toEqual(expected.state.moments.map((x) => Array.from(x.m)))
+    optimizer.dispose()
+  })
+
+  it("leaves a weight without gradients alone, as tfjs does (no moments for it in the state)", async () => {
+    const present = Uint8Array.from([1, 0, 1])
+    const expected = await byTfjs(4, 0.01, 0.05, present)
+    const optimizer = Optimizer.adam(0.05)
+    const adam = Optimizer.hostAdam(optimizer, await optimizer.readState(), seeded(total, 1, 1), shapes, present, 0.01)!
+    for (let k = 0; k < 4; k++) Optimizer.hostAdamStep(adam, seeded(total, k + 2, 0.3))
+    optimizer.dispose()
+    expect(Array.from(adam.weights)).toEqual(Array.from(expected.weights))
+    expect(Optimizer.hostAdamState(adam).moments.map((x) => x.shape)).toEqual(expected.state.moments.map((x) => x.shape))
+  })
+
+  it("refuses a state whose moments do not map onto the weights", async () => {
+    const first = await byTfjs(1, 0, 0.05)
+    const optimizer = Optimizer.adam(0.05)
+    expect(Optimizer.hostAdam(optimizer, { ...first.state, moments: first.state.moments.slice(1) }, first.weights, shapes, ALL, 0)).toBeUndefined()
+    optimizer.dispose()
+  })
+})

@@ -72,6 +72,11 @@ export class FusedAdam extends tf.AdamOptimizer {
     this.incrementIterations()
   }
 
+  /** The update's constants: learning rate, beta1, beta2 and epsilon. */
+  settings(): { readonly learningRate: number; readonly beta1: number; readonly beta2: number; readonly epsilon: number } {
+    return { learningRate: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon }
+  }
+
   override async setWeights(weightValues: Parameters<tf.AdamOptimizer["setWeights"]>[0]): Promise<void> {
     this.hostAcc = undefined
     await super.setWeights(weightValues)
@@ -154,3 +159,129 @@ const readScalar = (t: tf.Tensor): number => {
 /** Adam for training (the fused one; see {@link FusedAdam}). */
 export const adam = (learningRate: number, beta1 = 0.9, beta2 = 0.999, epsilon?: number): FusedAdam =>
   new FusedAdam(learningRate, beta1, beta2, epsilon ?? tf.backend().epsilon())
+
+/**
+ * Adam on the host: the state of an Adam optimizer over a list of weights, flattened in the list's
+ * order (the weights themselves, both moments, beta^t as float32), for an update computed in
+ * JavaScript rather than by ~14 kernels per weight. Data-parallel training (`Replicas`) updates
+ * its weights this way once per step, on the main thread, and every replica takes the new weights.
+ * `present[i]` is 0 for a weight that gets no gradient: like tfjs's Adam, which keeps moments only
+ * for the weights that get one, it is never updated and has no moments in the state.
+ */
+export interface HostAdam {
+  readonly learningRate: number
+  readonly beta1: number
+  readonly beta2: number
+  readonly epsilon: number
+  /** Decoupled weight decay applied after the update (`w · (1 - lr · decay)`), 0 for none. */
+  readonly weightDecay: number
+  /** The weights, flattened. */
+  readonly weights: Float32Array
+  readonly m: Float32Array
+  readonly v: Float32Array
+  /** The shapes of the weights, in order. */
+  readonly shapes: ReadonlyArray<ReadonlyArray<number>>
+  /** 1 where a weight gets gradients (the others keep their values and have no moments). */
+  readonly present: Uint8Array
+  accBeta1: number
+  accBeta2: number
+  iterations: number
+}
+
+const sizeOf = (shape: ReadonlyArray<number>) => shape.reduce((a, b) => a * b, 1)
+
+/**
+ * The host Adam continuing `optimizer` (its {@link FusedAdam.readState} `state`) on `weights`
+ * (flattened, of `shapes`) for the weights `present` marks, or undefined when the state's moments
+ * do not map one to one onto those weights.
+ */
+export const hostAdam = (
+  optimizer: FusedAdam,
+  state: AdamState,
+  weights: Float32Array,
+  shapes: ReadonlyArray<ReadonlyArray<number>>,
+  present: Uint8Array,
+  weightDecay: number
+): HostAdam | undefined => {
+  const kept = shapes.flatMap((shape, i) => (present[i] === 1 ? [i] : []))
+  if (state.moments.length !== 0 && state.moments.length !== kept.length) return undefined
+  const offsets = shapes.map((_, i) => shapes.slice(0, i).reduce((n, s) => n + sizeOf(s), 0))
+  const m = new Float32Array(weights.length)
+  const v = new Float32Array(weights.length)
+  for (let k = 0; k < state.moments.length; k++) {
+    const i = kept[k]
+    if (state.moments[k].shape.join(",") !== shapes[i].join(",")) return undefined
+    m.set(state.moments[k].m, offsets[i])
+    v.set(state.moments[k].v, offsets[i])
+  }
+  return {
+    ...optimizer.settings(),
+    weightDecay,
+    weights,
+    m,
+    v,
+    shapes,
+    present: new Uint8Array(present),
+    accBeta1: state.accBeta1,
+    accBeta2: state.accBeta2,
+    iterations: state.iterations
+  }
+}
+
+/**
+ * One Adam update of `adam.weights` with `gradient` (flattened like the weights), then the weight
+ * decay: the arithmetic of tfjs's `AdamOptimizer.applyGradients` element by element, each operation
+ * rounded to float32 as its kernels round it, so the result is the one tfjs computes, bit for bit:
+ *
+ *     m = b1·m + (1-b1)·g;  v = b2·v + (1-b2)·g²
+ *     w = (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps) · (-lr) + w;  b1^t *= b1;  b2^t *= b2
+ *
+ * The weight decay, as `Train.step` applies it, scales every weight, with or without a gradient.
+ */
+export const hostAdamStep = (adam: HostAdam, gradient: Float32Array): void => {
+  const fr = Math.fround
+  const b1 = fr(adam.beta1)
+  const b2 = fr(adam.beta2)
+  const oneMinusB1 = fr(1 - adam.beta1)
+  const oneMinusB2 = fr(1 - adam.beta2)
+  const oneMinusAcc1 = fr(1 - adam.accBeta1)
+  const oneMinusAcc2 = fr(1 - adam.accBeta2)
+  const eps = fr(adam.epsilon)
+  const minusLr = fr(-adam.learningRate)
+  const { m, v, weights: w } = adam
+  let offset = 0
+  adam.shapes.forEach((shape, i) => {
+    const end = offset + sizeOf(shape)
+    if (adam.present[i] === 1) {
+      for (let j = offset; j < end; j++) {
+        const g = gradient[j]
+        const m1 = fr(fr(m[j] * b1) + fr(g * oneMinusB1))
+        const v1 = fr(fr(v[j] * b2) + fr(fr(g * g) * oneMinusB2))
+        m[j] = m1
+        v[j] = v1
+        const denominator = fr(fr(Math.sqrt(fr(v1 / oneMinusAcc2))) + eps)
+        w[j] = fr(fr(fr(fr(m1 / oneMinusAcc1) / denominator) * minusLr) + w[j])
+      }
+    }
+    offset = end
+  })
+  if (adam.weightDecay > 0) {
+    const keep = fr(1 - adam.learningRate * adam.weightDecay)
+    for (let j = 0; j < w.length; j++) w[j] = fr(w[j] * keep)
+  }
+  adam.accBeta1 = fr(adam.accBeta1 * b1)
+  adam.accBeta2 = fr(adam.accBeta2 * b2)
+  adam.iterations++
+}
+
+/** The host Adam's state as {@link FusedAdam.readState} gives it (for a training's state, or to hand back to the optimizer). */
+export const hostAdamState = (adam: HostAdam): AdamState => {
+  const moments: Array<AdamState["moments"][number]> = []
+  let offset = 0
+  adam.shapes.forEach((shape, i) => {
+    const size = sizeOf(shape)
+    if (adam.present[i] === 1) moments.push({ shape, m: adam.m.slice(offset, offset + size), v: adam.v.slice(offset, offset + size) })
+    offset += size
+  })
+  return { iterations: adam.iterations, accBeta1: adam.accBeta1, accBeta2: adam.accBeta2, moments }
+}

@@ -260,9 +260,13 @@ export const train = (
       pending?.loss.dispose()
       optimizer.dispose()
     })
+    // the data-parallel replicas, when the training uses several threads
+    let replicas: Replicas.Replicas | undefined
     /** The state at the end of `epoch`, kept in the state folder. */
     const keep = (epoch: number) =>
       Effect.gen(function*() {
+        // the replicas update the weights with Adam on the host: the optimizer takes that state first
+        replicas?.flush(optimizer)
         const read = yield* Effect.promise(async () => ({
           weights: await readAll(net.variables),
           best: best.weights && await readAll(best.weights),
@@ -281,7 +285,7 @@ export const train = (
         })
       })
     yield* Effect.gen(function*() {
-      const replicas = parallel.threads > 1
+      replicas = parallel.threads > 1
         ? yield* Replicas.make(parallel.threads, { backend: tf.getBackend(), spec, info, seed, train }).pipe(
           Effect.mapError((e) => new TrainingError({ reason: e.message }))
         )

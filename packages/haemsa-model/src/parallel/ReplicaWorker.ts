@@ -1,25 +1,22 @@
 /**
  * The entry of a training replica's worker thread (started by `Replicas.make`). It sets up its own
  * backend (one thread), builds the network from the spec and seed it was given, answers `ready`,
- * then serves the training's requests one at a time: `sync` (take the main thread's weights,
- * optimizer state and dropout-seed position), `step` (the loss and gradient of a shard of a batch)
- * and `apply` (one update with the summed gradient; no reply). Its `workerData` is a
- * `Replicas.ReplicaConfig`.
+ * then serves the training's requests one at a time: `sync` (the buffer of weights it shares with
+ * the main thread, and the dropout-seed position) and `step` (take the weights from that buffer, then
+ * the loss and gradient of a shard of a batch). Its `workerData` is a `Replicas.ReplicaConfig`.
  *
  * @since 0.2.0
  */
 import { Batching } from "@haemsa/datasets"
 import { Distillation, TaskLosses } from "@haemsa/kd-losses"
-import * as tf from "@tensorflow/tfjs"
 import { Effect } from "effect"
 import { parentPort, workerData } from "node:worker_threads"
 import * as Backend from "../backends/Backend"
 import * as Environment from "../Environment"
 import * as BatchTensors from "../model/BatchTensors"
 import * as Network from "../model/Network"
-import * as Optimizer from "../model/Optimizer"
 import type { ReplicaConfig, ReplicaReply, ReplicaRequest } from "./Replicas"
-import { apply, shardGradient } from "./Replicas"
+import { assignFlat, shardGradient } from "./Replicas"
 
 const port = parentPort
 if (port === null) throw new Error("ReplicaWorker runs in a worker thread (see Replicas.make)")
@@ -41,17 +38,18 @@ const start = async () => {
     }).pipe(Effect.provide(Environment.parts))
   )
   const varList = [...net.variables.values()]
-  const optimizer = Optimizer.adam(config.spec.learningRate)
-  port.on("message", async (request: ReplicaRequest) => {
+  let weights: Float32Array | undefined
+  port.on("message", (request: ReplicaRequest) => {
     try {
       switch (request.type) {
         case "sync": {
-          varList.forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(request.weights[i], v.shape, "float32"))))
-          optimizer.restoreState(request.optimizer)
+          weights = request.weights
           net.seeds.restore(request.seeds)
           return reply({ type: "synced" })
         }
         case "step": {
+          if (weights === undefined) return reply({ type: "failed", reason: "step: no weights (not synced)" })
+          assignFlat(varList, weights)
           const part = Batching.subset(config.train, request.rows)
           const batch = BatchTensors.fromSplit(part, request.mask)
           try {
@@ -61,8 +59,6 @@ const start = async () => {
             BatchTensors.dispose(batch)
           }
         }
-        case "apply":
-          return apply(net, optimizer, varList, request.gradient)
       }
     } catch (e) {
       reply({ type: "failed", reason: `${request.type}: ${reason(e)}` })

@@ -6,9 +6,10 @@
  * one-thread training draws them) is cut into one shard per replica, this thread being replica 0.
  * Each replica computes the gradient of its shard's part of the batch loss (`Objective.Shares`:
  * every term scaled by the shard's part of its normaliser), the gradients are added up here in a
- * fixed order, and every replica applies the same sum with its own Adam. The replicas start from
- * this thread's weights, optimizer state and dropout-seed position ({@link Replicas.sync}), and
- * since they apply the same updates on the same kind of backend they stay equal, bit for bit. The
+ * fixed order, and this thread updates the weights once (Adam on the host, `Optimizer.hostAdamStep`:
+ * tfjs's arithmetic, bit for bit) into a buffer it shares with the workers, which take the new
+ * weights from it at their next step. The replicas start from this thread's weights and dropout-seed
+ * position ({@link Replicas.sync}), so they hold the same weights at every step. The
  * update is the one-thread update up to float rounding (the sum of the shards' gradients instead of
  * the whole batch's); only the dropout masks differ, as each replica draws its own for its rows. A
  * fixed seed and a fixed number of threads give the same result run after run.
@@ -27,7 +28,8 @@ import type { DataInfo } from "../model/DataInfo"
 import type { Network } from "../model/Network"
 import type { Losses, Shares } from "../model/Objective"
 import { jointLoss, sharesOf } from "../model/Objective"
-import type { AdamState, FusedAdam } from "../model/Optimizer"
+import type { FusedAdam } from "../model/Optimizer"
+import * as Optimizer from "../model/Optimizer"
 import * as Spawn from "./Spawn"
 
 /** A replica could not start, or failed or stopped during training. */
@@ -53,12 +55,12 @@ export interface ReplicaConfig {
 export type ReplicaRequest =
   | {
     readonly type: "sync"
-    readonly weights: ReadonlyArray<Float32Array>
-    readonly optimizer: AdamState
+    /** The weights, flattened in the network's variable order, in memory shared with this thread. */
+    readonly weights: Float32Array
     readonly seeds: number
   }
+  /** Take the weights from the shared buffer, then the loss and gradient of a shard. */
   | { readonly type: "step"; readonly rows: Int32Array; readonly mask: Uint8Array; readonly shares: Shares }
-  | { readonly type: "apply"; readonly gradient: ShardGradient }
 
 /** A reply of a replica worker. */
 export type ReplicaReply =
@@ -136,8 +138,8 @@ export const decay = (net: Network, varList: ReadonlyArray<tf.Variable>): void =
   }
 }
 
-/** One update with a summed gradient: the optimizer's, then the weight decay. */
-export const apply = (net: Network, optimizer: tf.Optimizer, varList: ReadonlyArray<tf.Variable>, gradient: ShardGradient): void => {
+/** One update with a summed gradient by the optimizer's own kernels, then the weight decay. */
+const tfjsUpdate = (net: Network, optimizer: tf.Optimizer, varList: ReadonlyArray<tf.Variable>, gradient: ShardGradient): void => {
   const { offsets } = layout(varList)
   const grads: tf.NamedTensorMap = {}
   varList.forEach((v, i) => {
@@ -149,6 +151,16 @@ export const apply = (net: Network, optimizer: tf.Optimizer, varList: ReadonlyAr
     tf.dispose(grads)
   }
   decay(net, varList)
+}
+
+/** Assigns each variable its slice of the flattened `weights`. */
+export const assignFlat = (varList: ReadonlyArray<tf.Variable>, weights: Float32Array): void => {
+  let offset = 0
+  for (const v of varList) {
+    const slice = weights.subarray(offset, offset + v.size)
+    tf.tidy(() => v.assign(tf.tensor(slice, v.shape, "float32")))
+    offset += v.size
+  }
 }
 
 /**
@@ -173,15 +185,20 @@ export const shardRanges = (n: number, count: number): ReadonlyArray<readonly [n
 export interface Replicas {
   /** How many replicas share a step (this thread and the workers). */
   readonly count: number
-  /** Gives every worker replica this thread's weights, optimizer state and dropout-seed position. */
+  /**
+   * Takes this thread's weights and optimizer state, and gives every worker replica the weights and
+   * the dropout-seed position (before the first step, and after a resume).
+   */
   readonly sync: (net: Network, optimizer: FusedAdam) => Effect.Effect<void, ReplicaError>
+  /** Gives the optimizer the state of the updates since {@link sync} (before its state is read). */
+  readonly flush: (optimizer: FusedAdam) => void
   /**
    * One training step on the rows `rows` of the train split with the modality mask `mask` (after
    * modality dropout): the shards' gradients summed, applied on every replica. Returns the batch loss.
    */
   readonly step: (
     net: Network,
-    optimizer: tf.Optimizer,
+    optimizer: FusedAdam,
     losses: Losses,
     varList: ReadonlyArray<tf.Variable>,
     rows: Int32Array,
@@ -198,7 +215,7 @@ interface Thread {
 
 const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
-/** Sends a request and waits for the reply (none for "apply": it is queued before the next request). */
+/** Sends a request and waits for the reply. */
 const ask = (thread: Thread, request: ReplicaRequest, transfer: ReadonlyArray<ArrayBuffer> = []): Promise<ReplicaReply> =>
   new Promise((resolve, reject) => {
     if (thread.lost !== undefined) return reject(new ReplicaError({ reason: thread.lost }))
@@ -260,17 +277,36 @@ export const make = (threads: number, config: ReplicaConfig): Effect.Effect<Repl
         }).then((reply) => expect(reply, "ready"))
       ), { concurrency: "unbounded", discard: true })
 
+    // the weights, flattened, in memory the workers share; and the host Adam updating them
+    let shared: Float32Array | undefined
+    let adam: Optimizer.HostAdam | undefined
+    // the optimizer's state at the sync, until the first step makes the host Adam from it
+    let state: Optimizer.AdamState | undefined
+
     const sync = (net: Network, optimizer: FusedAdam) =>
       attempt(async () => {
-        if (workers.length === 0) return
-        const weights = [...net.variables.values()].map((v) => new Float32Array(v.dataSync() as Float32Array))
-        const state = await optimizer.readState()
+        const varList = [...net.variables.values()]
+        const size = varList.reduce((n, v) => n + v.size, 0)
+        shared = new Float32Array(new SharedArrayBuffer(size * Float32Array.BYTES_PER_ELEMENT))
+        let offset = 0
+        for (const v of varList) {
+          shared.set((await v.data()) as Float32Array, offset)
+          offset += v.size
+        }
+        state = await optimizer.readState()
+        adam = undefined
         const seeds = net.seeds.state()
-        await Promise.all(workers.map(async (thread) => expect(await ask(thread, { type: "sync", weights, optimizer: state, seeds }), "synced")))
+        await Promise.all(workers.map(async (thread) => expect(await ask(thread, { type: "sync", weights: shared!, seeds }), "synced")))
       })
+
+    const flush = (optimizer: FusedAdam) => {
+      if (adam !== undefined) optimizer.restoreState(Optimizer.hostAdamState(adam))
+    }
 
     const step: Replicas["step"] = (net, optimizer, losses, varList, rows, mask) =>
       attempt(async () => {
+        if (shared === undefined) throw new ReplicaError({ reason: "a step before the replicas were synced" })
+        const weights = shared
         const ranges = shardRanges(rows.length, workers.length + 1)
         const shares = ranges.map(([start, end]) => sharesOf(mask, start, end, net.modalities))
         // the workers' shards first (they run while this thread computes shard 0)
@@ -296,15 +332,29 @@ export const make = (threads: number, config: ReplicaConfig): Effect.Effect<Repl
           accumulate(total, outcome.value.gradient)
           loss += outcome.value.loss
         }
-        // every replica applies the same sum, also one that had no shard (a batch smaller than the
-        // replicas); a worker queues it before its next request
-        for (const thread of workers) {
-          if (thread.lost !== undefined) throw new ReplicaError({ reason: thread.lost })
-          thread.worker.postMessage({ type: "apply", gradient: total } satisfies ReplicaRequest)
+        // the host Adam, made at the first step after a sync (which weights get gradients is known then)
+        if (state !== undefined) {
+          adam = Optimizer.hostAdam(optimizer, state, weights, varList.map((v) => v.shape), total.present, net.spec.weightDecay)
+          state = undefined
         }
-        apply(net, optimizer, varList, total)
+        // every worker has read the weights of this step (it answered): the buffer takes the next ones
+        if (adam !== undefined && adam.present.every((p, i) => p === total.present[i])) {
+          Optimizer.hostAdamStep(adam, total.values)
+          assignFlat(varList, weights)
+        } else {
+          // the optimizer's state does not fit the weights, or other weights got gradients: tfjs's
+          // Adam from here on (it needs no mapping of moments to weights)
+          flush(optimizer)
+          adam = undefined
+          tfjsUpdate(net, optimizer, varList, total)
+          let offset = 0
+          for (const v of varList) {
+            weights.set(v.dataSync() as Float32Array, offset)
+            offset += v.size
+          }
+        }
         return loss
       })
 
-    return { count: workers.length + 1, sync, step }
+    return { count: workers.length + 1, sync, flush, step }
   })
