@@ -79,7 +79,8 @@ const strategyConfigV1 = {
 }
 const Fidelity = Schema.Struct({
   levels: Schema.Array(Schema.Struct({ epochs: Schema.optionalKey(Int), fraction: Schema.optionalKey(Schema.Number) })),
-  eta: Schema.Number
+  eta: Schema.Number,
+  promotion: Schema.optionalKey(Schema.Literals(["top", "incumbent"]))
 })
 const statsFields = {
   generation: Int,

@@ -5,6 +5,12 @@
  * promoted to level 1, and so on up to the last level. The evaluator receives a {@link Fidelity}
  * and decides what it means (epochs, data fraction...).
  *
+ * With `promotion: "incumbent"` a candidate also has to beat the incumbent (the best individual of
+ * the population so far, which reached the top level) at the level it is promoted from: a
+ * candidate that is worse than the incumbent was after the same training budget is not trained
+ * further. Generations that find nothing better then cost only their cheap level, which is where a
+ * search spends most of its time otherwise.
+ *
  * @since 0.1.0
  */
 import { Result } from "effect"
@@ -23,11 +29,19 @@ export interface FidelityLevel {
   readonly fraction?: number
 }
 
+/**
+ * Who goes on to the next level: the best `ceil(n / eta)` ("top"), or those of them that are also
+ * better than the incumbent at this level ("incumbent").
+ */
+export type Promotion = "top" | "incumbent"
+
 /** A checked fidelity config. */
 export interface FidelityConfig {
   readonly levels: ReadonlyArray<FidelityLevel>
   /** Promotion factor: the best `ceil(n / eta)` of a level go on to the next. */
   readonly eta: number
+  /** The promotion rule; absent: "top" (so configs and checkpoints written before it read the same). */
+  readonly promotion?: Promotion
 }
 
 /** The eta used when a config gives none. */
@@ -38,7 +52,7 @@ export const single: FidelityConfig = { levels: [{}], eta: DEFAULT_ETA }
 
 /** Checks a fidelity config: at least one level, valid epochs and fractions, eta a finite number > 1. */
 export const make = (
-  input: { readonly levels?: ReadonlyArray<FidelityLevel>; readonly eta?: number } = {}
+  input: { readonly levels?: ReadonlyArray<FidelityLevel>; readonly eta?: number; readonly promotion?: Promotion } = {}
 ): Result.Result<FidelityConfig, ConfigError> => {
   const levels = input.levels ?? [{}]
   const eta = input.eta ?? DEFAULT_ETA
@@ -57,7 +71,9 @@ export const make = (
     out.push({ ...(epochs !== undefined ? { epochs } : {}), ...(fraction !== undefined ? { fraction } : {}) })
   }
   if (!(Number.isFinite(eta) && eta > 1)) return fail("fidelity.eta", eta, "must be a finite number > 1 (2 or 3 are usual)")
-  return Result.succeed({ levels: out, eta })
+  const promotion = input.promotion ?? "top"
+  if (promotion !== "top" && promotion !== "incumbent") return fail("fidelity.promotion", promotion, "must be \"top\" or \"incumbent\"")
+  return Result.succeed({ levels: out, eta, ...(promotion === "incumbent" ? { promotion } : {}) })
 }
 
 /** The {@link Fidelity} handed to the evaluator at `level`. */
@@ -68,11 +84,12 @@ export const promotedCount = (n: number, eta: number): number => Math.ceil(n / e
 
 /**
  * The candidates promoted from a level: the best `ceil(active.length / eta)` by fitness (lower
- * first, ties by index), never a failed (NaN) one. Returned in increasing index order.
+ * first, ties by index), never a failed (NaN) one, and with a `bar` (the incumbent's fitness at
+ * this level) only those strictly below it. Returned in increasing index order.
  */
-export const promote = (active: ReadonlyArray<number>, fitness: (index: number) => number, eta: number): number[] =>
+export const promote = (active: ReadonlyArray<number>, fitness: (index: number) => number, eta: number, bar = NaN): number[] =>
   active
-    .filter((i) => !Number.isNaN(fitness(i)))
+    .filter((i) => !Number.isNaN(fitness(i)) && (Number.isNaN(bar) || fitness(i) < bar))
     .sort((i, j) => fitness(i) - fitness(j) || i - j)
     .slice(0, promotedCount(active.length, eta))
     .sort((i, j) => i - j)

@@ -57,8 +57,15 @@ export interface SearchOptions {
   /** Evaluations run at the same time (default: `os.availableParallelism()`). */
   readonly concurrency?: number
   readonly budget?: Budget
-  /** Fidelity levels, cheapest first, and the successive-halving factor (default: one level, no halving). */
-  readonly fidelity?: { readonly levels?: ReadonlyArray<Fidelity.FidelityLevel>; readonly eta?: number }
+  /**
+   * Fidelity levels, cheapest first, the successive-halving factor and the promotion rule (default:
+   * one level, no halving; promotion "top").
+   */
+  readonly fidelity?: {
+    readonly levels?: ReadonlyArray<Fidelity.FidelityLevel>
+    readonly eta?: number
+    readonly promotion?: Fidelity.Promotion
+  }
   /** Folder of the checkpoint; without it nothing is saved and nothing resumes. */
   readonly checkpointDir?: string
   /** Called after every finished generation (with its population, see {@link Progress}). */
@@ -166,7 +173,7 @@ export const run = (options: SearchOptions): Effect.Effect<SearchResult, SearchE
       const genomes = State.candidates(s)
       const at = Fidelity.at(fidelity, s.round!.level)
       yield* Effect.forEach(State.toEvaluate(s), (i) => evaluate(i, genomes[i], at), { concurrency, discard: true })
-      const next = yield* Effect.fromResult(State.finishLevel(yield* Ref.get(state), strategy, fidelity))
+      const next = yield* Effect.fromResult(State.finishLevel(yield* Ref.get(state), strategy, fidelity, key))
       s = yield* commit(() => next)
       if (s.round === null) {
         runGenerations++

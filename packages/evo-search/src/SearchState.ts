@@ -185,19 +185,32 @@ export const record = (state: SearchState, index: number, fitness: number, reaso
 }
 
 /**
+ * The fitness at `level` of the incumbent (the best individual of the population so far), which a
+ * candidate must beat there to be promoted under `promotion: "incumbent"`; NaN when there is none
+ * yet (the first generation) or it was not evaluated at that level.
+ */
+const incumbentAt = (state: SearchState, level: number, key: (genome: Genome) => string): number => {
+  const incumbent = bestOf(state.strategy.population)
+  return incumbent === undefined ? NaN : lookup(state, level, key(incumbent.genome)) ?? NaN
+}
+
+/**
  * After every planned evaluation of the level is recorded: promotes the best to the next level,
  * or (at the last level, or when nobody can be promoted) tells the strategy and closes the
- * generation (`round` becomes null).
+ * generation (`round` becomes null). `key` is the search's genome key (the incumbent's cache entries
+ * are found by it under `promotion: "incumbent"`).
  */
 export const finishLevel = (
   state: SearchState,
   strategy: Strategy,
-  fidelity: FidelityConfig
+  fidelity: FidelityConfig,
+  key: (genome: Genome) => string
 ): Result.Result<SearchState, StrategyError> => {
   const round = state.round!
   const fitnessAt = (level: number) => (i: number): number => lookup(state, level, round.keys[i]) ?? NaN
   if (round.level + 1 < fidelity.levels.length) {
-    const promoted = promote(round.active, fitnessAt(round.level), fidelity.eta)
+    const bar = fidelity.promotion === "incumbent" ? incumbentAt(state, round.level, key) : NaN
+    const promoted = promote(round.active, fitnessAt(round.level), fidelity.eta, bar)
     if (promoted.length > 0) return Result.succeed(plan(state, round.level + 1, promoted))
   }
   const fitness = round.keys.map((k, i) => lookup(state, round.reached[i], k) ?? NaN)

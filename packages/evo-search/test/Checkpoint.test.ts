@@ -19,7 +19,7 @@ const sample = (): SearchState.SearchState => {
   state = SearchState.record(state, 1, Infinity)
   state = SearchState.record(state, 2, 0.25)
   state = SearchState.record(state, 3, -Infinity)
-  state = Result.getOrThrow(SearchState.finishLevel(state, strategy, fidelity))
+  state = Result.getOrThrow(SearchState.finishLevel(state, strategy, fidelity, JSON.stringify))
   return state
 }
 

@@ -36,7 +36,7 @@ const current = (): Checkpoint.Checkpoint => {
   let state = SearchState.initial(strategy.init(1))
   state = SearchState.startGeneration(state, strategy, JSON.stringify)
   for (const i of SearchState.toEvaluate(state)) state = SearchState.record(state, i, i === 1 ? NaN : i / 10)
-  state = Result.getOrThrow(SearchState.finishLevel(state, strategy, fidelity))
+  state = Result.getOrThrow(SearchState.finishLevel(state, strategy, fidelity, JSON.stringify))
   return { config: { seed: 1, strategy: strategy.config, fidelity }, state }
 }
 

@@ -25,6 +25,7 @@ const searchCase = fc.record({
     elitism: fc.integer({ min: 0, max: populationSize - 1 }),
     levels: fc.constant(Array.from({ length: levels }, (_, i) => ({ epochs: i + 1 }))),
     eta: fc.constantFrom(2, 3),
+    promotion: fc.constantFrom("top" as const, "incumbent" as const),
     initialPopulation: fc.array(genome(dimension), { maxLength: populationSize }),
     coarse: fc.boolean(),
     seed,
@@ -44,7 +45,7 @@ const optionsOf = (c: Case): Search.SearchOptions => ({
   seed: c.seed,
   generations: c.generations,
   concurrency: 3,
-  fidelity: { levels: c.levels, eta: c.eta },
+  fidelity: { levels: c.levels, eta: c.eta, promotion: c.promotion },
   ...(c.coarse ? { key: (g: GenomeTypes.Genome) => JSON.stringify(round(g)) } : {})
 })
 const evaluatorOf = (c: Case) => recording(fitnessOf(c), { outcome: (g) => (fails(c)(g) ? "nan" : "ok") })
@@ -60,7 +61,7 @@ describe("reported populations", () => {
       )
       const f = fitnessOf(c)
       const key = keyOf(c)
-      const fidelity = Result.getOrThrow(Fidelity.make({ levels: c.levels, eta: c.eta }))
+      const fidelity = Result.getOrThrow(Fidelity.make({ levels: c.levels, eta: c.eta, promotion: c.promotion }))
       let done = 0
       result.generations.forEach((g, i) => {
         expect(g.population).toHaveLength(c.populationSize)
@@ -116,7 +117,7 @@ describe("populations across a resume", () => {
           step(SearchState.startGeneration(s, strategy, key))
           while (s.round !== null) {
             for (const i of SearchState.toEvaluate(s)) step(SearchState.record(s, i, evaluate(s, i)))
-            step(Result.getOrThrow(SearchState.finishLevel(s, strategy, fidelity)))
+            step(Result.getOrThrow(SearchState.finishLevel(s, strategy, fidelity, key)))
           }
         }
         return { state: s, steps }

@@ -30,7 +30,7 @@ export const upgrade = (
     s = State.startGeneration(s, strategy, key)
     while (s.round !== null) {
       if (State.toEvaluate(s).length > 0) return Result.fail(`the fitness cache lacks an evaluation of generation ${g}`)
-      const next = State.finishLevel(s, strategy, fidelity)
+      const next = State.finishLevel(s, strategy, fidelity, key)
       if (Result.isFailure(next)) return Result.fail(next.failure.message)
       s = next.success
     }
