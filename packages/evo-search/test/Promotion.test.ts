@@ -48,8 +48,8 @@ describe("promotion: incumbent", () => {
       if (fidelity.level === 0) continue
       const earlierTop = calls.slice(0, k).filter((c) => c.fidelity.level === levels.length - 1)
       if (earlierTop.length === 0) continue
-      const own = fitness(genome, levels[fidelity.level - 1])
-      const bar = Math.min(...earlierTop.map((c) => fitness(c.genome, levels[fidelity.level - 1])))
+      const own = fitness(genome, { level: fidelity.level - 1, ...levels[fidelity.level - 1] })
+      const bar = Math.min(...earlierTop.map((c) => fitness(c.genome, { level: fidelity.level - 1, ...levels[fidelity.level - 1] })))
       expect(own).toBeLessThan(bar)
     }
   })

@@ -102,6 +102,11 @@ export interface SearchJobOptions {
   readonly fidelity?: ReadonlyArray<Fidelity.FidelityLevel>
   /** Successive-halving factor (default 3). */
   readonly eta?: number
+  /**
+   * Who a level promotes (default "top": the best 1/eta; "incumbent": those of them that also beat
+   * the best architecture so far at that level, the command's default).
+   */
+  readonly promotion?: Fidelity.Promotion
   readonly elitism?: number
   /** Worker threads; 0 trains in this thread (default: one per CPU). */
   readonly workers?: number
@@ -136,6 +141,7 @@ export const searchQueueName = (options: SearchJobOptions): string =>
       elitism: options.elitism ?? 1,
       fidelity: options.fidelity ?? FIDELITY_PRESETS["halving"],
       eta: options.eta ?? Fidelity.DEFAULT_ETA,
+      ...(options.promotion === "incumbent" ? { promotion: options.promotion } : {}),
       backend: options.backend ?? "wasm"
     },
     path.resolve(options.checkpointDir)
@@ -162,7 +168,7 @@ export interface SearchOutput {
   readonly data: string
   readonly seed: number
   readonly population: number
-  readonly fidelity: { readonly levels: ReadonlyArray<Fidelity.FidelityLevel>; readonly eta: number }
+  readonly fidelity: { readonly levels: ReadonlyArray<Fidelity.FidelityLevel>; readonly eta: number; readonly promotion?: Fidelity.Promotion }
   readonly workers: number
   /** With `--queue`: the queue's URL (password as `***`) and name. */
   readonly queue?: { readonly url: string; readonly name: string }
@@ -344,7 +350,7 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
       key: space.key,
       // on a queue every candidate of a level is enqueued at once: the workers set the parallelism
       concurrency: options.queue !== undefined ? options.population : Math.max(1, workers),
-      fidelity: { levels: options.fidelity ?? FIDELITY_PRESETS["halving"], eta: options.eta ?? Fidelity.DEFAULT_ETA },
+      fidelity: { levels: options.fidelity ?? FIDELITY_PRESETS["halving"], eta: options.eta ?? Fidelity.DEFAULT_ETA, promotion: options.promotion ?? "top" },
       checkpointDir: options.checkpointDir
     }
     const strategy = yield* Effect.fromResult(Strategy.make(searchOptions.strategy))
@@ -481,6 +487,11 @@ export const flags = {
     help: "fidelity levels, cheapest first: a preset, or EPOCHS:FRACTION levels like 2:0.25,6:1"
   }),
   eta: Args.number({ metavar: "X", default: Fidelity.DEFAULT_ETA, help: "successive halving: the best 1/X of a level goes on to the next" }),
+  promotion: Args.choice({
+    values: ["incumbent", "top"],
+    default: "incumbent",
+    help: "successive halving: a candidate goes on to the next level when among the best 1/X (top) and also better than the best architecture so far at that level (incumbent)"
+  }),
   elitism: Args.int({ metavar: "N", min: 0, default: 1, help: "the best N genomes survive each generation unchanged" }),
   workers: Args.int({ metavar: "N", min: 0, help: "worker threads, at most the population; 0 trains in this thread (default: one per CPU)" }),
   ...SharedFlags.backendFlags,
@@ -541,6 +552,7 @@ export const command: Command.Command<typeof flags, SearchCommandError> = Comman
         checkpointDir: f.checkpoint,
         fidelity,
         eta: f.eta,
+        promotion: f.promotion,
         elitism: f.elitism,
         workers: Math.min(f.workers ?? os.availableParallelism(), f.population),
         backend: f.backend,
