@@ -247,7 +247,11 @@ const tables = () => {
     "",
     `### Text + audio against text only with GloVe, mean ± std over seeds ${ten.join(", ")}`,
     "",
-    table(argOption("ten", "glove-lexicon,glove-lexicon-text").split(","), ten)
+    table(argOption("ten", "glove-lexicon,glove-lexicon-text").split(","), ten),
+    "",
+    `### The searched HAEMSA against the text-only variants, mean ± std over seeds ${three.join(", ")}`,
+    "",
+    table(["searched", "tokens-text", "glove-lexicon-text"], three)
   ]
   console.log(out.join("\n"))
   if (argFlag("record")) {
