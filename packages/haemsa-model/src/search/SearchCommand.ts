@@ -104,7 +104,7 @@ export interface SearchJobOptions {
   readonly eta?: number
   /**
    * Who a level promotes (default "top": the best 1/eta; "incumbent": those of them that also beat
-   * the best architecture so far at that level, the command's default).
+   * the best architecture so far at that level).
    */
   readonly promotion?: Fidelity.Promotion
   readonly elitism?: number
@@ -488,9 +488,9 @@ export const flags = {
   }),
   eta: Args.number({ metavar: "X", default: Fidelity.DEFAULT_ETA, help: "successive halving: the best 1/X of a level goes on to the next" }),
   promotion: Args.choice({
-    values: ["incumbent", "top"],
-    default: "incumbent",
-    help: "successive halving: a candidate goes on to the next level when among the best 1/X (top) and also better than the best architecture so far at that level (incumbent)"
+    values: ["top", "incumbent"],
+    default: "top",
+    help: "successive halving: the best 1/X of a level go on to the next (top), or only those of them better than the best architecture so far at that level (incumbent: less training, see docs/search.md)"
   }),
   elitism: Args.int({ metavar: "N", min: 0, default: 1, help: "the best N genomes survive each generation unchanged" }),
   workers: Args.int({ metavar: "N", min: 0, help: "worker threads, at most the population; 0 trains in this thread (default: one per CPU)" }),
