@@ -51,8 +51,8 @@ const importDataPackages: Plugin = {
   }
 }
 
-/** Bundle `entry` (a path relative to the repository root) to `outfile`; resolves to `outfile`. */
-export const bundle = async (entry: string, outfile: string, options: { readonly minify?: boolean } = {}): Promise<string> => {
+/** Bundle one `entry` (a path relative to the repository root) to `outfile`. */
+const bundleOne = async (entry: string, outfile: string, options: { readonly minify?: boolean } = {}): Promise<string> => {
   const esbuild = await import("esbuild")
   await esbuild.build({
     entryPoints: [path.join(ROOT, entry)],
@@ -70,6 +70,30 @@ export const bundle = async (entry: string, outfile: string, options: { readonly
     minify: options.minify ?? false,
     logLevel: "warning"
   })
+  return outfile
+}
+
+/**
+ * The worker entries of `@haemsa/haemsa-model` (the search's fitness workers, the training
+ * replicas): `parallel/Spawn` starts them from `<Name><extension of the bundle>` next to the bundle it
+ * runs in.
+ */
+const WORKERS = {
+  FitnessWorker: "packages/haemsa-model/src/search/FitnessWorker.ts",
+  ReplicaWorker: "packages/haemsa-model/src/parallel/ReplicaWorker.ts"
+} as const
+
+/**
+ * Bundle `entry` (a path relative to the repository root) to `outfile`, and the worker entries of
+ * `@haemsa/haemsa-model` beside it (a bundle that trains or searches starts them); resolves to
+ * `outfile`.
+ */
+export const bundle = async (entry: string, outfile: string, options: { readonly minify?: boolean } = {}): Promise<string> => {
+  await bundleOne(entry, outfile, options)
+  const ext = path.extname(outfile)
+  for (const [name, worker] of Object.entries(WORKERS)) {
+    if (worker !== entry) await bundleOne(worker, path.join(path.dirname(outfile), `${name}${ext}`), options)
+  }
   return outfile
 }
 
@@ -107,8 +131,8 @@ export const bundleEnv = (): NodeJS.ProcessEnv => ({
 })
 
 /**
- * Bundle `entry` to `benchmarks/.out/<name>` and run it under Deno (`-A --unstable-webgpu`) with
- * `args`, output inherited; resolves to its exit code (2 when there is no Deno binary).
+ * Bundle `entry` to `benchmarks/.out/<name>` and run it under Deno (`-A --unstable-webgpu`) with `args`, output inherited; resolves to its exit code (2 when
+ * there is no Deno binary).
  */
 export const runUnderDeno = async (entry: string, name: string, args: ReadonlyArray<string>): Promise<number> => {
   const binary = denoBinary()

@@ -35,8 +35,6 @@ import { BATCH, makeTfjs } from "./Setup"
 if (deno() === undefined && stringOptionOf(process.argv, "runtime") === "deno") {
   const Bundle = await import("../deno/Bundle")
   const args = process.argv.slice(2).filter((a, i, all) => a !== "--runtime" && all[i - 1] !== "--runtime")
-  // the worker entry next to the bundle, where parallel/Spawn looks for it
-  await Bundle.bundle("packages/haemsa-model/src/parallel/ReplicaWorker.ts", Bundle.outPath("ReplicaWorker.mjs"))
   process.exit(await Bundle.runUnderDeno("benchmarks/haemsa-model/epoch.ts", "epoch.mjs", args))
 }
 
