@@ -13,7 +13,7 @@ import { Context, Effect, Layer, Schema } from "effect"
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { moduleFile } from "../internal/ModuleFile"
 import * as WebGpuDispatch from "./WebGpuDispatch"
 
 /** The backend names a user can ask for. */
@@ -68,19 +68,6 @@ export interface LocateWasmOptions {
   readonly from?: ReadonlyArray<string>
 }
 
-/**
- * This module's file: `__filename` where CommonJS defines it (the CJS build; a bundle whose banner
- * defines it, e.g. the Deno bundle), else from `import.meta.url` (the ESM build, the sources).
- */
-const thisFile = (): string | undefined => {
-  if (typeof __filename === "string" && __filename !== "") return __filename
-  try {
-    return fileURLToPath(import.meta.url)
-  } catch {
-    return undefined
-  }
-}
-
 const hasWasmBinaries = (dir: string): boolean => WASM_BINARIES.some((f) => fs.existsSync(path.join(dir, f)))
 
 const asPrefix = (dir: string): string => (dir.endsWith("/") || dir.endsWith(path.sep) ? dir : dir + path.sep)
@@ -99,7 +86,7 @@ export const locateWasm = (options: LocateWasmOptions = {}): WasmLocation => {
       ? { _tag: "Found", dir: asPrefix(override), via: WASM_DIR_ENV }
       : { _tag: "Missing", reason: `${WASM_DIR_ENV}=${override} holds none of ${WASM_BINARIES.join(", ")}` }
   }
-  const here = thisFile()
+  const here = moduleFile()
   const from = options.from ?? [...(here !== undefined ? [here] : []), path.join(process.cwd(), "package.json")]
   for (const file of from) {
     try {

@@ -15,7 +15,7 @@ import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { moduleFile } from "../internal/ModuleFile"
 import type * as ArchitectureSpec from "./ArchitectureSpec"
 import type * as TextSettings from "./TextSettings"
 import * as TrainState from "./TrainState"
@@ -118,16 +118,6 @@ export const specHash = (spec: ArchitectureSpec.ArchitectureSpec): string => cre
  */
 export const dataHash = (raw: Dataset.Dataset): string => TrainState.dataHash(raw)
 
-/** This module's file (`__filename` in the CommonJS build, else from `import.meta.url`). */
-const thisFile = (): string | undefined => {
-  if (typeof __filename === "string" && __filename !== "") return __filename
-  try {
-    return fileURLToPath(import.meta.url)
-  } catch {
-    return undefined
-  }
-}
-
 const readJson = (file: string): Record<string, unknown> | undefined => {
   try {
     return JSON.parse(fs.readFileSync(file, "utf8"))
@@ -152,7 +142,7 @@ const ownPackageJson = (file: string): string | undefined => {
  * `from` is the file to start from (default this module's).
  */
 export const packageVersions = (from?: string): Record<string, string> => {
-  const file = from ?? thisFile()
+  const file = from ?? moduleFile()
   const own = file !== undefined ? ownPackageJson(file) : undefined
   if (own === undefined) return {}
   const pkg = readJson(own)!

@@ -8,9 +8,7 @@ import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
-
-/** The URL of this module: the bundle it is built into (also in CommonJS, where `import.meta` is empty), or its source file. */
-export const moduleUrl = (): string => (typeof __filename === "string" ? pathToFileURL(__filename).href : import.meta.url)
+import { moduleUrl } from "../internal/ModuleFile"
 
 /** The worker entries of this package, by name, and their source files under `src/`. */
 const SOURCES = {

@@ -12,7 +12,7 @@ import * as tf from "@tensorflow/tfjs"
 import { Result, Schema } from "effect"
 import * as crypto from "node:crypto"
 import { createRequire } from "node:module"
-import { pathToFileURL } from "node:url"
+import { moduleUrl } from "../../internal/ModuleFile"
 import { ArchitectureSpec } from "../../model/ArchitectureSpec"
 
 /** A job this worker will not run: its reason is recorded on the job, which fails without retries. */
@@ -107,12 +107,9 @@ export const dataMismatch = (reference: DataReference, localHash: string): strin
     ? undefined
     : `the data ${reference.source} differs from the coordinator's (content hash ${localHash.slice(0, 12)}, expected ${reference.hash.slice(0, 12)}): copy the same data to this worker`
 
-/** This module's URL (also in the CommonJS build, where `import.meta` is empty). */
-const here = (): string => (typeof __filename === "string" ? pathToFileURL(__filename).href : import.meta.url)
-
 /** The versions of this process: haemsa-model's package version and tfjs's. */
 export const localVersions = (): Versions => ({
-  haemsa: (createRequire(here())("@haemsa/haemsa-model/package.json") as { version: string }).version,
+  haemsa: (createRequire(moduleUrl())("@haemsa/haemsa-model/package.json") as { version: string }).version,
   tfjs: tf.version.tfjs
 })
 
