@@ -67,8 +67,7 @@ export const makeTfjs = async (backend = "wasm", threads = 1) => {
       const cpu = process.cpuUsage()
       for (const indices of Batching.batchIndices(train.n, BATCH, rng)) {
         if (replicas !== undefined) {
-          const split = Batching.subset(train, indices)
-          const mask = Train.modalityDropout(split.mask, used, spec.modalityDropout, rng)
+          const mask = Train.modalityDropout(Batching.maskRows(train, indices), used, spec.modalityDropout, rng)
           await Effect.runPromise(replicas.step(net, optimizer, losses, varList, Int32Array.from(indices), mask))
           continue
         }

@@ -34,6 +34,9 @@ const subsetTokens = (b: TokenBlock, idx: ArrayLike<number>): TokenBlock => ({
   lengths: gatherRows(b.lengths, 1, idx, (n) => new Int32Array(n))
 })
 
+/** The (indices.length, 3) modality-mask rows of `split` at `indices`, in that order (a copy; not range-checked: see {@link subset}). */
+export const maskRows = (split: Split, indices: ArrayLike<number>): Uint8Array => gatherRows(split.mask, 3, indices, (n) => new Uint8Array(n))
+
 /** The samples at `indices`, in that order (copies). Used for batches and data subsets. */
 export const subset = (split: Split, indices: ArrayLike<number>): Split => {
   for (let k = 0; k < indices.length; k++) {
@@ -58,7 +61,7 @@ export const subset = (split: Split, indices: ArrayLike<number>): Split => {
     ids: Array.from(indices, (i) => split.ids[i]),
     features,
     ...(split.tokens ? { tokens: subsetTokens(split.tokens, indices) } : {}),
-    mask: gatherRows(split.mask, 3, indices, (n) => new Uint8Array(n)),
+    mask: maskRows(split, indices),
     labels,
     nonfiniteReplaced: split.nonfiniteReplaced,
     ...(split.rawText ? { rawText: Array.from(indices, (i) => split.rawText![i]) } : {})

@@ -149,13 +149,6 @@ export const step = (
   return cost
 }
 
-/** The (rows, 3) modality-mask rows of `split` at `rows`. */
-const maskRows = (split: Dataset.Split, rows: ArrayLike<number>): Uint8Array => {
-  const out = new Uint8Array(rows.length * 3)
-  for (let k = 0; k < rows.length; k++) out.set(split.mask.subarray(rows[k] * 3, rows[k] * 3 + 3), k * 3)
-  return out
-}
-
 /** Whether every part is this package's own (a replica worker can rebuild only those). */
 const builtInParts = (
   experts: ExpertFactory.ExpertFactory["Service"],
@@ -335,7 +328,7 @@ export const train = (
           })
         for (let b = 0; b < batches.length; b++) {
           const rows = batches[b]
-          const mask = modalityDropout(maskRows(train, rows), used, spec.modalityDropout, rng)
+          const mask = modalityDropout(Batching.maskRows(train, rows), used, spec.modalityDropout, rng)
           let loss: tf.Scalar
           if (replicas !== undefined) {
             const value = yield* replicas.step(net, optimizer, losses, varList, Int32Array.from(rows), mask).pipe(
