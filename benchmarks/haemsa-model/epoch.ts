@@ -27,12 +27,12 @@ import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as readline from "node:readline"
-import { deno, fromSamples, machine, type Measurement, median, percentile, record, ROOT, runtime } from "../Harness"
+import { argFlag, argOption, deno, fromSamples, machine, type Measurement, median, percentile, record, ROOT, runtime } from "../Harness"
 import { forwardRead } from "../Tensors"
 import { BATCH, makeTfjs } from "./Setup"
 
 // under Node with --runtime deno: run the bundle under Deno instead, with the same arguments
-if (deno() === undefined && stringOptionOf(process.argv, "runtime") === "deno") {
+if (deno() === undefined && argOption("runtime", "node") === "deno") {
   const Bundle = await import("../deno/Bundle")
   const args = process.argv.slice(2).filter((a, i, all) => a !== "--runtime" && all[i - 1] !== "--runtime")
   process.exit(await Bundle.runUnderDeno("benchmarks/haemsa-model/epoch.ts", "epoch.mjs", args))
@@ -41,11 +41,6 @@ if (deno() === undefined && stringOptionOf(process.argv, "runtime") === "deno") 
 const PYTHON = "/usr/bin/python3"
 const SCRIPT = path.join(ROOT, "benchmarks/haemsa-model/torch_haemsa.py")
 const INSTALL_OPENBLAS = "apt-get install python3-torch libopenblas0-pthread (the libblas.so.3 alternative then points at OpenBLAS)"
-
-function stringOptionOf(argv: ReadonlyArray<string>, name: string): string | undefined {
-  const i = argv.indexOf(`--${name}`)
-  return i >= 0 ? argv[i + 1] : undefined
-}
 
 /** Wall and CPU seconds of one epoch. */
 interface EpochTime {
@@ -58,12 +53,6 @@ interface Blas {
   readonly path: string | null
   readonly kind: "openblas" | "mkl" | "blis" | "reference" | "unknown"
 }
-
-const option = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback
-}
-const stringOption = (name: string): string | undefined => stringOptionOf(process.argv, name)
 
 /** The PyTorch side as a long-lived process that answers one request per line, or undefined without torch. */
 const makeTorch = async (threads: number) => {
@@ -98,12 +87,12 @@ const threadsText = (n: number) => `${n} thread${n === 1 ? "" : "s"}`
 const summary = (label: string, m: Measurement, cpu: ReadonlyArray<number>, steps: number): string =>
   `${label}: median ${m.median.toFixed(3)} s/epoch (${((m.median / steps) * 1000).toFixed(1)} ms/step; min ${m.min.toFixed(3)}, max ${m.max.toFixed(3)}, n=${m.seconds.length}), CPU median ${median(cpu).toFixed(3)} s`
 
-const repeats = option("repeats", 5)
-const threads = option("threads", machine().cores)
-const backend = stringOption("backend") ?? "wasm"
-const jsonFile = stringOption("json")
-const skipTorch = process.argv.includes("--no-torch")
-const allowReference = process.argv.includes("--allow-reference-blas")
+const repeats = Number(argOption("repeats", "5"))
+const threads = Number(argOption("threads", String(machine().cores)))
+const backend = argOption("backend", "wasm")
+const jsonFile = argOption("json", "") || undefined
+const skipTorch = argFlag("no-torch")
+const allowReference = argFlag("allow-reference-blas")
 const tfjs = await makeTfjs(backend, threads)
 const torch = skipTorch ? undefined : await makeTorch(threads)
 const tfjsLabel = `tfjs-${backend} (${threadsText(threads)})`
@@ -176,7 +165,7 @@ for (const b of [1, 64] as const) {
 }
 torch?.close()
 
-const doRecord = process.argv.includes("--record")
+const doRecord = argFlag("record")
 const blasNote = (blas: Blas) => (blas.kind === "reference" ? "netlib reference BLAS (labelled: not what PyTorch users run)" : `${blas.kind} BLAS`)
 let result: Record<string, unknown> = { tfjs_seconds: tfjsM.median, tfjs_threads: threads, runtime: runtime(), backend, inference }
 if (torch) {

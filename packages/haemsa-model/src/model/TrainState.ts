@@ -152,21 +152,20 @@ export const checkConfig = (dir: string, found: Config, expected: Config): Effec
     ["batchSize", "--batch-size"],
     ["patience", "--patience"],
     ["trainFraction", "the train fraction"],
-    ["backend", "--backend"]
+    ["backend", "--backend"],
+    ["threads", "--threads"]
   ]
   const hint = "resume with the same command line, or pass --force to start over"
   const spec = firstDifference(canonical(expected.spec), canonical(found.spec), "")
   if (spec !== undefined) {
     return Effect.fail(new TrainStateError({ file, reason: `the state is of another training: the architecture spec differs (${spec}); ${hint}` }))
   }
-  if ((expected.threads ?? 1) !== (found.threads ?? 1)) {
-    return Effect.fail(
-      new TrainStateError({ file, reason: `the state is of another training: --threads ${expected.threads ?? 1} here, ${found.threads ?? 1} in the state; ${hint}` })
-    )
-  }
+  // a state written before `threads` existed is a one-thread training
+  const threads = (config: Config): Config => ({ ...config, threads: config.threads ?? 1 })
+  const [want, have] = [threads(expected), threads(found)]
   for (const [key, what] of fields) {
-    if (expected[key] !== found[key]) {
-      const detail = key === "data" ? what : `${what} ${JSON.stringify(expected[key])} here, ${JSON.stringify(found[key])} in the state`
+    if (want[key] !== have[key]) {
+      const detail = key === "data" ? what : `${what} ${JSON.stringify(want[key])} here, ${JSON.stringify(have[key])} in the state`
       return Effect.fail(new TrainStateError({ file, reason: `the state is of another training: ${detail}; ${hint}` }))
     }
   }

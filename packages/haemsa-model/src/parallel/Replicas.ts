@@ -153,6 +153,15 @@ const tfjsUpdate = (net: Network, optimizer: tf.Optimizer, varList: ReadonlyArra
   decay(net, varList)
 }
 
+/** Copies the variables' values into `weights`, flattened in the list's order (the CPU backends read synchronously). */
+const readFlat = (varList: ReadonlyArray<tf.Variable>, weights: Float32Array): void => {
+  let offset = 0
+  for (const v of varList) {
+    weights.set(v.dataSync() as Float32Array, offset)
+    offset += v.size
+  }
+}
+
 /** Assigns each variable its slice of the flattened `weights`. */
 export const assignFlat = (varList: ReadonlyArray<tf.Variable>, weights: Float32Array): void => {
   let offset = 0
@@ -288,11 +297,7 @@ export const make = (threads: number, config: ReplicaConfig): Effect.Effect<Repl
         const varList = [...net.variables.values()]
         const size = varList.reduce((n, v) => n + v.size, 0)
         shared = new Float32Array(new SharedArrayBuffer(size * Float32Array.BYTES_PER_ELEMENT))
-        let offset = 0
-        for (const v of varList) {
-          shared.set((await v.data()) as Float32Array, offset)
-          offset += v.size
-        }
+        readFlat(varList, shared)
         state = await optimizer.readState()
         adam = undefined
         const seeds = net.seeds.state()
@@ -347,11 +352,7 @@ export const make = (threads: number, config: ReplicaConfig): Effect.Effect<Repl
           flush(optimizer)
           adam = undefined
           tfjsUpdate(net, optimizer, varList, total)
-          let offset = 0
-          for (const v of varList) {
-            weights.set(v.dataSync() as Float32Array, offset)
-            offset += v.size
-          }
+          readFlat(varList, weights)
         }
         return loss
       })
