@@ -82,6 +82,7 @@ const transposeByFlag = (): boolean => tf.getBackend() === "webgpu"
 /** `dy · wᵀ` and `aᵀ · dy`: explicit transposes, or matMul's flags on webgpu. */
 const inputGrad = (dy: tf.Tensor, w: tf.Tensor) =>
   transposeByFlag() ? tf.matMul(dy as tf.Tensor2D, w as tf.Tensor2D, false, true) : tf.matMul(dy as tf.Tensor2D, tf.transpose(w as tf.Tensor2D))
+
 const weightGrad = (a: tf.Tensor, dy: tf.Tensor) =>
   transposeByFlag() ? tf.matMul(a as tf.Tensor2D, dy as tf.Tensor2D, true, false) : tf.matMul(tf.transpose(a as tf.Tensor2D), dy as tf.Tensor2D)
 
@@ -205,7 +206,38 @@ export const validCount = (stepMask: tf.Tensor2D): tf.Tensor2D =>
 export const weightedSum = (x: tf.Tensor3D, weights: tf.Tensor2D): tf.Tensor2D =>
   tf.tidy(() => {
     const [b, , d] = x.shape
-    return tf.reshape(tf.matMul(tf.expandDims(weights, 1), x), [b, d])
+    return tf.reshape(weightedSumOp(tf.expandDims(weights, 1), x), [b, d])
+  })
+
+/** `w (B, 1, J)` transposed times `dy (B, 1, d)`: the (B, J, d) outer products, as a broadcast multiply. */
+const outerProducts = (w: tf.Tensor, dy: tf.Tensor): tf.Tensor => tf.mul(tf.reshape(w, [w.shape[0], w.shape[2], 1]), dy)
+
+/**
+ * `w (B, 1, J) · x (B, J, d)` -> (B, 1, d) with a hand-written backward pass: the gradient for x is
+ * {@link outerProducts} (tfjs's matMul gradient would take w transposed by flag, the wasm backend's
+ * slow path, 3x slower here); for w it is tfjs's own `dy · xᵀ` (B, 1, J).
+ */
+const weightedSumOp = customOp(([w, x], save) => {
+  save([w, x])
+  return {
+    value: tf.matMul(w as tf.Tensor3D, x as tf.Tensor3D),
+    gradFunc: (dy, [sw, sx]) => [tf.matMul(dy as tf.Tensor3D, sx as tf.Tensor3D, false, true), outerProducts(sw, dy)]
+  }
+})
+
+/**
+ * {@link weightedSum} for weights that are data (a step mask), never differentiated: only the
+ * gradient for x is computed.
+ */
+const dataWeightedSum = (x: tf.Tensor3D, weights: tf.Tensor2D): tf.Tensor2D =>
+  tf.tidy(() => {
+    const [b, , d] = x.shape
+    const w = tf.expandDims(weights, 1) // (B, 1, J)
+    const op = customOp(([input], save) => {
+      save([w])
+      return { value: tf.matMul(w, input as tf.Tensor3D), gradFunc: (dy, [sw]) => outerProducts(sw, dy) }
+    })
+    return tf.reshape(op(x), [b, d])
   })
 
 /**
@@ -214,7 +246,7 @@ export const weightedSum = (x: tf.Tensor3D, weights: tf.Tensor2D): tf.Tensor2D =
  * caller masks it). Padded values must be finite (they are multiplied by 0).
  */
 export const maskedMean = (x: tf.Tensor3D, stepMask: tf.Tensor2D): tf.Tensor2D =>
-  tf.tidy(() => tf.div(weightedSum(x, stepMask), validCount(stepMask)) as tf.Tensor2D)
+  tf.tidy(() => tf.div(dataWeightedSum(x, stepMask), validCount(stepMask)) as tf.Tensor2D)
 
 /**
  * A fusion level's epilogue: `dropout(activation(sum of parts)) + skip` for (N, d) tensors. With

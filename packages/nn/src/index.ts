@@ -25,3 +25,5 @@ export * as WebGpuKernel from "./webgpu/WebGpuKernel"
 export * as WebGpuLayers from "./webgpu/WebGpuLayers"
 /** The losses (L1, cross-entropy, cross-modal KL, weighted sums) as fused WGSL kernels. */
 export * as WebGpuLosses from "./webgpu/WebGpuLosses"
+/** The wasm backend's `Identity` kernel without the copy (tensors are immutable; buffers are reference counted). */
+export * as WasmIdentity from "./wasm/WasmIdentity"

@@ -13,7 +13,8 @@ import {
   maskedSoftmax,
   project,
   splitSteps,
-  validCount
+  validCount,
+  weightedSum
 } from "../src/Layers"
 import { seedSource } from "../src/Module"
 import { expectFiniteGradients, features, lengthMask, maxAbsDiff, useCpu } from "@haemsa/test-helpers"
@@ -118,6 +119,35 @@ describe("maskedMean", () => {
       expect(out[1][j]).toBeCloseTo((values[1][0][j] + values[1][1][j]) / 2, 5)
       expect(out[2][j]).toBe(0)
     }
+  })
+})
+
+describe("weightedSum and maskedMean gradients", () => {
+  // tfjs's own batched matMul and its gradient are the reference for the hand-written backward pass
+  const reference = (x: tf.Tensor, w: tf.Tensor) => tf.reshape(tf.matMul(tf.expandDims(w, 1), x as tf.Tensor3D), [x.shape[0], x.shape[2]!])
+
+  it("match tfjs's matMul gradient for the values and for the weights", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 5 }), fc.integer(), (b, j, d, seed) => {
+        const x = tf.randomNormal([b, j, d], 0, 1, "float32", seed) as tf.Tensor3D
+        const w = tf.randomUniform([b, j], 0, 1, "float32", seed + 1) as tf.Tensor2D
+        const up = tf.randomNormal([b, d], 0, 1, "float32", seed + 2)
+        const [gx, gw] = tf.grads((x, w) => tf.sum(tf.mul(weightedSum(x as tf.Tensor3D, w as tf.Tensor2D), up)))([x, w])
+        const [rx, rw] = tf.grads((x, w) => tf.sum(tf.mul(reference(x, w), up)))([x, w])
+        expect(maxAbsDiff(weightedSum(x, w), reference(x, w))).toBeLessThan(1e-5)
+        expect(maxAbsDiff(gx, rx)).toBeLessThan(1e-5)
+        expect(maxAbsDiff(gw, rw)).toBeLessThan(1e-5)
+        // the masked mean differentiates the values only; a padded step gets gradient exactly 0
+        const mask = lengthMask(Array.from({ length: b }, (_, i) => (i * 3) % (j + 1)), j)
+        const [gm] = tf.grads((x) => tf.sum(tf.mul(maskedMean(x as tf.Tensor3D, mask), up)))([x])
+        const [rm] = tf.grads((x) => tf.sum(tf.mul(tf.div(reference(x, mask), validCount(mask)), up)))([x])
+        expect(maxAbsDiff(gm, rm)).toBeLessThan(1e-5)
+        const padded = tf.mul(gm, tf.expandDims(tf.sub(1, mask), 2))
+        expect(tf.max(tf.abs(padded)).dataSync()[0]).toBe(0)
+        tf.dispose([x, w, up, gx, gw, rx, rw, mask, gm, rm, padded])
+      }),
+      { numRuns: 25, seed: 7 }
+    )
   })
 })
 

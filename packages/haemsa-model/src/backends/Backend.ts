@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import { WasmIdentity } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { Context, Effect, Layer, Schema } from "effect"
 import * as fs from "node:fs"
@@ -288,6 +289,7 @@ export const setup = async (name: string, importer: Importer = defaultImporter, 
     throw new BackendError({ backend: name, reason: `tf.setBackend failed (the backend registered but could not initialise)${hint}` })
   }
   await tf.ready()
+  if (name === "wasm") WasmIdentity.install()
   if (name === "webgpu") {
     installWebGpuShims(tf.backend())
     if (options.dispatchCaches !== false) WebGpuDispatch.install(tf.backend())
