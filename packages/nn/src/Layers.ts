@@ -210,7 +210,7 @@ export const weightedSum = (x: tf.Tensor3D, weights: tf.Tensor2D): tf.Tensor2D =
   })
 
 /** `w (B, 1, J)` transposed times `dy (B, 1, d)`: the (B, J, d) outer products, as a broadcast multiply. */
-const outerProducts = (w: tf.Tensor, dy: tf.Tensor): tf.Tensor => tf.mul(tf.reshape(w, [w.shape[0], w.shape[2], 1]), dy)
+const outerProducts = (w: tf.Tensor, dy: tf.Tensor): tf.Tensor => tf.mul(tf.reshape(w, [w.shape[0], w.shape[2] as number, 1]), dy)
 
 /**
  * `w (B, 1, J) · x (B, J, d)` -> (B, 1, d) with a hand-written backward pass: the gradient for x is
