@@ -409,7 +409,8 @@ export const makeExpert = (
     apply: ({ x, stepMask }, training) =>
       tf.tidy(() => {
         const [b, t, d] = x.shape
-        const rows = Layers.project(tf.reshape(x, [b * t, d]), kernel as tf.Tensor2D, bias as tf.Tensor1D)
+        // padded steps never reach the output: project only the valid ones (the others get the bias)
+        const rows = Layers.projectKept(tf.reshape(x, [b * t, d]), tf.reshape(stepMask, [b * t]), kernel as tf.Tensor2D, bias as tf.Tensor1D)
         return body.apply(tf.reshape(rows, [b, t, body.inputWidth]), stepMask, training)
       })
   }

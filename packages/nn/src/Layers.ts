@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { customOp } from "./CustomOp"
 import * as Fused from "./Fused"
+import { gatherRows } from "./RowGather"
 import type { Module, SeedSource } from "./Module"
 
 /** The nonlinearities a dense layer can end with. */
@@ -124,6 +125,90 @@ export const project = (x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.
   const product = bias === undefined ? weightPath(w) : weightPath(w, bias)
   return tf.add(product, inputPath(x)) as tf.Tensor2D
 }
+
+/**
+ * Rows `kept.rows` (K) of x (N, d) -> (K, d), as `tf.gather` with its own backward pass: the
+ * gradient goes back to the kept rows, zeros elsewhere. (tfjs's gather gradient needs
+ * `UnsortedSegmentSum`, which the wasm backend does not have.)
+ */
+export const takeRows = (x: tf.Tensor2D, kept: RowSelection): tf.Tensor2D =>
+  customOp(([input]) => ({
+    value: gatherRows(input as tf.Tensor2D, kept.rows),
+    gradFunc: (dy) => placeRows(dy as tf.Tensor2D, tf.zeros([1, input.shape[1] as number]), kept)
+  }))(x) as tf.Tensor2D
+
+/** Kept rows y (K, m) at their places among N rows, `fill` (1, m) in every other row (no gradient). */
+const placeRows = (y: tf.Tensor2D, fill: tf.Tensor, kept: RowSelection): tf.Tensor2D =>
+  gatherRows(tf.concat([y, fill as tf.Tensor2D], 0), kept.places)
+
+/**
+ * The inverse of {@link takeRows}: kept rows y (K, m) back at their places among N rows, `fill`
+ * (1, m) in every other row. The gradient for y is the upstream gradient's kept rows (each kept row
+ * lands in exactly one place); for `fill`, its sum over the other rows.
+ */
+export const expandRows = (y: tf.Tensor2D, fill: tf.Tensor2D, kept: RowSelection): tf.Tensor2D =>
+  customOp(([rows, filler]) => ({
+    value: placeRows(rows as tf.Tensor2D, filler, kept),
+    gradFunc: (dy) => [gatherRows(dy as tf.Tensor2D, kept.rows), tf.sum(gatherRows(dy as tf.Tensor2D, kept.dropped), 0, true)]
+  }))(y, fill) as tf.Tensor2D
+
+/** Which of N rows are kept (host indices): the kept rows, the others, and each row's source in `[kept rows; filler]`. */
+export interface RowSelection {
+  readonly n: number
+  /** Indices of the kept rows, ascending (K). */
+  readonly rows: Int32Array
+  /** Indices of the other rows, ascending (N - K). */
+  readonly dropped: Int32Array
+  /** (N): the kept position of a kept row, K for any other row. */
+  readonly places: Int32Array
+}
+
+/** The {@link RowSelection} of the nonzero entries of `mask` (length N). */
+export const rowSelection = (mask: ArrayLike<number>): RowSelection => {
+  const n = mask.length
+  let count = 0
+  for (let i = 0; i < n; i++) if (mask[i] !== 0) count++
+  const rows = new Int32Array(count)
+  const dropped = new Int32Array(n - count)
+  const places = new Int32Array(n)
+  for (let i = 0, k = 0, o = 0; i < n; i++) {
+    if (mask[i] !== 0) {
+      rows[k] = i
+      places[i] = k++
+    } else {
+      dropped[o++] = i
+      places[i] = count
+    }
+  }
+  return { n, rows, dropped, places }
+}
+
+/** The fewest dropped rows, as a fraction of all, for which {@link projectKept} packs the kept rows. */
+export const PACK_FRACTION = 0.1
+
+/** The smallest `d · m` of a projection that {@link projectKept} packs (narrow inputs cost less than the gathers). */
+export const PACK_WIDTH = 4096
+
+/**
+ * {@link project} of the rows of x (N, d) where `rowMask` (N) is nonzero; every other row of the
+ * result is what a zero row gives (`bias`, or zeros). For a caller whose later steps ignore those
+ * rows (padded time steps, absent modalities) this is the same function at a fraction of the FLOPs:
+ * the kept rows are gathered, projected and put back in place (gradients included). It packs only
+ * off webgpu (it reads the mask on the host), when `d · m >= PACK_WIDTH` and at least
+ * `PACK_FRACTION` of the rows are dropped; otherwise it is `project` itself.
+ */
+export const projectKept = (x: tf.Tensor2D, rowMask: tf.Tensor, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D =>
+  tf.tidy(() => {
+    const [n, d] = x.shape
+    const m = w.shape[1]
+    if (transposeByFlag() || d * m < PACK_WIDTH) return project(x, w, bias)
+    const selection = rowSelection(rowMask.dataSync())
+    if (selection.dropped.length < PACK_FRACTION * n) return project(x, w, bias)
+    const fill = (bias === undefined ? tf.zeros([1, m]) : tf.reshape(bias, [1, m])) as tf.Tensor2D
+    // nothing kept (rare): zero gradients for w and bias, as project would give them, not none
+    if (selection.rows.length === 0) return tf.add(tf.mul(project(x, w, bias), 0), fill) as tf.Tensor2D
+    return expandRows(project(takeRows(x, selection), w, bias), fill, selection)
+  })
 
 /**
  * A seeded dense layer `(N, inDim) -> (N, outDim)`: one {@link linear} (fused bias), then the

@@ -27,3 +27,5 @@ export * as WebGpuLayers from "./webgpu/WebGpuLayers"
 export * as WebGpuLosses from "./webgpu/WebGpuLosses"
 /** The wasm backend's `Identity` kernel without the copy (tensors are immutable; buffers are reference counted). */
 export * as WasmIdentity from "./wasm/WasmIdentity"
+/** Rows of a 2-D tensor by a host index, one memory move per run of rows on wasm and cpu. */
+export * as RowGather from "./RowGather"

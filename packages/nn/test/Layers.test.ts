@@ -11,7 +11,9 @@ import {
   linear,
   maskedMean,
   maskedSoftmax,
+  PACK_WIDTH,
   project,
+  projectKept,
   splitSteps,
   validCount,
   weightedSum
@@ -53,6 +55,36 @@ describe("linear and project", () => {
     const [rUp] = tf.grads((up) => tf.sum(tf.mul(tf.matMul(tf.mul(up, 2) as tf.Tensor2D, w), weights)))([a])
     expect(maxAbsDiff(gUp, rUp)).toBeLessThan(1e-5)
   })
+})
+
+describe("projectKept", () => {
+  // wide enough to pack (d · m >= PACK_WIDTH)
+  const d = 64
+  const m = PACK_WIDTH / d
+  const w = tf.randomNormal([d, m], 0, 0.2, "float32", 11) as tf.Tensor2D
+  const bias = tf.randomNormal([m], 0, 1, "float32", 12) as tf.Tensor1D
+
+  it("is project on the kept rows and the bias elsewhere, with project's gradients for w, bias and an upstream input", () =>
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { minLength: 1, maxLength: 24 }), fc.integer(), fc.boolean(), (keep, seed, withBias) => {
+        const n = keep.length
+        const mask = tf.tensor1d(keep.map((k) => (k ? 1 : 0)))
+        const x = tf.randomNormal([n, d], 0, 1, "float32", seed) as tf.Tensor2D
+        // the caller's later steps ignore dropped rows: the upstream weights are 0 there
+        const up = tf.mul(tf.randomNormal([n, m], 0, 1, "float32", seed + 1), tf.expandDims(mask, 1))
+        const b = withBias ? bias : undefined
+        const expected = tf.tidy(() => tf.where(tf.expandDims(tf.greater(mask, 0), 1), project(x, w, b), tf.zerosLike(project(x, w, b)).add(b ?? 0)))
+        expect(maxAbsDiff(projectKept(x, mask, w, b), expected)).toBeLessThan(1e-5)
+        const loss = (f: typeof project) => (x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor) =>
+          tf.sum(tf.mul(f(tf.mul(x, 1) as tf.Tensor2D, w as tf.Tensor2D, withBias ? (b as tf.Tensor1D) : undefined), up))
+        const args = withBias ? [x, w, bias] : [x, w]
+        const kept = tf.grads(loss((x, w, b) => projectKept(x, mask, w, b)))(args)
+        const full = tf.grads(loss(project))(args)
+        kept.forEach((g, i) => expect(maxAbsDiff(g, full[i])).toBeLessThan(1e-4))
+        tf.dispose([mask, x, up, expected, ...kept, ...full])
+      }),
+      { numRuns: 30, seed: 3 }
+    ))
 })
 
 describe("dense", () => {

@@ -1,5 +1,5 @@
 import { Batching, Random } from "@haemsa/datasets"
-import { WasmIdentity } from "@haemsa/nn"
+import { Layers, RowGather, WasmIdentity } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Backend from "../src/backends/Backend"
@@ -67,5 +67,34 @@ describe("the wasm backend's Identity kernel (WasmIdentity)", () => {
       expect(tensors).toBe(shared.counts[1][0])
       expect(buffers).toBe(shared.counts[1][1])
     }
+  })
+})
+
+describe("the wasm backend's row gather (RowGather) and the packed projection (Layers.projectKept)", () => {
+  it("copies the asked rows, runs and single rows alike, and refuses an index out of range", () => {
+    const x = tf.tensor2d(Array.from({ length: 24 }, (_, i) => i), [6, 4])
+    const index = Int32Array.from([0, 1, 2, 4, 4, 5, 3])
+    expect(RowGather.gatherRows(x, index).arraySync()).toEqual(tf.gather(x, Array.from(index)).arraySync())
+    expect(() => RowGather.gatherRows(x, Int32Array.from([6]))).toThrow(/index 6 at 0 is outside \[0, 6\)/)
+    x.dispose()
+  })
+
+  it("gives the cpu backend's values and gradients on wasm (768-d rows into 64 units, a third of the rows dropped)", async () => {
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.randomNormal([90, 768], 0, 1, "float32", 1) as tf.Tensor2D
+        const w = tf.randomNormal([768, 64], 0, 0.05, "float32", 2) as tf.Tensor2D
+        const bias = tf.randomNormal([64], 0, 1, "float32", 3) as tf.Tensor1D
+        const mask = tf.tensor1d(Array.from({ length: 90 }, (_, i) => (i % 3 === 2 ? 0 : 1)))
+        const up = tf.mul(tf.randomNormal([90, 64], 0, 1, "float32", 4), tf.expandDims(mask, 1))
+        const f = (w: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(Layers.projectKept(x, mask, w as tf.Tensor2D, b as tf.Tensor1D), up))
+        const [gw, gb] = tf.grads(f)([w, bias])
+        return [Layers.projectKept(x, mask, w, bias), gw, gb].map((t) => Array.from(t.dataSync()))
+      })
+    const onWasm = run()
+    await useCpu()
+    const onCpu = run()
+    await Backend.setup("wasm")
+    onWasm.forEach((values, i) => values.forEach((v, j) => expect(Math.abs(v - onCpu[i][j])).toBeLessThan(1e-3)))
   })
 })
