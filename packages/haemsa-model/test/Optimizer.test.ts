@@ -1,7 +1,11 @@
 import { Fused } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
+import * as fc from "fast-check"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import * as Backend from "../src/backends/Backend"
+import * as AdamKernel from "../src/model/AdamKernel"
 import * as Optimizer from "../src/model/Optimizer"
 
 beforeAll(async () => {
@@ -134,6 +138,49 @@ describe("Optimizer.hostAdamStep (Adam on the host, for the training replicas)",
     optimizer.dispose()
     expect(Array.from(adam.weights)).toEqual(Array.from(expected.weights))
     expect(Optimizer.hostAdamState(adam).moments.map((x) => x.shape)).toEqual(expected.state.moments.map((x) => x.shape))
+  })
+
+  it("runs on the WebAssembly kernel, whose results are the JavaScript loop's, bit for bit (any sizes, tails of 1-3 weights)", async () => {
+    const optimizer = Optimizer.adam(0.05)
+    const state = await optimizer.readState()
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 23 }), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }),
+        fc.constantFrom(0, 0.01),
+        fc.integer({ min: 1, max: 1000 }),
+        (sizes, gets, decay, seed) => {
+          const shapes = sizes.map((n) => [n])
+          const n = sizes.reduce((a, b) => a + b, 0)
+          const present = Uint8Array.from(sizes, (_, i) => (gets[i] ? 1 : 0))
+          const onKernel = Optimizer.hostAdam(optimizer, state, seeded(n, seed, 1), shapes, present, decay)!
+          expect(onKernel.kernel).toBeDefined()
+          const { kernel: _kernel, ...rest } = onKernel
+          const inJs: Optimizer.HostAdam = { ...rest, weights: Float32Array.from(onKernel.weights), m: new Float32Array(n), v: new Float32Array(n) }
+          for (let k = 0; k < 3; k++) {
+            const gradient = seeded(n, seed + k + 1, 0.3)
+            Optimizer.hostAdamStep(onKernel, gradient)
+            Optimizer.hostAdamStep(inJs, gradient)
+          }
+          expect(Array.from(onKernel.weights)).toEqual(Array.from(inJs.weights))
+          expect(Array.from(onKernel.m)).toEqual(Array.from(inJs.m))
+          expect(Array.from(onKernel.v)).toEqual(Array.from(inJs.v))
+          expect([onKernel.accBeta1, onKernel.accBeta2, onKernel.iterations]).toEqual([inJs.accBeta1, inJs.accBeta2, inJs.iterations])
+        }
+      ),
+      { numRuns: 60, seed: 5 }
+    )
+    optimizer.dispose()
+  })
+
+  it("embeds AdamKernel.wat assembled (the kernel's source and its bytes agree)", async () => {
+    const wabt = await (await import("wabt")).default()
+    const file = path.join(__dirname, "..", "src", "model", "AdamKernel.wat")
+    const parsed = wabt.parseWat(file, fs.readFileSync(file, "utf8"), { simd: true })
+    parsed.validate()
+    const bytes = Buffer.from(parsed.toBinary({}).buffer).toString("base64")
+    parsed.destroy()
+    expect(AdamKernel.BYTES).toBe(bytes)
   })
 
   it("refuses a state whose moments do not map onto the weights", async () => {

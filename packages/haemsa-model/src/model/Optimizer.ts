@@ -17,6 +17,7 @@
  */
 import { Fused, WebGpuAdam } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
+import * as AdamKernel from "./AdamKernel"
 
 /**
  * tfjs's Adam whose update is one fused kernel per weight on the webgpu backend (see the module
@@ -186,6 +187,8 @@ export interface HostAdam {
   accBeta1: number
   accBeta2: number
   iterations: number
+  /** The WebAssembly SIMD kernel that runs the update (holding `m` and `v`), absent where WebAssembly SIMD is not. */
+  readonly kernel?: AdamKernel.AdamKernel
 }
 
 const sizeOf = (shape: ReadonlyArray<number>) => shape.reduce((a, b) => a * b, 1)
@@ -206,8 +209,9 @@ export const hostAdam = (
   const kept = shapes.flatMap((shape, i) => (present[i] === 1 ? [i] : []))
   if (state.moments.length !== 0 && state.moments.length !== kept.length) return undefined
   const offsets = shapes.map((_, i) => shapes.slice(0, i).reduce((n, s) => n + sizeOf(s), 0))
-  const m = new Float32Array(weights.length)
-  const v = new Float32Array(weights.length)
+  const kernel = AdamKernel.make(weights.length)
+  const m = kernel?.m ?? new Float32Array(weights.length)
+  const v = kernel?.v ?? new Float32Array(weights.length)
   for (let k = 0; k < state.moments.length; k++) {
     const i = kept[k]
     if (state.moments[k].shape.join(",") !== shapes[i].join(",")) return undefined
@@ -224,7 +228,8 @@ export const hostAdam = (
     present: new Uint8Array(present),
     accBeta1: state.accBeta1,
     accBeta2: state.accBeta2,
-    iterations: state.iterations
+    iterations: state.iterations,
+    ...(kernel === undefined ? {} : { kernel })
   }
 }
 
@@ -249,6 +254,10 @@ export const hostAdamStep = (adam: HostAdam, gradient: Float32Array): void => {
   const eps = fr(adam.epsilon)
   const minusLr = fr(-adam.learningRate)
   const { m, v, weights: w } = adam
+  if (adam.kernel !== undefined) {
+    kernelStep(adam, adam.kernel, gradient, [b1, b2, oneMinusB1, oneMinusB2, oneMinusAcc1, oneMinusAcc2, eps, minusLr])
+    return
+  }
   let offset = 0
   adam.shapes.forEach((shape, i) => {
     const end = offset + sizeOf(shape)
@@ -271,6 +280,28 @@ export const hostAdamStep = (adam: HostAdam, gradient: Float32Array): void => {
   }
   adam.accBeta1 = fr(adam.accBeta1 * b1)
   adam.accBeta2 = fr(adam.accBeta2 * b2)
+  adam.iterations++
+}
+
+/** {@link hostAdamStep} on the WebAssembly kernel (the same float32 operations, four weights at a time). */
+const kernelStep = (adam: HostAdam, kernel: AdamKernel.AdamKernel, gradient: Float32Array, constants: ReadonlyArray<number>): void => {
+  const n = adam.weights.length
+  const bytes = Float32Array.BYTES_PER_ELEMENT
+  kernel.weights.set(adam.weights)
+  kernel.gradient.set(gradient)
+  const [b1, b2, ob1, ob2, oa1, oa2, eps, mlr] = constants
+  let offset = 0
+  adam.shapes.forEach((shape, i) => {
+    const size = sizeOf(shape)
+    if (adam.present[i] === 1) {
+      kernel.exports.adam(offset * bytes, (n + offset) * bytes, (2 * n + offset) * bytes, (3 * n + offset) * bytes, size, b1, b2, ob1, ob2, oa1, oa2, eps, mlr)
+    }
+    offset += size
+  })
+  if (adam.weightDecay > 0) kernel.exports.scale(0, n, Math.fround(1 - adam.learningRate * adam.weightDecay))
+  adam.weights.set(kernel.weights)
+  adam.accBeta1 = Math.fround(adam.accBeta1 * b1)
+  adam.accBeta2 = Math.fround(adam.accBeta2 * b2)
   adam.iterations++
 }
 
