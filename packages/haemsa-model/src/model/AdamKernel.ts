@@ -33,7 +33,7 @@ export interface AdamKernel {
   readonly gradient: Float32Array
 }
 
-const decode = (base64: string): Uint8Array => {
+const decode = (base64: string): Uint8Array<ArrayBuffer> => {
   const binary = atob(base64)
   const bytes = new Uint8Array(binary.length)
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
