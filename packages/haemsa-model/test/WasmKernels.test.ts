@@ -1,5 +1,5 @@
 import { Batching, Random } from "@haemsa/datasets"
-import { Layers, RowGather, WasmIdentity } from "@haemsa/nn"
+import { BackwardSaves, Layers, RowGather, WasmIdentity } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Backend from "../src/backends/Backend"
@@ -14,6 +14,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   WasmIdentity.install()
+  BackwardSaves.install()
   await useCpu()
 })
 
@@ -54,11 +55,14 @@ describe("the wasm backend's Identity kernel (WasmIdentity)", () => {
     return { losses, weights, counts }
   }
 
-  it("changes no number of a training run, and leaks neither tensors nor buffers", () => {
+  it("changes no number of a training run, and leaks neither tensors nor buffers (with the shared backward saves too)", () => {
+    expect(BackwardSaves.installed()).toBe(true)
     WasmIdentity.uninstall()
+    BackwardSaves.uninstall()
     expect(WasmIdentity.installed()).toBe(false)
     const copying = train()
     WasmIdentity.install()
+    BackwardSaves.install()
     const shared = train()
     expect(shared.losses).toEqual(copying.losses)
     expect(shared.weights).toEqual(copying.weights)

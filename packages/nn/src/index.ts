@@ -29,3 +29,5 @@ export * as WebGpuLosses from "./webgpu/WebGpuLosses"
 export * as WasmIdentity from "./wasm/WasmIdentity"
 /** Rows of a 2-D tensor by a host index, one memory move per run of rows on wasm and cpu. */
 export * as RowGather from "./RowGather"
+/** Tensors saved for the backward pass share their buffers (wasm, cpu): no kernel call and tape node per save. */
+export * as BackwardSaves from "./BackwardSaves"

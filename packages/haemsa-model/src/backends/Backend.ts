@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { WasmIdentity } from "@haemsa/nn"
+import { BackwardSaves, WasmIdentity } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { Context, Effect, Layer, Schema } from "effect"
 import * as fs from "node:fs"
@@ -290,6 +290,8 @@ export const setup = async (name: string, importer: Importer = defaultImporter, 
   }
   await tf.ready()
   if (name === "wasm") WasmIdentity.install()
+  // (the saves check the active backend themselves: webgpu and tensorflow keep tfjs's clone)
+  BackwardSaves.install()
   if (name === "webgpu") {
     installWebGpuShims(tf.backend())
     if (options.dispatchCaches !== false) WebGpuDispatch.install(tf.backend())
