@@ -406,11 +406,11 @@ export const makeExpert = (
   const bias = tf.tidy(() => tf.variable(tf.tensor1d(body.inputBias), true))
   return {
     variables: Module.prefixed({ input: new Map([["kernel", kernel], ["bias", bias]]), body: body.variables }),
-    apply: ({ x, stepMask }, training) =>
+    apply: ({ packed, stepMask, x }, training) =>
       tf.tidy(() => {
         const [b, t, d] = x.shape
         // padded steps never reach the output: project only the valid ones (the others get the bias)
-        const rows = Layers.projectKept(tf.reshape(x, [b * t, d]), tf.reshape(stepMask, [b * t]), kernel as tf.Tensor2D, bias as tf.Tensor1D)
+        const rows = Layers.projectKept(tf.reshape(x, [b * t, d]), tf.reshape(stepMask, [b * t]), kernel as tf.Tensor2D, bias as tf.Tensor1D, packed)
         return body.apply(tf.reshape(rows, [b, t, body.inputWidth]), stepMask, training)
       })
   }

@@ -91,11 +91,11 @@ export const makeUnifiedExpert = (
         let sum: tf.Tensor3D | undefined
         let stepMask: tf.Tensor2D | undefined
         names.forEach((name, i) => {
-          const { x, stepMask: steps } = inputs[name]
+          const { packed, stepMask: steps, x } = inputs[name]
           const [, tm, d] = x.shape
           const keep = tf.mul(steps, tf.slice(modalityMask, [0, columns[i]], [b, 1])) as tf.Tensor2D
-          // rows with keep = 0 are multiplied by 0 below: project only the others
-          const rows = Layers.projectKept(tf.reshape(x, [b * tm, d]), tf.reshape(keep, [b * tm]), kernels.get(name) as tf.Tensor2D)
+          // rows with keep = 0 are multiplied by 0 below: project only the others (or the valid steps packed for every expert)
+          const rows = Layers.projectKept(tf.reshape(x, [b * tm, d]), tf.reshape(keep, [b * tm]), kernels.get(name) as tf.Tensor2D, undefined, packed)
           const scale = gates === undefined ? keep : tf.mul(keep, tf.slice(gates, [0, columns[i]], [-1, 1]))
           const part = tf.mul(tf.reshape(rows, [b, tm, body.inputWidth]), tf.expandDims(scale, 2)) as tf.Tensor3D
           sum = sum === undefined ? part : tf.add(sum, part)

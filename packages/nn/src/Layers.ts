@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs"
 import { customOp } from "./CustomOp"
 import * as Fused from "./Fused"
 import { gatherRows } from "./RowGather"
-import type { Module, SeedSource } from "./Module"
+import type { Module, PackedRows, RowSelection, SeedSource } from "./Module"
 
 /** The nonlinearities a dense layer can end with. */
 export type Activation = "relu" | "gelu" | "tanh" | "linear"
@@ -107,14 +107,17 @@ const linearWithBias = customOp(([a, w, bias], save) => {
  * {@link linear} for a module's input rows `x`, which are often plain data: the gradient for `x`
  * is computed only when `x` itself depends on the variables being differentiated (for example an
  * upstream embedding), never otherwise. It is carried by a zero-valued term added to the product:
- * tfjs prunes that term's backward pass when `x` is off the gradient path.
+ * tfjs prunes that term's backward pass when `x` is off the gradient path. `xT`, when given, is x
+ * transposed (d, N): the weight gradient uses it instead of transposing x.
  */
-export const project = (x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D => {
+export const project = (x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D, xT?: tf.Tensor2D): tf.Tensor2D => {
   const weightPath = customOp((params, save) => {
-    save([x])
+    // with x's transpose at hand (`PackedRows.rowsT`) the weight gradient is one plain matMul
+    save([xT ?? x])
+    const dw = (saved: tf.Tensor, dy: tf.Tensor) => (xT === undefined ? weightGrad(saved, dy) : tf.matMul(saved as tf.Tensor2D, dy as tf.Tensor2D))
     return {
       value: bias === undefined ? tf.matMul(x, w) : tf.fused.matMul({ a: x, b: w, bias }),
-      gradFunc: (dy, [sx]) => (bias === undefined ? weightGrad(sx, dy) : [weightGrad(sx, dy), tf.sum(dy, 0)])
+      gradFunc: (dy, [saved]) => (bias === undefined ? dw(saved, dy) : [dw(saved, dy), tf.sum(dy, 0)])
     }
   })
   const inputPath = customOp((_, save) => {
@@ -152,17 +155,6 @@ export const expandRows = (y: tf.Tensor2D, fill: tf.Tensor2D, kept: RowSelection
     gradFunc: (dy) => [gatherRows(dy as tf.Tensor2D, kept.rows), tf.sum(gatherRows(dy as tf.Tensor2D, kept.dropped), 0, true)]
   }))(y, fill) as tf.Tensor2D
 
-/** Which of N rows are kept (host indices): the kept rows, the others, and each row's source in `[kept rows; filler]`. */
-export interface RowSelection {
-  readonly n: number
-  /** Indices of the kept rows, ascending (K). */
-  readonly rows: Int32Array
-  /** Indices of the other rows, ascending (N - K). */
-  readonly dropped: Int32Array
-  /** (N): the kept position of a kept row, K for any other row. */
-  readonly places: Int32Array
-}
-
 /** The {@link RowSelection} of the nonzero entries of `mask` (length N). */
 export const rowSelection = (mask: ArrayLike<number>): RowSelection => {
   const n = mask.length
@@ -183,31 +175,56 @@ export const rowSelection = (mask: ArrayLike<number>): RowSelection => {
   return { n, rows, dropped, places }
 }
 
-/** The fewest dropped rows, as a fraction of all, for which {@link projectKept} packs the kept rows. */
+/** The fewest dropped rows, as a fraction of all, for which rows are packed ({@link projectKept}, {@link packRows}). */
 export const PACK_FRACTION = 0.1
 
 /** The smallest `d · m` of a projection that {@link projectKept} packs (narrow inputs cost less than the gathers). */
 export const PACK_WIDTH = 4096
 
+/** The narrowest input whose rows {@link packRows} packs for all its projections (64: PACK_WIDTH at 64 units). */
+export const PACK_DIM = 64
+
+/** Whether packing the rows of `selection` pays: at least {@link PACK_FRACTION} of them dropped. */
+const worthPacking = (selection: RowSelection): boolean => selection.dropped.length >= PACK_FRACTION * selection.n
+
+/**
+ * The rows of x (N, d) where `rowMask` (N) is nonzero, gathered once for several projections of
+ * them ({@link projectKept} with `packed`), with their transpose when `training` (every projection's
+ * weight gradient then needs no transpose of its own). Undefined when packing does not pay: on
+ * webgpu, for inputs narrower than {@link PACK_DIM}, with fewer than {@link PACK_FRACTION} of the
+ * rows dropped, or none kept.
+ */
+export const packRows = (x: tf.Tensor2D, rowMask: tf.Tensor, training: boolean): PackedRows | undefined => {
+  if (transposeByFlag() || x.shape[1] < PACK_DIM) return undefined
+  const selection = rowSelection(rowMask.dataSync())
+  if (!worthPacking(selection) || selection.rows.length === 0) return undefined
+  const rows = takeRows(x, selection)
+  return { selection, rows, ...(training ? { rowsT: tf.transpose(rows) } : {}) }
+}
+
 /**
  * {@link project} of the rows of x (N, d) where `rowMask` (N) is nonzero; every other row of the
  * result is what a zero row gives (`bias`, or zeros). For a caller whose later steps ignore those
  * rows (padded time steps, absent modalities) this is the same function at a fraction of the FLOPs:
- * the kept rows are gathered, projected and put back in place (gradients included). It packs only
- * off webgpu (it reads the mask on the host), when `d · m >= PACK_WIDTH` and at least
- * `PACK_FRACTION` of the rows are dropped; otherwise it is `project` itself.
+ * the kept rows are gathered, projected and put back in place (gradients included). `packed`, rows
+ * of x already gathered by {@link packRows} for a mask that keeps at least the rows `rowMask` keeps,
+ * are used as they are (the rows it keeps beyond `rowMask` get their projection, which the caller
+ * ignores). Without it, it packs only off webgpu (it reads the mask on the host), when
+ * `d · m >= PACK_WIDTH` and at least `PACK_FRACTION` of the rows are dropped; otherwise it is
+ * `project` itself.
  */
-export const projectKept = (x: tf.Tensor2D, rowMask: tf.Tensor, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D =>
+export const projectKept = (x: tf.Tensor2D, rowMask: tf.Tensor, w: tf.Tensor2D, bias?: tf.Tensor1D, packed?: PackedRows): tf.Tensor2D =>
   tf.tidy(() => {
-    const [n, d] = x.shape
+    const d = x.shape[1]
     const m = w.shape[1]
+    const fill = () => (bias === undefined ? tf.zeros([1, m]) : tf.reshape(bias, [1, m])) as tf.Tensor2D
+    if (packed !== undefined) return expandRows(project(packed.rows, w, bias, packed.rowsT), fill(), packed.selection)
     if (transposeByFlag() || d * m < PACK_WIDTH) return project(x, w, bias)
     const selection = rowSelection(rowMask.dataSync())
-    if (selection.dropped.length < PACK_FRACTION * n) return project(x, w, bias)
-    const fill = (bias === undefined ? tf.zeros([1, m]) : tf.reshape(bias, [1, m])) as tf.Tensor2D
+    if (!worthPacking(selection)) return project(x, w, bias)
     // nothing kept (rare): zero gradients for w and bias, as project would give them, not none
-    if (selection.rows.length === 0) return tf.add(tf.mul(project(x, w, bias), 0), fill) as tf.Tensor2D
-    return expandRows(project(takeRows(x, selection), w, bias), fill, selection)
+    if (selection.rows.length === 0) return tf.add(tf.mul(project(x, w, bias), 0), fill()) as tf.Tensor2D
+    return expandRows(project(takeRows(x, selection), w, bias), fill(), selection)
   })
 
 /**

@@ -21,6 +21,31 @@ export interface SequenceInput {
   readonly x: tf.Tensor3D
   /** (B, T) float 1 for a valid step, 0 for padding. A sample of a missing modality has all zeros. */
   readonly stepMask: tf.Tensor2D
+  /**
+   * Optional: the valid steps' rows of x, gathered once for every first linear map that projects
+   * them (the modality's expert and the unified expert; see `Layers.packRows`).
+   */
+  readonly packed?: PackedRows
+}
+
+/** Which of N rows are kept (host indices): the kept rows, the others, and each row's source in `[kept rows; filler]`. */
+export interface RowSelection {
+  readonly n: number
+  /** Indices of the kept rows, ascending (K). */
+  readonly rows: Int32Array
+  /** Indices of the other rows, ascending (N - K). */
+  readonly dropped: Int32Array
+  /** (N): the kept position of a kept row, K for any other row. */
+  readonly places: Int32Array
+}
+
+/** The kept rows of a (N, d) input: which ones, the (K, d) rows, and in training their (d, K) transpose. */
+export interface PackedRows {
+  readonly selection: RowSelection
+  /** (K, d) the kept rows. */
+  readonly rows: tf.Tensor2D
+  /** (d, K) the kept rows transposed, for the weight gradient of every projection of them (training only). */
+  readonly rowsT?: tf.Tensor2D
 }
 
 /** Seeded randomness for initialisers and dropout: each call gives a fresh integer seed. */

@@ -12,6 +12,7 @@ import {
   maskedMean,
   maskedSoftmax,
   PACK_WIDTH,
+  packRows,
   project,
   projectKept,
   splitSteps,
@@ -85,6 +86,49 @@ describe("projectKept", () => {
       }),
       { numRuns: 30, seed: 3 }
     ))
+})
+
+describe("packRows", () => {
+  const d = 64
+  const m = 8
+  const w = tf.randomNormal([d, m], 0, 0.2, "float32", 21) as tf.Tensor2D
+  const bias = tf.randomNormal([m], 0, 1, "float32", 22) as tf.Tensor1D
+
+  it("serves several projections of the same rows: each equals project on the rows its own mask keeps, gradients included", () =>
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.boolean()), { minLength: 2, maxLength: 24 }), fc.integer(), fc.boolean(), (flags, seed, training) => {
+        const n = flags.length
+        const steps = tf.tensor1d(flags.map(([valid]) => (valid ? 1 : 0)))
+        // a second consumer keeps a subset of the valid rows (the unified expert: valid and present)
+        const subset = tf.tensor1d(flags.map(([valid, present]) => (valid && present ? 1 : 0)))
+        const x = tf.randomNormal([n, d], 0, 1, "float32", seed) as tf.Tensor2D
+        const up = [steps, subset].map((mask, i) => tf.mul(tf.randomNormal([n, m], 0, 1, "float32", seed + 1 + i), tf.expandDims(mask, 1)))
+        const loss = (packedOrNot: boolean) => (input: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => {
+          const rows = tf.mul(input, 1) as tf.Tensor2D
+          const packed = packedOrNot ? packRows(rows, steps, training) : undefined
+          const first = projectKept(rows, steps, w as tf.Tensor2D, b as tf.Tensor1D, packed)
+          const second = projectKept(rows, subset, w as tf.Tensor2D, undefined, packed)
+          return tf.add(tf.sum(tf.mul(first, up[0])), tf.sum(tf.mul(second, up[1])))
+        }
+        const packed = tf.grads(loss(true))([x, w, bias])
+        const plain = tf.grads(loss(false))([x, w, bias])
+        packed.forEach((g, i) => expect(maxAbsDiff(g, plain[i])).toBeLessThan(1e-4))
+        expect(Math.abs(loss(true)(x, w, bias).dataSync()[0] - loss(false)(x, w, bias).dataSync()[0])).toBeLessThan(1e-3)
+        tf.dispose([steps, subset, x, ...up, ...packed, ...plain])
+      }),
+      { numRuns: 30, seed: 4 }
+    ))
+
+  it("packs only when it pays: not for narrow inputs, nor with fewer than a tenth of the rows dropped", () => {
+    const all = tf.ones([20])
+    expect(packRows(tf.ones([20, d]) as tf.Tensor2D, all, true)).toBeUndefined()
+    expect(packRows(tf.ones([20, d - 1]) as tf.Tensor2D, tf.zeros([20]).add(tf.oneHot(0, 20).cast("float32")), true)).toBeUndefined()
+    const half = tf.tensor1d(Array.from({ length: 20 }, (_, i) => i % 2))
+    const p = packRows(tf.ones([20, d]) as tf.Tensor2D, half, true)!
+    expect(p.rows.shape).toEqual([10, d])
+    expect(p.rowsT?.shape).toEqual([d, 10])
+    expect(packRows(tf.ones([20, d]) as tf.Tensor2D, half, false)!.rowsT).toBeUndefined()
+  })
 })
 
 describe("dense", () => {

@@ -204,8 +204,8 @@ interface Builder {
   readonly add: <M extends { readonly variables: ReadonlyMap<string, tf.Variable> }>(name: string, module: M) => M
   /** A tower for task k: (B, d_h) -> (B, 1) regression, (B, 7) classes or (B, 2) an emotion. */
   readonly tower: (task: string) => Module.Module<tf.Tensor2D, tf.Tensor2D>
-  /** The inputs x_m (B, T_m, d_m) with their step masks (B, T_m), by modality. */
-  readonly inputsOf: (batch: BatchTensors) => Record<string, Module.SequenceInput>
+  /** The inputs x_m (B, T_m, d_m) with their step masks (B, T_m), by modality, and a wide modality's valid rows packed once (`Layers.packRows`; transposed too when training). */
+  readonly inputsOf: (batch: BatchTensors, training: boolean) => Record<string, Module.SequenceInput>
   /** The task outputs from each task's head: (B) regression and (B, 7) class logits, or (B, E, 2) emotion logits. */
   readonly taskOutputs: (heads: Readonly<Record<string, tf.Tensor2D>>) => Pick<Outputs, "regression" | "classLogits" | "emotionLogits">
   /** The network: the variables added so far, and its forward pass. */
@@ -268,8 +268,15 @@ const makeBuilder = (
     add,
     tower: (task) =>
       fusion.tower({ depth: spec.tower.depth, width: spec.tower.width, outDim: taskOut(task), dropout: spec.dropout, activation: "relu" }, spec.hidden, seeds),
-    inputsOf: (batch) =>
-      Object.fromEntries(modalities.map((m) => [m, { x: m === "text" ? text!.apply(batch) : batch.x[m]!, stepMask: batch.stepMask[m]! }])),
+    inputsOf: (batch, training) =>
+      Object.fromEntries(modalities.map((m) => {
+        const x = m === "text" ? text!.apply(batch) : batch.x[m]! // (B, T, d)
+        const stepMask = batch.stepMask[m]! // (B, T)
+        const [n, t, dim] = x.shape
+        // a wide modality's valid steps, gathered once for its expert and the unified expert
+        const packed = Layers.packRows(tf.reshape(x, [n * t, dim]), tf.reshape(stepMask, [n * t]), training)
+        return [m, { x, stepMask, ...(packed === undefined ? {} : { packed }) }]
+      })),
     taskOutputs: (heads) =>
       info.task === "emotions"
         ? { emotionLogits: tf.stack(emotions.map((e) => heads[e]), 1) as tf.Tensor3D }
@@ -307,7 +314,7 @@ const haemsa = (b: Builder): Network => {
   const expertNames = [...modalities, "unified", ...Array.from({ length: depth }, (_, i) => `level${i + 1}`)]
 
   return b.network(expertNames, (batch, training) => {
-    const x = b.inputsOf(batch) // x_m: (B, T_m, d_m)
+    const x = b.inputsOf(batch, training) // x_m: (B, T_m, d_m)
     const mask = maskColumns(batch.modalityMask, modalities) // (B, M)
     const h = modalities.map((m) => local[m].apply(x[m], training)) // h_m = f_m(x_m): M x (B, d_h)
     const g = gates?.values() // (1, M) modality gates g_m, or none
@@ -351,7 +358,7 @@ const earlyFusion = (b: Builder): Network => {
 
   return b.network([], (batch, training) => {
     const mask = maskColumns(batch.modalityMask, modalities) // (B, M)
-    const h = encoder.apply({ inputs: b.inputsOf(batch), modalityMask: mask, order: modalities }, training) // (B, d_h)
+    const h = encoder.apply({ inputs: b.inputsOf(batch, training), modalityMask: mask, order: modalities }, training) // (B, d_h)
     return { ...b.taskOutputs(perTask(tasks, (k) => towers[k].apply(h, training))), unimodal: {} } // y_k = tower_k(h)
   })
 }
@@ -368,7 +375,7 @@ const lateFusion = (b: Builder): Network => {
   const towers = Object.fromEntries(modalities.map((m) => [m, perTask(tasks, (k) => b.add(`tower/${m}/${k}`, b.tower(k)))]))
 
   return b.network([], (batch, training) => {
-    const x = b.inputsOf(batch) // x_m: (B, T_m, d_m)
+    const x = b.inputsOf(batch, training) // x_m: (B, T_m, d_m)
     const mask = maskColumns(batch.modalityMask, modalities) // (B, M)
     const count = tf.maximum(tf.sum(mask, 1, true), 1) // (B, 1): modalities present
     const h = modalities.map((m) => encoders[m].apply(x[m], training)) // h_m = f_m(x_m): M x (B, d_h)
