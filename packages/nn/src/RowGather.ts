@@ -43,30 +43,38 @@ const checkIndex = (index: Int32Array, n: number): void => {
   }
 }
 
-const wasmKernel: tf.KernelFunc = ({ attrs, backend, inputs }) => {
-  const x = inputs.x as tf.TensorInfo
-  const index = (attrs as unknown as { index: Int32Array }).index
-  const [n, d] = x.shape
-  checkIndex(index, n)
-  const wasm = backend as unknown as WasmBackendLike
-  const out = wasm.makeOutput([index.length, d], "float32")
-  const source = wasm.typedArrayFromHeap(x)
-  const target = wasm.typedArrayFromHeap(out)
-  copyRuns(index, d, (from, to, at) => target.set(source.subarray(from, to), at))
-  return out
+/** Where a backend's kernel reads x and writes its (rows, d) output, and how it hands the output back. */
+interface Buffers {
+  readonly source: Float32Array
+  readonly target: Float32Array
+  readonly output: () => tf.TensorInfo
 }
 
-const cpuKernel: tf.KernelFunc = ({ attrs, backend, inputs }) => {
+/** The kernel over a backend's {@link Buffers}: check the index, copy the runs, return the output. */
+const kernelOver = (buffers: (backend: unknown, x: tf.TensorInfo, shape: [number, number]) => Buffers): tf.KernelFunc =>
+({ attrs, backend, inputs }) => {
   const x = inputs.x as tf.TensorInfo
   const index = (attrs as unknown as { index: Int32Array }).index
   const [n, d] = x.shape
   checkIndex(index, n)
-  const cpu = backend as unknown as CpuBackendLike
-  const source = cpu.data.get(x.dataId).values
-  const target = new Float32Array(index.length * d)
+  const { output, source, target } = buffers(backend, x, [index.length, d])
   copyRuns(index, d, (from, to, at) => target.set(source.subarray(from, to), at))
-  return cpu.makeTensorInfo([index.length, d], "float32", target)
+  return output()
 }
+
+/** On wasm: views of the heap (the output is made first). */
+const wasmKernel = kernelOver((backend, x, shape) => {
+  const wasm = backend as WasmBackendLike
+  const out = wasm.makeOutput(shape, "float32")
+  return { source: wasm.typedArrayFromHeap(x), target: wasm.typedArrayFromHeap(out), output: () => out }
+})
+
+/** On cpu: the input's values, and a new array that becomes the output. */
+const cpuKernel = kernelOver((backend, x, shape) => {
+  const cpu = backend as CpuBackendLike
+  const target = new Float32Array(shape[0] * shape[1])
+  return { source: cpu.data.get(x.dataId).values, target, output: () => cpu.makeTensorInfo(shape, "float32", target) }
+})
 
 for (const [backendName, kernelFunc] of [["wasm", wasmKernel], ["cpu", cpuKernel]] as const) {
   if (tf.getKernel(KERNEL, backendName) === undefined) tf.registerKernel({ kernelName: KERNEL, backendName, kernelFunc })
