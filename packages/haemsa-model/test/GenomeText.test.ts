@@ -6,12 +6,11 @@
  * a genome choosing the vectors trained on them (in process and in a worker thread alike).
  */
 import type { Dataset } from "@haemsa/datasets"
-import { DatasetLoader, Tokenizer } from "@haemsa/datasets"
+import { DatasetLoader } from "@haemsa/datasets"
 import { FitnessEvaluator } from "@haemsa/evo-search"
 import { Effect, Layer } from "effect"
 import * as fc from "fast-check"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as ArchitectureSpec from "../src/model/ArchitectureSpec"
@@ -19,7 +18,7 @@ import * as TextFeatures from "../src/model/TextFeatures"
 import * as Environment from "../src/Environment"
 import * as Genome from "../src/search/Genome"
 import * as SearchEvaluator from "../src/search/SearchEvaluator"
-import { MOSI_REAL, tinySpec } from "./Support"
+import { MOSI_REAL, tempCacheFolder, tinySpec, transcriptWords } from "./Support"
 
 const gene = fc.double({ min: 0, max: 1, noNaN: true })
 const genome = fc.array(gene, { minLength: Genome.GENE_COUNT, maxLength: Genome.GENE_COUNT })
@@ -97,13 +96,12 @@ describe("SearchEvaluator.makeSpace", () => {
 describe("a search choosing the text features on mosi-real", () => {
   let root: string
   let options: SearchEvaluator.EvaluatorOptions
-  const previousCache = process.env["HAEMSA_CACHE"]
+  const folder = tempCacheFolder("haemsa-genome-text-")
 
   beforeAll(async () => {
-    root = fs.mkdtempSync(path.join(os.tmpdir(), "haemsa-genome-text-"))
-    process.env["HAEMSA_CACHE"] = path.join(root, "cache")
+    root = folder.make()
     const plain = await Effect.runPromise(DatasetLoader.load(MOSI_REAL))
-    const words = [...new Set(plain.splits.train.rawText!.flatMap((t) => Tokenizer.tokenize(t)))].sort()
+    const words = [...transcriptWords(plain.splits.train)].sort()
     const file = path.join(root, "vectors.txt")
     fs.writeFileSync(file, words.map((w, i) => `${w} ${Math.sin(i).toFixed(4)} ${Math.cos(i).toFixed(4)}`).join("\n") + "\n")
     options = {
@@ -113,11 +111,7 @@ describe("a search choosing the text features on mosi-real", () => {
       textFeatures: { kind: "vectors", source: file, lexicon: true }
     }
   }, 60_000)
-  afterAll(() => {
-    if (previousCache === undefined) delete process.env["HAEMSA_CACHE"]
-    else process.env["HAEMSA_CACHE"] = previousCache
-    fs.rmSync(root, { recursive: true, force: true })
-  })
+  afterAll(folder.restore)
 
   it("loads the data with both text features, once each", async () => {
     const data = await Effect.runPromise(SearchEvaluator.loadSearchData(options).pipe(Effect.provide(DatasetLoader.DatasetLoader.layer)))

@@ -10,7 +10,6 @@ import type { Dataset } from "@haemsa/datasets"
 import { DatasetLoader, Normalize, Tokenizer, WordVectors } from "@haemsa/datasets"
 import { Effect } from "effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Checkpoint from "../src/model/Checkpoint"
@@ -19,7 +18,7 @@ import * as Evaluate from "../src/model/Evaluate"
 import * as Experiment from "../src/model/Experiment"
 import * as Network from "../src/model/Network"
 import type * as Predict from "../src/model/Predict"
-import { buildNet, cli, MOSI_REAL, tinySpec, useCpu } from "./Support"
+import { buildNet, cli, MOSI_REAL, tempCacheFolder, tinySpec, transcriptWords, useCpu, writeVectorFile } from "./Support"
 
 let root: string
 let checkpoint: string
@@ -32,19 +31,17 @@ let scored: Float32Array
 /** A word of the test transcripts that no training transcript has, in the vector file. */
 let testOnly: string
 let trainWords: Set<string>
-const previousCache = process.env["HAEMSA_CACHE"]
+const folder = tempCacheFolder("haemsa-predict-vectors-")
 
 beforeAll(async () => {
   await useCpu()
-  root = fs.mkdtempSync(path.join(os.tmpdir(), "haemsa-predict-vectors-"))
-  process.env["HAEMSA_CACHE"] = path.join(root, "cache")
+  root = folder.make()
   const plain = await Effect.runPromise(DatasetLoader.load(MOSI_REAL))
-  const words = (s: Dataset.Split) => new Set(s.rawText!.flatMap((t) => Tokenizer.tokenize(t)))
-  trainWords = words(plain.splits.train)
-  testOnly = [...words(plain.splits.test)].filter((w) => !trainWords.has(w)).sort()[0]
+  trainWords = transcriptWords(plain.splits.train)
+  testOnly = [...transcriptWords(plain.splits.test)].filter((w) => !trainWords.has(w)).sort()[0]
   const inFile = [...[...trainWords].sort().filter((_, i) => i % 2 === 0), testOnly]
   vectorFile = path.join(root, "vectors.txt")
-  fs.writeFileSync(vectorFile, inFile.map((w, i) => `${w} ${[1, 2, 3].map((k) => Math.sin(i * k + 1).toFixed(4)).join(" ")}`).join("\n") + "\n")
+  writeVectorFile(vectorFile, inFile)
   vectors = await Effect.runPromise(WordVectors.load(vectorFile))
 
   const raw = await Effect.runPromise(DatasetLoader.load(MOSI_REAL, { textFeatures: { vectors, lexicon: true } }))
@@ -65,11 +62,7 @@ beforeAll(async () => {
     Network.dispose(net)
   }
 }, 120_000)
-afterAll(() => {
-  if (previousCache === undefined) delete process.env["HAEMSA_CACHE"]
-  else process.env["HAEMSA_CACHE"] = previousCache
-  fs.rmSync(root, { recursive: true, force: true })
-})
+afterAll(folder.restore)
 
 const predict = (...argv: string[]) => cli("predict", "--checkpoint", checkpoint, "--backend", "cpu", ...argv)
 

@@ -4,12 +4,14 @@
  * command line and backend setup run for their output or error.
  */
 import type { Dataset as D } from "@haemsa/datasets"
-import { Normalize, Synthetic } from "@haemsa/datasets"
+import { Normalize, Synthetic, Tokenizer } from "@haemsa/datasets"
 import { Distillation, TaskLosses } from "@haemsa/kd-losses"
 import { directory } from "@haemsa/mosi-real"
 import { FIXTURES } from "@haemsa/test-helpers"
 import * as tf from "@tensorflow/tfjs"
 import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { expect } from "vitest"
 import type * as ArchitectureSpec from "../src/model/ArchitectureSpec"
@@ -191,4 +193,33 @@ export const setupError = async (name: string, importer?: Backend.Importer): Pro
   const error = await Backend.setup(name, importer).then(() => undefined, (e) => e)
   expect(error).toBeInstanceOf(Backend.BackendError)
   return error
+}
+
+/** The distinct tokens of a split's raw transcripts. */
+export const transcriptWords = (split: D.Split): Set<string> => new Set(split.rawText!.flatMap((t) => Tokenizer.tokenize(t)))
+
+/** Write a GloVe-format file of `words`, each with a seeded 3-d vector (word i: sin(i·k + 1), k = 1, 2, 3). */
+export const writeVectorFile = (file: string, words: ReadonlyArray<string>): void =>
+  fs.writeFileSync(file, words.map((w, i) => `${w} ${[1, 2, 3].map((k) => Math.sin(i * k + 1).toFixed(4)).join(" ")}`).join("\n") + "\n")
+
+/**
+ * A temporary folder for one test file, with the word-vector cache (`HAEMSA_CACHE`) inside it:
+ * `make()` (in beforeAll) creates it and points the cache there; `restore()` (in afterAll) puts the
+ * previous `HAEMSA_CACHE` back and removes the folder.
+ */
+export const tempCacheFolder = (prefix: string) => {
+  const previous = process.env["HAEMSA_CACHE"]
+  let root: string | undefined
+  return {
+    make: (): string => {
+      root = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+      process.env["HAEMSA_CACHE"] = path.join(root, "cache")
+      return root
+    },
+    restore: (): void => {
+      if (previous === undefined) delete process.env["HAEMSA_CACHE"]
+      else process.env["HAEMSA_CACHE"] = previous
+      if (root !== undefined) fs.rmSync(root, { recursive: true, force: true })
+    }
+  }
 }

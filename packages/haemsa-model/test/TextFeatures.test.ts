@@ -9,18 +9,16 @@
  * synthetic data is a usage error, a bad vector file an error naming the file and line (exit 1, as
  * other data errors).
  */
-import type { Dataset } from "@haemsa/datasets"
-import { DatasetLoader, Errors, Tokenizer } from "@haemsa/datasets"
+import { DatasetLoader, Errors } from "@haemsa/datasets"
 import { Effect, Exit } from "effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Checkpoint from "../src/model/Checkpoint"
 import type * as Experiment from "../src/model/Experiment"
 import * as TextFeatures from "../src/model/TextFeatures"
 import * as Predict from "../src/model/Predict"
-import { cli, FIXTURES, MMSA, MOSI_REAL, tinySpec, useCpu } from "./Support"
+import { cli, FIXTURES, MMSA, MOSI_REAL, tempCacheFolder, tinySpec, transcriptWords, useCpu, writeVectorFile } from "./Support"
 
 let root: string
 let vectorFile: string
@@ -28,18 +26,16 @@ let specFile: string
 let checkpoint: string
 let trainWords: Array<string>
 let report: Experiment.TrainReport
-const previousCache = process.env["HAEMSA_CACHE"]
+const folder = tempCacheFolder("haemsa-text-features-")
 
 beforeAll(async () => {
   await useCpu()
-  root = fs.mkdtempSync(path.join(os.tmpdir(), "haemsa-text-features-"))
-  process.env["HAEMSA_CACHE"] = path.join(root, "cache")
+  root = folder.make()
   const plain = await Effect.runPromise(DatasetLoader.load(MOSI_REAL))
-  const words = (s: Dataset.Split) => new Set(s.rawText!.flatMap((t) => Tokenizer.tokenize(t)))
-  trainWords = [...words(plain.splits.train)].sort()
+  trainWords = [...transcriptWords(plain.splits.train)].sort()
   vectorFile = path.join(root, "vectors.txt")
   const inFile = trainWords.filter((_, i) => i % 2 === 0)
-  fs.writeFileSync(vectorFile, inFile.map((w, i) => `${w} ${[1, 2, 3].map((k) => Math.sin(i * k + 1).toFixed(4)).join(" ")}`).join("\n") + "\n")
+  writeVectorFile(vectorFile, inFile)
   specFile = path.join(root, "spec.json")
   fs.writeFileSync(specFile, JSON.stringify(tinySpec("haemsa", "meanpool", { modalities: ["text", "audio"] })))
   checkpoint = path.join(root, "ckpt")
@@ -52,11 +48,7 @@ beforeAll(async () => {
   expect(r.code).toBe(0)
   report = JSON.parse(fs.readFileSync(json, "utf8"))
 }, 180_000)
-afterAll(() => {
-  if (previousCache === undefined) delete process.env["HAEMSA_CACHE"]
-  else process.env["HAEMSA_CACHE"] = previousCache
-  fs.rmSync(root, { recursive: true, force: true })
-})
+afterAll(folder.restore)
 
 describe("TextFeatures", () => {
   it("parses glove, tokens and a path; the lexicon follows the default unless given", () => {
