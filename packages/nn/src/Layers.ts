@@ -83,7 +83,6 @@ const transposeByFlag = (): boolean => tf.getBackend() === "webgpu"
 /** `dy · wᵀ` and `aᵀ · dy`: explicit transposes, or matMul's flags on webgpu. */
 const inputGrad = (dy: tf.Tensor, w: tf.Tensor) =>
   transposeByFlag() ? tf.matMul(dy as tf.Tensor2D, w as tf.Tensor2D, false, true) : tf.matMul(dy as tf.Tensor2D, tf.transpose(w as tf.Tensor2D))
-
 const weightGrad = (a: tf.Tensor, dy: tf.Tensor) =>
   transposeByFlag() ? tf.matMul(a as tf.Tensor2D, dy as tf.Tensor2D, true, false) : tf.matMul(tf.transpose(a as tf.Tensor2D), dy as tf.Tensor2D)
 
@@ -202,6 +201,9 @@ export const packRows = (x: tf.Tensor2D, rowMask: tf.Tensor, training: boolean):
   return { selection, rows, ...(training ? { rowsT: tf.transpose(rows) } : {}) }
 }
 
+/** What {@link project} gives a zero row (1, m): the bias, or zeros. */
+const zeroRow = (m: number, bias?: tf.Tensor1D): tf.Tensor2D => (bias === undefined ? tf.zeros([1, m]) : tf.reshape(bias, [1, m])) as tf.Tensor2D
+
 /**
  * {@link project} of the rows of x (N, d) where `rowMask` (N) is nonzero; every other row of the
  * result is what a zero row gives (`bias`, or zeros). For a caller whose later steps ignore those
@@ -217,14 +219,16 @@ export const projectKept = (x: tf.Tensor2D, rowMask: tf.Tensor, w: tf.Tensor2D, 
   tf.tidy(() => {
     const d = x.shape[1]
     const m = w.shape[1]
-    const fill = () => (bias === undefined ? tf.zeros([1, m]) : tf.reshape(bias, [1, m])) as tf.Tensor2D
-    if (packed !== undefined) return expandRows(project(packed.rows, w, bias, packed.rowsT), fill(), packed.selection)
-    if (transposeByFlag() || d * m < PACK_WIDTH) return project(x, w, bias)
-    const selection = rowSelection(rowMask.dataSync())
-    if (!worthPacking(selection)) return project(x, w, bias)
-    // nothing kept (rare): zero gradients for w and bias, as project would give them, not none
-    if (selection.rows.length === 0) return tf.add(tf.mul(project(x, w, bias), 0), fill()) as tf.Tensor2D
-    return expandRows(project(takeRows(x, selection), w, bias), fill(), selection)
+    let rows = packed
+    if (rows === undefined) {
+      if (transposeByFlag() || d * m < PACK_WIDTH) return project(x, w, bias)
+      const selection = rowSelection(rowMask.dataSync())
+      if (!worthPacking(selection)) return project(x, w, bias)
+      // nothing kept (rare): zero gradients for w and bias, as project would give them, not none
+      if (selection.rows.length === 0) return tf.add(tf.mul(project(x, w, bias), 0), zeroRow(m, bias)) as tf.Tensor2D
+      rows = { selection, rows: takeRows(x, selection) }
+    }
+    return expandRows(project(rows.rows, w, bias, rows.rowsT), zeroRow(m, bias), rows.selection)
   })
 
 /**

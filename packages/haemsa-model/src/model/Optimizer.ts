@@ -245,64 +245,78 @@ export const hostAdam = (
  */
 export const hostAdamStep = (adam: HostAdam, gradient: Float32Array): void => {
   const fr = Math.fround
-  const b1 = fr(adam.beta1)
-  const b2 = fr(adam.beta2)
-  const oneMinusB1 = fr(1 - adam.beta1)
-  const oneMinusB2 = fr(1 - adam.beta2)
-  const oneMinusAcc1 = fr(1 - adam.accBeta1)
-  const oneMinusAcc2 = fr(1 - adam.accBeta2)
-  const eps = fr(adam.epsilon)
-  const minusLr = fr(-adam.learningRate)
-  const { m, v, weights: w } = adam
-  if (adam.kernel !== undefined) {
-    kernelStep(adam, adam.kernel, gradient, [b1, b2, oneMinusB1, oneMinusB2, oneMinusAcc1, oneMinusAcc2, eps, minusLr])
-    return
+  const constants: AdamConstants = {
+    b1: fr(adam.beta1),
+    b2: fr(adam.beta2),
+    oneMinusB1: fr(1 - adam.beta1),
+    oneMinusB2: fr(1 - adam.beta2),
+    oneMinusAcc1: fr(1 - adam.accBeta1),
+    oneMinusAcc2: fr(1 - adam.accBeta2),
+    eps: fr(adam.epsilon),
+    minusLr: fr(-adam.learningRate)
   }
-  let offset = 0
-  adam.shapes.forEach((shape, i) => {
-    const end = offset + sizeOf(shape)
-    if (adam.present[i] === 1) {
-      for (let j = offset; j < end; j++) {
-        const g = gradient[j]
-        const m1 = fr(fr(m[j] * b1) + fr(g * oneMinusB1))
-        const v1 = fr(fr(v[j] * b2) + fr(fr(g * g) * oneMinusB2))
-        m[j] = m1
-        v[j] = v1
-        const denominator = fr(fr(Math.sqrt(fr(v1 / oneMinusAcc2))) + eps)
-        w[j] = fr(fr(fr(fr(m1 / oneMinusAcc1) / denominator) * minusLr) + w[j])
-      }
-    }
-    offset = end
-  })
-  if (adam.weightDecay > 0) {
-    const keep = fr(1 - adam.learningRate * adam.weightDecay)
-    for (let j = 0; j < w.length; j++) w[j] = fr(w[j] * keep)
-  }
-  adam.accBeta1 = fr(adam.accBeta1 * b1)
-  adam.accBeta2 = fr(adam.accBeta2 * b2)
+  const keep = adam.weightDecay > 0 ? fr(1 - adam.learningRate * adam.weightDecay) : undefined
+  if (adam.kernel !== undefined) kernelUpdate(adam, adam.kernel, gradient, constants, keep)
+  else loopUpdate(adam, gradient, constants, keep)
+  adam.accBeta1 = fr(adam.accBeta1 * constants.b1)
+  adam.accBeta2 = fr(adam.accBeta2 * constants.b2)
   adam.iterations++
 }
 
-/** {@link hostAdamStep} on the WebAssembly kernel (the same float32 operations, four weights at a time). */
-const kernelStep = (adam: HostAdam, kernel: AdamKernel.AdamKernel, gradient: Float32Array, constants: ReadonlyArray<number>): void => {
+/** The float32 constants of one Adam step: β1, β2, 1-β1, 1-β2, 1-β1ᵗ, 1-β2ᵗ, ε, -lr. */
+interface AdamConstants {
+  readonly b1: number
+  readonly b2: number
+  readonly oneMinusB1: number
+  readonly oneMinusB2: number
+  readonly oneMinusAcc1: number
+  readonly oneMinusAcc2: number
+  readonly eps: number
+  readonly minusLr: number
+}
+
+/** Each weight that gets gradients, as its offset and size in the flattened list. */
+const presentRanges = (adam: HostAdam): Array<readonly [number, number]> => {
+  const out: Array<readonly [number, number]> = []
+  let offset = 0
+  adam.shapes.forEach((shape, i) => {
+    const size = sizeOf(shape)
+    if (adam.present[i] === 1) out.push([offset, size])
+    offset += size
+  })
+  return out
+}
+
+/** The update and the decay (`keep`, when decaying) in JavaScript, every operation rounded to float32. */
+const loopUpdate = (adam: HostAdam, gradient: Float32Array, c: AdamConstants, keep: number | undefined): void => {
+  const fr = Math.fround
+  const { m, v, weights: w } = adam
+  for (const [offset, size] of presentRanges(adam)) {
+    for (let j = offset; j < offset + size; j++) {
+      const g = gradient[j]
+      const m1 = fr(fr(m[j] * c.b1) + fr(g * c.oneMinusB1))
+      const v1 = fr(fr(v[j] * c.b2) + fr(fr(g * g) * c.oneMinusB2))
+      m[j] = m1
+      v[j] = v1
+      const denominator = fr(fr(Math.sqrt(fr(v1 / c.oneMinusAcc2))) + c.eps)
+      w[j] = fr(fr(fr(fr(m1 / c.oneMinusAcc1) / denominator) * c.minusLr) + w[j])
+    }
+  }
+  if (keep !== undefined) for (let j = 0; j < w.length; j++) w[j] = fr(w[j] * keep)
+}
+
+/** The same update and decay on the WebAssembly kernel (the same float32 operations, four weights at a time). */
+const kernelUpdate = (adam: HostAdam, kernel: AdamKernel.AdamKernel, gradient: Float32Array, c: AdamConstants, keep: number | undefined): void => {
   const n = adam.weights.length
   const bytes = Float32Array.BYTES_PER_ELEMENT
   kernel.weights.set(adam.weights)
   kernel.gradient.set(gradient)
-  const [b1, b2, ob1, ob2, oa1, oa2, eps, mlr] = constants
-  let offset = 0
-  adam.shapes.forEach((shape, i) => {
-    const size = sizeOf(shape)
-    if (adam.present[i] === 1) {
-      kernel.exports.adam(offset * bytes, (n + offset) * bytes, (2 * n + offset) * bytes, (3 * n + offset) * bytes, size, b1, b2, ob1, ob2, oa1, oa2, eps, mlr)
-    }
-    offset += size
-  })
-  if (adam.weightDecay > 0) kernel.exports.scale(0, n, Math.fround(1 - adam.learningRate * adam.weightDecay))
+  for (const [offset, size] of presentRanges(adam)) {
+    const at = (k: number) => (k * n + offset) * bytes // weights, m, v, gradient: the kernel memory's 4 arrays
+    kernel.exports.adam(at(0), at(1), at(2), at(3), size, c.b1, c.b2, c.oneMinusB1, c.oneMinusB2, c.oneMinusAcc1, c.oneMinusAcc2, c.eps, c.minusLr)
+  }
+  if (keep !== undefined) kernel.exports.scale(0, n, keep)
   adam.weights.set(kernel.weights)
-  adam.accBeta1 = Math.fround(adam.accBeta1 * b1)
-  adam.accBeta2 = Math.fround(adam.accBeta2 * b2)
-  adam.iterations++
 }
 
 /** The host Adam's state as {@link FusedAdam.readState} gives it (for a training's state, or to hand back to the optimizer). */
