@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Layers, LstmLayer, Module } from "@haemsa/nn"
+import { BatchMatMul, Layers, LstmLayer, Module } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { Result, Schema, SchemaIssue, SchemaParser } from "effect"
 import { ExpertError } from "./Errors"
@@ -295,8 +295,8 @@ const transformerBody = (spec: ResolvedExpertSpec, outDim: number, seeds: Module
       // (B·T, 3h) -> (B, T, 3·heads, d_k) -> (B, 3·heads, T, d_k): q, k and v of every head
       const qkv = tf.transpose(tf.reshape(block.qkv.apply(x, training), [b, t, 3 * heads, dk]), [0, 2, 1, 3])
       const [q, k, v] = tf.split(qkv, 3, 1) // each (B, heads, T, d_k)
-      const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), keyBias) // (B, heads, T, T)
-      const attended = tf.matMul(tf.softmax(scores), v) // (B, heads, T, d_k)
+      const scores = tf.add(tf.mul(BatchMatMul.batchMatMul(q, k, true), scale), keyBias) // (B, heads, T, T)
+      const attended = BatchMatMul.batchMatMul(tf.softmax(scores), v) // (B, heads, T, d_k)
       const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [b * t, h]) as tf.Tensor2D // (B·T, h)
       const a = Layers.dropout(block.attnOut.apply(merged, training), spec.dropout, training, seeds) // (B·T, h)
       const y = block.norm1.apply(tf.add(x, a), training) as tf.Tensor2D // (B·T, h)

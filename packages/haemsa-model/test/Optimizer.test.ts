@@ -7,6 +7,8 @@ import { beforeAll, describe, expect, it } from "vitest"
 import * as Backend from "../src/backends/Backend"
 import * as AdamKernel from "../src/model/AdamKernel"
 import * as Optimizer from "../src/model/Optimizer"
+// @ts-expect-error: a plain .mjs script without types
+import { assemble } from "../../../scripts/assemble-wat.mjs"
 
 beforeAll(async () => {
   await Backend.setup("cpu")
@@ -174,13 +176,7 @@ describe("Optimizer.hostAdamStep (Adam on the host, for the training replicas)",
   })
 
   it("embeds AdamKernel.wat assembled (the kernel's source and its bytes agree)", async () => {
-    const wabt = await (await import("wabt")).default()
-    const file = path.join(__dirname, "..", "src", "model", "AdamKernel.wat")
-    const parsed = wabt.parseWat(file, fs.readFileSync(file, "utf8"), { simd: true })
-    parsed.validate()
-    const bytes = Buffer.from(parsed.toBinary({}).buffer).toString("base64")
-    parsed.destroy()
-    expect(AdamKernel.BYTES).toBe(bytes)
+    expect(AdamKernel.BYTES).toBe(await assemble(path.join(__dirname, "..", "src", "model", "AdamKernel.wat")))
   })
 
   it("refuses a state whose moments do not map onto the weights", async () => {

@@ -31,3 +31,9 @@ export * as WasmIdentity from "./wasm/WasmIdentity"
 export * as RowGather from "./RowGather"
 /** Tensors saved for the backward pass share their buffers (wasm, cpu): no kernel call and tape node per save. */
 export * as BackwardSaves from "./BackwardSaves"
+/** Batched matrix products (attention) with a WebAssembly SIMD kernel on the wasm backend, differentiable. */
+export * as BatchMatMul from "./BatchMatMul"
+/** The batched products' WebAssembly SIMD kernel (its source: `MatMulKernel.wat`). */
+export * as MatMulKernel from "./wasm/MatMulKernel"
+/** Embedded WebAssembly kernels compiled once. */
+export * as WasmModule from "./wasm/WasmModule"

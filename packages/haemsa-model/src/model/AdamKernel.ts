@@ -3,10 +3,12 @@
  * rounded to float32 like tfjs's Adam kernels (so the results are those of the JavaScript loop in
  * `Optimizer.hostAdamStep`, bit for bit, about 15x faster: 0.18 ms instead of 2.7 ms for 194k
  * weights). Its source is `AdamKernel.wat` beside this file; `BYTES` is that source assembled
- * (`node packages/haemsa-model/scripts/assemble-adam-kernel.mjs` writes it; a test checks the two agree).
+ * (`node scripts/assemble-wat.mjs packages/haemsa-model/src/model/AdamKernel.wat` writes it; a test checks
+ * the two agree).
  *
  * @since 0.3.0
  */
+import { WasmModule } from "@haemsa/nn"
 
 /** `AdamKernel.wat` assembled (wabt 1.0.39, SIMD enabled), base64. */
 export const BYTES =
@@ -33,30 +35,9 @@ export interface AdamKernel {
   readonly gradient: Float32Array
 }
 
-const decode = (base64: string): Uint8Array<ArrayBuffer> => {
-  const binary = atob(base64)
-  const bytes = new Uint8Array(binary.length)
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
-  return bytes
-}
-
-let compiled: WebAssembly.Module | null | undefined
-
-/** The compiled module, or null where WebAssembly SIMD is not available (the caller falls back to JavaScript). */
-const module = (): WebAssembly.Module | null => {
-  if (compiled === undefined) {
-    try {
-      compiled = new WebAssembly.Module(decode(BYTES))
-    } catch {
-      compiled = null
-    }
-  }
-  return compiled
-}
-
 /** A kernel instance for `n` weights, or undefined where WebAssembly SIMD is not available. */
 export const make = (n: number): AdamKernel | undefined => {
-  const compiledModule = module()
+  const compiledModule = WasmModule.compile(BYTES)
   if (compiledModule === null) return undefined
   const exports = new WebAssembly.Instance(compiledModule).exports as unknown as Exports
   const bytes = 4 * n * Float32Array.BYTES_PER_ELEMENT
