@@ -1,7 +1,7 @@
 /**
  * `batchMatMul(a, b, transposeB)`: the batched product of attention, `(..., m, k) · (..., k, n)` or
  * with `b` as `(..., n, k)` transposed, differentiable. On the wasm backend it runs a kernel of its
- * own (`MatMulKernel`, WebAssembly SIMD in tfjs's heap): the backend's `BatchMatMul` takes a slow
+ * own (`SimdKernels`, WebAssembly SIMD in tfjs's heap): the backend's `BatchMatMul` takes a slow
  * path for a batch of small matrices (about 2 GFLOP/s: 4.8 ms for the scores of 32 x 2 heads x 50
  * steps), and the gradients (products with one operand transposed) are slower still. Elsewhere it
  * is `tf.matMul` with the same transposes. The values equal tf.matMul's up to float rounding (the
@@ -11,17 +11,10 @@
  */
 import * as tf from "@tensorflow/tfjs"
 import { customOp } from "./CustomOp"
-import * as MatMulKernel from "./wasm/MatMulKernel"
+import * as SimdKernels from "./wasm/SimdKernels"
 
 /** The kernel's name in tfjs's registry (wasm backend). */
 export const KERNEL = "HaemsaBatchMatMul"
-
-/** The slice of tfjs-backend-wasm's backend the kernel uses. */
-interface WasmBackendLike {
-  readonly wasm: { readonly asm: { readonly memory: WebAssembly.Memory } }
-  makeOutput(shape: Array<number>, dtype: tf.DataType): tf.TensorInfo
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array
-}
 
 interface Attrs {
   readonly transposeA: boolean
@@ -44,17 +37,15 @@ const sizes = (a: ReadonlyArray<number>, b: ReadonlyArray<number>, { transposeA,
 }
 
 const wasmKernel: tf.KernelFunc = ({ attrs, backend, inputs }) => {
-  const wasm = backend as unknown as WasmBackendLike
+  const wasm = backend as unknown as SimdKernels.WasmBackend
   const a = inputs.a as tf.TensorInfo
   const b = inputs.b as tf.TensorInfo
   const flags = attrs as unknown as Attrs
   const { batch, k, lead, m, n } = sizes(a.shape, b.shape, flags)
   const out = wasm.makeOutput([...lead, m, n], "float32")
-  const kernel = MatMulKernel.over(wasm.wasm.asm.memory)!
+  const kernel = SimdKernels.of(wasm)!
   // byte offsets in the heap (taken after the output's allocation, which may grow the memory)
-  const pa = wasm.typedArrayFromHeap(a).byteOffset
-  const pb = wasm.typedArrayFromHeap(b).byteOffset
-  const pc = wasm.typedArrayFromHeap(out).byteOffset
+  const [pa, pb, pc] = [a, b, out].map((t) => SimdKernels.address(wasm, t))
   for (let i = 0; i < batch; i++) {
     const [ao, bo, co] = [pa + 4 * i * m * k, pb + 4 * i * k * n, pc + 4 * i * m * n]
     if (flags.transposeB) kernel.nt(ao, bo, co, m, k, n)
@@ -66,11 +57,7 @@ const wasmKernel: tf.KernelFunc = ({ attrs, backend, inputs }) => {
 if (tf.getKernel(KERNEL, "wasm") === undefined) tf.registerKernel({ kernelName: KERNEL, backendName: "wasm", kernelFunc: wasmKernel })
 
 /** Whether the kernel can run on the current backend: wasm, with WebAssembly SIMD. */
-const kernelHere = (): boolean => {
-  if (tf.getBackend() !== "wasm") return false
-  const backend = tf.backend() as unknown as Partial<WasmBackendLike>
-  return backend.wasm?.asm?.memory !== undefined && MatMulKernel.over(backend.wasm.asm.memory) !== undefined
-}
+const kernelHere = (): boolean => tf.getBackend() === "wasm" && SimdKernels.of(tf.backend()) !== undefined
 
 /** The product without a gradient: the kernel on wasm, `tf.matMul` elsewhere. */
 const product = (a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor =>

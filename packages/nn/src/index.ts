@@ -33,7 +33,11 @@ export * as RowGather from "./RowGather"
 export * as BackwardSaves from "./BackwardSaves"
 /** Batched matrix products (attention) with a WebAssembly SIMD kernel on the wasm backend, differentiable. */
 export * as BatchMatMul from "./BatchMatMul"
-/** The batched products' WebAssembly SIMD kernel (its source: `MatMulKernel.wat`). */
-export * as MatMulKernel from "./wasm/MatMulKernel"
+/** The WebAssembly SIMD kernels in tfjs's wasm heap: batched products, column sums (source: `SimdKernels.wat`). */
+export * as SimdKernels from "./wasm/SimdKernels"
 /** Embedded WebAssembly kernels compiled once. */
 export * as WasmModule from "./wasm/WasmModule"
+/** The wasm backend's `Sum` over leading axes on the column-sum kernel, bit for bit its own. */
+export * as WasmSum from "./wasm/WasmSum"
+/** Replacing a registered tfjs kernel by a wrapper of it, reversibly. */
+export * as KernelOverride from "./wasm/KernelOverride"

@@ -1,5 +1,5 @@
 /**
- * The batched product of attention (BatchMatMul) and its WebAssembly SIMD kernel (MatMulKernel):
+ * The batched product of attention (BatchMatMul) and its WebAssembly SIMD kernel (SimdKernels):
  * on wasm the kernel's values and gradients equal tf.matMul's (up to float rounding) for every
  * shape, including the column and row tails of its blocked loops; the embedded bytes are the
  * `.wat` source assembled.
@@ -9,7 +9,7 @@ import "@tensorflow/tfjs-backend-wasm"
 import * as fc from "fast-check"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { BatchMatMul, MatMulKernel } from "../src/index"
+import { BatchMatMul, SimdKernels } from "../src/index"
 import { maxAbsDiff } from "@haemsa/test-helpers"
 // @ts-expect-error: a plain .mjs script without types
 import { assemble } from "../../../scripts/assemble-wat.mjs"
@@ -87,7 +87,7 @@ describe("BatchMatMul on the wasm backend", () => {
     expect(() => BatchMatMul.batchMatMul(a, tf.zeros([3, 4, 6]))).toThrow(/do not multiply/)
   })
 
-  it("embeds MatMulKernel.wat assembled (the kernel's source and its bytes agree)", async () => {
-    expect(MatMulKernel.BYTES).toBe(await assemble(path.join(__dirname, "..", "src", "wasm", "MatMulKernel.wat")))
+  it("embeds SimdKernels.wat assembled (the kernel's source and its bytes agree)", async () => {
+    expect(SimdKernels.BYTES).toBe(await assemble(path.join(__dirname, "..", "src", "wasm", "SimdKernels.wat")))
   })
 })

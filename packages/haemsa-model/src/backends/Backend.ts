@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { BackwardSaves, WasmIdentity } from "@haemsa/nn"
+import { BackwardSaves, WasmIdentity, WasmSum } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { Context, Effect, Layer, Schema } from "effect"
 import * as fs from "node:fs"
@@ -289,7 +289,10 @@ export const setup = async (name: string, importer: Importer = defaultImporter, 
     throw new BackendError({ backend: name, reason: `tf.setBackend failed (the backend registered but could not initialise)${hint}` })
   }
   await tf.ready()
-  if (name === "wasm") WasmIdentity.install()
+  if (name === "wasm") {
+    WasmIdentity.install()
+    WasmSum.install()
+  }
   // (the saves check the active backend themselves: webgpu and tensorflow keep tfjs's clone)
   BackwardSaves.install()
   if (name === "webgpu") {

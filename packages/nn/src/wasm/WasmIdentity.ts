@@ -8,7 +8,8 @@
  *
  * @since 0.3.0
  */
-import * as tf from "@tensorflow/tfjs"
+import type * as tf from "@tensorflow/tfjs"
+import * as KernelOverride from "./KernelOverride"
 
 /** The part of tfjs-backend-wasm's backend the kernel touches. */
 interface WasmBackendLike {
@@ -23,33 +24,16 @@ const sharedIdentity = (original: tf.KernelFunc): tf.KernelFunc => (args) => {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype }
 }
 
-/** The shared identity's kernel function, with tfjs's copying kernel it replaced. */
-type SharedKernelFunc = tf.KernelFunc & { readonly original: tf.KernelConfig }
-
-const isShared = (f: tf.KernelFunc): f is SharedKernelFunc => "original" in f
+const override = KernelOverride.make("Identity", "wasm", sharedIdentity)
 
 /**
  * Replace the wasm backend's `Identity` kernel with one that shares the input's buffer. Idempotent;
  * a no-op when the wasm backend's kernel is not registered (its package not imported).
  */
-export const install = (): void => {
-  const current = tf.getKernel("Identity", "wasm")
-  if (current === undefined || isShared(current.kernelFunc)) return
-  const kernelFunc: SharedKernelFunc = Object.assign(sharedIdentity(current.kernelFunc), { original: current })
-  tf.unregisterKernel("Identity", "wasm")
-  tf.registerKernel({ ...current, kernelFunc })
-}
+export const install = (): void => override.install()
 
 /** Put tfjs's copying `Identity` kernel back (for comparisons); a no-op unless {@link install}ed. */
-export const uninstall = (): void => {
-  const current = tf.getKernel("Identity", "wasm")
-  if (current === undefined || !isShared(current.kernelFunc)) return
-  tf.unregisterKernel("Identity", "wasm")
-  tf.registerKernel(current.kernelFunc.original)
-}
+export const uninstall = (): void => override.uninstall()
 
 /** Whether the sharing kernel is the wasm backend's `Identity` now. */
-export const installed = (): boolean => {
-  const current = tf.getKernel("Identity", "wasm")
-  return current !== undefined && isShared(current.kernelFunc)
-}
+export const installed = (): boolean => override.installed()

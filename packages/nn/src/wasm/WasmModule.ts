@@ -1,6 +1,6 @@
 /**
  * The compiled WebAssembly module of a kernel embedded as base64 bytes (the hand-written SIMD
- * kernels: `MatMulKernel` here, the host Adam of `@haemsa/haemsa-model`), compiled once.
+ * kernels: `SimdKernels` here, the host Adam of `@haemsa/haemsa-model`), compiled once.
  *
  * @since 0.3.0
  */

@@ -151,4 +151,48 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows)))
   )
+
+  ;; out (n at c) = the column sums of X (rows x n, row-major at x): each column summed from 0 over the
+  ;; rows in order (out[j] += X[r, j]), four columns at a time, then one by one: the order of a
+  ;; sequential sum down each column.
+  (func (export "colsum")
+    (param $x i32) (param $c i32) (param $rows i32) (param $n i32)
+    (local $r i32) (local $j i32) (local $n4 i32) (local $row i32) (local $px i32) (local $pc i32)
+    (local.set $n4 (i32.and (local.get $n) (i32.const -4)))
+    (local.set $row (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $pc (local.get $c))
+    (block $zero_done
+      (loop $zero
+        (br_if $zero_done (i32.ge_u (local.get $j) (local.get $n)))
+        (f32.store (local.get $pc) (f32.const 0))
+        (local.set $pc (i32.add (local.get $pc) (i32.const 4)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $zero)))
+    (local.set $px (local.get $x))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $j (i32.const 0))
+        (block $j4_done
+          (loop $j4
+            (br_if $j4_done (i32.ge_u (local.get $j) (local.get $n4)))
+            (local.set $pc (i32.add (local.get $c) (i32.shl (local.get $j) (i32.const 2))))
+            (v128.store (local.get $pc)
+              (f32x4.add (v128.load (local.get $pc))
+                (v128.load (i32.add (local.get $px) (i32.shl (local.get $j) (i32.const 2))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $j4)))
+        (block $j1_done
+          (loop $j1
+            (br_if $j1_done (i32.ge_u (local.get $j) (local.get $n)))
+            (local.set $pc (i32.add (local.get $c) (i32.shl (local.get $j) (i32.const 2))))
+            (f32.store (local.get $pc)
+              (f32.add (f32.load (local.get $pc))
+                (f32.load (i32.add (local.get $px) (i32.shl (local.get $j) (i32.const 2))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $j1)))
+        (local.set $px (i32.add (local.get $px) (local.get $row)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rows)))
+  )
 )
