@@ -1,6 +1,6 @@
 // Assemble WebAssembly text kernels and write their bytes (base64) into the TypeScript module of the
 // same name beside each (`export const BYTES = "..."`):
-//   node scripts/assemble-wat.mjs packages/nn/src/wasm/MatMulKernel.wat packages/haemsa-model/src/model/AdamKernel.wat
+//   node scripts/assemble-wat.mjs packages/nn/src/wasm/SimdKernels.wat packages/haemsa-model/src/model/AdamKernel.wat
 // Tests import `assemble` to check that the embedded bytes are the source assembled.
 import * as fs from "node:fs"
 import * as path from "node:path"
