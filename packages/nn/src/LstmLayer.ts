@@ -5,6 +5,10 @@
  * the forward steps off the tape and runs a lean backward loop. The values and gradients equal
  * those of the step-by-step formulation (the tests compare both).
  *
+ * On the wasm backend (with WebAssembly SIMD) the layer runs as two kernels instead (`WasmLstm`:
+ * the whole forward pass, then the whole backward pass, each one kernel call), with the same
+ * arithmetic up to float rounding; elsewhere it is the composite of tfjs ops below.
+ *
  * Gate layout of the 4h pre-activations: input, forget, output (sigmoid), then candidate (tanh).
  *
  * @since 0.1.0
@@ -12,6 +16,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { customOp } from "./CustomOp"
 import { splitSteps } from "./Layers"
+import * as WasmLstm from "./wasm/WasmLstm"
 
 /**
  * How one time step of a batch is masked: `"all"` when every sample is valid, `"none"` when none
@@ -55,6 +60,7 @@ export const lstmLayer = (
   recurrent: tf.Tensor2D,
   masking: ReadonlyArray<StepMasking>
 ): tf.Tensor2D => {
+  if (WasmLstm.available() && gates.dtype === "float32" && recurrent.dtype === "float32") return wasmLstmLayer(gates, recurrent, masking)
   const t = masking.length
   const b = gates.shape[0] / t
   const h = recurrent.shape[0]
@@ -147,11 +153,34 @@ export const lstmLayer = (
       }
       for (let step = 0; step < t; step++) if (dGates[step] === undefined) dGates[step] = tf.zeros([b, 4 * h])
       const dGateRows = tf.concat(dGates, 0) as tf.Tensor2D
-      // dU = sum_t h_{t-1}ᵀ dz_t as one matMul: the states shifted one step down (h_{-1} = 0; a step
-      // without a recurrent term has h_{t-1} = 0 or dz_t = 0, so it adds nothing).
-      const before = t === 1 ? tf.zeros([b, h]) : tf.concat([tf.zeros([b, h]), tf.slice(savedStates, [0, 0], [(t - 1) * b, h])], 0)
-      return [dGateRows, tf.matMul(tf.transpose(before), dGateRows)]
+      return [dGateRows, recurrentGrad(savedStates, dGateRows, t)]
     }
     return { value: states, gradFunc }
   })(gates, recurrent)
 }
+
+/**
+ * dU = sum_t h_{t-1}ᵀ dz_t as one matMul: the states (T·B, h) shifted one step down (h_{-1} = 0; a
+ * step without a recurrent term has h_{t-1} = 0 or dz_t = 0, so it adds nothing).
+ */
+const recurrentGrad = (states: tf.Tensor2D, dGateRows: tf.Tensor2D, t: number): tf.Tensor2D => {
+  const [rows, h] = states.shape
+  const b = rows / t
+  const before = t === 1 ? tf.zeros([b, h]) : tf.concat([tf.zeros([b, h]), tf.slice(states, [0, 0], [(t - 1) * b, h])], 0)
+  return tf.matMul(tf.transpose(before), dGateRows)
+}
+
+/** {@link lstmLayer} on the wasm backend's two kernels (`WasmLstm`): one for the forward steps, one for the backward. */
+const wasmLstmLayer = (gates: tf.Tensor2D, recurrent: tf.Tensor2D, masking: ReadonlyArray<StepMasking>): tf.Tensor2D =>
+  customOp((inputs, save) => {
+    const [gateRows, kernel] = inputs as [tf.Tensor2D, tf.Tensor2D]
+    const [states, cells, acts] = WasmLstm.runForward(gateRows, kernel, masking)
+    save([kernel, states, cells, acts])
+    return {
+      value: states,
+      gradFunc: (dStates, [w, savedStates, savedCells, savedActs]) => {
+        const dGateRows = WasmLstm.runBackward(dStates as tf.Tensor2D, savedActs as tf.Tensor2D, savedCells as tf.Tensor2D, w as tf.Tensor2D, masking)
+        return [dGateRows, recurrentGrad(savedStates as tf.Tensor2D, dGateRows, masking.length)]
+      }
+    }
+  })(gates, recurrent)

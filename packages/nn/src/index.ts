@@ -41,3 +41,5 @@ export * as WasmModule from "./wasm/WasmModule"
 export * as WasmSum from "./wasm/WasmSum"
 /** Replacing a registered tfjs kernel by a wrapper of it, reversibly. */
 export * as KernelOverride from "./wasm/KernelOverride"
+/** An LSTM layer's forward and backward passes as two kernels of the wasm backend (used by `LstmLayer`). */
+export * as WasmLstm from "./wasm/WasmLstm"
