@@ -6,7 +6,7 @@
  * data-parallel over `threads` replicas (`Replicas`, what `haemsa train --threads N` runs).
  */
 import { Batching, Dataset, Normalize, Random, Synthetic } from "@haemsa/datasets"
-import { ArchitectureSpec, Backend, BatchTensors, DataInfo, Optimizer, Replicas, Train } from "@haemsa/haemsa-model"
+import { ArchitectureSpec, Backend, BatchTensors, DataInfo, Evaluate, Optimizer, Replicas, Train } from "@haemsa/haemsa-model"
 import { Effect, Exit, Scope } from "effect"
 import { buildNetwork } from "./DefaultModel"
 
@@ -80,6 +80,12 @@ export const makeTfjs = async (backend = "wasm", threads = 1) => {
       }
       return { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSince(cpu) }
     },
+    /**
+     * Predictions (evaluation mode) of the train split's rows `rows`, their batch made and the outputs
+     * read back: shared by the replicas when there are any (`Replicas.predict`), else on this thread.
+     */
+    predict: (rows: Int32Array): Promise<Evaluate.Predictions> =>
+      replicas !== undefined ? Effect.runPromise(replicas.predict(net, "train", rows)) : Evaluate.predictRows(net, train, rows),
     close: () => Effect.runPromise(Scope.close(scope, Exit.void))
   }
 }

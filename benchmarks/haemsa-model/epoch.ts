@@ -4,9 +4,12 @@
  * Objective.jointLoss and Adam as Train.train runs them, over `--threads` data-parallel replicas as
  * `haemsa train --threads N` does) against the PyTorch reference in `torch_haemsa.py` (Debian's
  * python3-torch on the CPU, `torch.set_num_threads` the same count), interleaved in one run on the
- * same machine. Then inference: p50 latency at batch 1 and throughput at batch 64, one thread each
- * side, eval mode, the sentiment read back. Prints both sides' medians and their ratios (tfjs time /
- * PyTorch time: the training target is <= 0.9, inference >= PyTorch's speed at batch 64).
+ * same machine. Then inference: p50 latency at batch 1 and throughput at batch 64, eval mode: tfjs's
+ * forward pass on a pre-made batch on the calling thread (the sentiment read back), tfjs's
+ * `Replicas.predict` on all its threads (the rows' batch made, every output read back: what a
+ * training's validation runs), and PyTorch's forward on pre-made batches with its thread count.
+ * Prints both sides' medians and their ratios (tfjs time / PyTorch time, of the forward pass: the
+ * training target is <= 0.9, inference >= PyTorch's speed at batch 64).
  *
  *   npx tsx --conditions=source benchmarks/haemsa-model/epoch.ts [--repeats N] [--threads K]
  *       [--backend wasm|cpu] [--json FILE] [--record] [--no-torch] [--allow-reference-blas]
@@ -133,7 +136,7 @@ const tfjsM = fromSamples(`epoch ${tfjsLabel}`, tfjsTimes.map((t) => t.seconds))
 const tfjsCpu = tfjsTimes.map((t) => t.cpuSeconds)
 console.log(summary(tfjsLabel, tfjsM, tfjsCpu, steps))
 
-// inference: one thread each side (the replicas train; prediction runs on the calling thread)
+// inference: the forward pass on the calling thread, then Replicas.predict on every thread
 const CALLS = { 1: 200, 64: 40 } as const
 const inferTfjs = async (b: 1 | 64): Promise<ReadonlyArray<number>> => {
   const batches = Array.from({ length: 4 }, (_, k) => tfjs.batchOf(Int32Array.from({ length: b }, (_, i) => (k * b + i) % tfjs.train.n)))
@@ -147,19 +150,34 @@ const inferTfjs = async (b: 1 | 64): Promise<ReadonlyArray<number>> => {
   }
   return seconds
 }
-const inference: Record<string, { tfjs_p50_ms: number; tfjs_samples_per_s: number; torch_p50_ms?: number; torch_samples_per_s?: number; ratio?: number }> = {}
+/** `Replicas.predict` on every thread (the rows' batch made and every output read back, as training's validation runs). */
+const predictTfjs = async (b: 1 | 64): Promise<ReadonlyArray<number>> => {
+  const rows = Array.from({ length: 4 }, (_, k) => Int32Array.from({ length: b }, (_, i) => (k * b + i) % tfjs.train.n))
+  for (let k = 0; k < 10; k++) await tfjs.predict(rows[k % 4])
+  const seconds: number[] = []
+  for (let k = 0; k < CALLS[b]; k++) {
+    const t0 = performance.now()
+    await tfjs.predict(rows[k % 4])
+    seconds.push((performance.now() - t0) / 1000)
+  }
+  return seconds
+}
+const inference: Record<string, { tfjs_p50_ms: number; tfjs_samples_per_s: number; tfjs_predict_p50_ms: number; torch_p50_ms?: number; torch_samples_per_s?: number; ratio?: number }> = {}
 for (const b of [1, 64] as const) {
   const t = await inferTfjs(b)
+  const shared = await predictTfjs(b)
   const p = torch ? await torch.infer(b, CALLS[b]) : undefined
   const row = {
     tfjs_p50_ms: median(t) * 1000,
+    tfjs_predict_p50_ms: median(shared) * 1000,
     tfjs_p99_ms: percentile(t, 99) * 1000,
     tfjs_samples_per_s: b / median(t),
     ...(p ? { torch_p50_ms: median(p) * 1000, torch_p99_ms: percentile(p, 99) * 1000, torch_samples_per_s: b / median(p), ratio: median(t) / median(p) } : {})
   }
   inference[`batch_${b}`] = row
   console.log(
-    `inference B ${b}: tfjs-${backend} p50 ${row.tfjs_p50_ms.toFixed(2)} ms (${row.tfjs_samples_per_s.toFixed(0)} samples/s)` +
+    `inference B ${b}: tfjs-${backend} p50 ${row.tfjs_p50_ms.toFixed(2)} ms (${row.tfjs_samples_per_s.toFixed(0)} samples/s; ` +
+      `with the batch made, on ${threads} thread${threads > 1 ? "s" : ""} (Replicas.predict) ${row.tfjs_predict_p50_ms.toFixed(2)} ms)` +
       (p ? `, PyTorch (${threadsText(torch!.info.threads)}) p50 ${row.torch_p50_ms!.toFixed(2)} ms (${row.torch_samples_per_s!.toFixed(0)} samples/s); ratio tfjs / PyTorch time ${row.ratio!.toFixed(2)}` : "")
   )
 }

@@ -9,9 +9,11 @@ import type * as ArchitectureSpec from "../src/model/ArchitectureSpec"
 import * as BatchTensors from "../src/model/BatchTensors"
 import type * as DataInfo from "../src/model/DataInfo"
 import * as Environment from "../src/Environment"
+import * as Evaluate from "../src/model/Evaluate"
 import * as Experiment from "../src/model/Experiment"
 import * as Network from "../src/model/Network"
 import * as Objective from "../src/model/Objective"
+import * as Optimizer from "../src/model/Optimizer"
 import * as Train from "../src/model/Train"
 import * as Replicas from "../src/parallel/Replicas"
 import { Progress } from "../src/cli/Progress"
@@ -168,6 +170,50 @@ layer(Environment.test)("Train with replica threads", (it) => {
       expect(second.valid).toEqual(first.valid)
       expect(second.weights).toEqual(first.weights)
     }), 120_000)
+
+  it.effect("the replicas' shared prediction is the one-thread prediction, bit for bit (every task and model)", () =>
+    Effect.gen(function*() {
+      const cases = [
+        [prepare(sentimentData(3)), tinySpec("haemsa", "meanpool", { dropout: 0.2 })],
+        [prepare(emotionData(3)), tinySpec("haemsa", "meanpool")],
+        [prepare(tokenData(3)), tinySpec("haemsa", "lstm")],
+        [prepare(sentimentData(3)), tinySpec("late-fusion", "meanpool")]
+      ] as const
+      for (const [{ dataset, info }, spec] of cases) {
+        const net = buildNet(spec, info, 6)
+        const { train, valid } = dataset.splits
+        yield* Effect.scoped(Effect.gen(function*() {
+          const replicas = yield* Replicas.make(3, { backend: tf.getBackend(), spec, info, seed: 6, train, valid })
+          yield* replicas.sync(net, Optimizer.adam(spec.learningRate))
+          const all = Int32Array.from({ length: valid.n }, (_, i) => i)
+          const shared = yield* replicas.predict(net, "valid", all)
+          const alone = yield* Effect.promise(() => Evaluate.predict(net, valid))
+          expect(Object.keys(shared).sort()).toEqual(Object.keys(alone).sort())
+          for (const key of Object.keys(alone) as Array<keyof Evaluate.Predictions>) expect(Array.from(shared[key]!)).toEqual(Array.from(alone[key]!))
+          // any rows, in any order, of the train split too
+          const rows = Int32Array.from([5, 0, 3, train.n - 1, 2])
+          const sharedRows = yield* replicas.predict(net, "train", rows)
+          const aloneRows = yield* Effect.promise(() => Evaluate.predictRows(net, train, rows))
+          for (const key of Object.keys(aloneRows) as Array<keyof Evaluate.Predictions>) expect(Array.from(sharedRows[key]!)).toEqual(Array.from(aloneRows[key]!))
+        }))
+        Network.dispose(net)
+      }
+    }), 120_000)
+
+  it.effect("a prediction before the sync, or of a split the replicas do not hold, is a ReplicaError", () =>
+    Effect.gen(function*() {
+      const spec = tinySpec()
+      const net = buildNet(spec, data.info, 6)
+      yield* Effect.scoped(Effect.gen(function*() {
+        const replicas = yield* Replicas.make(2, { backend: tf.getBackend(), spec, info: data.info, seed: 6, train: data.dataset.splits.train })
+        const early = yield* Effect.flip(replicas.predict(net, "train", Int32Array.from([0, 1])))
+        expect(early.message).toContain("before the replicas were synced")
+        yield* replicas.sync(net, Optimizer.adam(spec.learningRate))
+        const missing = yield* Effect.flip(replicas.predict(net, "valid", Int32Array.from([0, 1])))
+        expect(missing.message).toContain("hold no valid split")
+      }))
+      Network.dispose(net)
+    }), 60_000)
 
   it.effect("parts of the user's own train on one thread, and say so", () =>
     Effect.gen(function*() {

@@ -1,12 +1,15 @@
 import { Batching, Random } from "@haemsa/datasets"
-import { BackwardSaves, Layers, RowGather, WasmIdentity } from "@haemsa/nn"
+import { BackwardSaves, Layers, RowGather, WasmIdentity, WasmSum } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
+import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Backend from "../src/backends/Backend"
 import * as BatchTensors from "../src/model/BatchTensors"
+import * as Evaluate from "../src/model/Evaluate"
 import * as Network from "../src/model/Network"
 import * as Optimizer from "../src/model/Optimizer"
 import * as Train from "../src/model/Train"
+import * as Replicas from "../src/parallel/Replicas"
 import { buildNet, defaultLosses, prepare, sentimentData, tinySpec, useCpu } from "./Support"
 
 beforeAll(async () => {
@@ -14,6 +17,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   WasmIdentity.install()
+  WasmSum.install()
   BackwardSaves.install()
   await useCpu()
 })
@@ -55,14 +59,17 @@ describe("the wasm backend's Identity kernel (WasmIdentity)", () => {
     return { losses, weights, counts }
   }
 
-  it("changes no number of a training run, and leaks neither tensors nor buffers (with the shared backward saves too)", () => {
+  it("changes no number of a training run, and leaks neither tensors nor buffers (with the shared backward saves and WasmSum too)", () => {
     expect(BackwardSaves.installed()).toBe(true)
+    expect(WasmSum.installed()).toBe(true)
     WasmIdentity.uninstall()
     BackwardSaves.uninstall()
+    WasmSum.uninstall()
     expect(WasmIdentity.installed()).toBe(false)
     const copying = train()
     WasmIdentity.install()
     BackwardSaves.install()
+    WasmSum.install()
     const shared = train()
     expect(shared.losses).toEqual(copying.losses)
     expect(shared.weights).toEqual(copying.weights)
@@ -101,4 +108,23 @@ describe("the wasm backend's row gather (RowGather) and the packed projection (L
     await Backend.setup("wasm")
     onWasm.forEach((values, i) => values.forEach((v, j) => expect(Math.abs(v - onCpu[i][j])).toBeLessThan(1e-3)))
   })
+})
+
+describe("the replicas' shared prediction on wasm", () => {
+  it.effect("is the one-thread prediction, bit for bit", () =>
+    Effect.gen(function*() {
+      const { dataset, info } = prepare(sentimentData(3))
+      const spec = tinySpec("haemsa", "lstm")
+      const net = buildNet(spec, info, 8)
+      const valid = dataset.splits.valid
+      yield* Effect.scoped(Effect.gen(function*() {
+        const replicas = yield* Replicas.make(2, { backend: "wasm", spec, info, seed: 8, train: dataset.splits.train, valid })
+        yield* replicas.sync(net, Optimizer.adam(spec.learningRate))
+        const shared = yield* replicas.predict(net, "valid", Int32Array.from({ length: valid.n }, (_, i) => i))
+        const alone = yield* Effect.promise(() => Evaluate.predict(net, valid))
+        expect(Array.from(shared.regression!)).toEqual(Array.from(alone.regression!))
+        expect(Array.from(shared.attention!)).toEqual(Array.from(alone.attention!))
+      }))
+      Network.dispose(net)
+    }), 60_000)
 })

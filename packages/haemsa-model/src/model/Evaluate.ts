@@ -31,6 +31,53 @@ export type SplitMetrics = Metrics.RegressionMetrics | Record<string, Metrics.Em
 /** The values of a tensor on the host (an asynchronous read: webgpu allows no other). */
 const read = async (t: tf.Tensor): Promise<Float32Array> => (await t.data()) as Float32Array
 
+/** The predictions of the rows `idx` of a split, as one batch (no dropout; `stepKeep` covers the whole split). */
+export const predictRows = async (
+  net: Network,
+  split: Dataset.Split,
+  idx: Int32Array,
+  stepKeep: BatchTensors.StepKeep = {}
+): Promise<Predictions> => {
+  const part = Batching.subset(split, idx)
+  const batch = BatchTensors.fromSplit(part, part.mask, keepRows(stepKeep, split.n, idx))
+  try {
+    const out = net.apply(batch, false)
+    try {
+      return {
+        ...(out.regression ? { regression: await read(out.regression) } : {}),
+        ...(out.classLogits ? { classLogits: await read(out.classLogits) } : {}),
+        ...(out.emotionLogits ? { emotionLogits: await read(out.emotionLogits) } : {}),
+        ...(out.attention ? { attention: await read(out.attention) } : {})
+      }
+    } finally {
+      tf.dispose(out as unknown as tf.TensorContainer)
+    }
+  } finally {
+    BatchTensors.dispose(batch)
+  }
+}
+
+/** Predictions of consecutive parts of a split, joined in order (each output concatenated). */
+export const concatPredictions = (parts: ReadonlyArray<Predictions>): Predictions => {
+  const cat = (key: keyof Predictions): Float32Array | undefined => {
+    const arrays = parts.map((p) => p[key]).filter((a): a is Float32Array => a !== undefined)
+    if (arrays.length === 0) return undefined
+    const out = new Float32Array(arrays.reduce((a, p) => a + p.length, 0))
+    let o = 0
+    for (const p of arrays) {
+      out.set(p, o)
+      o += p.length
+    }
+    return out
+  }
+  const out: { -readonly [K in keyof Predictions]: Predictions[K] } = {}
+  for (const key of ["regression", "classLogits", "emotionLogits", "attention"] as const) {
+    const joined = cat(key)
+    if (joined !== undefined) out[key] = joined
+  }
+  return out
+}
+
 /**
  * Predict a whole split in batches (no dropout). Asynchronous: the outputs are read back with
  * `data()`, which every backend allows (webgpu has no synchronous read of GPU data).
@@ -41,39 +88,9 @@ export const predict = async (
   batchSize = 256,
   stepKeep: BatchTensors.StepKeep = {}
 ): Promise<Predictions> => {
-  const reg: Float32Array[] = []
-  const cls: Float32Array[] = []
-  const emo: Float32Array[] = []
-  const att: Float32Array[] = []
-  for (const idx of Batching.batchIndices(split.n, batchSize)) {
-    const part = Batching.subset(split, idx)
-    const batch = BatchTensors.fromSplit(part, part.mask, keepRows(stepKeep, split.n, idx))
-    try {
-      const out = net.apply(batch, false)
-      try {
-        if (out.regression) reg.push(await read(out.regression))
-        if (out.classLogits) cls.push(await read(out.classLogits))
-        if (out.emotionLogits) emo.push(await read(out.emotionLogits))
-        if (out.attention) att.push(await read(out.attention))
-      } finally {
-        tf.dispose(out as unknown as tf.TensorContainer)
-      }
-    } finally {
-      BatchTensors.dispose(batch)
-    }
-  }
-  const cat = (parts: Float32Array[]) => {
-    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0))
-    let o = 0
-    for (const p of parts) { out.set(p, o); o += p.length }
-    return out
-  }
-  return {
-    ...(reg.length ? { regression: cat(reg) } : {}),
-    ...(cls.length ? { classLogits: cat(cls) } : {}),
-    ...(emo.length ? { emotionLogits: cat(emo) } : {}),
-    ...(att.length ? { attention: cat(att) } : {})
-  }
+  const parts: Predictions[] = []
+  for (const idx of Batching.batchIndices(split.n, batchSize)) parts.push(await predictRows(net, split, idx, stepKeep))
+  return concatPredictions(parts)
 }
 
 /** The rows `idx` of each (n, T) step mask. */

@@ -279,7 +279,7 @@ export const train = (
       })
     yield* Effect.gen(function*() {
       replicas = parallel.threads > 1
-        ? yield* Replicas.make(parallel.threads, { backend: tf.getBackend(), spec, info, seed, train }).pipe(
+        ? yield* Replicas.make(parallel.threads, { backend: tf.getBackend(), spec, info, seed, train, valid }).pipe(
           Effect.mapError((e) => new TrainingError({ reason: e.message }))
         )
         : undefined
@@ -359,7 +359,16 @@ export const train = (
           pending = undefined
           yield* account(last)
         }
-        const validMetrics = yield* Effect.promise(() => Evaluate.evaluate(net, valid))
+        // the validation, shared by the replicas when there are any (the same predictions)
+        const validMetrics = replicas === undefined
+          ? yield* Effect.promise(() => Evaluate.evaluate(net, valid))
+          : Evaluate.metricsOf(
+            net,
+            valid,
+            yield* replicas.predict(net, "valid", Int32Array.from({ length: valid.n }, (_, i) => i)).pipe(
+              Effect.mapError((e) => new TrainingError({ reason: e.message }))
+            )
+          )
         const objective = Evaluate.objective(net, validMetrics)
         const seconds = (performance.now() - epochStart) / 1000
         history.push({ epoch, loss: lossSum / train.n, valid: validMetrics, objective, seconds })

@@ -2,8 +2,9 @@
  * The entry of a training replica's worker thread (started by `Replicas.make`). It sets up its own
  * backend (one thread), builds the network from the spec and seed it was given, answers `ready`,
  * then serves the training's requests one at a time: `sync` (the buffer of weights it shares with
- * the main thread, and the dropout-seed position) and `step` (take the weights from that buffer, then
- * the loss and gradient of a shard of a batch). Its `workerData` is a `Replicas.ReplicaConfig`.
+ * the main thread, and the dropout-seed position), `step` (take the weights from that buffer, then
+ * the loss and gradient of a shard of a batch) and `predict` (take the weights, then the predictions
+ * of a shard of rows). Its `workerData` is a `Replicas.ReplicaConfig`.
  *
  * @since 0.2.0
  */
@@ -14,6 +15,7 @@ import { parentPort, workerData } from "node:worker_threads"
 import * as Backend from "../backends/Backend"
 import * as Environment from "../Environment"
 import * as BatchTensors from "../model/BatchTensors"
+import * as Evaluate from "../model/Evaluate"
 import * as Network from "../model/Network"
 import type { ReplicaConfig, ReplicaReply, ReplicaRequest } from "./Replicas"
 import { assignFlat, shardGradient } from "./Replicas"
@@ -39,17 +41,25 @@ const start = async () => {
   )
   const varList = [...net.variables.values()]
   let weights: Float32Array | undefined
+  // the version of the shared weights the network holds (-1: none yet)
+  let taken = -1
+  const take = (version: number) => {
+    if (version === taken) return
+    assignFlat(varList, weights!)
+    taken = version
+  }
   port.on("message", (request: ReplicaRequest) => {
     try {
       switch (request.type) {
         case "sync": {
           weights = request.weights
+          taken = -1
           net.seeds.restore(request.seeds)
           return reply({ type: "synced" })
         }
         case "step": {
           if (weights === undefined) return reply({ type: "failed", reason: "step: no weights (not synced)" })
-          assignFlat(varList, weights)
+          take(request.version)
           const part = Batching.subset(config.train, request.rows)
           const batch = BatchTensors.fromSplit(part, request.mask)
           try {
@@ -58,6 +68,18 @@ const start = async () => {
           } finally {
             BatchTensors.dispose(batch)
           }
+        }
+        case "predict": {
+          if (weights === undefined) return reply({ type: "failed", reason: "predict: no weights (not synced)" })
+          const data = config[request.split]
+          if (data === undefined) return reply({ type: "failed", reason: `predict: no ${request.split} split` })
+          take(request.version)
+          // (copied, not transferred: on cpu a read may hand back the backend's own array)
+          Evaluate.predictRows(net, data, request.rows).then(
+            (predictions) => reply({ type: "predictions", predictions }),
+            (e) => reply({ type: "failed", reason: `predict: ${reason(e)}` })
+          )
+          return
         }
       }
     } catch (e) {

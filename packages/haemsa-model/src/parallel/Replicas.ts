@@ -14,6 +14,11 @@
  * the whole batch's); only the dropout masks differ, as each replica draws its own for its rows. A
  * fixed seed and a fixed number of threads give the same result run after run.
  *
+ * The replicas also share prediction ({@link Replicas.predict}: the validation of every epoch, and
+ * inference on the train split's rows): each predicts its shard of the rows with the current weights
+ * and this thread joins the outputs in order. A sample's outputs do not depend on the other samples of
+ * its batch, so these are the one-thread predictions.
+ *
  * @since 0.2.0
  */
 import type { Dataset } from "@haemsa/datasets"
@@ -25,6 +30,7 @@ import type { Worker } from "node:worker_threads"
 import type { ArchitectureSpec } from "../model/ArchitectureSpec"
 import * as BatchTensors from "../model/BatchTensors"
 import type { DataInfo } from "../model/DataInfo"
+import * as Evaluate from "../model/Evaluate"
 import type { Network } from "../model/Network"
 import type { Losses, Shares } from "../model/Objective"
 import { jointLoss, sharesOf } from "../model/Objective"
@@ -49,7 +55,12 @@ export interface ReplicaConfig {
   readonly seed: number
   /** The rows the steps draw from (the train split, or its subset). */
   readonly train: Dataset.Split
+  /** The validation split, when the replicas share its prediction ({@link Replicas.predict}). */
+  readonly valid?: Dataset.Split
 }
+
+/** The splits the replicas hold. */
+export type ReplicaSplit = "train" | "valid"
 
 /** A request to a replica worker. */
 export type ReplicaRequest =
@@ -59,8 +70,13 @@ export type ReplicaRequest =
     readonly weights: Float32Array
     readonly seeds: number
   }
-  /** Take the weights from the shared buffer, then the loss and gradient of a shard. */
-  | { readonly type: "step"; readonly rows: Int32Array; readonly mask: Uint8Array; readonly shares: Shares }
+  /**
+   * Take the weights from the shared buffer (unless this `version` of them is taken already), then
+   * the loss and gradient of a shard.
+   */
+  | { readonly type: "step"; readonly rows: Int32Array; readonly mask: Uint8Array; readonly shares: Shares; readonly version: number }
+  /** Take the weights as for a step, then predict the rows `rows` of a split (no dropout). */
+  | { readonly type: "predict"; readonly split: ReplicaSplit; readonly rows: Int32Array; readonly version: number }
 
 /** A reply of a replica worker. */
 export type ReplicaReply =
@@ -68,6 +84,7 @@ export type ReplicaReply =
   | { readonly type: "fatal"; readonly reason: string }
   | { readonly type: "synced" }
   | { readonly type: "gradient"; readonly gradient: ShardGradient; readonly loss: number }
+  | { readonly type: "predictions"; readonly predictions: Evaluate.Predictions }
   | { readonly type: "failed"; readonly reason: string }
 
 /**
@@ -213,6 +230,12 @@ export interface Replicas {
     rows: Int32Array,
     mask: Uint8Array
   ) => Effect.Effect<number, ReplicaError>
+  /**
+   * The predictions (no dropout) of the rows `rows` of a split the replicas hold, each replica
+   * predicting a shard with the current weights, joined in order: the one-thread predictions.
+   * After {@link sync}; `valid` only when the replicas were made with it.
+   */
+  readonly predict: (net: Network, split: ReplicaSplit, rows: Int32Array) => Effect.Effect<Evaluate.Predictions, ReplicaError>
 }
 
 /** One worker and the reply it owes (one request at a time). */
@@ -288,6 +311,8 @@ export const make = (threads: number, config: ReplicaConfig): Effect.Effect<Repl
 
     // the weights, flattened, in memory the workers share; and the host Adam updating them
     let shared: Float32Array | undefined
+    // bumped at every write of the shared weights: a worker takes them only when they changed
+    let version = 0
     let adam: Optimizer.HostAdam | undefined
     // the optimizer's state at the sync, until the first step makes the host Adam from it
     let state: Optimizer.AdamState | undefined
@@ -298,6 +323,7 @@ export const make = (threads: number, config: ReplicaConfig): Effect.Effect<Repl
         const size = varList.reduce((n, v) => n + v.size, 0)
         shared = new Float32Array(new SharedArrayBuffer(size * Float32Array.BYTES_PER_ELEMENT))
         readFlat(varList, shared)
+        version++
         state = await optimizer.readState()
         adam = undefined
         const seeds = net.seeds.state()
@@ -316,7 +342,7 @@ export const make = (threads: number, config: ReplicaConfig): Effect.Effect<Repl
         const shares = ranges.map(([start, end]) => sharesOf(mask, start, end, net.modalities))
         // the workers' shards first (they run while this thread computes shard 0)
         const replies = ranges.slice(1).map(([start, end], k) =>
-          ask(workers[k], { type: "step", rows: rows.slice(start, end), mask: mask.slice(start * 3, end * 3), shares: shares[k + 1] })
+          ask(workers[k], { type: "step", rows: rows.slice(start, end), mask: mask.slice(start * 3, end * 3), shares: shares[k + 1], version })
             .then((reply) => expect(reply, "gradient"))
         )
         // a rejected reply must not go unhandled while shard 0 runs
@@ -354,8 +380,28 @@ export const make = (threads: number, config: ReplicaConfig): Effect.Effect<Repl
           tfjsUpdate(net, optimizer, varList, total)
           readFlat(varList, weights)
         }
+        version++
         return loss
       })
 
-    return { count: workers.length + 1, sync, flush, step }
+    const predict: Replicas["predict"] = (net, split, rows) =>
+      attempt(async () => {
+        if (shared === undefined) throw new ReplicaError({ reason: "a prediction before the replicas were synced" })
+        const data = config[split]
+        if (data === undefined) throw new ReplicaError({ reason: `the replicas hold no ${split} split` })
+        const ranges = shardRanges(rows.length, workers.length + 1)
+        const replies = ranges.slice(1).map(([start, end], k) =>
+          ask(workers[k], { type: "predict", split, rows: rows.slice(start, end), version }).then((reply) => expect(reply, "predictions"))
+        )
+        const settled = Promise.allSettled(replies)
+        const own = await Evaluate.predictRows(net, data, rows.subarray(ranges[0][0], ranges[0][1]))
+        const parts = [own]
+        for (const outcome of await settled) {
+          if (outcome.status === "rejected") throw outcome.reason
+          parts.push(outcome.value.predictions)
+        }
+        return Evaluate.concatPredictions(parts)
+      })
+
+    return { count: workers.length + 1, sync, flush, step, predict }
   })
