@@ -129,7 +129,6 @@ for (let r = 0; r < repeats; r++) {
   const fmt = (t: EpochTime) => `${t.seconds.toFixed(2)} s (CPU ${t.cpuSeconds.toFixed(2)} s)`
   console.log(`repeat ${r + 1}: ${tfjsLabel} ${fmt(tfjsTimes[r])}` + (torch ? `, PyTorch ${fmt(torchTimes[r])}` : ""))
 }
-await tfjs.close()
 
 const steps = Math.ceil(tfjs.train.n / BATCH)
 const tfjsM = fromSamples(`epoch ${tfjsLabel}`, tfjsTimes.map((t) => t.seconds))
@@ -182,6 +181,7 @@ for (const b of [1, 64] as const) {
   )
 }
 torch?.close()
+await tfjs.close()
 
 const doRecord = argFlag("record")
 const blasNote = (blas: Blas) => (blas.kind === "reference" ? "netlib reference BLAS (labelled: not what PyTorch users run)" : `${blas.kind} BLAS`)

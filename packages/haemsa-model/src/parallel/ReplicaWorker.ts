@@ -75,10 +75,9 @@ const start = async () => {
           if (data === undefined) return reply({ type: "failed", reason: `predict: no ${request.split} split` })
           take(request.version)
           // (copied, not transferred: on cpu a read may hand back the backend's own array)
-          Evaluate.predictRows(net, data, request.rows).then(
-            (predictions) => reply({ type: "predictions", predictions }),
-            (e) => reply({ type: "failed", reason: `predict: ${reason(e)}` })
-          )
+          Evaluate.predictRows(net, data, request.rows)
+            .then((predictions) => reply({ type: "predictions", predictions }))
+            .catch((e) => reply({ type: "failed", reason: `predict: ${reason(e)}` }))
           return
         }
       }
