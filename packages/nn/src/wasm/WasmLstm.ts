@@ -39,15 +39,18 @@ const tanh = (x: number): number => {
 /** Whether sample `i` is valid at a step of this masking. */
 const valid = (mask: StepMasking, i: number): boolean => mask === "all" || (mask !== "none" && mask[i] === 1)
 
-const forward: tf.KernelFunc = ({ attrs, backend, inputs }) => {
+/** What both kernels start from: the backend and its SIMD kernels, the masking, the recurrent kernel and the sizes (B from `rows`, T·B rows). */
+const prologue = ({ attrs, backend, inputs }: Parameters<tf.KernelFunc>[0], rows: tf.TensorInfo) => {
   const wasm = backend as unknown as SimdKernels.WasmBackend & { disposeData(dataId: object): void }
-  const kernels = SimdKernels.of(wasm)!
   const { masking } = attrs as unknown as Attrs
-  const gatesInfo = inputs.gates as tf.TensorInfo
   const recurrentInfo = inputs.recurrent as tf.TensorInfo
   const t = masking.length
-  const h = recurrentInfo.shape[0]
-  const b = gatesInfo.shape[0] / t
+  return { wasm, kernels: SimdKernels.of(wasm)!, masking, recurrentInfo, t, h: recurrentInfo.shape[0], b: rows.shape[0] / t }
+}
+
+const forward: tf.KernelFunc = (args) => {
+  const gatesInfo = args.inputs.gates as tf.TensorInfo
+  const { b, h, kernels, masking, recurrentInfo, t, wasm } = prologue(args, gatesInfo)
   const statesInfo = wasm.makeOutput([t * b, h], "float32")
   const cellsInfo = wasm.makeOutput([t * b, h], "float32")
   const actsInfo = wasm.makeOutput([t * b, 5 * h], "float32")
@@ -106,17 +109,11 @@ const forward: tf.KernelFunc = ({ attrs, backend, inputs }) => {
   return [statesInfo, cellsInfo, actsInfo]
 }
 
-const backward: tf.KernelFunc = ({ attrs, backend, inputs }) => {
-  const wasm = backend as unknown as SimdKernels.WasmBackend & { disposeData(dataId: object): void }
-  const kernels = SimdKernels.of(wasm)!
-  const { masking } = attrs as unknown as Attrs
-  const dStatesInfo = inputs.dStates as tf.TensorInfo
-  const actsInfo = inputs.acts as tf.TensorInfo
-  const cellsInfo = inputs.cells as tf.TensorInfo
-  const recurrentInfo = inputs.recurrent as tf.TensorInfo
-  const t = masking.length
-  const h = recurrentInfo.shape[0]
-  const b = dStatesInfo.shape[0] / t
+const backward: tf.KernelFunc = (args) => {
+  const dStatesInfo = args.inputs.dStates as tf.TensorInfo
+  const actsInfo = args.inputs.acts as tf.TensorInfo
+  const cellsInfo = args.inputs.cells as tf.TensorInfo
+  const { b, h, kernels, masking, recurrentInfo, t, wasm } = prologue(args, dStatesInfo)
   const dGatesInfo = wasm.makeOutput([t * b, 4 * h], "float32")
   const carryInfo = wasm.makeOutput([2, b, h], "float32")
   const recurInfo = wasm.makeOutput([b, h], "float32")
