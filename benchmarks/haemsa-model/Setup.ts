@@ -42,8 +42,7 @@ export const makeTfjs = async (backend = "wasm", threads = 1) => {
   if (replicas !== undefined) await Effect.runPromise(replicas.sync(net, optimizer))
   /** The batch tensors of `indices`, as Train.train makes them (with modality dropout). */
   const batchOf = (indices: Int32Array): BatchTensors.BatchTensors => {
-    const split = Batching.subset(train, indices)
-    return BatchTensors.fromSplit(split, Train.modalityDropout(split.mask, used, spec.modalityDropout, rng))
+    return BatchTensors.fromRows(train, indices, Train.modalityDropout(Batching.maskRows(train, indices), used, spec.modalityDropout, rng))
   }
   /** One optimisation step on a batch (Train.step); the loss value (read right away, synchronously). */
   const step = (batch: BatchTensors.BatchTensors): number => {

@@ -38,8 +38,7 @@ export const predictRows = async (
   idx: Int32Array,
   stepKeep: BatchTensors.StepKeep = {}
 ): Promise<Predictions> => {
-  const part = Batching.subset(split, idx)
-  const batch = BatchTensors.fromSplit(part, part.mask, keepRows(stepKeep, split.n, idx))
+  const batch = BatchTensors.fromRows(split, idx, undefined, keepRows(stepKeep, split.n, idx))
   try {
     const out = net.apply(batch, false)
     try {

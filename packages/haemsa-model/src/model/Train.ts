@@ -336,7 +336,7 @@ export const train = (
             )
             loss = tf.scalar(value)
           } else {
-            const batch = BatchTensors.fromSplit(Batching.subset(train, rows), mask)
+            const batch = BatchTensors.fromRows(train, Int32Array.from(rows), mask)
             try {
               loss = step(net, optimizer, batch, losses, varList)
             } finally {

@@ -8,7 +8,6 @@
  *
  * @since 0.2.0
  */
-import { Batching } from "@haemsa/datasets"
 import { Distillation, TaskLosses } from "@haemsa/kd-losses"
 import { Effect } from "effect"
 import { parentPort, workerData } from "node:worker_threads"
@@ -60,8 +59,7 @@ const start = async () => {
         case "step": {
           if (weights === undefined) return reply({ type: "failed", reason: "step: no weights (not synced)" })
           take(request.version)
-          const part = Batching.subset(config.train, request.rows)
-          const batch = BatchTensors.fromSplit(part, request.mask)
+          const batch = BatchTensors.fromRows(config.train, request.rows, request.mask)
           try {
             const { gradient, loss } = shardGradient(net, batch, losses, request.shares, varList)
             return reply({ type: "gradient", gradient, loss }, [gradient.values.buffer as ArrayBuffer, gradient.present.buffer as ArrayBuffer])

@@ -22,7 +22,6 @@
  * @since 0.2.0
  */
 import type { Dataset } from "@haemsa/datasets"
-import { Batching } from "@haemsa/datasets"
 import * as tf from "@tensorflow/tfjs"
 import type { Scope } from "effect"
 import { Effect, Schema } from "effect"
@@ -348,8 +347,7 @@ export const make = (threads: number, config: ReplicaConfig): Effect.Effect<Repl
         // a rejected reply must not go unhandled while shard 0 runs
         const settled = Promise.allSettled(replies)
         const [start, end] = ranges[0]
-        const part = Batching.subset(config.train, rows.subarray(start, end))
-        const batch = BatchTensors.fromSplit(part, mask.slice(start * 3, end * 3))
+        const batch = BatchTensors.fromRows(config.train, rows.subarray(start, end), mask.slice(start * 3, end * 3))
         let own: ReturnType<typeof shardGradient>
         try {
           own = shardGradient(net, batch, losses, shares[0], varList)
