@@ -3,8 +3,8 @@
  * (it imports the backend's memory, so it reads and writes the tensors where they are). Its source
  * is `SimdKernels.wat` beside this file; `BYTES` is that source assembled
  * (`node scripts/assemble-wat.mjs packages/nn/src/wasm/SimdKernels.wat` writes it; a test checks the
- * two agree). Used by `BatchMatMul` (the batched products of attention) and `WasmSum` (sums over
- * leading axes: bias and broadcast gradients).
+ * two agree). Used by `BatchMatMul` (the batched products of attention), `WasmLstm` (the recurrent
+ * products) and `WasmSum` (sums over leading axes: bias and broadcast gradients).
  *
  * @since 0.3.0
  */
