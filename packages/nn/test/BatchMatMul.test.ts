@@ -87,6 +87,11 @@ describe("BatchMatMul on the wasm backend", () => {
     expect(() => BatchMatMul.batchMatMul(a, tf.zeros([3, 4, 6]))).toThrow(/do not multiply/)
   })
 
+  it("falls back (no kernels) on a memory the kernels cannot import: the shared memory of tfjs's threaded build", () => {
+    expect(SimdKernels.over(new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true }))).toBeUndefined()
+    expect(SimdKernels.over(new WebAssembly.Memory({ initial: 1 }))).toBeDefined()
+  })
+
   it("embeds SimdKernels.wat assembled (the kernel's source and its bytes agree)", async () => {
     expect(SimdKernels.BYTES).toBe(await assemble(path.join(__dirname, "..", "src", "wasm", "SimdKernels.wat")))
   })

@@ -32,17 +32,23 @@ export interface WasmBackend {
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array
 }
 
-const instances = new WeakMap<WebAssembly.Memory, Exports>()
+const instances = new WeakMap<WebAssembly.Memory, Exports | null>()
 
-/** The kernel working in `memory` (one instance per memory), or undefined where WebAssembly SIMD is not available. */
+/**
+ * The kernels working in `memory` (one instance per memory), or undefined where they cannot run (no
+ * WebAssembly SIMD, or a memory they cannot import).
+ */
 export const over = (memory: WebAssembly.Memory): Exports | undefined => {
-  const known = instances.get(memory)
-  if (known !== undefined) return known
+  if (instances.has(memory)) return instances.get(memory) ?? undefined
   const compiledModule = compile(BYTES)
-  if (compiledModule === null) return undefined
-  const exports = new WebAssembly.Instance(compiledModule, { env: { memory } }).exports as unknown as Exports
+  let exports: Exports | null = null
+  try {
+    if (compiledModule !== null) exports = new WebAssembly.Instance(compiledModule, { env: { memory } }).exports as unknown as Exports
+  } catch {
+    // a memory the kernels cannot import (the shared memory of tfjs's threaded build): the callers fall back
+  }
   instances.set(memory, exports)
-  return exports
+  return exports ?? undefined
 }
 
 /** The kernels working in a wasm backend's heap, or undefined (another backend, no WebAssembly SIMD). */
