@@ -195,4 +195,67 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rows)))
   )
+
+  ;; exp(x), four lanes (Cephes' expf: x = n·ln2 + r, a degree-5 polynomial in r, times 2^n; about
+  ;; one float32 ulp; x clamped to [-88.38, 88.38]).
+  (func $exp (param $x v128) (result v128)
+    (local $fx v128) (local $r v128) (local $y v128)
+    (local.set $x (f32x4.min (f32x4.max (local.get $x) (f32x4.splat (f32.const -88.3762626647949))) (f32x4.splat (f32.const 88.3762626647949))))
+    (local.set $fx (f32x4.floor (f32x4.add (f32x4.mul (local.get $x) (f32x4.splat (f32.const 1.44269504088896341))) (f32x4.splat (f32.const 0.5)))))
+    (local.set $r
+      (f32x4.sub
+        (f32x4.sub (local.get $x) (f32x4.mul (local.get $fx) (f32x4.splat (f32.const 0.693359375))))
+        (f32x4.mul (local.get $fx) (f32x4.splat (f32.const -2.12194440e-4)))))
+    (local.set $y (f32x4.splat (f32.const 1.9875691500e-4)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $r)) (f32x4.splat (f32.const 1.3981999507e-3))))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $r)) (f32x4.splat (f32.const 8.3334519073e-3))))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $r)) (f32x4.splat (f32.const 4.1665795894e-2))))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $r)) (f32x4.splat (f32.const 1.6666665459e-1))))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $r)) (f32x4.splat (f32.const 5.0000001201e-1))))
+    (local.set $y
+      (f32x4.add
+        (f32x4.add (f32x4.mul (local.get $y) (f32x4.mul (local.get $r) (local.get $r))) (local.get $r))
+        (f32x4.splat (f32.const 1))))
+    (f32x4.mul (local.get $y)
+      (i32x4.shl (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $fx)) (i32x4.splat (i32.const 127))) (i32.const 23)))
+  )
+
+  ;; The gate activations of an LSTM step: for each of `rows` rows, z (4h at z, row stride 4h) gives
+  ;; acts (at a, row stride 5h): sigmoid of the first 3h, tanh of the last h
+  ;; (sigmoid x = 1 / (1 + exp(-x)); tanh x = sign(x) (1 - e) / (1 + e) with e = exp(-2|x|)).
+  ;; h must be a multiple of 4 (the caller checks).
+  (func (export "lstmact") (param $z i32) (param $a i32) (param $rows i32) (param $h i32)
+    (local $r i32) (local $j i32) (local $pz i32) (local $pa i32) (local $v v128) (local $e v128)
+    (local $sig i32) (local $all i32)
+    (local.set $sig (i32.mul (local.get $h) (i32.const 12)))
+    (local.set $all (i32.shl (local.get $h) (i32.const 4)))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $pz (i32.add (local.get $z) (i32.mul (local.get $r) (local.get $all))))
+        (local.set $pa (i32.add (local.get $a) (i32.mul (local.get $r) (i32.mul (local.get $h) (i32.const 20)))))
+        (local.set $j (i32.const 0))
+        (block $sig_done
+          (loop $sigs
+            (br_if $sig_done (i32.ge_u (local.get $j) (local.get $sig)))
+            (v128.store (i32.add (local.get $pa) (local.get $j))
+              (f32x4.div (f32x4.splat (f32.const 1))
+                (f32x4.add (f32x4.splat (f32.const 1))
+                  (call $exp (f32x4.neg (v128.load (i32.add (local.get $pz) (local.get $j))))))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $sigs)))
+        (block $tanh_done
+          (loop $tanhs
+            (br_if $tanh_done (i32.ge_u (local.get $j) (local.get $all)))
+            (local.set $v (v128.load (i32.add (local.get $pz) (local.get $j))))
+            (local.set $e (call $exp (f32x4.mul (f32x4.abs (local.get $v)) (f32x4.splat (f32.const -2)))))
+            (v128.store (i32.add (local.get $pa) (local.get $j))
+              (v128.or
+                (f32x4.div (f32x4.sub (f32x4.splat (f32.const 1)) (local.get $e)) (f32x4.add (f32x4.splat (f32.const 1)) (local.get $e)))
+                (v128.and (local.get $v) (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))))
+            (local.set $j (i32.add (local.get $j) (i32.const 16)))
+            (br $tanhs)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rows)))
+  )
 )
