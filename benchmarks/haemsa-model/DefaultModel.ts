@@ -5,7 +5,7 @@
  * GPU agreement and kernel-profile benchmarks.
  */
 import type { Dataset } from "@haemsa/datasets"
-import { Batching, Normalize, Synthetic } from "@haemsa/datasets"
+import { Normalize, Synthetic } from "@haemsa/datasets"
 import { ArchitectureSpec, BatchTensors, DataInfo, Environment, Network, Objective, Train } from "@haemsa/haemsa-model"
 import { Distillation, TaskLosses } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
@@ -64,7 +64,7 @@ export const make = (options: ModelOptions = {}): DefaultModel => {
     net,
     losses,
     train,
-    batch: (size, offset = 0) => BatchTensors.fromSplit(Batching.subset(train, Int32Array.from({ length: size }, (_, i) => (offset + i) % train.n)))
+    batch: (size, offset = 0) => BatchTensors.fromRows(train, Int32Array.from({ length: size }, (_, i) => (offset + i) % train.n))
   }
 }
 

@@ -56,12 +56,9 @@ const wasmKernel: tf.KernelFunc = ({ attrs, backend, inputs }) => {
 
 if (tf.getKernel(KERNEL, "wasm") === undefined) tf.registerKernel({ kernelName: KERNEL, backendName: "wasm", kernelFunc: wasmKernel })
 
-/** Whether the kernel can run on the current backend: wasm, with WebAssembly SIMD. */
-const kernelHere = (): boolean => tf.getBackend() === "wasm" && SimdKernels.of(tf.backend()) !== undefined
-
 /** The product without a gradient: the kernel on wasm, `tf.matMul` elsewhere. */
 const product = (a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor =>
-  a.dtype === "float32" && b.dtype === "float32" && kernelHere()
+  a.dtype === "float32" && b.dtype === "float32" && SimdKernels.here()
     ? tf.engine().runKernel(KERNEL, { a, b }, { transposeA, transposeB } as unknown as tf.NamedAttrMap) as tf.Tensor
     : tf.matMul(a, b, transposeA, transposeB)
 

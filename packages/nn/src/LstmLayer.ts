@@ -16,6 +16,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { customOp } from "./CustomOp"
 import { splitSteps } from "./Layers"
+import * as SimdKernels from "./wasm/SimdKernels"
 import * as WasmLstm from "./wasm/WasmLstm"
 
 /**
@@ -60,7 +61,7 @@ export const lstmLayer = (
   recurrent: tf.Tensor2D,
   masking: ReadonlyArray<StepMasking>
 ): tf.Tensor2D => {
-  if (WasmLstm.available() && gates.dtype === "float32" && recurrent.dtype === "float32") return wasmLstmLayer(gates, recurrent, masking)
+  if (SimdKernels.here() && gates.dtype === "float32" && recurrent.dtype === "float32") return wasmLstmLayer(gates, recurrent, masking)
   const t = masking.length
   const b = gates.shape[0] / t
   const h = recurrent.shape[0]

@@ -25,8 +25,11 @@ interface CpuBackendLike {
   makeTensorInfo(shape: Array<number>, dtype: tf.DataType, values: Float32Array): tf.TensorInfo
 }
 
-/** Copy rows `index` of `source` (rows of width `d`) into `target`, one `copyWithin`/`set` per run of consecutive rows. */
-const copyRuns = (index: Int32Array, d: number, copy: (from: number, to: number, at: number) => void): void => {
+/**
+ * Copy rows `index` (rows of width `d`) one run of consecutive rows at a time: `copy(from, to, at)`
+ * copies source elements [from, to) to target element `at`.
+ */
+export const copyRuns = (index: Int32Array, d: number, copy: (from: number, to: number, at: number) => void): void => {
   let r = 0
   while (r < index.length) {
     let end = r + 1

@@ -5,6 +5,8 @@
  */
 import type { Dataset } from "@haemsa/datasets"
 import { Batching, Dataset as D } from "@haemsa/datasets"
+import { RowGather } from "@haemsa/nn"
+import type { SimdKernels } from "@haemsa/nn"
 import { TaskLosses } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
 
@@ -97,12 +99,6 @@ export const fromSplit = (split: Dataset.Split, mask: Uint8Array = split.mask, s
   return build(split, blocks, mask, stepKeep)
 }
 
-/** The slice of tfjs-backend-wasm's backend that {@link fromRows} writes into. */
-interface WasmBackendLike {
-  makeOutput(shape: Array<number>, dtype: tf.DataType): tf.TensorInfo
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array
-}
-
 /**
  * The (rows, T, d) tensor of a feature block's rows `rows`: on wasm written straight into the
  * backend's memory (one copy per run of consecutive rows), elsewhere gathered on the host first.
@@ -110,17 +106,9 @@ interface WasmBackendLike {
 const rowsTensor = (b: Dataset.SequenceBlock, rows: Int32Array): tf.Tensor3D => {
   const shape: [number, number, number] = [rows.length, b.steps, b.dim]
   const width = b.steps * b.dim
-  const copyRuns = (into: Float32Array) => {
-    let r = 0
-    while (r < rows.length) {
-      let end = r + 1
-      while (end < rows.length && rows[end] === rows[end - 1] + 1) end++
-      into.set(b.data.subarray(rows[r] * width, (rows[end - 1] + 1) * width), r * width)
-      r = end
-    }
-  }
+  const copyRuns = (into: Float32Array) => RowGather.copyRuns(rows, width, (from, to, at) => into.set(b.data.subarray(from, to), at))
   if (tf.getBackend() === "wasm" && rows.length * width > 0) {
-    const backend = tf.backend() as unknown as WasmBackendLike
+    const backend = tf.backend() as unknown as SimdKernels.WasmBackend
     const info = backend.makeOutput(shape, "float32")
     copyRuns(backend.typedArrayFromHeap(info))
     return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor3D

@@ -329,6 +329,29 @@ export const make = (threads: number, config: ReplicaConfig): Effect.Effect<Repl
         await Promise.all(workers.map(async (thread) => expect(await ask(thread, { type: "sync", weights: shared!, seeds }), "synced")))
       })
 
+    /**
+     * Runs a request across the shards `ranges`: the workers' shards first (`request` of shard k + 1,
+     * answered with `type`), which run while this thread computes shard 0 (`own`); then the workers'
+     * replies, in shard order.
+     */
+    const acrossShards = async <A, T extends ReplicaReply["type"]>(
+      ranges: ReadonlyArray<readonly [number, number]>,
+      request: (range: readonly [number, number], shard: number) => ReplicaRequest,
+      type: T,
+      own: (range: readonly [number, number]) => A | Promise<A>
+    ): Promise<{ readonly own: A; readonly replies: ReadonlyArray<Extract<ReplicaReply, { readonly type: T }>> }> => {
+      const replies = ranges.slice(1).map((range, k) => ask(workers[k], request(range, k + 1)).then((reply) => expect(reply, type)))
+      // a rejected reply must not go unhandled while shard 0 runs
+      const settled = Promise.allSettled(replies)
+      const mine = await own(ranges[0])
+      const answered: Array<Extract<ReplicaReply, { readonly type: T }>> = []
+      for (const outcome of await settled) {
+        if (outcome.status === "rejected") throw outcome.reason
+        answered.push(outcome.value)
+      }
+      return { own: mine, replies: answered }
+    }
+
     const flush = (optimizer: FusedAdam) => {
       if (adam !== undefined) optimizer.restoreState(Optimizer.hostAdamState(adam))
     }
@@ -339,27 +362,24 @@ export const make = (threads: number, config: ReplicaConfig): Effect.Effect<Repl
         const weights = shared
         const ranges = shardRanges(rows.length, workers.length + 1)
         const shares = ranges.map(([start, end]) => sharesOf(mask, start, end, net.modalities))
-        // the workers' shards first (they run while this thread computes shard 0)
-        const replies = ranges.slice(1).map(([start, end], k) =>
-          ask(workers[k], { type: "step", rows: rows.slice(start, end), mask: mask.slice(start * 3, end * 3), shares: shares[k + 1], version })
-            .then((reply) => expect(reply, "gradient"))
+        const { own, replies } = await acrossShards(
+          ranges,
+          ([start, end], shard) => ({ type: "step", rows: rows.slice(start, end), mask: mask.slice(start * 3, end * 3), shares: shares[shard], version }),
+          "gradient",
+          ([start, end]) => {
+            const batch = BatchTensors.fromRows(config.train, rows.subarray(start, end), mask.slice(start * 3, end * 3))
+            try {
+              return shardGradient(net, batch, losses, shares[0], varList)
+            } finally {
+              BatchTensors.dispose(batch)
+            }
+          }
         )
-        // a rejected reply must not go unhandled while shard 0 runs
-        const settled = Promise.allSettled(replies)
-        const [start, end] = ranges[0]
-        const batch = BatchTensors.fromRows(config.train, rows.subarray(start, end), mask.slice(start * 3, end * 3))
-        let own: ReturnType<typeof shardGradient>
-        try {
-          own = shardGradient(net, batch, losses, shares[0], varList)
-        } finally {
-          BatchTensors.dispose(batch)
-        }
         let loss = own.loss
         const total = own.gradient
-        for (const outcome of await settled) {
-          if (outcome.status === "rejected") throw outcome.reason
-          accumulate(total, outcome.value.gradient)
-          loss += outcome.value.loss
+        for (const reply of replies) {
+          accumulate(total, reply.gradient)
+          loss += reply.loss
         }
         // the host Adam, made at the first step after a sync (which weights get gradients is known then)
         if (state !== undefined) {
@@ -387,18 +407,13 @@ export const make = (threads: number, config: ReplicaConfig): Effect.Effect<Repl
         if (shared === undefined) throw new ReplicaError({ reason: "a prediction before the replicas were synced" })
         const data = config[split]
         if (data === undefined) throw new ReplicaError({ reason: `the replicas hold no ${split} split` })
-        const ranges = shardRanges(rows.length, workers.length + 1)
-        const replies = ranges.slice(1).map(([start, end], k) =>
-          ask(workers[k], { type: "predict", split, rows: rows.slice(start, end), version }).then((reply) => expect(reply, "predictions"))
+        const { own, replies } = await acrossShards(
+          shardRanges(rows.length, workers.length + 1),
+          ([start, end]) => ({ type: "predict", split, rows: rows.slice(start, end), version }),
+          "predictions",
+          ([start, end]) => Evaluate.predictRows(net, data, rows.subarray(start, end))
         )
-        const settled = Promise.allSettled(replies)
-        const own = await Evaluate.predictRows(net, data, rows.subarray(ranges[0][0], ranges[0][1]))
-        const parts = [own]
-        for (const outcome of await settled) {
-          if (outcome.status === "rejected") throw outcome.reason
-          parts.push(outcome.value.predictions)
-        }
-        return Evaluate.concatPredictions(parts)
+        return Evaluate.concatPredictions([own, ...replies.map((reply) => reply.predictions)])
       })
 
     return { count: workers.length + 1, sync, flush, step, predict }

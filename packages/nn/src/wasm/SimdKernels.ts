@@ -8,7 +8,7 @@
  *
  * @since 0.3.0
  */
-import type * as tf from "@tensorflow/tfjs"
+import * as tf from "@tensorflow/tfjs"
 import { compile } from "./WasmModule"
 
 /** `SimdKernels.wat` assembled (wabt 1.0.39, SIMD enabled), base64. */
@@ -58,6 +58,9 @@ export const of = (backend: unknown): Exports | undefined => {
   const memory = (backend as Partial<WasmBackend>).wasm?.asm?.memory
   return memory instanceof WebAssembly.Memory ? over(memory) : undefined
 }
+
+/** Whether the kernels can run on the current backend: wasm, with WebAssembly SIMD and a memory they can import. */
+export const here = (): boolean => tf.getBackend() === "wasm" && of(tf.backend()) !== undefined
 
 /** The byte offset of a tensor's buffer in the wasm backend's heap. */
 export const address = (backend: WasmBackend, info: tf.TensorInfo): number => backend.typedArrayFromHeap(info).byteOffset

@@ -57,6 +57,8 @@ const forward: tf.KernelFunc = (args) => {
   const zInfo = wasm.makeOutput([b, 4 * h], "float32")
   // views after every allocation (an allocation may grow the heap and detach earlier views)
   const [gates, states, cells, acts, z] = [gatesInfo, statesInfo, cellsInfo, actsInfo, zInfo].map((x) => wasm.typedArrayFromHeap(x))
+  // the same buffers' byte offsets, for the SIMD kernels
+  const [pStates, pActs, pZ, pRecurrent] = [states.byteOffset, acts.byteOffset, z.byteOffset, SimdKernels.address(wasm, recurrentInfo)]
   acts.fill(0)
   const bytes = Float32Array.BYTES_PER_ELEMENT
   let started = false
@@ -76,7 +78,7 @@ const forward: tf.KernelFunc = (args) => {
     }
     // z = gates_t + h_{t-1} · U (no recurrent term before the first computed step: h_{t-1} = 0)
     if (started) {
-      kernels.nn(SimdKernels.address(wasm, statesInfo) + (row - b) * h * bytes, h, 1, SimdKernels.address(wasm, recurrentInfo), SimdKernels.address(wasm, zInfo), b, h, 4 * h)
+      kernels.nn(pStates + (row - b) * h * bytes, h, 1, pRecurrent, pZ, b, h, 4 * h)
       for (let k = 0; k < b * 4 * h; k++) z[k] = gates[row * 4 * h + k] + z[k]
     } else {
       z.set(gates.subarray(row * 4 * h, (row + b) * 4 * h))
@@ -84,7 +86,7 @@ const forward: tf.KernelFunc = (args) => {
     // the gate activations: four lanes at a time on the SIMD kernel when h allows, else here (acts is
     // float32: each value is rounded as it is stored)
     if (h % 4 === 0) {
-      kernels.lstmact(SimdKernels.address(wasm, zInfo), SimdKernels.address(wasm, actsInfo) + row * 5 * h * bytes, b, h)
+      kernels.lstmact(pZ, pActs + row * 5 * h * bytes, b, h)
     } else {
       for (let i = 0; i < b; i++) {
         const zi = i * 4 * h
@@ -123,6 +125,8 @@ const backward: tf.KernelFunc = (args) => {
   const carryInfo = wasm.makeOutput([2, b, h], "float32")
   const recurInfo = wasm.makeOutput([b, h], "float32")
   const [dStates, acts, cells, dGates, carry, recur] = [dStatesInfo, actsInfo, cellsInfo, dGatesInfo, carryInfo, recurInfo].map((x) => wasm.typedArrayFromHeap(x))
+  // the byte offsets the SIMD kernel reads and writes
+  const [pDGates, pCarry, pRecurrent] = [dGates.byteOffset, carry.byteOffset, SimdKernels.address(wasm, recurrentInfo)]
   dGates.fill(0)
   carry.fill(0)
   // dh, dc: the gradients flowing into step t's state and cell from later steps
@@ -161,7 +165,7 @@ const backward: tf.KernelFunc = (args) => {
     }
     if (step === first) break
     // dh_{t-1} = dz_t · Uᵀ (+ dh_t where the sample kept its state)
-    kernels.nt(SimdKernels.address(wasm, dGatesInfo) + row * 4 * h * bytes, SimdKernels.address(wasm, recurrentInfo), SimdKernels.address(wasm, carryInfo), b, 4 * h, h)
+    kernels.nt(pDGates + row * 4 * h * bytes, pRecurrent, pCarry, b, 4 * h, h)
     for (let i = 0; i < b; i++) {
       if (valid(mask, i)) continue
       for (let j = 0; j < h; j++) dh[i * h + j] = Math.fround(dh[i * h + j] + recur[i * h + j])
@@ -175,9 +179,6 @@ const backward: tf.KernelFunc = (args) => {
 for (const [kernelName, kernelFunc] of [[FORWARD, forward], [BACKWARD, backward]] as const) {
   if (tf.getKernel(kernelName, "wasm") === undefined) tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc })
 }
-
-/** Whether the kernels can run on the current backend: wasm, with WebAssembly SIMD. */
-export const available = (): boolean => tf.getBackend() === "wasm" && SimdKernels.of(tf.backend()) !== undefined
 
 /** The states, cells and activations of every step (float32 gates and recurrent kernel). */
 export const runForward = (gates: tf.Tensor2D, recurrent: tf.Tensor2D, masking: ReadonlyArray<StepMasking>): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] =>
