@@ -128,6 +128,49 @@ describe("Train resume", () => {
       expect((yield* failure({ options: { ...options, epochs: 2 } })).message).toBe(`${path.join(state, bin)}: sha256 mismatch: the file is corrupt`)
     }))
 
+  it.effect("a longer training continuing a shorter one's final state (keepFinal, continueFrom) ends as an uninterrupted one", () =>
+    Effect.gen(function*() {
+      /** Train without a state folder; read what must match, and the final state. */
+      const plain = (trainOptions: Train.TrainOptions) =>
+        Effect.gen(function*() {
+          const result = yield* Train.train(spec, data.dataset, data.info, trainOptions)
+          const weights = yield* Effect.promise(() => Experiment.readWeights(result.net))
+          Network.dispose(result.net)
+          return {
+            history: result.history.map(({ seconds: _seconds, ...rest }) => rest),
+            weights: new Map([...weights].map(([k, w]) => [k, Array.from(w.values)])),
+            bestEpoch: result.bestEpoch,
+            bestObjective: result.bestObjective,
+            steps: result.steps,
+            final: result.final
+          }
+        }).pipe(Effect.provide(Layer.merge(Environment.parts, Progress.layerSilent)))
+      const before = tf.memory().numTensors
+      const { final: noState, ...full } = yield* plain(options)
+      expect(noState).toBeUndefined()
+      const short = yield* plain({ ...options, epochs: 2, keepFinal: true })
+      expect(short.final!.epoch).toBe(2)
+      expect(short.final!.history).toHaveLength(2)
+      const { final, ...continued } = yield* plain({ ...options, continueFrom: short.final!, keepFinal: true })
+      expect(continued).toEqual(full)
+      expect(final!.epoch).toBe(EPOCHS)
+      // a state with nothing left to train is its own final state, and the result is the same
+      const { final: again, ...same } = yield* plain({ ...options, continueFrom: final!, keepFinal: true })
+      expect(same).toEqual(full)
+      expect(again).toBe(final)
+      expect(tf.memory().numTensors).toBe(before)
+      // another configuration, or more epochs done than asked, is refused
+      const refused = (trainOptions: Train.TrainOptions) => Effect.flip(plain(trainOptions))
+      const seed = yield* refused({ ...options, seed: 6, continueFrom: short.final! })
+      expect(seed).toBeInstanceOf(TrainState.TrainStateError)
+      expect(seed.message).toBe(`${TrainState.IN_MEMORY}: cannot continue a training of another configuration: --seed 6 here, 5 in the state`)
+      expect((yield* refused({ ...options, trainFraction: 0.5, continueFrom: short.final! })).message).toContain("the train fraction 0.5 here, 0.75 in the state")
+      expect((yield* refused({ ...options, epochs: 1, continueFrom: short.final! })).message).toBe(
+        `${TrainState.IN_MEMORY}: the state is after epoch 2: it cannot continue a training of 1 epochs`
+      )
+      expect(tf.memory().numTensors).toBe(before)
+    }))
+
   it.effect("the state keeps non-finite numbers and -0 exactly; a state is replaced atomically and the older tensor file removed", () =>
     Effect.gen(function*() {
       const dir = path.join(root, "numbers")

@@ -77,6 +77,17 @@ export interface TrainOptions {
      */
     readonly data?: string
   }
+  /**
+   * Continue the training whose state a shorter run of the same configuration returned
+   * (`TrainResult.final`, with `keepFinal`): the same spec, seed, batch size, patience, train
+   * fraction, backend and threads, and at most `epochs` epochs done. The result is the one an
+   * uninterrupted training of `epochs` gives (bit for bit on a deterministic backend), without
+   * training the first epochs again; a `TrainStateError` for a state of another configuration. The
+   * caller vouches that the data are those the state was trained on.
+   */
+  readonly continueFrom?: TrainState.Snapshot
+  /** Return the training's state after its last epoch (`TrainResult.final`), for a longer run to continue it. */
+  readonly keepFinal?: boolean
 }
 
 /** One epoch of history. */
@@ -96,6 +107,8 @@ export interface TrainResult {
   readonly bestObjective: number
   readonly seconds: number
   readonly steps: number
+  /** The state after the last epoch (before the best weights were restored), with `keepFinal`. */
+  readonly final?: TrainState.Snapshot
 }
 
 /** Training diverged (a non-finite loss). */
@@ -217,9 +230,10 @@ export const train = (
     }
     const parallel = usableThreads(threads, builtInParts(yield* ExpertFactory.ExpertFactory, yield* FusionFactory.FusionFactory, losses))
     if (parallel.note !== undefined) progress.log(parallel.note)
-    const config: TrainState.Config | undefined = options.state && {
+    const config: TrainState.Config = {
       spec,
-      data: options.state.data ?? TrainState.dataHash(dataset),
+      // hashed only for a state kept on disk (a state in memory is continued on the caller's word)
+      data: options.state === undefined ? "" : options.state.data ?? TrainState.dataHash(dataset),
       seed,
       epochs,
       batchSize,
@@ -228,8 +242,11 @@ export const train = (
       backend: tf.getBackend(),
       threads: parallel.threads
     }
-    const resumed = options.state?.resume ? yield* TrainState.load(options.state.dir) : undefined
-    if (resumed !== undefined) yield* TrainState.checkConfig(options.state!.dir, resumed.config, config!)
+    const resumed = options.state?.resume ? yield* TrainState.load(options.state.dir) : options.continueFrom
+    if (options.state?.resume) yield* TrainState.checkConfig(options.state.dir, resumed!.config, config)
+    else if (resumed !== undefined) yield* TrainState.checkContinuation(resumed, config)
+    // where the resumed state came from, for errors and the progress line
+    const source = options.state?.resume ? options.state.dir : TrainState.IN_MEMORY
     const net = yield* Network.build(spec, info, seed)
     let rng = Random.makeRng(seed + 0x5eed)
     const train = options.trainFraction !== undefined && options.trainFraction < 1
@@ -255,8 +272,8 @@ export const train = (
     })
     // the data-parallel replicas, when the training uses several threads
     let replicas: Replicas.Replicas | undefined
-    /** The state at the end of `epoch`, kept in the state folder. */
-    const keep = (epoch: number) =>
+    /** The state at the end of `epoch`. */
+    const current = (epoch: number) =>
       Effect.gen(function*() {
         // the replicas update the weights with Adam on the host: the optimizer takes that state first
         replicas?.flush(optimizer)
@@ -265,18 +282,19 @@ export const train = (
           best: best.weights && await readAll(best.weights),
           optimizer: await optimizer.readState()
         }))
-        yield* TrainState.save(options.state!.dir, {
-          config: config!,
+        return {
+          config,
           epoch,
           steps,
           seconds: (performance.now() - started) / 1000,
-          history,
+          history: [...history],
           best: { epoch: best.epoch, objective: best.objective, weights: read.best },
           rng: { shuffle: rng.state(), dropout: net.seeds.state() },
           weights: read.weights,
           optimizer: read.optimizer
-        })
+        } satisfies TrainState.Snapshot
       })
+    let final: TrainState.Snapshot | undefined
     yield* Effect.gen(function*() {
       replicas = parallel.threads > 1
         ? yield* Replicas.make(parallel.threads, { backend: tf.getBackend(), spec, info, seed, train, valid }).pipe(
@@ -285,8 +303,7 @@ export const train = (
         : undefined
       if (resumed !== undefined) {
         // the network and the train subset are built as at the start (same draws); then everything moves to the kept epoch
-        const dir = options.state!.dir
-        const restoreError = (reason: string) => new TrainState.TrainStateError({ file: dir, reason: `the state does not fit the network: ${reason}` })
+        const restoreError = (reason: string) => new TrainState.TrainStateError({ file: source, reason: `the state does not fit the network: ${reason}` })
         for (const [k, v] of net.variables) {
           const w = resumed.weights.get(k)
           if (w === undefined || w.shape.join(",") !== v.shape.join(",")) return yield* restoreError(`weights ${k}`)
@@ -310,7 +327,9 @@ export const train = (
         started = performance.now() - resumed.seconds * 1000
         // a state kept after the last epoch, or after the early stop, has nothing left to train
         first = resumed.epoch - best.epoch >= patience ? epochs + 1 : resumed.epoch + 1
-        progress.log(`${label}resuming after epoch ${resumed.epoch}/${epochs} (${path.join(dir, TrainState.FILE)})`)
+        progress.log(options.state?.resume
+          ? `${label}resuming after epoch ${resumed.epoch}/${epochs} (${path.join(source, TrainState.FILE)})`
+          : `${label}continuing after epoch ${resumed.epoch}/${epochs} ${source}`)
       }
       if (replicas !== undefined) yield* replicas.sync(net, optimizer).pipe(Effect.mapError((e) => new TrainingError({ reason: e.message })))
       for (let epoch = first; epoch <= epochs; epoch++) {
@@ -377,7 +396,7 @@ export const train = (
           best = { objective, epoch, weights: snapshot(net) }
         }
         // kept before the epoch is logged: a run killed after its line resumes after this epoch
-        if (options.state !== undefined) yield* keep(epoch)
+        if (options.state !== undefined) yield* TrainState.save(options.state.dir, yield* current(epoch))
         const elapsed = (performance.now() - started) / 1000
         progress.log(
           `${label}epoch ${epoch}/${epochs} ${bar(epoch / epochs)} loss ${(lossSum / train.n).toFixed(4)} | valid ${formatMetrics(net, validMetrics)} | ${seconds.toFixed(1)}s/epoch ETA ${formatDuration((elapsed / epoch) * (epochs - epoch))}`
@@ -386,6 +405,11 @@ export const train = (
           progress.log(`${label}early stop at epoch ${epoch}: no validation improvement for ${patience} epochs (best epoch ${best.epoch})`)
           break
         }
+      }
+      if (options.keepFinal) {
+        // a resumed state with nothing left to train is its own final state
+        const trained = history.length > (resumed?.history.length ?? 0)
+        final = resumed !== undefined && !trained ? resumed : yield* current(history[history.length - 1]?.epoch ?? 0)
       }
       if (best.weights) for (const [k, v] of net.variables) v.assign(best.weights.get(k)!)
     }).pipe(
@@ -396,5 +420,5 @@ export const train = (
     )
     const seconds = (performance.now() - started) / 1000
     progress.log(`${label}trained ${history.length} epochs in ${seconds.toFixed(1)}s; best epoch ${best.epoch} (valid objective ${best.objective.toFixed(4)})`)
-    return { net, history, bestEpoch: best.epoch, bestObjective: best.objective, seconds, steps } satisfies TrainResult
+    return { net, history, bestEpoch: best.epoch, bestObjective: best.objective, seconds, steps, ...(final !== undefined ? { final } : {}) } satisfies TrainResult
   })

@@ -142,9 +142,8 @@ const firstDifference = (a: unknown, b: unknown, at: string): string | undefined
   return JSON.stringify(a) === JSON.stringify(b) ? undefined : `${at}: ${JSON.stringify(a) ?? "none"} here, ${JSON.stringify(b) ?? "none"} in the state`
 }
 
-/** Fail unless the state's configuration is `expected`, naming the file and the first difference. */
-export const checkConfig = (dir: string, found: Config, expected: Config): Effect.Effect<void, TrainStateError> => {
-  const file = path.join(dir, FILE)
+/** How the state's configuration `found` differs from `expected` (the first difference), or undefined. */
+const configDifference = (found: Config, expected: Config): string | undefined => {
   const fields: ReadonlyArray<readonly [keyof Config, string]> = [
     ["data", "the data differ (sha256 of the dataset)"],
     ["seed", "--seed"],
@@ -155,21 +154,46 @@ export const checkConfig = (dir: string, found: Config, expected: Config): Effec
     ["backend", "--backend"],
     ["threads", "--threads"]
   ]
-  const hint = "resume with the same command line, or pass --force to start over"
   const spec = firstDifference(canonical(expected.spec), canonical(found.spec), "")
-  if (spec !== undefined) {
-    return Effect.fail(new TrainStateError({ file, reason: `the state is of another training: the architecture spec differs (${spec}); ${hint}` }))
-  }
+  if (spec !== undefined) return `the architecture spec differs (${spec})`
   // a state written before `threads` existed is a one-thread training
   const threads = (config: Config): Config => ({ ...config, threads: config.threads ?? 1 })
   const [want, have] = [threads(expected), threads(found)]
   for (const [key, what] of fields) {
-    if (want[key] !== have[key]) {
-      const detail = key === "data" ? what : `${what} ${JSON.stringify(want[key])} here, ${JSON.stringify(have[key])} in the state`
-      return Effect.fail(new TrainStateError({ file, reason: `the state is of another training: ${detail}; ${hint}` }))
-    }
+    if (want[key] !== have[key]) return key === "data" ? what : `${what} ${JSON.stringify(want[key])} here, ${JSON.stringify(have[key])} in the state`
   }
-  return Effect.void
+  return undefined
+}
+
+/** Fail unless the state's configuration is `expected`, naming the file and the first difference. */
+export const checkConfig = (dir: string, found: Config, expected: Config): Effect.Effect<void, TrainStateError> => {
+  const difference = configDifference(found, expected)
+  return difference === undefined
+    ? Effect.void
+    : Effect.fail(new TrainStateError({
+      file: path.join(dir, FILE),
+      reason: `the state is of another training: ${difference}; resume with the same command line, or pass --force to start over`
+    }))
+}
+
+/** Where a state held in memory (`Train.TrainOptions.continueFrom`) is named in errors. */
+export const IN_MEMORY = "(a training state in memory)"
+
+/**
+ * Fail unless a training of configuration `expected` can continue the state `found` (kept in memory
+ * by a shorter training, `Train.TrainOptions.keepFinal`): the same configuration except the number of
+ * epochs, which may only grow, and the data, which the caller vouches for (a search continues on the
+ * data it trained on). Its first epochs are then those of `found`, and the training goes on as an
+ * uninterrupted one of `expected.epochs` would.
+ */
+export const checkContinuation = (found: Snapshot, expected: Config): Effect.Effect<void, TrainStateError> => {
+  if (found.epoch > expected.epochs) {
+    return Effect.fail(new TrainStateError({ file: IN_MEMORY, reason: `the state is after epoch ${found.epoch}: it cannot continue a training of ${expected.epochs} epochs` }))
+  }
+  const difference = configDifference(found.config, { ...expected, epochs: found.config.epochs, data: found.config.data })
+  return difference === undefined
+    ? Effect.void
+    : Effect.fail(new TrainStateError({ file: IN_MEMORY, reason: `cannot continue a training of another configuration: ${difference}` }))
 }
 
 // JSON keeps numbers exactly (shortest round-trip form) but not NaN, ±Infinity or -0: those are tagged
