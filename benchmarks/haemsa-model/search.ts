@@ -3,8 +3,9 @@
  * process, default `--data synthetic --population 8 --generations 5 --seed 1`, the default fidelity
  * and workers) and prints its wall time, CPU-minutes (the whole process: coordinator and worker
  * threads), evaluations, cache hits, epoch-equivalents (epochs x data fraction of the evaluations
- * run, as the search's JSON counts them) and CPU seconds per epoch-equivalent, with the winner's
- * fitness. CPU seconds per epoch-equivalent is the figure that shows a slower training epoch; the
+ * run, as the search's JSON counts them, and how many of them promoted candidates continued from the
+ * level below instead of training again) and CPU seconds per epoch-equivalent (per epoch-equivalent
+ * trained: the levels' count less the continued ones), with the winner's fitness. CPU seconds per epoch-equivalent is the figure that shows a slower training epoch; the
  * epoch-equivalents show a search that does more work.
  *
  *   npx tsx --conditions=source benchmarks/haemsa-model/search.ts [--population P] [--generations G]
@@ -59,21 +60,24 @@ const out = JSON.parse(fs.readFileSync(json, "utf8")) as {
   readonly cpu_seconds: number
   readonly workers: number
   readonly best: { readonly fitness: number; readonly level: number }
-  readonly fidelity_cost: { readonly epoch_equivalents: number; readonly architectures: number }
+  readonly fidelity_cost: { readonly epoch_equivalents: number; readonly continued_epoch_equivalents: number; readonly architectures: number }
 }
 fs.rmSync(tmp, { recursive: true, force: true })
 const eq = out.fidelity_cost.epoch_equivalents
+const continued = out.fidelity_cost.continued_epoch_equivalents
+const trained = eq - continued
 const minutes = (s: number) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, "0")}`
 console.log(
   `search: ${minutes(out.seconds)} wall (command ${minutes(wall)}), ${(out.cpu_seconds / 60).toFixed(1)} CPU-minutes, ${out.workers} workers; ` +
-    `${out.evaluations} evaluations, ${out.cache_hits} cache hits, ${out.fidelity_cost.architectures} architectures, ${eq.toFixed(1)} epoch-equivalents, ` +
-    `${(out.cpu_seconds / eq).toFixed(2)} CPU s per epoch-equivalent; best fitness ${out.best.fitness.toFixed(4)} (level ${out.best.level})`
+    `${out.evaluations} evaluations, ${out.cache_hits} cache hits, ${out.fidelity_cost.architectures} architectures, ${eq.toFixed(1)} epoch-equivalents ` +
+    `(${continued.toFixed(1)} continued from the level below, ${trained.toFixed(1)} trained), ` +
+    `${(out.cpu_seconds / trained).toFixed(2)} CPU s per epoch-equivalent trained; best fitness ${out.best.fitness.toFixed(4)} (level ${out.best.level})`
 )
 if (argFlag("record")) {
   const m = fromSamples(`search ${data} P${population} G${generations} seed ${seed}`, [out.seconds], {
-    figure: () => ({ value: out.cpu_seconds / eq, unit: "CPU s per epoch-equivalent" })
+    figure: () => ({ value: out.cpu_seconds / trained, unit: "CPU s per epoch-equivalent trained" })
   })
   record("haemsa-model/search", "wasm", runtime(), [m], {
-    note: `${out.evaluations} evaluations, ${out.cache_hits} cache hits, ${eq.toFixed(1)} epoch-equivalents, ${(out.cpu_seconds / 60).toFixed(1)} CPU-minutes, best ${out.best.fitness.toFixed(4)}`
+    note: `${out.evaluations} evaluations, ${out.cache_hits} cache hits, ${eq.toFixed(1)} epoch-equivalents (${continued.toFixed(1)} continued), ${(out.cpu_seconds / 60).toFixed(1)} CPU-minutes, best ${out.best.fitness.toFixed(4)}`
   })
 }

@@ -82,7 +82,8 @@ describe.skipIf(!Redis.available)("a search on the job queue", () => {
       generations: 2,
       seed: 5,
       checkpointDir: path.join(tmp, "queue-search"),
-      fidelity: [{ epochs: 1, fraction: 0.5 }, { epochs: 2 }],
+      // (locally the last level continues the training of the one before; the queue's jobs train from the start)
+      fidelity: [{ epochs: 1, fraction: 0.5 }, { epochs: 1 }, { epochs: 2 }],
       backend: "wasm"
     }
     // the single-machine search: one worker thread, wasm
@@ -124,6 +125,8 @@ describe.skipIf(!Redis.available)("a search on the job queue", () => {
     expect(queued.evaluations).toBe(local.evaluations)
     expect(queued.cache_hits).toBe(local.cache_hits)
     expect(queued.failures).toBe(0)
+    expect(local.fidelity_cost.continued_epoch_equivalents).toBeGreaterThan(0)
+    expect(queued.fidelity_cost.continued_epoch_equivalents).toBe(0)
 
     // --retrain on the queue: the coordinator retrains the winner and the default architecture itself,
     // exactly as an in-process retraining on the same backend does

@@ -1,4 +1,5 @@
 import { Errors as SearchErrors, FitnessEvaluator } from "@haemsa/evo-search"
+import type { Fidelity } from "@haemsa/evo-search"
 import { Effect, Layer } from "effect"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
@@ -53,6 +54,34 @@ describe("SearchEvaluator", () => {
       expect(error).toBeInstanceOf(SearchErrors.EvaluationError)
       expect(error.message).toMatch(/^evaluation failed: genome: expected 24 genes, got 2$/)
     }
+  })
+
+  it("a candidate promoted to more epochs on all the train split continues its training: the same fitness as trained from the start, in process and on the pool", async () => {
+    const short = { level: 0, epochs: 2 }
+    const long = { level: 1, epochs: 4 }
+    /** Fitness at 4 epochs (after 2 epochs, or the same at a fraction of the data, when asked) and what was reused. */
+    const promoted = (first?: Fidelity.Fidelity) =>
+      Effect.gen(function*() {
+        const evaluator = yield* FitnessEvaluator.FitnessEvaluator
+        const reuse = yield* SearchEvaluator.Reuse
+        const before = first === undefined ? undefined : yield* Effect.forEach(GENOMES.slice(0, 2), (g) => evaluator.evaluate(g, first), { concurrency: "unbounded" })
+        const after = yield* Effect.forEach(GENOMES.slice(0, 2), (g) => evaluator.evaluate(g, long), { concurrency: "unbounded" })
+        return { before, after, reused: reuse.stats() }
+      })
+    const fresh = await Effect.runPromise(promoted().pipe(Effect.provide(inProcess)))
+    expect(fresh.reused).toEqual({ evaluations: 0, epochs: 0 })
+    const continued = await Effect.runPromise(promoted(short).pipe(Effect.provide(inProcess)))
+    expect(continued.after).toEqual(fresh.after)
+    expect(continued.reused).toEqual({ evaluations: 2, epochs: 4 })
+    // the shorter training is its own fitness: the best of its 2 epochs, never better than the best of 4
+    continued.before!.forEach((f, i) => expect(f).toBeGreaterThanOrEqual(fresh.after[i]))
+    const pooled = await Effect.runPromise(promoted(short).pipe(Effect.provide(SearchEvaluator.layerWorkers({ ...OPTIONS, workers: 2, backend: "cpu" }))))
+    expect(pooled.after).toEqual(fresh.after)
+    expect(pooled.reused).toEqual({ evaluations: 2, epochs: 4 })
+    // a level on a fraction of the train split trains another subset: nothing to continue
+    const fraction = await Effect.runPromise(promoted({ level: 0, epochs: 2, fraction: 0.5 }).pipe(Effect.provide(inProcess)))
+    expect(fraction.after).toEqual(fresh.after)
+    expect(fraction.reused).toEqual({ evaluations: 0, epochs: 0 })
   })
 
   it("a pool whose workers cannot load the data fails to start with a WorkerPoolError naming the source", async () => {

@@ -125,8 +125,10 @@ describe("fidelityCost", () => {
     const levels = [{ epochs: 2, fraction: 0.25 }, { epochs: 6 }, { epochs: 20 }]
     const keys = ["0:a", "0:b", "0:c", "1:a", "1:b", "2:a"]
     const cost = SearchReport.fidelityCost(keys, levels)
-    expect(cost).toEqual({ epoch_equivalents: 3 * 0.5 + 2 * 6 + 20, architectures: 3, full_fidelity_epoch_equivalents: 60 })
-    expect(SearchReport.fidelityCost([], levels)).toEqual({ epoch_equivalents: 0, architectures: 0, full_fidelity_epoch_equivalents: 0 })
+    expect(cost).toEqual({ epoch_equivalents: 3 * 0.5 + 2 * 6 + 20, continued_epoch_equivalents: 0, architectures: 3, full_fidelity_epoch_equivalents: 60 })
+    expect(SearchReport.fidelityCost([], levels)).toEqual({ epoch_equivalents: 0, continued_epoch_equivalents: 0, architectures: 0, full_fidelity_epoch_equivalents: 0 })
+    // "a" continued its 6 epochs of level 1 at level 2: the search says so, the levels' cost is the same
+    expect(SearchReport.fidelityCost(keys, levels, 6)).toEqual({ ...cost, continued_epoch_equivalents: 6 })
   })
 
   it("is printed under the charts", () => {
@@ -139,8 +141,22 @@ describe("fidelityCost", () => {
       failures: 0,
       seconds: 10,
       cpu_seconds: 20,
-      fidelity_cost: { epoch_equivalents: 33.5, architectures: 3, full_fidelity_epoch_equivalents: 60 }
+      fidelity_cost: { epoch_equivalents: 33.5, continued_epoch_equivalents: 0, architectures: 3, full_fidelity_epoch_equivalents: 60 }
     })
     expect(lines[1]).toBe("Versus full fidelity: 33.5 epoch-equivalents of training for 3 architectures; 60 at full fidelity (1.8x more)")
+    const continued = SearchReport.summaryLines({
+      data: "synthetic",
+      generations: [],
+      best: { fitness: 0.5, level: 2, architecture: ArchitectureSpec.defaultSpec },
+      evaluations: 6,
+      cache_hits: 0,
+      failures: 0,
+      seconds: 10,
+      cpu_seconds: 20,
+      fidelity_cost: { epoch_equivalents: 33.5, continued_epoch_equivalents: 6, architectures: 3, full_fidelity_epoch_equivalents: 60 }
+    })
+    expect(continued[1]).toBe(
+      "Versus full fidelity: 33.5 epoch-equivalents of training for 3 architectures; 60 at full fidelity (1.8x more); 6 of them continued from the level below instead of trained again"
+    )
   })
 })

@@ -19,7 +19,7 @@ parentPort.on("message", (job) => {
   if (epochs === 0) process.exit(3)
   if (epochs === -1) throw new Error("boom")
   if (epochs === -2) return parentPort.postMessage({ type: "busy" })
-  parentPort.postMessage({ type: "fitness", id: job.id, fitness: epochs })
+  parentPort.postMessage({ type: "fitness", id: job.id, outcome: { fitness: epochs, continued: 0 } })
 })
 `
 
@@ -47,7 +47,7 @@ const job = (epochs: number): WorkerJob => ({
 })
 
 const fitness = (pool: WorkerPool.WorkerPool, epochs: number) =>
-  Effect.map(pool.run(job(epochs)), (reply) => (reply.type === "fitness" ? reply.fitness : NaN))
+  Effect.map(pool.run(job(epochs)), (reply) => (reply.type === "fitness" ? reply.outcome.fitness : NaN))
 
 /** Polls (without a clock) until `done` holds. */
 const until = (done: () => boolean): Effect.Effect<void> =>

@@ -38,8 +38,12 @@ const start = async () => {
   port.on("message", async (request: WorkerRequest) => {
     const job: Effect.Effect<WorkerReply, unknown, FitnessServices> = request.type === "fitness"
       ? Effect.map(
-        fitness(request.spec, dataFor(data, request.text ?? "tokens"), request.fidelity, config.options, request.progress === true ? (line) => reply({ type: "progress", id: request.id, line }) : undefined),
-        (value) => ({ type: "fitness", id: request.id, fitness: value })
+        fitness(request.spec, dataFor(data, request.text ?? "tokens"), request.fidelity, config.options, {
+          ...(request.progress === true ? { log: (line: string) => reply({ type: "progress", id: request.id, line }) } : {}),
+          ...(request.from !== undefined ? { from: request.from } : {}),
+          keep: request.keep === true
+        }),
+        (outcome) => ({ type: "fitness", id: request.id, outcome })
       )
       : Effect.map(retrain(request.spec, dataFor(data, request.text ?? "tokens"), request.epochs, config.options), (outcome) => ({ type: "retrain", id: request.id, outcome }))
     const exit = await Effect.runPromiseExit(job.pipe(Effect.provide(Environment.parts)))

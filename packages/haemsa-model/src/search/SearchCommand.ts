@@ -196,22 +196,32 @@ export interface SearchOutput {
   readonly retrain?: { readonly epochs: number; readonly winner: RetrainOutput; readonly default: RetrainOutput; readonly same: boolean }
 }
 
-/** The file in the checkpoint folder that accumulates the search's CPU time over runs. */
+/**
+ * The file in the checkpoint folder that accumulates the search's CPU time over runs, and the
+ * training its evaluations took from continued states (`SearchEvaluator.Continuations`).
+ */
 export const COST_FILE = "cost.json"
 
-const readCost = (dir: string): number => {
+/** What {@link COST_FILE} holds. */
+interface Cost {
+  readonly cpu_seconds: number
+  readonly continued: SearchEvaluator.ReuseStats
+}
+
+const readCost = (dir: string): Cost => {
+  const number = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0)
   try {
-    const value = JSON.parse(fs.readFileSync(path.join(dir, COST_FILE), "utf8")).cpu_seconds
-    return typeof value === "number" && Number.isFinite(value) ? value : 0
+    const cost = JSON.parse(fs.readFileSync(path.join(dir, COST_FILE), "utf8"))
+    return { cpu_seconds: number(cost.cpu_seconds), continued: { evaluations: number(cost.continued?.evaluations), epochs: number(cost.continued?.epochs) } }
   } catch {
-    return 0
+    return { cpu_seconds: 0, continued: { evaluations: 0, epochs: 0 } }
   }
 }
 
-const writeCost = (dir: string, cpuSeconds: number): void => {
+const writeCost = (dir: string, cost: Cost): void => {
   const file = path.join(dir, COST_FILE)
   fs.mkdirSync(dir, { recursive: true })
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify({ cpu_seconds: cpuSeconds }) + "\n")
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(cost) + "\n")
   fs.renameSync(`${file}.tmp`, file)
 }
 
@@ -226,7 +236,7 @@ const evaluatorLayer = (
   workers: number,
   log: (line: string) => void
 ): Layer.Layer<
-  SearchEvaluator.SearchSpace | FitnessEvaluator.FitnessEvaluator | SearchEvaluator.Retrainer | QueueEvaluator.QueueWatch,
+  SearchEvaluator.SearchServices | QueueEvaluator.QueueWatch,
   DatasetErrors.DatasetError | SearchEvaluator.WorkerPoolError | QueueError,
   DatasetLoader.DatasetLoader | SearchEvaluator.FitnessServices
 > => {
@@ -365,7 +375,16 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
       progress.log(`resuming ${file}: ${s.history.length} generations done, ${s.evaluations} evaluations cached`)
     }
 
-    const cpuBefore = readCost(options.checkpointDir)
+    const before = readCost(options.checkpointDir)
+    const reuse = yield* SearchEvaluator.Reuse
+    /** The cost over all runs so far. */
+    const costNow = (): Cost => {
+      const now = reuse.stats()
+      return {
+        cpu_seconds: before.cpu_seconds + cpuSecondsSince(cpuStart),
+        continued: { evaluations: before.continued.evaluations + now.evaluations, epochs: before.continued.epochs + now.epochs }
+      }
+    }
     const cpuStart = process.cpuUsage()
     let generation = Option.isSome(saved) ? saved.value.state.history.length : 0
     let finished = 0
@@ -386,7 +405,7 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
       ...searchOptions,
       onProgress: (p) => {
         generation = p.generation
-        writeCost(options.checkpointDir, cpuBefore + cpuSecondsSince(cpuStart))
+        writeCost(options.checkpointDir, costNow())
         progress.log(
           `generation ${p.generation}/${p.generations}  best ${p.best.toFixed(4)}  mean ${p.mean.toFixed(4)}  ` +
             `evaluations ${p.evaluations}  cache hits ${p.cacheHits}${p.failures > 0 ? `  failures ${p.failures}` : ""}  ETA ${formatDuration(p.etaSeconds)}`
@@ -394,8 +413,9 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
       }
     }).pipe(Effect.provide(Layer.succeed(FitnessEvaluator.FitnessEvaluator, counting)))
     const result = yield* Effect.raceFirst(run, watch.cancelled)
-    const cpuSeconds = cpuBefore + cpuSecondsSince(cpuStart)
-    writeCost(options.checkpointDir, cpuSeconds)
+    const cost = costNow()
+    const cpuSeconds = cost.cpu_seconds
+    writeCost(options.checkpointDir, cost)
 
     // the fitness cache (every architecture and level trained, over all runs) gives the fidelity cost
     const final = yield* Checkpoint.read(file)
@@ -433,7 +453,7 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
       failures: result.failures.length,
       seconds: Math.round(result.seconds * 100) / 100,
       cpu_seconds: Math.round(cpuSeconds * 100) / 100,
-      fidelity_cost: SearchReport.fidelityCost(Object.keys(cache), fidelity.levels),
+      fidelity_cost: SearchReport.fidelityCost(Object.keys(cache), fidelity.levels, cost.continued.epochs),
       stopped: result.stopped
     }
     if (options.retrainEpochs === undefined) return output
@@ -582,6 +602,10 @@ export const command: Command.Command<typeof flags, SearchCommandError> = Comman
       const n = output.generations.length
       io.out(`search on ${output.data}: ${n} generation${n === 1 ? "" : "s"}, ${output.evaluations} evaluations, ${output.cache_hits} cache hits, ` +
         `${output.failures} failures, ${formatDuration(output.seconds)} (${(output.cpu_seconds / 60).toFixed(1)} CPU-minutes)`)
+      const continued = output.fidelity_cost.continued_epoch_equivalents
+      if (continued > 0) {
+        io.out(`training: ${output.fidelity_cost.epoch_equivalents.toFixed(1)} epoch-equivalents, of which ${continued.toFixed(1)} continued from the level below (promoted candidates kept their training)`)
+      }
       io.out(`best fitness ${output.best.fitness.toFixed(4)} (validation objective at fidelity level ${output.best.level})`)
       io.out(`best architecture: ${SearchReport.describeArchitecture(output.best.architecture)}`)
       if (output.best.text_features !== undefined) io.out(`best text features: ${output.best.text_features}`)

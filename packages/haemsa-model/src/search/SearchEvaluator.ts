@@ -13,7 +13,10 @@
  * text features once ({@link loadSearchData}).
  *
  * Both give the same fitness for the same genome, seed and backend: training is seeded and the
- * workers run the same {@link fitness} function. Both also provide a {@link Retrainer} that trains an
+ * workers run the same {@link fitness} function. Both keep the final training state of a candidate
+ * trained on all the train split ({@link Continuations}): when successive halving promotes it to a
+ * level with more epochs on all the train split, its training continues from that state instead of
+ * training the first epochs again, which gives the same fitness (`Train.TrainOptions.continueFrom`). Both also provide a {@link Retrainer} that trains an
  * architecture at full fidelity and scores the valid and test splits (the winner of a search and the
  * default architecture, side by side; the pool trains them in parallel).
  *
@@ -37,6 +40,7 @@ import * as WorkerPool from "./internal/workerPool"
 import * as Network from "../model/Network"
 import { Progress } from "../cli/Progress"
 import * as Train from "../model/Train"
+import type * as TrainState from "../model/TrainState"
 import * as Spawn from "../parallel/Spawn"
 
 /** Epochs of a fidelity level that names none. */
@@ -167,22 +171,104 @@ export const trainOptions = (fidelity: Fidelity.Fidelity, options: EvaluatorOpti
   ...(options.patience !== undefined ? { patience: options.patience } : {})
 })
 
-/**
- * Trains `spec` at `fidelity` on normalised data and returns its best validation objective. Progress
- * lines of the training (one per epoch) go to `log`, or are dropped (the search reports per generation).
- */
+/** How one fitness evaluation runs, besides the candidate, data, fidelity and options. */
+export interface FitnessRun {
+  /** Progress lines of the training (one per epoch); dropped when absent (the search reports per generation). */
+  readonly log?: (line: string) => void
+  /** Continue this state of the candidate's shorter training on all the train split ({@link Continuations}). */
+  readonly from?: TrainState.Snapshot
+  /** Return the training's final state (for a longer evaluation to continue). */
+  readonly keep?: boolean
+}
+
+/** The outcome of a fitness evaluation. */
+export interface FitnessOutcome {
+  /** The best validation objective: the fitness. */
+  readonly fitness: number
+  /** The training's final state, when asked to keep it. */
+  readonly state?: TrainState.Snapshot
+  /** Epochs taken from the continued state (not trained again); 0 without one. */
+  readonly continued: number
+}
+
+/** Trains `spec` at `fidelity` on normalised data; its best validation objective is the fitness. */
 export const fitness = (
   spec: ArchitectureSpec,
   data: { readonly dataset: Dataset.Dataset; readonly info: DataInfo },
   fidelity: Fidelity.Fidelity,
   options: EvaluatorOptions,
-  log?: (line: string) => void
+  run: FitnessRun = {}
 ) =>
   Effect.gen(function*() {
-    const result = yield* Train.train(spec, data.dataset, data.info, trainOptions(fidelity, options))
+    const result = yield* Train.train(spec, data.dataset, data.info, {
+      ...trainOptions(fidelity, options),
+      ...(run.from !== undefined ? { continueFrom: run.from } : {}),
+      ...(run.keep === true ? { keepFinal: true } : {})
+    })
     Network.dispose(result.net)
-    return result.bestObjective
-  }).pipe(Effect.provide(log === undefined ? Progress.layerSilent : Layer.succeed(Progress, { update: () => undefined, log })))
+    return {
+      fitness: result.bestObjective,
+      ...(result.final !== undefined ? { state: result.final } : {}),
+      continued: run.from?.epoch ?? 0
+    } satisfies FitnessOutcome
+  }).pipe(Effect.provide(run.log === undefined ? Progress.layerSilent : Layer.succeed(Progress, { update: () => undefined, log: run.log })))
+
+/** Whether an evaluation at `fidelity` trains on all the train split (only those keep and continue states). */
+const onAllData = (fidelity: Fidelity.Fidelity): boolean => fidelity.fraction === undefined || fidelity.fraction >= 1
+
+/** How much training the evaluations took from continued states, over this evaluator's life. */
+export interface ReuseStats {
+  /** Evaluations that continued a shorter training of their candidate. */
+  readonly evaluations: number
+  /** Epochs (on all the train split) those evaluations did not train again. */
+  readonly epochs: number
+}
+
+/**
+ * The final training states of the latest evaluations on all the train split, by the candidate's
+ * cache key: with successive halving a candidate promoted from a level of E epochs to one of more
+ * epochs (both on all the train split) continues its training from the state after E epochs, which
+ * is the training from the start with the same seed up to that epoch, so its fitness is the same and
+ * E epochs are saved. Holds at most `capacity` states (a generation's promoted candidates need only a
+ * few); a state is handed out once.
+ */
+export class Continuations {
+  private readonly states = new Map<string, TrainState.Snapshot>()
+  private used = { evaluations: 0, epochs: 0 }
+  constructor(private readonly capacity = 8) {}
+
+  /** The state to continue for `key` at `fidelity` (taken out of the store), if there is one with fewer epochs. */
+  take(key: string, fidelity: Fidelity.Fidelity, options: EvaluatorOptions): TrainState.Snapshot | undefined {
+    const state = this.states.get(key)
+    if (state === undefined || !onAllData(fidelity) || state.epoch >= trainOptions(fidelity, options).epochs!) return undefined
+    this.states.delete(key)
+    return state
+  }
+
+  /** Whether an evaluation at `fidelity` should return its final state. */
+  keeps(fidelity: Fidelity.Fidelity): boolean {
+    return onAllData(fidelity)
+  }
+
+  /** Records an evaluation's outcome: its final state (the oldest one goes beyond the capacity) and what it continued. */
+  record(key: string, outcome: FitnessOutcome): void {
+    if (outcome.continued > 0) this.used = { evaluations: this.used.evaluations + 1, epochs: this.used.epochs + outcome.continued }
+    if (outcome.state === undefined) return
+    this.states.delete(key)
+    this.states.set(key, outcome.state)
+    if (this.states.size > this.capacity) this.states.delete(this.states.keys().next().value!)
+  }
+
+  /** What the evaluations took from continued states so far. */
+  stats(): ReuseStats {
+    return this.used
+  }
+}
+
+/** What the evaluator of a search reuses between fidelity levels ({@link Continuations}). */
+export class Reuse extends Context.Service<Reuse, {
+  readonly stats: () => ReuseStats
+}>()("@haemsa/haemsa-model/SearchReuse") {}
 
 /** Trains `spec` for `epochs` on all the train split (early stopping as configured) and scores valid and test. */
 export const retrain = (
@@ -225,10 +311,19 @@ export const layerInProcess = (
       const data = yield* loadSearchData(options)
       const space = makeSpace(availableModalities(data.tokens.info), options.base, options.textFeatures)
       const context = yield* Effect.context<FitnessServices>()
+      const continuations = new Continuations()
       const evaluator: FitnessEvaluator.FitnessEvaluator["Service"] = {
         evaluate: (genome, fidelity) =>
-          Effect.try({ try: () => ({ spec: space.decode(genome), text: space.text(genome) }), catch: evaluationError }).pipe(
-            Effect.flatMap(({ spec, text }) => fitness(spec, dataFor(data, text), fidelity, options)),
+          Effect.try({ try: () => ({ spec: space.decode(genome), text: space.text(genome), key: space.key(genome) }), catch: evaluationError }).pipe(
+            Effect.flatMap(({ key, spec, text }) => {
+              const from = continuations.take(key, fidelity, options)
+              return fitness(spec, dataFor(data, text), fidelity, options, { ...(from !== undefined ? { from } : {}), keep: continuations.keeps(fidelity) }).pipe(
+                Effect.map((outcome) => {
+                  continuations.record(key, outcome)
+                  return outcome.fitness
+                })
+              )
+            }),
             Effect.provideContext(context),
             Effect.mapError(evaluationError)
           )
@@ -239,13 +334,14 @@ export const layerInProcess = (
       }
       return Context.make(SearchSpace, space).pipe(
         Context.add(FitnessEvaluator.FitnessEvaluator, evaluator),
-        Context.add(Retrainer, retrainer)
+        Context.add(Retrainer, retrainer),
+        Context.add(Reuse, { stats: () => continuations.stats() })
       )
     })
   )
 
 /** What both evaluator layers provide. */
-export type SearchServices = SearchSpace | FitnessEvaluator.FitnessEvaluator | Retrainer
+export type SearchServices = SearchSpace | FitnessEvaluator.FitnessEvaluator | Retrainer | Reuse
 
 /** What the parent sends a worker (its `workerData`). */
 export interface WorkerConfig {
@@ -267,6 +363,10 @@ export type WorkerJob =
     readonly progress?: boolean
     /** The text features to train with (default tokens; `vectors`: the search's word vectors). */
     readonly text?: Genome.TextGene
+    /** Continue this state of the candidate's shorter training ({@link FitnessRun.from}). */
+    readonly from?: TrainState.Snapshot
+    /** Answer with the training's final state too ({@link FitnessRun.keep}). */
+    readonly keep?: boolean
   }
   | { readonly type: "retrain"; readonly spec: ArchitectureSpec; readonly epochs: number; readonly text?: Genome.TextGene }
 
@@ -277,7 +377,7 @@ export type WorkerRequest = WorkerJob & { readonly id: number }
 export type WorkerReply =
   | { readonly type: "ready"; readonly modalities: ReadonlyArray<Dataset.Modality>; readonly backend: string }
   | { readonly type: "fatal"; readonly reason: string }
-  | { readonly type: "fitness"; readonly id: number; readonly fitness: number }
+  | { readonly type: "fitness"; readonly id: number; readonly outcome: FitnessOutcome }
   | { readonly type: "retrain"; readonly id: number; readonly outcome: TrainOutcome }
   | { readonly type: "failed"; readonly id: number; readonly reason: string }
   | { readonly type: "progress"; readonly id: number; readonly line: string }
@@ -315,12 +415,26 @@ export const layerWorkers = (options: PoolOptions): Layer.Layer<SearchServices, 
               : Effect.fail(evaluationError(`the worker answered ${reply.type} to a ${job.type} job`))
           )
         )
+      const continuations = new Continuations()
       const evaluator: FitnessEvaluator.FitnessEvaluator["Service"] = {
         evaluate: (genome, fidelity) =>
-          Effect.try({ try: () => ({ spec: space.decode(genome), text: space.text(genome) }), catch: evaluationError }).pipe(
-            // (a tokens job names no text: the jobs of a search without the text gene are those of old)
-            Effect.flatMap(({ spec, text }) => run({ type: "fitness", spec, fidelity: { ...fidelity }, ...(text !== "tokens" ? { text } : {}) }, "fitness")),
-            Effect.map((reply) => reply.fitness)
+          Effect.try({ try: () => ({ spec: space.decode(genome), text: space.text(genome), key: space.key(genome) }), catch: evaluationError }).pipe(
+            Effect.flatMap(({ key, spec, text }) => {
+              const from = continuations.take(key, fidelity, evaluatorOptions)
+              // (a tokens job names no text: the jobs of a search without the text gene are those of old)
+              const job: WorkerJob = {
+                type: "fitness",
+                spec,
+                fidelity: { ...fidelity },
+                ...(text !== "tokens" ? { text } : {}),
+                ...(from !== undefined ? { from } : {}),
+                keep: continuations.keeps(fidelity)
+              }
+              return Effect.map(run(job, "fitness"), (reply) => {
+                continuations.record(key, reply.outcome)
+                return reply.outcome.fitness
+              })
+            })
           )
       }
       const retrainer: Retrainer["Service"] = {
@@ -329,7 +443,8 @@ export const layerWorkers = (options: PoolOptions): Layer.Layer<SearchServices, 
       }
       return Context.make(SearchSpace, space).pipe(
         Context.add(FitnessEvaluator.FitnessEvaluator, evaluator),
-        Context.add(Retrainer, retrainer)
+        Context.add(Retrainer, retrainer),
+        Context.add(Reuse, { stats: () => continuations.stats() })
       )
     })
   )

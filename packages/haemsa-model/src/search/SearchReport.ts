@@ -227,8 +227,14 @@ const headline = (metrics: object): string => {
 
 /** The training a search spent, in epoch-equivalents (epochs x data fraction), against full fidelity. */
 export interface FidelityCost {
-  /** Epoch-equivalents of the evaluations run (cache hits cost nothing). */
+  /** Epoch-equivalents of the evaluations run, as their fidelity levels ask (cache hits cost nothing). */
   readonly epoch_equivalents: number
+  /**
+   * Of those, the epochs on all the train split that promoted candidates did not train again: they
+   * continued their training of the level below (`SearchEvaluator.Continuations`). The training run
+   * is `epoch_equivalents - continued_epoch_equivalents`.
+   */
+  readonly continued_epoch_equivalents: number
   /** Distinct architectures evaluated. */
   readonly architectures: number
   /** Epoch-equivalents if every one of them had been trained at the highest level only. */
@@ -241,7 +247,8 @@ export interface FidelityCost {
  */
 export const fidelityCost = (
   cacheKeys: ReadonlyArray<string>,
-  levels: ReadonlyArray<{ readonly epochs?: number; readonly fraction?: number }>
+  levels: ReadonlyArray<{ readonly epochs?: number; readonly fraction?: number }>,
+  continued = 0
 ): FidelityCost => {
   const cost = (level: number) => (levels[level]?.epochs ?? 1) * (levels[level]?.fraction ?? 1)
   const architectures = new Set<string>()
@@ -253,6 +260,7 @@ export const fidelityCost = (
   }
   return {
     epoch_equivalents: spent,
+    continued_epoch_equivalents: continued,
     architectures: architectures.size,
     full_fidelity_epoch_equivalents: architectures.size * cost(levels.length - 1)
   }
@@ -272,7 +280,9 @@ export const summaryLines = (input: ReportInput): string[] => {
       1,
       0,
       `Versus full fidelity: ${num(f.epoch_equivalents, 1)} epoch-equivalents of training for ${f.architectures} architectures; ` +
-        `${num(f.full_fidelity_epoch_equivalents, 1)} at full fidelity (${num(f.full_fidelity_epoch_equivalents / f.epoch_equivalents, 1)}x more)`
+        `${num(f.full_fidelity_epoch_equivalents, 1)} at full fidelity (${num(f.full_fidelity_epoch_equivalents / f.epoch_equivalents, 1)}x more)` +
+        // (a report of a search before continued trainings has no such field)
+        ((f.continued_epoch_equivalents ?? 0) > 0 ? `; ${num(f.continued_epoch_equivalents, 1)} of them continued from the level below instead of trained again` : "")
     )
   }
   if (input.retrain) {

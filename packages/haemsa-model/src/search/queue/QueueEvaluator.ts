@@ -21,7 +21,7 @@ import { availableModalities } from "../../model/DataInfo"
 import * as Experiment from "../../model/Experiment"
 import * as Genome from "../Genome"
 import type { EvaluatorOptions, FitnessServices, SearchServices } from "../SearchEvaluator"
-import { makeSpace, retrain, Retrainer, SearchSpace } from "../SearchEvaluator"
+import { makeSpace, retrain, Retrainer, Reuse, SearchSpace } from "../SearchEvaluator"
 import * as Bull from "./Bull"
 import * as QueueJob from "./QueueJob"
 import * as QueueUrl from "./QueueUrl"
@@ -172,6 +172,8 @@ export const layer = (
       return Context.make(SearchSpace, space).pipe(
         Context.add(FitnessEvaluator.FitnessEvaluator, evaluator),
         Context.add(Retrainer, retrainer),
+        // every job trains from the start: a continued state would have to travel through Redis
+        Context.add(Reuse, { stats: () => ({ evaluations: 0, epochs: 0 }) }),
         Context.add(QueueWatch, { cancelled })
       )
     })

@@ -159,8 +159,8 @@ export const run = (options: WorkerOptions): Effect.Effect<void, Bull.QueueError
       }
       const reply = exit.value
       if (reply.type !== "fitness") throw new Error(`the fitness thread answered ${reply.type}`)
-      log(`job ${job.id}: fitness ${reply.fitness.toFixed(4)} in ${seconds.toFixed(1)}s`)
-      return { fitness: reply.fitness, seconds, worker: name } satisfies QueueJob.JobResult
+      log(`job ${job.id}: fitness ${reply.outcome.fitness.toFixed(4)} in ${seconds.toFixed(1)}s`)
+      return { fitness: reply.outcome.fitness, seconds, worker: name } satisfies QueueJob.JobResult
     }
 
     const workers = new Map<string, BullWorker>()
