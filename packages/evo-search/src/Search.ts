@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Effect, Option, Ref, Result, Semaphore } from "effect"
+import { Cause, Clock, Deferred, Effect, Exit, Fiber, Option, Ref, Result, Scope, Semaphore } from "effect"
 import * as os from "node:os"
 import * as Checkpoint from "./Checkpoint"
 import type { SearchError } from "./Errors"
@@ -22,6 +22,7 @@ import { defaultKey } from "./Genome"
 import type { Progress } from "./Progress"
 import { eta } from "./Progress"
 import type { Registry } from "./Registry"
+import * as Speculation from "./Speculation"
 import type { Failure, GenerationRecord, SearchState } from "./SearchState"
 import * as State from "./SearchState"
 import type { Individual, StrategyConfig } from "./Strategy"
@@ -70,6 +71,15 @@ export interface SearchOptions {
   readonly checkpointDir?: string
   /** Called after every finished generation (with its population, see {@link Progress}). */
   readonly onProgress?: (progress: Progress) => void
+  /**
+   * Let idle evaluation slots start the evaluations the search will likely ask for next
+   * ({@link Speculation}: the next level's promotion, the next generation), and take their results
+   * when it does (default false). The result, the counters and the checkpoint are those of a search
+   * without it; only the wall time changes, at the cost of the guesses that turn out wrong (they are
+   * interrupted as soon as they are). Needs an evaluator that gives the same fitness whenever it runs
+   * (as the fitness cache already assumes) and `concurrency` > 1 to gain anything.
+   */
+  readonly speculate?: boolean
 }
 
 /** Why the search stopped. */
@@ -150,15 +160,87 @@ export const run = (options: SearchOptions): Effect.Effect<SearchResult, SearchE
         return next
       }))
 
-    /** Evaluates (interruptibly); once finished, the result is always recorded and checkpointed. */
-    const evaluate = (index: number, genome: Genome, at: Fidelity.Fidelity) =>
+    // at most `concurrency` evaluations run at a time: the search's own, and guesses in idle slots
+    const slots = yield* Semaphore.make(concurrency)
+    /** The search's own evaluations waiting for a slot (guesses start only when none waits). */
+    let waiting = 0
+    /** The cache keys (`State.cacheKey`) of the search's own evaluations running now. */
+    const running = new Set<string>()
+    /** Guesses started by idle slots, by cache key: the result once finished. */
+    const guessed = new Map<string, { readonly result: Deferred.Deferred<Outcome>; fiber?: Fiber.Fiber<void>; done?: Outcome }>()
+    const guessScope = yield* Scope.make()
+    const speculating = yield* Semaphore.make(1)
+
+    /** Starts the likeliest guesses in the idle slots and interrupts the running ones no longer likely. */
+    const speculate: Effect.Effect<void> = speculating.withPermits(1)(Effect.gen(function*() {
+      if (options.speculate !== true) return
+      const s = yield* Ref.get(state)
+      const seconds = first.seconds + (yield* runSeconds)
+      const list = Speculation.guesses(s, {
+        strategy,
+        fidelity,
+        key,
+        continues: (x) => stopReason(x, generations, budget, seconds) === undefined,
+        known: (k) => guessed.get(k)?.done?.fitness,
+        running: (k) => running.has(k) || (guessed.has(k) && guessed.get(k)!.done === undefined)
+      })
+      const wanted = new Set(list.map((g) => State.cacheKey(g.level, g.key)))
+      for (const [k, g] of guessed) {
+        if (g.done !== undefined || wanted.has(k)) continue
+        guessed.delete(k)
+        if (g.fiber !== undefined) yield* Fiber.interrupt(g.fiber)
+      }
+      for (const g of list) {
+        const k = State.cacheKey(g.level, g.key)
+        if (guessed.has(k) || running.has(k)) continue
+        if (waiting > 0 || !(yield* slots.takeIfAvailable(1))) break
+        const entry: { readonly result: Deferred.Deferred<Outcome>; fiber?: Fiber.Fiber<void>; done?: Outcome } = { result: Deferred.makeUnsafe() }
+        guessed.set(k, entry)
+        entry.fiber = yield* evaluateSafely(evaluator, g.genome, Fidelity.at(fidelity, g.level)).pipe(
+          Effect.flatMap((outcome) => {
+            entry.done = outcome
+            return Deferred.succeed(entry.result, outcome)
+          }),
+          Effect.ensuring(slots.release(1)),
+          // the slot is free again: the next guess, if any
+          Effect.andThen(Effect.suspend(() => speculate)),
+          Effect.asVoid,
+          // interruptible even when started from a recording (uninterruptible) step
+          Effect.interruptible,
+          Effect.forkIn(guessScope)
+        )
+      }
+    }))
+
+    /** The outcome of the search's own evaluation: a guess's when one was started for it, else evaluated in a slot. */
+    const outcomeOf = (genome: Genome, at: Fidelity.Fidelity, k: string): Effect.Effect<Outcome> =>
+      options.speculate !== true ? evaluateSafely(evaluator, genome, at) : Effect.suspend(() => {
+        running.add(k)
+        const guess = guessed.get(k)
+        if (guess !== undefined) {
+          guessed.delete(k)
+          return Deferred.await(guess.result)
+        }
+        waiting++
+        let counted = true
+        const leave = Effect.sync(() => {
+          if (counted) waiting--
+          counted = false
+        })
+        return slots.withPermits(1)(Effect.andThen(leave, evaluateSafely(evaluator, genome, at))).pipe(Effect.ensuring(leave))
+      }).pipe(Effect.ensuring(Effect.sync(() => running.delete(k))))
+
+    /** Evaluates (interruptibly); once finished, the result is always recorded and checkpointed, and idle slots take guesses. */
+    const evaluate = (index: number, genome: Genome, at: Fidelity.Fidelity, k: string) =>
       Effect.uninterruptibleMask((restore) =>
-        restore(evaluateSafely(evaluator, genome, at)).pipe(
-          Effect.flatMap(({ fitness, reason }) => commit((s) => State.record(s, index, fitness, reason)))
+        restore(outcomeOf(genome, at, k)).pipe(
+          Effect.flatMap(({ fitness, reason }) => commit((s) => State.record(s, index, fitness, reason))),
+          Effect.andThen(speculate)
         )
       )
 
     let runGenerations = 0
+    const loop = Effect.gen(function*() {
     while (true) {
       let s = yield* Ref.get(state)
       if (s.round === null) {
@@ -171,8 +253,14 @@ export const run = (options: SearchOptions): Effect.Effect<SearchResult, SearchE
         s = yield* commit((x) => State.startGeneration(x, strategy, key))
       }
       const genomes = State.candidates(s)
-      const at = Fidelity.at(fidelity, s.round!.level)
-      yield* Effect.forEach(State.toEvaluate(s), (i) => evaluate(i, genomes[i], at), { concurrency, discard: true })
+      const level = s.round!.level
+      const at = Fidelity.at(fidelity, level)
+      const keys = s.round!.keys
+      // (with speculation the slots limit how many run at a time, guesses included)
+      yield* Effect.forEach(State.toEvaluate(s), (i) => evaluate(i, genomes[i], at, State.cacheKey(level, keys[i])), {
+        concurrency: options.speculate === true ? "unbounded" : concurrency,
+        discard: true
+      })
       const next = yield* Effect.fromResult(State.finishLevel(yield* Ref.get(state), strategy, fidelity, key))
       s = yield* commit(() => next)
       if (s.round === null) {
@@ -180,14 +268,20 @@ export const run = (options: SearchOptions): Effect.Effect<SearchResult, SearchE
         options.onProgress?.(progress(s, first, runGenerations, generations, budget))
       }
     }
+    })
+    // guesses still running when the search ends are not needed
+    return yield* loop.pipe(Effect.ensuring(Scope.close(guessScope, Exit.void)))
   })
+
+/** A finished evaluation: its fitness, and why it failed (NaN) when it did. */
+type Outcome = { readonly fitness: number; readonly reason?: string }
 
 /** The outcome of one evaluation: a failure (typed error, defect, NaN) becomes NaN with a reason. */
 const evaluateSafely = (
   evaluator: FitnessEvaluator["Service"],
   genome: Genome,
   at: Fidelity.Fidelity
-): Effect.Effect<{ readonly fitness: number; readonly reason?: string }> =>
+): Effect.Effect<Outcome> =>
   evaluator.evaluate(genome, at).pipe(
     Effect.map((fitness) =>
       typeof fitness === "number" && !Number.isNaN(fitness)

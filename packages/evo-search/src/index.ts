@@ -30,6 +30,8 @@ export * as Rng from "./Rng"
 export * as Search from "./Search"
 /** The search state and its pure steps. */
 export * as SearchState from "./SearchState"
+/** Which evaluations a search will ask for next, for idle workers to start early (the same result). */
+export * as Speculation from "./Speculation"
 /** The ask/tell genetic strategy. */
 export * as Strategy from "./Strategy"
 

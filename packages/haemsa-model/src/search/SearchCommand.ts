@@ -360,6 +360,8 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
       key: space.key,
       // on a queue every candidate of a level is enqueued at once: the workers set the parallelism
       concurrency: options.queue !== undefined ? options.population : Math.max(1, workers),
+      // a worker left idle by successive halving starts what the search will likely ask for next (the same result)
+      speculate: options.queue === undefined && workers > 1,
       fidelity: { levels: options.fidelity ?? FIDELITY_PRESETS["halving"], eta: options.eta ?? Fidelity.DEFAULT_ETA, promotion: options.promotion ?? "top" },
       checkpointDir: options.checkpointDir
     }
