@@ -97,6 +97,11 @@ export interface SearchResult {
   /** Wall-clock seconds over all runs of this search. */
   readonly seconds: number
   readonly stopped: StopReason
+  /**
+   * With `speculate`, in this run: the guesses started in idle slots, and those whose result the
+   * search used (the others were interrupted once wrong, or finished unused).
+   */
+  readonly speculation?: { readonly started: number; readonly used: number }
 }
 
 /**
@@ -167,9 +172,17 @@ export const run = (options: SearchOptions): Effect.Effect<SearchResult, SearchE
     /** The cache keys (`State.cacheKey`) of the search's own evaluations running now. */
     const running = new Set<string>()
     /** Guesses started by idle slots, by cache key: the result once finished. */
-    const guessed = new Map<string, { readonly result: Deferred.Deferred<Outcome>; fiber?: Fiber.Fiber<void>; done?: Outcome }>()
+    const guessed = new Map<string, Guessed>()
+    /** Guesses the search took for its own evaluations, until their result is recorded. */
+    const taken = new Map<string, Guessed>()
+    /** Results of the search's own evaluations, until they are recorded. */
+    const unrecorded = new Map<string, Outcome>()
+    /** A finished result not in the state yet: guesses see it as known, not as running. */
+    const known = (k: string): number | undefined => (guessed.get(k)?.done ?? taken.get(k)?.done ?? unrecorded.get(k))?.fitness
     const guessScope = yield* Scope.make()
+    const speculation = { started: 0, used: 0 }
     const speculating = yield* Semaphore.make(1)
+
 
     /** Starts the likeliest guesses in the idle slots and interrupts the running ones no longer likely. */
     const speculate: Effect.Effect<void> = speculating.withPermits(1)(Effect.gen(function*() {
@@ -181,7 +194,7 @@ export const run = (options: SearchOptions): Effect.Effect<SearchResult, SearchE
         fidelity,
         key,
         continues: (x) => stopReason(x, generations, budget, seconds) === undefined,
-        known: (k) => guessed.get(k)?.done?.fitness,
+        known,
         running: (k) => running.has(k) || (guessed.has(k) && guessed.get(k)!.done === undefined)
       })
       const wanted = new Set(list.map((g) => State.cacheKey(g.level, g.key)))
@@ -192,10 +205,11 @@ export const run = (options: SearchOptions): Effect.Effect<SearchResult, SearchE
       }
       for (const g of list) {
         const k = State.cacheKey(g.level, g.key)
-        if (guessed.has(k) || running.has(k)) continue
+        if (g.running || guessed.has(k) || running.has(k)) continue
         if (waiting > 0 || !(yield* slots.takeIfAvailable(1))) break
-        const entry: { readonly result: Deferred.Deferred<Outcome>; fiber?: Fiber.Fiber<void>; done?: Outcome } = { result: Deferred.makeUnsafe() }
+        const entry: Guessed = { result: Deferred.makeUnsafe() }
         guessed.set(k, entry)
+        speculation.started++
         entry.fiber = yield* evaluateSafely(evaluator, g.genome, Fidelity.at(fidelity, g.level)).pipe(
           Effect.flatMap((outcome) => {
             entry.done = outcome
@@ -219,6 +233,8 @@ export const run = (options: SearchOptions): Effect.Effect<SearchResult, SearchE
         const guess = guessed.get(k)
         if (guess !== undefined) {
           guessed.delete(k)
+          taken.set(k, guess)
+          speculation.used++
           return Deferred.await(guess.result)
         }
         waiting++
@@ -234,40 +250,46 @@ export const run = (options: SearchOptions): Effect.Effect<SearchResult, SearchE
     const evaluate = (index: number, genome: Genome, at: Fidelity.Fidelity, k: string) =>
       Effect.uninterruptibleMask((restore) =>
         restore(outcomeOf(genome, at, k)).pipe(
+          Effect.tap((outcome) => Effect.sync(() => unrecorded.set(k, outcome))),
           Effect.flatMap(({ fitness, reason }) => commit((s) => State.record(s, index, fitness, reason))),
+          Effect.andThen(Effect.sync(() => {
+            unrecorded.delete(k)
+            taken.delete(k)
+          })),
           Effect.andThen(speculate)
         )
       )
 
     let runGenerations = 0
     const loop = Effect.gen(function*() {
-    while (true) {
-      let s = yield* Ref.get(state)
-      if (s.round === null) {
-        const seconds = first.seconds + (yield* runSeconds)
-        const stopped = stopReason(s, generations, budget, seconds)
-        if (stopped !== undefined) {
-          const final = yield* commit((x) => x)
-          return toResult(final, stopped)
+      while (true) {
+        let s = yield* Ref.get(state)
+        if (s.round === null) {
+          const seconds = first.seconds + (yield* runSeconds)
+          const stopped = stopReason(s, generations, budget, seconds)
+          if (stopped !== undefined) {
+            const final = yield* commit((x) => x)
+            const result = toResult(final, stopped)
+            return options.speculate === true ? { ...result, speculation: { ...speculation } } : result
+          }
+          s = yield* commit((x) => State.startGeneration(x, strategy, key))
         }
-        s = yield* commit((x) => State.startGeneration(x, strategy, key))
+        const genomes = State.candidates(s)
+        const level = s.round!.level
+        const at = Fidelity.at(fidelity, level)
+        const keys = s.round!.keys
+        // (with speculation the slots limit how many run at a time, guesses included)
+        yield* Effect.forEach(State.toEvaluate(s), (i) => evaluate(i, genomes[i], at, State.cacheKey(level, keys[i])), {
+          concurrency: options.speculate === true ? "unbounded" : concurrency,
+          discard: true
+        })
+        const next = yield* Effect.fromResult(State.finishLevel(yield* Ref.get(state), strategy, fidelity, key))
+        s = yield* commit(() => next)
+        if (s.round === null) {
+          runGenerations++
+          options.onProgress?.(progress(s, first, runGenerations, generations, budget))
+        }
       }
-      const genomes = State.candidates(s)
-      const level = s.round!.level
-      const at = Fidelity.at(fidelity, level)
-      const keys = s.round!.keys
-      // (with speculation the slots limit how many run at a time, guesses included)
-      yield* Effect.forEach(State.toEvaluate(s), (i) => evaluate(i, genomes[i], at, State.cacheKey(level, keys[i])), {
-        concurrency: options.speculate === true ? "unbounded" : concurrency,
-        discard: true
-      })
-      const next = yield* Effect.fromResult(State.finishLevel(yield* Ref.get(state), strategy, fidelity, key))
-      s = yield* commit(() => next)
-      if (s.round === null) {
-        runGenerations++
-        options.onProgress?.(progress(s, first, runGenerations, generations, budget))
-      }
-    }
     })
     // guesses still running when the search ends are not needed
     return yield* loop.pipe(Effect.ensuring(Scope.close(guessScope, Exit.void)))
@@ -275,6 +297,13 @@ export const run = (options: SearchOptions): Effect.Effect<SearchResult, SearchE
 
 /** A finished evaluation: its fitness, and why it failed (NaN) when it did. */
 type Outcome = { readonly fitness: number; readonly reason?: string }
+
+/** A guess started in an idle slot: its result to come, its fiber, its result once finished. */
+interface Guessed {
+  readonly result: Deferred.Deferred<Outcome>
+  fiber?: Fiber.Fiber<void>
+  done?: Outcome
+}
 
 /** The outcome of one evaluation: a failure (typed error, defect, NaN) becomes NaN with a reason. */
 const evaluateSafely = (

@@ -32,6 +32,8 @@ export interface Guess {
   /** The search's key of the genome. */
   readonly key: string
   readonly genome: Genome
+  /** Whether it runs already (a guess started earlier): it is still likely, so it should go on. */
+  readonly running: boolean
 }
 
 /** What {@link guesses} needs besides the state. */
@@ -53,9 +55,10 @@ export interface Context {
 const PLACEHOLDER = Infinity
 
 /**
- * The evaluations the search will likely ask for after those running now, likeliest first, neither
- * running nor known. Empty while the current level has evaluations that have not started (the
- * search's own work comes first) and when the search ends with the running evaluations.
+ * The evaluations the search will likely ask for after those of the current level, likeliest first,
+ * whose result is not known: those already running (earlier guesses, still likely) and those to
+ * start. Empty while the current level has evaluations that have not started (the search's own work
+ * comes first) and when the search ends with the running evaluations.
  */
 export const guesses = (state: SearchState, context: Context): Array<Guess> => {
   const limit = context.limit ?? 16
@@ -78,11 +81,11 @@ export const guesses = (state: SearchState, context: Context): Array<Guess> => {
       const value = context.known(cacheKey)
       if (value === undefined) {
         unknown.add(round.keys[i])
-        if (!context.running(cacheKey)) {
-          if (current) return []
-          waiting = true
-          if (out.length < limit) out.push({ level: round.level, key: round.keys[i], genome: genomes[i] })
-        }
+        const running = context.running(cacheKey)
+        if (!running && current) return []
+        waiting ||= !running
+        // (a running one is listed too: it is still on the path, so it goes on)
+        if (!current && out.length < limit) out.push({ level: round.level, key: round.keys[i], genome: genomes[i], running })
       }
       sim = State.record(sim, i, value ?? PLACEHOLDER)
     }

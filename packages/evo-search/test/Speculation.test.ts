@@ -53,7 +53,10 @@ describe("Speculation.guesses", () => {
     const known = new Map(round.keys.slice(0, 5).map((_, i) => [at(0, i), fitness(genomes[i], 0)] as const))
     const guesses = Speculation.guesses(start, context(known, new Set([at(0, 5)])))
     const best = [0, 1, 2, 3, 4].sort((a, b) => fitness(genomes[a], 0) - fitness(genomes[b], 0)).slice(0, 2).sort((a, b) => a - b)
-    expect(guesses).toEqual(best.map((i) => ({ level: 1, key: round.keys[i], genome: genomes[i] })))
+    expect(guesses).toEqual(best.map((i) => ({ level: 1, key: round.keys[i], genome: genomes[i], running: false })))
+    // a guess started already is still listed, as running: it should go on
+    const started = Speculation.guesses(start, context(known, new Set([at(0, 5), at(1, best[0])])))
+    expect(started).toEqual(best.map((i, j) => ({ level: 1, key: round.keys[i], genome: genomes[i], running: j === 0 })))
     // what the search asks for when the running one is indeed worse
     const s = finish(start)
     if (fitness(genomes[5], 0) > Math.max(...best.map((i) => fitness(genomes[i], 0)))) {
@@ -68,7 +71,9 @@ describe("Speculation.guesses", () => {
     const guesses = Speculation.guesses(top, context(new Map(), running))
     // the first generation has no incumbent: its top result cannot change the next one
     const next = SearchState.startGeneration(finish(top), strategy, key)
-    expect(guesses).toEqual(SearchState.toEvaluate(next).map((i) => ({ level: 0, key: next.round!.keys[i], genome: SearchState.candidates(next)[i] })))
+    expect(guesses).toEqual(
+      SearchState.toEvaluate(next).map((i) => ({ level: 0, key: next.round!.keys[i], genome: SearchState.candidates(next)[i], running: false }))
+    )
     expect(guesses.length).toBeGreaterThan(0)
     // no generation after the last one
     const last = { ...top, strategy: { ...top.strategy, generation: 2 } }
@@ -108,7 +113,11 @@ describe("Search.run with speculate", () => {
       const speculative = timed()
       const a = yield* Search.run(options(plainDir, false)).pipe(Effect.provide(plain.layer))
       const b = yield* Search.run(options(speculativeDir, true)).pipe(Effect.provide(speculative.layer))
-      expect(timeless(b)).toEqual(timeless(a))
+      const { speculation, ...same } = timeless(b)
+      expect(same).toEqual(timeless(a))
+      expect(a.speculation).toBeUndefined()
+      expect(speculation!.used).toBeGreaterThan(0)
+      expect(speculation!.started).toBeGreaterThanOrEqual(speculation!.used)
       const state = (dir: string) => {
         const { seconds: _seconds, ...rest } = JSON.parse(fs.readFileSync(path.join(dir, "checkpoint.json"), "utf8")).state
         return rest

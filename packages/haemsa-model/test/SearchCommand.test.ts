@@ -125,10 +125,25 @@ describe("searchJob", () => {
     const again: string[] = []
     const resumed = await runJob({ ...options, retrainEpochs: undefined }, again)
     expect(again[0]).toMatch(/^resuming .*checkpoint\.json: 2 generations done/)
-    expect(again.some((l) => l.includes("evaluations done in this run"))).toBe(false)
+    expect(again.some((l) => l.includes("trainings finished in this run"))).toBe(false)
     expect(resumed.generations).toEqual(output.generations)
     expect(resumed.best).toEqual(output.best)
     expect(resumed.retrain).toBeUndefined()
+  })
+
+  it("on two worker threads (continued trainings, idle workers starting what comes next) gives the result of a search in process", async () => {
+    const halving = { ...options, population: 6, fidelity: [{ epochs: 1, fraction: 0.5 }, { epochs: 1 }, { epochs: 2 }], eta: 3, retrainEpochs: undefined }
+    const local = await runJob({ ...halving, checkpointDir: path.join(tmp, "halving-local") })
+    const pooled = await runJob({ ...halving, checkpointDir: path.join(tmp, "halving-pool"), workers: 2, backend: "cpu" })
+    expect(pooled.generations).toEqual(local.generations)
+    expect(pooled.best).toEqual(local.best)
+    expect([pooled.evaluations, pooled.cache_hits]).toEqual([local.evaluations, local.cache_hits])
+    // both continue the top level from the level below; only the pool speculates
+    expect(local.fidelity_cost.continued_epoch_equivalents).toBeGreaterThan(0)
+    expect(pooled.fidelity_cost).toEqual(local.fidelity_cost)
+    expect(local.speculation).toBeUndefined()
+    expect(pooled.speculation!.started).toBeGreaterThan(0)
+    expect(pooled.speculation!.used).toBeLessThanOrEqual(pooled.speculation!.started)
   })
 
   it("refuses a checkpoint written by another configuration", async () => {

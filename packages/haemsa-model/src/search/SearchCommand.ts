@@ -11,7 +11,7 @@
  */
 import type { Dataset, DatasetLoader, Errors as DatasetErrors } from "@haemsa/datasets"
 import { Checkpoint, Errors as SearchErrors, Fidelity, FitnessEvaluator, Search, Strategy } from "@haemsa/evo-search"
-import { Effect, Layer, Option, Result } from "effect"
+import { Effect, Exit, Layer, Option, Result } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -191,6 +191,8 @@ export interface SearchOutput {
   readonly cpu_seconds: number
   /** Training spent against a full-fidelity search of the same architectures. */
   readonly fidelity_cost: SearchReport.FidelityCost
+  /** With 2+ local workers: the guesses idle workers trained in this run, and those the search used (`Search.SearchResult.speculation`). */
+  readonly speculation?: { readonly started: number; readonly used: number }
   readonly stopped: Search.StopReason
   /** With retraining: the winner and the default architecture at full fidelity, same seed and epochs. */
   readonly retrain?: { readonly epochs: number; readonly winner: RetrainOutput; readonly default: RetrainOutput; readonly same: boolean }
@@ -391,14 +393,20 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
     let generation = Option.isSome(saved) ? saved.value.state.history.length : 0
     let finished = 0
     const startedAt = performance.now()
+    // (trainings, not the search's evaluations: idle workers also train what the search will likely ask for next)
     const counting: FitnessEvaluator.FitnessEvaluator["Service"] = {
       evaluate: (genome, at) =>
         evaluator.evaluate(genome, at).pipe(
-          Effect.ensuring(Effect.sync(() => {
-            finished++
-            const elapsed = (performance.now() - startedAt) / 1000
-            progress.update(`generation ${generation + 1}/${options.generations}: ${finished} evaluations done in this run (level ${at.level}), ${formatDuration(elapsed)} elapsed`)
-          }))
+          Effect.onExit((exit) =>
+            Effect.sync(() => {
+              if (Exit.hasInterrupts(exit)) return
+              finished++
+              const elapsed = (performance.now() - startedAt) / 1000
+              progress.update(
+                `generation ${generation + 1}/${options.generations}: ${finished} trainings finished in this run (the last at level ${at.level}), ${formatDuration(elapsed)} elapsed`
+              )
+            })
+          )
         )
     }
     // on a queue, `haemsa search --cancel` elsewhere stops this search
@@ -456,7 +464,8 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
       seconds: Math.round(result.seconds * 100) / 100,
       cpu_seconds: Math.round(cpuSeconds * 100) / 100,
       fidelity_cost: SearchReport.fidelityCost(Object.keys(cache), fidelity.levels, cost.continued.epochs),
-      stopped: result.stopped
+      stopped: result.stopped,
+      ...(result.speculation !== undefined ? { speculation: result.speculation } : {})
     }
     if (options.retrainEpochs === undefined) return output
 
@@ -607,6 +616,9 @@ export const command: Command.Command<typeof flags, SearchCommandError> = Comman
       const continued = output.fidelity_cost.continued_epoch_equivalents
       if (continued > 0) {
         io.out(`training: ${output.fidelity_cost.epoch_equivalents.toFixed(1)} epoch-equivalents, of which ${continued.toFixed(1)} continued from the level below (promoted candidates kept their training)`)
+      }
+      if (output.speculation !== undefined && output.speculation.started > 0) {
+        io.out(`idle workers: ${output.speculation.started} evaluations started ahead of the search, ${output.speculation.used} of them used`)
       }
       io.out(`best fitness ${output.best.fitness.toFixed(4)} (validation objective at fidelity level ${output.best.level})`)
       io.out(`best architecture: ${SearchReport.describeArchitecture(output.best.architecture)}`)
