@@ -5,7 +5,8 @@
  * threads), evaluations, cache hits, epoch-equivalents (epochs x data fraction of the evaluations
  * run, as the search's JSON counts them, and how many of them promoted candidates continued from the
  * level below instead of training again) and CPU seconds per epoch-equivalent (per epoch-equivalent
- * trained: the levels' count less the continued ones), with the winner's fitness. CPU seconds per epoch-equivalent is the figure that shows a slower training epoch; the
+ * trained: the levels' count less the continued ones), the evaluations idle workers started ahead of
+ * the search and how many of them it used, with the winner's fitness. CPU seconds per epoch-equivalent is the figure that shows a slower training epoch; the
  * epoch-equivalents show a search that does more work.
  *
  *   npx tsx --conditions=source benchmarks/haemsa-model/search.ts [--population P] [--generations G]
@@ -61,6 +62,7 @@ const out = JSON.parse(fs.readFileSync(json, "utf8")) as {
   readonly workers: number
   readonly best: { readonly fitness: number; readonly level: number }
   readonly fidelity_cost: { readonly epoch_equivalents: number; readonly continued_epoch_equivalents: number; readonly architectures: number }
+  readonly speculation?: { readonly started: number; readonly used: number }
 }
 fs.rmSync(tmp, { recursive: true, force: true })
 const eq = out.fidelity_cost.epoch_equivalents
@@ -71,7 +73,9 @@ console.log(
   `search: ${minutes(out.seconds)} wall (command ${minutes(wall)}), ${(out.cpu_seconds / 60).toFixed(1)} CPU-minutes, ${out.workers} workers; ` +
     `${out.evaluations} evaluations, ${out.cache_hits} cache hits, ${out.fidelity_cost.architectures} architectures, ${eq.toFixed(1)} epoch-equivalents ` +
     `(${continued.toFixed(1)} continued from the level below, ${trained.toFixed(1)} trained), ` +
-    `${(out.cpu_seconds / trained).toFixed(2)} CPU s per epoch-equivalent trained; best fitness ${out.best.fitness.toFixed(4)} (level ${out.best.level})`
+    `${(out.cpu_seconds / trained).toFixed(2)} CPU s per epoch-equivalent trained` +
+    (out.speculation !== undefined ? `; idle workers started ${out.speculation.started} evaluations ahead, ${out.speculation.used} used` : "") +
+    `; best fitness ${out.best.fitness.toFixed(4)} (level ${out.best.level})`
 )
 if (argFlag("record")) {
   const m = fromSamples(`search ${data} P${population} G${generations} seed ${seed}`, [out.seconds], {
