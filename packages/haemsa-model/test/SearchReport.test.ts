@@ -132,30 +132,20 @@ describe("fidelityCost", () => {
   })
 
   it("is printed under the charts", () => {
-    const lines = SearchReport.summaryLines({
-      data: "d",
-      generations: [],
-      best: { fitness: 0.5, level: 2, architecture: ArchitectureSpec.defaultSpec },
-      evaluations: 6,
-      cache_hits: 0,
-      failures: 0,
-      seconds: 10,
-      cpu_seconds: 20,
-      fidelity_cost: { epoch_equivalents: 33.5, continued_epoch_equivalents: 0, architectures: 3, full_fidelity_epoch_equivalents: 60 }
-    })
-    expect(lines[1]).toBe("Versus full fidelity: 33.5 epoch-equivalents of training for 3 architectures; 60 at full fidelity (1.8x more)")
-    const continued = SearchReport.summaryLines({
-      data: "synthetic",
-      generations: [],
-      best: { fitness: 0.5, level: 2, architecture: ArchitectureSpec.defaultSpec },
-      evaluations: 6,
-      cache_hits: 0,
-      failures: 0,
-      seconds: 10,
-      cpu_seconds: 20,
-      fidelity_cost: { epoch_equivalents: 33.5, continued_epoch_equivalents: 6, architectures: 3, full_fidelity_epoch_equivalents: 60 }
-    })
-    expect(continued[1]).toBe(
+    const lines = (continued: number) =>
+      SearchReport.summaryLines({
+        data: "d",
+        generations: [],
+        best: { fitness: 0.5, level: 2, architecture: ArchitectureSpec.defaultSpec },
+        evaluations: 6,
+        cache_hits: 0,
+        failures: 0,
+        seconds: 10,
+        cpu_seconds: 20,
+        fidelity_cost: { epoch_equivalents: 33.5, continued_epoch_equivalents: continued, architectures: 3, full_fidelity_epoch_equivalents: 60 }
+      })
+    expect(lines(0)[1]).toBe("Versus full fidelity: 33.5 epoch-equivalents of training for 3 architectures; 60 at full fidelity (1.8x more)")
+    expect(lines(6)[1]).toBe(
       "Versus full fidelity: 33.5 epoch-equivalents of training for 3 architectures; 60 at full fidelity (1.8x more); 6 of them continued from the level below instead of trained again"
     )
   })

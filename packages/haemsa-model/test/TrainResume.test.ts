@@ -54,7 +54,15 @@ const run = (
 ) =>
   Effect.gen(function*() {
     const d = overrides.data ?? data
-    const result = yield* Train.train(overrides.spec ?? spec, d.dataset, d.info, { ...options, ...overrides.options, state: { dir, resume } })
+    const { final: _final, ...outcome } = yield* readOutcome(
+      yield* Train.train(overrides.spec ?? spec, d.dataset, d.info, { ...options, ...overrides.options, state: { dir, resume } })
+    )
+    return outcome
+  }).pipe(Effect.provide(Layer.merge(Environment.parts, progress)))
+
+/** What must match between two trainings (the history without timings, the weights, the best epoch, the steps), and the final state; the network is freed. */
+const readOutcome = (result: Train.TrainResult) =>
+  Effect.gen(function*() {
     const weights = yield* Effect.promise(() => Experiment.readWeights(result.net))
     Network.dispose(result.net)
     return {
@@ -62,9 +70,10 @@ const run = (
       weights: new Map([...weights].map(([k, w]) => [k, Array.from(w.values)])),
       bestEpoch: result.bestEpoch,
       bestObjective: result.bestObjective,
-      steps: result.steps
+      steps: result.steps,
+      final: result.final
     }
-  }).pipe(Effect.provide(Layer.merge(Environment.parts, progress)))
+  })
 
 describe("Train resume", () => {
   it.effect("resuming after any epoch gives the weights, history and best epoch of an uninterrupted run; tensors are freed", () =>
@@ -132,19 +141,10 @@ describe("Train resume", () => {
     Effect.gen(function*() {
       /** Train without a state folder; read what must match, and the final state. */
       const plain = (trainOptions: Train.TrainOptions) =>
-        Effect.gen(function*() {
-          const result = yield* Train.train(spec, data.dataset, data.info, trainOptions)
-          const weights = yield* Effect.promise(() => Experiment.readWeights(result.net))
-          Network.dispose(result.net)
-          return {
-            history: result.history.map(({ seconds: _seconds, ...rest }) => rest),
-            weights: new Map([...weights].map(([k, w]) => [k, Array.from(w.values)])),
-            bestEpoch: result.bestEpoch,
-            bestObjective: result.bestObjective,
-            steps: result.steps,
-            final: result.final
-          }
-        }).pipe(Effect.provide(Layer.merge(Environment.parts, Progress.layerSilent)))
+        Train.train(spec, data.dataset, data.info, trainOptions).pipe(
+          Effect.flatMap(readOutcome),
+          Effect.provide(Layer.merge(Environment.parts, Progress.layerSilent))
+        )
       const before = tf.memory().numTensors
       const { final: noState, ...full } = yield* plain(options)
       expect(noState).toBeUndefined()
