@@ -6,7 +6,9 @@
  * evaluation is repeated and the result equals an uninterrupted run with the same seed (all
  * randomness comes from the strategy state's rng, never from evaluation order or timing). The
  * result and the progress reports carry each generation's population with its fitnesses and
- * fidelity levels, so a caller never needs to replay the search to see them.
+ * fidelity levels, so a caller never needs to replay the search to see them. With `speculate`,
+ * slots the search leaves idle run the evaluations it will likely ask for next ({@link Speculation});
+ * the result is the same, only sooner.
  *
  * @since 0.1.0
  */
@@ -55,7 +57,7 @@ export interface SearchOptions {
    * Must be deterministic: a resumed search recomputes it.
    */
   readonly key?: (genome: Genome) => string
-  /** Evaluations run at the same time (default: `os.availableParallelism()`). */
+  /** Evaluations run at the same time, guesses included (default: `os.availableParallelism()`). */
   readonly concurrency?: number
   readonly budget?: Budget
   /**
