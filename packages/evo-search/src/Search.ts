@@ -185,10 +185,8 @@ export const run = (options: SearchOptions): Effect.Effect<SearchResult, SearchE
     const speculation = { started: 0, used: 0 }
     const speculating = yield* Semaphore.make(1)
 
-
     /** Starts the likeliest guesses in the idle slots and interrupts the running ones no longer likely. */
-    const speculate: Effect.Effect<void> = speculating.withPermits(1)(Effect.gen(function*() {
-      if (options.speculate !== true) return
+    const speculate: Effect.Effect<void> = options.speculate !== true ? Effect.void : speculating.withPermits(1)(Effect.gen(function*() {
       const s = yield* Ref.get(state)
       const seconds = first.seconds + (yield* runSeconds)
       const list = Speculation.guesses(s, {

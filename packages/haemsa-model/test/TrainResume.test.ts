@@ -168,6 +168,10 @@ describe("Train resume", () => {
       expect((yield* refused({ ...options, epochs: 1, continueFrom: short.final! })).message).toBe(
         `${TrainState.IN_MEMORY}: the state is after epoch 2: it cannot continue a training of 1 epochs`
       )
+      // two states to go on from: neither is silently dropped
+      const both = yield* refused({ ...options, continueFrom: short.final!, state: { dir: path.join(root, "both"), resume: true } })
+      expect(both).toBeInstanceOf(Train.TrainingError)
+      expect(both.message).toBe("both state.resume and continueFrom name a state to go on from: pass one")
       expect(tf.memory().numTensors).toBe(before)
     }))
 

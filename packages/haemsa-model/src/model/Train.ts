@@ -242,11 +242,17 @@ export const train = (
       backend: tf.getBackend(),
       threads: parallel.threads
     }
-    const resumed = options.state?.resume ? yield* TrainState.load(options.state.dir) : options.continueFrom
-    if (options.state?.resume) yield* TrainState.checkConfig(options.state.dir, resumed!.config, config)
-    else if (resumed !== undefined) yield* TrainState.checkContinuation(resumed, config)
+    // a state to go on from: the one kept on disk (resume), or one in memory (continueFrom)
+    const fromDisk = options.state?.resume === true
+    if (fromDisk && options.continueFrom !== undefined) {
+      return yield* new TrainingError({ reason: "both state.resume and continueFrom name a state to go on from: pass one" })
+    }
+    const resumed = fromDisk ? yield* TrainState.load(options.state!.dir) : options.continueFrom
+    if (resumed !== undefined) {
+      yield* fromDisk ? TrainState.checkConfig(options.state!.dir, resumed.config, config) : TrainState.checkContinuation(resumed, config)
+    }
     // where the resumed state came from, for errors and the progress line
-    const source = options.state?.resume ? options.state.dir : TrainState.IN_MEMORY
+    const source = fromDisk ? options.state!.dir : TrainState.IN_MEMORY
     const net = yield* Network.build(spec, info, seed)
     let rng = Random.makeRng(seed + 0x5eed)
     const train = options.trainFraction !== undefined && options.trainFraction < 1
@@ -327,7 +333,7 @@ export const train = (
         started = performance.now() - resumed.seconds * 1000
         // a state kept after the last epoch, or after the early stop, has nothing left to train
         first = resumed.epoch - best.epoch >= patience ? epochs + 1 : resumed.epoch + 1
-        progress.log(options.state?.resume
+        progress.log(fromDisk
           ? `${label}resuming after epoch ${resumed.epoch}/${epochs} (${path.join(source, TrainState.FILE)})`
           : `${label}continuing after epoch ${resumed.epoch}/${epochs} ${source}`)
       }
@@ -408,8 +414,7 @@ export const train = (
       }
       if (options.keepFinal) {
         // a resumed state with nothing left to train is its own final state
-        const trained = history.length > (resumed?.history.length ?? 0)
-        final = resumed !== undefined && !trained ? resumed : yield* current(history[history.length - 1]?.epoch ?? 0)
+        final = resumed !== undefined && history.length === resumed.history.length ? resumed : yield* current(history[history.length - 1]?.epoch ?? 0)
       }
       if (best.weights) for (const [k, v] of net.variables) v.assign(best.weights.get(k)!)
     }).pipe(

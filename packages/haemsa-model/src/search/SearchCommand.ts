@@ -380,6 +380,7 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
     }
 
     const before = readCost(options.checkpointDir)
+    const cpuStart = process.cpuUsage()
     const reuse = yield* SearchEvaluator.Reuse
     /** The cost over all runs so far. */
     const costNow = (): Cost => {
@@ -389,7 +390,6 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
         continued: { evaluations: before.continued.evaluations + now.evaluations, epochs: before.continued.epochs + now.epochs }
       }
     }
-    const cpuStart = process.cpuUsage()
     let generation = Option.isSome(saved) ? saved.value.state.history.length : 0
     let finished = 0
     const startedAt = performance.now()

@@ -237,21 +237,36 @@ export class Continuations {
   private used = { evaluations: 0, epochs: 0 }
   constructor(private readonly capacity = 8) {}
 
+  /**
+   * The fitness of candidate `key` at `fidelity` by `train`, which is told the state to continue (a
+   * stored one with fewer epochs, taken out of the store) and whether to keep its final state (on all
+   * the train split); its outcome is recorded.
+   */
+  evaluate<E, R>(
+    key: string,
+    fidelity: Fidelity.Fidelity,
+    options: EvaluatorOptions,
+    train: (run: { readonly from?: TrainState.Snapshot; readonly keep: boolean }) => Effect.Effect<FitnessOutcome, E, R>
+  ): Effect.Effect<number, E, R> {
+    return Effect.suspend(() => {
+      const from = this.take(key, fidelity, options)
+      return Effect.map(train({ ...(from !== undefined ? { from } : {}), keep: onAllData(fidelity) }), (outcome) => {
+        this.record(key, outcome)
+        return outcome.fitness
+      })
+    })
+  }
+
   /** The state to continue for `key` at `fidelity` (taken out of the store), if there is one with fewer epochs. */
-  take(key: string, fidelity: Fidelity.Fidelity, options: EvaluatorOptions): TrainState.Snapshot | undefined {
+  private take(key: string, fidelity: Fidelity.Fidelity, options: EvaluatorOptions): TrainState.Snapshot | undefined {
     const state = this.states.get(key)
     if (state === undefined || !onAllData(fidelity) || state.epoch >= trainOptions(fidelity, options).epochs!) return undefined
     this.states.delete(key)
     return state
   }
 
-  /** Whether an evaluation at `fidelity` should return its final state. */
-  keeps(fidelity: Fidelity.Fidelity): boolean {
-    return onAllData(fidelity)
-  }
-
   /** Records an evaluation's outcome: its final state (the oldest one goes beyond the capacity) and what it continued. */
-  record(key: string, outcome: FitnessOutcome): void {
+  private record(key: string, outcome: FitnessOutcome): void {
     if (outcome.continued > 0) this.used = { evaluations: this.used.evaluations + 1, epochs: this.used.epochs + outcome.continued }
     if (outcome.state === undefined) return
     this.states.delete(key)
@@ -315,15 +330,9 @@ export const layerInProcess = (
       const evaluator: FitnessEvaluator.FitnessEvaluator["Service"] = {
         evaluate: (genome, fidelity) =>
           Effect.try({ try: () => ({ spec: space.decode(genome), text: space.text(genome), key: space.key(genome) }), catch: evaluationError }).pipe(
-            Effect.flatMap(({ key, spec, text }) => {
-              const from = continuations.take(key, fidelity, options)
-              return fitness(spec, dataFor(data, text), fidelity, options, { ...(from !== undefined ? { from } : {}), keep: continuations.keeps(fidelity) }).pipe(
-                Effect.map((outcome) => {
-                  continuations.record(key, outcome)
-                  return outcome.fitness
-                })
-              )
-            }),
+            Effect.flatMap(({ key, spec, text }) =>
+              continuations.evaluate(key, fidelity, options, (run) => fitness(spec, dataFor(data, text), fidelity, options, run))
+            ),
             Effect.provideContext(context),
             Effect.mapError(evaluationError)
           )
@@ -419,22 +428,12 @@ export const layerWorkers = (options: PoolOptions): Layer.Layer<SearchServices, 
       const evaluator: FitnessEvaluator.FitnessEvaluator["Service"] = {
         evaluate: (genome, fidelity) =>
           Effect.try({ try: () => ({ spec: space.decode(genome), text: space.text(genome), key: space.key(genome) }), catch: evaluationError }).pipe(
-            Effect.flatMap(({ key, spec, text }) => {
-              const from = continuations.take(key, fidelity, evaluatorOptions)
-              // (a tokens job names no text: the jobs of a search without the text gene are those of old)
-              const job: WorkerJob = {
-                type: "fitness",
-                spec,
-                fidelity: { ...fidelity },
-                ...(text !== "tokens" ? { text } : {}),
-                ...(from !== undefined ? { from } : {}),
-                keep: continuations.keeps(fidelity)
-              }
-              return Effect.map(run(job, "fitness"), (reply) => {
-                continuations.record(key, reply.outcome)
-                return reply.outcome.fitness
-              })
-            })
+            Effect.flatMap(({ key, spec, text }) =>
+              continuations.evaluate(key, fidelity, evaluatorOptions, (reuse) =>
+                // (a tokens job names no text: the jobs of a search without the text gene are those of old)
+                Effect.map(run({ type: "fitness", spec, fidelity: { ...fidelity }, ...(text !== "tokens" ? { text } : {}), ...reuse }, "fitness"), (reply) => reply.outcome)
+              )
+            )
           )
       }
       const retrainer: Retrainer["Service"] = {
