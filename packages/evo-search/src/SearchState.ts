@@ -195,10 +195,24 @@ const incumbentAt = (state: SearchState, level: number, key: (genome: Genome) =>
 }
 
 /**
+ * The seeds of the round: in the first generation, the candidates of the strategy's initial
+ * population (its first `initialPopulation.length` positions, e.g. a default design to improve on);
+ * none later.
+ */
+const seedsOf = (state: SearchState, strategy: Strategy): ReadonlyArray<number> =>
+  state.strategy.generation === 0 ? state.round!.active.filter((i) => i < strategy.config.initialPopulation.length) : []
+
+/** `promoted` and every seed that did not fail, in increasing index order. */
+const withSeeds = (promoted: ReadonlyArray<number>, seeds: ReadonlyArray<number>, fitness: (index: number) => number): number[] =>
+  [...new Set([...promoted, ...seeds.filter((i) => !Number.isNaN(fitness(i)))])].sort((i, j) => i - j)
+
+/**
  * After every planned evaluation of the level is recorded: promotes the best to the next level,
  * or (at the last level, or when nobody can be promoted) tells the strategy and closes the
- * generation (`round` becomes null). `key` is the search's genome key (the incumbent's cache entries
- * are found by it under `promotion: "incumbent"`).
+ * generation (`round` becomes null). In the first generation the seeds (the strategy's initial
+ * population) are promoted whatever their rank, unless they failed: they reach the top level, so
+ * the search's best is never worse there than the design it started from. `key` is the search's
+ * genome key (the incumbent's cache entries are found by it under `promotion: "incumbent"`).
  */
 export const finishLevel = (
   state: SearchState,
@@ -210,7 +224,7 @@ export const finishLevel = (
   const fitnessAt = (level: number) => (i: number): number => lookup(state, level, round.keys[i]) ?? NaN
   if (round.level + 1 < fidelity.levels.length) {
     const bar = fidelity.promotion === "incumbent" ? incumbentAt(state, round.level, key) : NaN
-    const promoted = promote(round.active, fitnessAt(round.level), fidelity.eta, bar)
+    const promoted = withSeeds(promote(round.active, fitnessAt(round.level), fidelity.eta, bar), seedsOf(state, strategy), fitnessAt(round.level))
     if (promoted.length > 0) return Result.succeed(plan(state, round.level + 1, promoted))
   }
   const fitness = round.keys.map((k, i) => lookup(state, round.reached[i], k) ?? NaN)

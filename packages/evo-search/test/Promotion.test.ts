@@ -1,7 +1,10 @@
 /**
- * Successive halving with `promotion: "incumbent"`: a candidate is trained further only when it beats
- * the incumbent (the population's best so far) at the level it is promoted from.
+ * Who successive halving promotes. With `promotion: "incumbent"` a candidate is trained further only
+ * when it beats the incumbent (the population's best so far) at the level it is promoted from; and
+ * in the first generation the seeds (the strategy's initial population) reach the top level
+ * whatever their rank at the cheaper levels.
  */
+import * as fc from "fast-check"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import type { Fidelity as FidelityTypes, Genome as GenomeTypes } from "@haemsa/evo-search"
@@ -52,5 +55,66 @@ describe("promotion: incumbent", () => {
       const bar = Math.min(...earlierTop.map((c) => fitness(c.genome, { level: fidelity.level - 1, ...levels[fidelity.level - 1] })))
       expect(own).toBeLessThan(bar)
     }
+  })
+})
+
+/**
+ * A deceptive proxy: below the top level the ranking is reversed (the sphere's optimum looks worst),
+ * at the top level it is the sphere itself.
+ */
+const deceptive = (g: GenomeTypes.Genome, f: FidelityTypes.Fidelity) => (f.level === levels.length - 1 ? sphere(g) : 10 - sphere(g))
+const seedGenome = [0.3, 0.3, 0.3]
+
+const seededRun = (promotion: "top" | "incumbent", seed: number, outcome?: (g: GenomeTypes.Genome) => "ok" | "nan") => {
+  const evaluator = recording(deceptive, outcome !== undefined ? { outcome } : {})
+  const result = Effect.runSync(
+    Search.run({
+      strategy: { dimension: 3, populationSize: 9, elitism: 1, initialPopulation: [seedGenome] },
+      seed,
+      generations: 3,
+      concurrency: 1,
+      fidelity: { levels, eta: 3, promotion }
+    }).pipe(Effect.provide(evaluator.layer))
+  )
+  return { result, calls: evaluator.calls }
+}
+
+describe("seeds: the initial population reaches the top level", () => {
+  it("in the first generation a seed is promoted at every level whatever its rank, so the best is never worse than it", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1_000 }), fc.constantFrom("top" as const, "incumbent" as const), (seed, promotion) => {
+        const { calls, result } = seededRun(promotion, seed)
+        const seedLevels = calls.filter((c) => c.genome.every((x, i) => x === seedGenome[i])).map((c) => c.fidelity.level)
+        // ranked last at levels 0 and 1 by the reversed proxy, and still trained at each level
+        expect(seedLevels).toEqual([0, 1, 2])
+        expect(result.best.level).toBe(levels.length - 1)
+        expect(result.best.fitness).toBeLessThanOrEqual(deceptive(seedGenome, { level: 2 }))
+        // the first generation's level 1 holds the best third by rank and the seed besides
+        const firstLevel1 = calls.slice(0, 9 + 4).filter((c) => c.fidelity.level === 1)
+        expect(firstLevel1).toHaveLength(Math.ceil(9 / 3) + 1)
+      }),
+      { numRuns: 20 }
+    )
+  })
+
+  it("a seed that failed is not promoted", () => {
+    const isSeed = (g: GenomeTypes.Genome) => g.every((x, i) => x === seedGenome[i])
+    const { calls } = seededRun("top", 7, (g) => (isSeed(g) ? "nan" : "ok"))
+    expect(calls.filter((c) => isSeed(c.genome)).map((c) => c.fidelity.level)).toEqual([0])
+  })
+
+  it("without seeds a level promotes by rank alone: 9, 3 and 1 evaluations at the three levels", () => {
+    const evaluator = recording(deceptive)
+    Effect.runSync(
+      Search.run({
+        strategy: { dimension: 3, populationSize: 9, elitism: 1 },
+        seed: 7,
+        generations: 1,
+        concurrency: 1,
+        fidelity: { levels, eta: 3 }
+      }).pipe(Effect.provide(evaluator.layer))
+    )
+    const atLevel = (level: number) => evaluator.calls.filter((c) => c.fidelity.level === level).length
+    expect([atLevel(0), atLevel(1), atLevel(2)]).toEqual([9, 3, 1])
   })
 })
