@@ -19,9 +19,9 @@
  * architectures already there. Long: every architecture is trained to full fidelity (about 20
  * minutes for a 5-generation search of the default synthetic data on 2 cores).
  */
-import { DatasetLoader } from "@haemsa/datasets"
+import { DatasetLoader, Metrics } from "@haemsa/datasets"
 import { Checkpoint, type Fidelity, SearchState } from "@haemsa/evo-search"
-import { Backend, DataInfo, Environment, Network, Progress, SearchEvaluator, Train } from "@haemsa/haemsa-model"
+import { Backend, DataInfo, Environment, Network, Progress, SearchEvaluator, SearchReport, Train } from "@haemsa/haemsa-model"
 import { Effect, Option } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -62,6 +62,13 @@ const { config, state } = checkpoint.value
 const options: SearchEvaluator.EvaluatorOptions = { source: data, seed: config.seed }
 const loaded = await Effect.runPromise(SearchEvaluator.loadSearchData(options).pipe(Effect.provide(DatasetLoader.DatasetLoader.layer)))
 const space = SearchEvaluator.makeSpace(DataInfo.availableModalities(loaded.tokens.info))
+if (config.strategy.dimension !== space.genes) {
+  console.error(
+    `${Checkpoint.file(dir)}: its genomes have ${config.strategy.dimension} genes, the search space on ${data} has ${space.genes} ` +
+      `(a search that chooses the text features is not supported here)`
+  )
+  process.exit(2)
+}
 const levels = config.fidelity.levels
 
 // every distinct architecture of the finished generations, in the order the search met them
@@ -143,18 +150,7 @@ const ranks = (xs: ReadonlyArray<number>): number[] => {
   }
   return r
 }
-const pearson = (x: ReadonlyArray<number>, y: ReadonlyArray<number>): number => {
-  const mx = x.reduce((a, b) => a + b, 0) / x.length
-  const my = y.reduce((a, b) => a + b, 0) / y.length
-  let sxy = 0, sxx = 0, syy = 0
-  x.forEach((xi, i) => {
-    sxy += (xi - mx) * (y[i] - my)
-    sxx += (xi - mx) ** 2
-    syy += (y[i] - my) ** 2
-  })
-  return sxy / Math.sqrt(sxx * syy)
-}
-const spearman = (x: ReadonlyArray<number>, y: ReadonlyArray<number>): number => pearson(ranks(x), ranks(y))
+const spearman = (x: ReadonlyArray<number>, y: ReadonlyArray<number>): number => Metrics.pearson(ranks(x), ranks(y))
 
 // the first level as the search scored it: it must equal the checkpoint's fitness
 const mismatched = rows.filter((r) => r.levels[0] !== undefined && r.levels[0] !== r.trained.first.best)
@@ -192,9 +188,7 @@ console.log(`\nthe 8 best at full fidelity | first-level rank | reached level (o
 for (const i of order.slice(0, 8)) {
   const r = rows[i]
   const reached = r.levels.reduce((top, f, l) => (f !== undefined ? l + 1 : top), 0)
-  const spec = JSON.parse(r.key) as { modalities: string[]; experts: Record<string, { kind: string; hidden: number; layers?: number }>; fusion: { pool: string; depth: number } }
-  const experts = Object.entries(spec.experts).map(([m, e]) => `${m} ${e.kind} ${e.hidden}x${e.layers ?? 1}`).join(", ")
-  console.log(`${truth[i].toFixed(4)} | ${firstRank[i]} | ${reached} | ${spec.modalities.join("+")}: ${experts}; fusion ${spec.fusion.pool} depth ${spec.fusion.depth}`)
+  console.log(`${truth[i].toFixed(4)} | ${firstRank[i]} | ${reached} | ${SearchReport.describeArchitecture(space.decode(r.genome))}`)
 }
 const jsonFile = argOption("json", "")
 if (jsonFile !== "") fs.writeFileSync(jsonFile, JSON.stringify({ architectures: rows.length, epochs: fullEpochs, levels, proxies: summary, machine: machine(), date: new Date().toISOString() }, null, 2) + "\n")

@@ -199,8 +199,8 @@ const incumbentAt = (state: SearchState, level: number, key: (genome: Genome) =>
  * population (its first `initialPopulation.length` positions, e.g. a default design to improve on);
  * none later.
  */
-const seedsOf = (state: SearchState, strategy: Strategy): ReadonlyArray<number> =>
-  state.strategy.generation === 0 ? state.round!.active.filter((i) => i < strategy.config.initialPopulation.length) : []
+const seedsOf = (state: SearchState, round: Round, strategy: Strategy): ReadonlyArray<number> =>
+  state.strategy.generation === 0 ? round.active.filter((i) => i < strategy.config.initialPopulation.length) : []
 
 /** `promoted` and every seed that did not fail, in increasing index order. */
 const withSeeds = (promoted: ReadonlyArray<number>, seeds: ReadonlyArray<number>, fitness: (index: number) => number): number[] =>
@@ -224,7 +224,8 @@ export const finishLevel = (
   const fitnessAt = (level: number) => (i: number): number => lookup(state, level, round.keys[i]) ?? NaN
   if (round.level + 1 < fidelity.levels.length) {
     const bar = fidelity.promotion === "incumbent" ? incumbentAt(state, round.level, key) : NaN
-    const promoted = withSeeds(promote(round.active, fitnessAt(round.level), fidelity.eta, bar), seedsOf(state, strategy), fitnessAt(round.level))
+    const levelFitness = fitnessAt(round.level)
+    const promoted = withSeeds(promote(round.active, levelFitness, fidelity.eta, bar), seedsOf(state, round, strategy), levelFitness)
     if (promoted.length > 0) return Result.succeed(plan(state, round.level + 1, promoted))
   }
   const fitness = round.keys.map((k, i) => lookup(state, round.reached[i], k) ?? NaN)

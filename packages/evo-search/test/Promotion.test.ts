@@ -18,19 +18,31 @@ import { recording, sphere } from "./Support"
 const fitness = (g: GenomeTypes.Genome, f: FidelityTypes.Fidelity) => Math.round(sphere(g) * 20) / 20 + 0.1 / (f.epochs ?? 1)
 const levels = [{ epochs: 1 }, { epochs: 3 }, { epochs: 9 }]
 
-const run = (promotion: "top" | "incumbent") => {
-  const evaluator = recording(fitness)
+/** A search of 9 candidates per generation over `levels` (eta 3, one evaluation at a time): its result and the evaluator's calls. */
+const search = (
+  f: (g: GenomeTypes.Genome, fidelity: FidelityTypes.Fidelity) => number,
+  options: {
+    readonly seed: number
+    readonly generations: number
+    readonly promotion?: "top" | "incumbent"
+    readonly initialPopulation?: ReadonlyArray<GenomeTypes.Genome>
+    readonly outcome?: (g: GenomeTypes.Genome) => "ok" | "nan"
+  }
+) => {
+  const evaluator = recording(f, options.outcome !== undefined ? { outcome: options.outcome } : {})
   const result = Effect.runSync(
     Search.run({
-      strategy: { dimension: 3, populationSize: 9, elitism: 1 },
-      seed: 4,
-      generations: 6,
+      strategy: { dimension: 3, populationSize: 9, elitism: 1, ...(options.initialPopulation !== undefined ? { initialPopulation: options.initialPopulation } : {}) },
+      seed: options.seed,
+      generations: options.generations,
       concurrency: 1,
-      fidelity: { levels, eta: 3, promotion }
+      fidelity: { levels, eta: 3, ...(options.promotion !== undefined ? { promotion: options.promotion } : {}) }
     }).pipe(Effect.provide(evaluator.layer))
   )
   return { result, calls: evaluator.calls }
 }
+
+const run = (promotion: "top" | "incumbent") => search(fitness, { seed: 4, generations: 6, promotion })
 
 describe("promotion: incumbent", () => {
   it("trains fewer candidates at the costly levels, each one better than the incumbent where it was promoted from", () => {
@@ -64,27 +76,17 @@ describe("promotion: incumbent", () => {
  */
 const deceptive = (g: GenomeTypes.Genome, f: FidelityTypes.Fidelity) => (f.level === levels.length - 1 ? sphere(g) : 10 - sphere(g))
 const seedGenome = [0.3, 0.3, 0.3]
+const isSeed = (g: GenomeTypes.Genome) => g.every((x, i) => x === seedGenome[i])
 
-const seededRun = (promotion: "top" | "incumbent", seed: number, outcome?: (g: GenomeTypes.Genome) => "ok" | "nan") => {
-  const evaluator = recording(deceptive, outcome !== undefined ? { outcome } : {})
-  const result = Effect.runSync(
-    Search.run({
-      strategy: { dimension: 3, populationSize: 9, elitism: 1, initialPopulation: [seedGenome] },
-      seed,
-      generations: 3,
-      concurrency: 1,
-      fidelity: { levels, eta: 3, promotion }
-    }).pipe(Effect.provide(evaluator.layer))
-  )
-  return { result, calls: evaluator.calls }
-}
+const seededRun = (promotion: "top" | "incumbent", seed: number, outcome?: (g: GenomeTypes.Genome) => "ok" | "nan") =>
+  search(deceptive, { seed, generations: 3, promotion, initialPopulation: [seedGenome], ...(outcome !== undefined ? { outcome } : {}) })
 
 describe("seeds: the initial population reaches the top level", () => {
   it("in the first generation a seed is promoted at every level whatever its rank, so the best is never worse than it", () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 1_000 }), fc.constantFrom("top" as const, "incumbent" as const), (seed, promotion) => {
         const { calls, result } = seededRun(promotion, seed)
-        const seedLevels = calls.filter((c) => c.genome.every((x, i) => x === seedGenome[i])).map((c) => c.fidelity.level)
+        const seedLevels = calls.filter((c) => isSeed(c.genome)).map((c) => c.fidelity.level)
         // ranked last at levels 0 and 1 by the reversed proxy, and still trained at each level
         expect(seedLevels).toEqual([0, 1, 2])
         expect(result.best.level).toBe(levels.length - 1)
@@ -98,23 +100,13 @@ describe("seeds: the initial population reaches the top level", () => {
   })
 
   it("a seed that failed is not promoted", () => {
-    const isSeed = (g: GenomeTypes.Genome) => g.every((x, i) => x === seedGenome[i])
     const { calls } = seededRun("top", 7, (g) => (isSeed(g) ? "nan" : "ok"))
     expect(calls.filter((c) => isSeed(c.genome)).map((c) => c.fidelity.level)).toEqual([0])
   })
 
   it("without seeds a level promotes by rank alone: 9, 3 and 1 evaluations at the three levels", () => {
-    const evaluator = recording(deceptive)
-    Effect.runSync(
-      Search.run({
-        strategy: { dimension: 3, populationSize: 9, elitism: 1 },
-        seed: 7,
-        generations: 1,
-        concurrency: 1,
-        fidelity: { levels, eta: 3 }
-      }).pipe(Effect.provide(evaluator.layer))
-    )
-    const atLevel = (level: number) => evaluator.calls.filter((c) => c.fidelity.level === level).length
+    const { calls } = search(deceptive, { seed: 7, generations: 1 })
+    const atLevel = (level: number) => calls.filter((c) => c.fidelity.level === level).length
     expect([atLevel(0), atLevel(1), atLevel(2)]).toEqual([9, 3, 1])
   })
 })
