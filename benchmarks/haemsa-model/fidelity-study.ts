@@ -12,7 +12,13 @@
  * rank at the search's first level and whether the search promoted them.
  *
  *   npx tsx --conditions=source benchmarks/haemsa-model/fidelity-study.ts DIR [--data synthetic]
- *       [--epochs 20] [--processes N] [--out FILE.jsonl] [--json FILE]
+ *       [--epochs 20] [--levels E:F,...] [--processes N] [--out FILE.jsonl] [--json FILE]
+ *
+ * `--levels 6:0.25,3:0.5` also trains every architecture at those candidate levels (`EPOCHS:FRACTION`,
+ * as `haemsa search --fidelity` takes them; a fraction below 1 is the search's seeded subset of the
+ * train split) and adds them to the table, so a cheaper first level can be judged before a search
+ * uses it. Their trainings go to `OUT` with `-levels` before `.jsonl`, one line per architecture and
+ * level, and are reused by a rerun.
  *
  * Trainings run in `--processes` child processes (default: the cores), one thread each, and append
  * one line per architecture to `--out` (default `DIR/fidelity-study.jsonl`): a rerun skips the
@@ -21,8 +27,8 @@
  */
 import { DatasetLoader, Metrics } from "@haemsa/datasets"
 import { Checkpoint, type Fidelity, SearchState } from "@haemsa/evo-search"
-import { Backend, DataInfo, Environment, Network, Progress, SearchEvaluator, SearchReport, Train } from "@haemsa/haemsa-model"
-import { Effect, Option } from "effect"
+import { Backend, DataInfo, Environment, Network, Progress, SearchCommand, SearchEvaluator, SearchReport, Train } from "@haemsa/haemsa-model"
+import { Effect, Option, Result } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -36,11 +42,25 @@ interface Candidate {
   readonly levels: ReadonlyArray<number | undefined>
 }
 
+/** One training: the validation objective after each epoch, the best, and the seconds it took. */
+interface Run {
+  readonly history: ReadonlyArray<number>
+  readonly best: number
+  readonly seconds: number
+}
+
 /** The two trainings of one architecture (a line of the output file). */
 interface Trained {
   readonly key: string
-  readonly first: { readonly history: ReadonlyArray<number>; readonly best: number; readonly seconds: number }
-  readonly full: { readonly history: ReadonlyArray<number>; readonly best: number; readonly seconds: number }
+  readonly first: Run
+  readonly full: Run
+}
+
+/** A training at a candidate level of `--levels` (a line of the levels file). */
+interface LevelRun extends Run {
+  readonly key: string
+  /** `EPOCHS:FRACTION`. */
+  readonly level: string
 }
 
 const dir = process.argv[2]
@@ -52,6 +72,14 @@ const data = argOption("data", "synthetic")
 const fullEpochs = Number(argOption("epochs", String(SearchEvaluator.DEFAULT_EPOCHS)))
 const out = argOption("out", path.join(dir, "fidelity-study.jsonl"))
 const shard = argOption("shard", "")
+const levelsOut = out.replace(/(\.jsonl)?$/, "-levels.jsonl")
+const extraLevels: ReadonlyArray<Fidelity.FidelityLevel> = argOption("levels", "") === ""
+  ? []
+  : Result.getOrElse(SearchCommand.parseFidelity(argOption("levels", "")), (error) => {
+    console.error(error.reason)
+    return process.exit(2)
+  })
+const levelName = (level: Fidelity.FidelityLevel): string => `${level.epochs}:${level.fraction ?? 1}`
 
 const checkpoint = await Effect.runPromise(Checkpoint.read(Checkpoint.file(dir)))
 if (Option.isNone(checkpoint)) {
@@ -94,6 +122,18 @@ const readDone = (): Map<string, Trained> => {
   return done
 }
 
+/** The candidate-level trainings done, by `level key`. */
+const readLevelsDone = (): Map<string, LevelRun> => {
+  const done = new Map<string, LevelRun>()
+  if (!fs.existsSync(levelsOut)) return done
+  for (const line of fs.readFileSync(levelsOut, "utf8").split("\n")) {
+    if (line.trim() === "") continue
+    const t = JSON.parse(line) as LevelRun
+    done.set(`${t.level} ${t.key}`, t)
+  }
+  return done
+}
+
 if (shard !== "") {
   // a child: train its share of the candidates not done yet, one thread
   const [k, n] = shard.split("/").map(Number)
@@ -101,8 +141,9 @@ if (shard !== "") {
   wasm.setThreadsCount(1)
   await Backend.setup("wasm")
   const done = readDone()
+  const levelsDone = readLevelsDone()
   // trained as SearchEvaluator.fitness trains a candidate, with the validation objective of every epoch kept
-  const train = (genome: ReadonlyArray<number>, fidelity: Fidelity.FidelityLevel) =>
+  const train = (genome: ReadonlyArray<number>, fidelity: Fidelity.FidelityLevel): Promise<Run> =>
     Effect.runPromise(
       Effect.gen(function*() {
         const result = yield* Train.train(space.decode(genome), loaded.tokens.dataset, loaded.tokens.info, SearchEvaluator.trainOptions({ level: 0, ...fidelity }, options))
@@ -112,6 +153,12 @@ if (shard !== "") {
     )
   for (let i = k; i < candidates.length; i += n) {
     const c = candidates[i]
+    for (const level of extraLevels) {
+      if (levelsDone.has(`${levelName(level)} ${c.key}`)) continue
+      const run = await train(c.genome, level)
+      fs.appendFileSync(levelsOut, JSON.stringify({ key: c.key, level: levelName(level), ...run } satisfies LevelRun) + "\n")
+      console.log(`[${i + 1}/${candidates.length}] level ${levelName(level)} ${run.best.toFixed(4)} (${run.seconds.toFixed(1)} s)`)
+    }
     if (done.has(c.key)) continue
     const first = await train(c.genome, levels[0])
     const full = await train(c.genome, { epochs: fullEpochs })
@@ -128,7 +175,7 @@ console.log(`${candidates.length} architectures in ${Checkpoint.file(dir)} (seed
   `${readDone().size} already trained in ${out}`)
 const self = path.relative(ROOT, new URL(import.meta.url).pathname)
 const tsx = path.join(ROOT, "node_modules/.bin/tsx")
-const passOn = ["--data", data, "--epochs", String(fullEpochs), "--out", out]
+const passOn = ["--data", data, "--epochs", String(fullEpochs), "--out", out, "--levels", argOption("levels", "")]
 await Promise.all(Array.from({ length: processes }, (_, k) =>
   new Promise<void>((resolve, reject) => {
     const child = spawn(tsx, ["--conditions=source", self, dir, ...passOn, "--shard", `${k}/${processes}`], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] })
@@ -136,7 +183,10 @@ await Promise.all(Array.from({ length: processes }, (_, k) =>
   })))
 
 const done = readDone()
-const rows = candidates.filter((c) => done.has(c.key)).map((c) => ({ ...c, trained: done.get(c.key)! }))
+const levelsDone = readLevelsDone()
+const rows = candidates
+  .filter((c) => done.has(c.key) && extraLevels.every((level) => levelsDone.has(`${levelName(level)} ${c.key}`)))
+  .map((c) => ({ ...c, trained: done.get(c.key)!, extra: extraLevels.map((level) => levelsDone.get(`${levelName(level)} ${c.key}`)!) }))
 
 /** Ranks (1 = lowest), ties sharing their mean rank. */
 const ranks = (xs: ReadonlyArray<number>): number[] => {
@@ -158,9 +208,14 @@ console.log(`first level trained again: ${rows.length - mismatched.length} of ${
   (mismatched.length > 0 ? ` (differ: ${mismatched.map((r) => `${r.levels[0]} vs ${r.trained.first.best}`).join("; ")})` : ""))
 
 const truth = rows.map((r) => r.trained.full.best)
+const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
 const bestOf = (history: ReadonlyArray<number>, k: number) => Math.min(...history.slice(0, k))
 const proxies: Array<{ readonly name: string; readonly values: ReadonlyArray<number> }> = [
   { name: `first level (${levels[0].epochs} epochs on ${levels[0].fraction ?? 1} of the data)`, values: rows.map((r) => r.trained.first.best) },
+  ...extraLevels.map((level, l) => ({
+    name: `${level.epochs} epochs on ${level.fraction ?? 1} of the data (${mean(rows.map((r) => r.extra[l].seconds)).toFixed(1)} s each on average)`,
+    values: rows.map((r) => r.extra[l].best)
+  })),
   ...[1, 2, 3, 6].map((k) => ({ name: `${k} epoch${k > 1 ? "s" : ""} on all the data`, values: rows.map((r) => bestOf(r.trained.full.history, k)) }))
 ]
 const third = Math.ceil(rows.length / 3)
