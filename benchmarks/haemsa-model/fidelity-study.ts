@@ -76,7 +76,7 @@ const levelsOut = out.replace(/(\.jsonl)?$/, "-levels.jsonl")
 const extraLevels: ReadonlyArray<Fidelity.FidelityLevel> = argOption("levels", "") === ""
   ? []
   : Result.getOrElse(SearchCommand.parseFidelity(argOption("levels", "")), (error) => {
-    console.error(error.reason)
+    console.error(error.reason.replace(/^--fidelity/, "--levels"))
     return process.exit(2)
   })
 const levelName = (level: Fidelity.FidelityLevel): string => `${level.epochs}:${level.fraction ?? 1}`
