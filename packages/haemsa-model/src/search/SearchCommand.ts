@@ -41,9 +41,9 @@ import type * as Train from "../model/Train"
  * Named fidelity settings, cheapest first. Every candidate is trained at the first level; the best
  * third (eta 3) goes on to the next.
  *
- * - `low` (default): 2 epochs on a quarter of the train split, then 4 epochs on half of it. Sized so
- *   that a population of 8 over 5 generations on the default synthetic data fits in about 5 minutes
- *   on 2 cores (random architectures cost about 2.7 times the default one per epoch).
+ * - `halving` (default): 2 epochs on a quarter of the train split, then 6 epochs on all of it, then
+ *   a full training (20 epochs): only full-fidelity fitness can make a candidate the best.
+ * - `low`: 2 epochs on a quarter, then 4 epochs on half of it; never full fidelity.
  * - `medium`: 2 epochs on a quarter, then 6 epochs on all of it (about twice `low`).
  * - `full`: every candidate trained like the final retraining (20 epochs): expensive.
  */
