@@ -73,13 +73,16 @@ const fullEpochs = Number(argOption("epochs", String(SearchEvaluator.DEFAULT_EPO
 const out = argOption("out", path.join(dir, "fidelity-study.jsonl"))
 const shard = argOption("shard", "")
 const levelsOut = out.replace(/(\.jsonl)?$/, "-levels.jsonl")
-const extraLevels: ReadonlyArray<Fidelity.FidelityLevel> = argOption("levels", "") === ""
+const levelsFlag = argOption("levels", "")
+const extraLevels: ReadonlyArray<Fidelity.FidelityLevel> = levelsFlag === ""
   ? []
-  : Result.getOrElse(SearchCommand.parseFidelity(argOption("levels", "")), (error) => {
+  : Result.getOrElse(SearchCommand.parseFidelity(levelsFlag), (error) => {
     console.error(error.reason.replace(/^--fidelity/, "--levels"))
     return process.exit(2)
   })
 const levelName = (level: Fidelity.FidelityLevel): string => `${level.epochs}:${level.fraction ?? 1}`
+/** The key of an architecture's training at a candidate level (`EPOCHS:FRACTION` and the architecture's key). */
+const levelKey = (level: string, key: string): string => `${level} ${key}`
 
 const checkpoint = await Effect.runPromise(Checkpoint.read(Checkpoint.file(dir)))
 if (Option.isNone(checkpoint)) {
@@ -111,28 +114,23 @@ for (const record of state.history) {
   }
 }
 
-const readDone = (): Map<string, Trained> => {
-  const done = new Map<string, Trained>()
-  if (!fs.existsSync(out)) return done
-  for (const line of fs.readFileSync(out, "utf8").split("\n")) {
+/** The lines of a JSON Lines file written so far (none when it is missing), by `keyOf`. */
+const readLines = <T>(file: string, keyOf: (line: T) => string): Map<string, T> => {
+  const done = new Map<string, T>()
+  if (!fs.existsSync(file)) return done
+  for (const line of fs.readFileSync(file, "utf8").split("\n")) {
     if (line.trim() === "") continue
-    const t = JSON.parse(line) as Trained
-    done.set(t.key, t)
+    const t = JSON.parse(line) as T
+    done.set(keyOf(t), t)
   }
   return done
 }
 
-/** The candidate-level trainings done, by `level key`. */
-const readLevelsDone = (): Map<string, LevelRun> => {
-  const done = new Map<string, LevelRun>()
-  if (!fs.existsSync(levelsOut)) return done
-  for (const line of fs.readFileSync(levelsOut, "utf8").split("\n")) {
-    if (line.trim() === "") continue
-    const t = JSON.parse(line) as LevelRun
-    done.set(`${t.level} ${t.key}`, t)
-  }
-  return done
-}
+/** The architectures trained so far, by key. */
+const readDone = (): Map<string, Trained> => readLines<Trained>(out, (t) => t.key)
+
+/** The candidate-level trainings done, by {@link levelKey}. */
+const readLevelsDone = (): Map<string, LevelRun> => readLines<LevelRun>(levelsOut, (t) => levelKey(t.level, t.key))
 
 if (shard !== "") {
   // a child: train its share of the candidates not done yet, one thread
@@ -154,7 +152,7 @@ if (shard !== "") {
   for (let i = k; i < candidates.length; i += n) {
     const c = candidates[i]
     for (const level of extraLevels) {
-      if (levelsDone.has(`${levelName(level)} ${c.key}`)) continue
+      if (levelsDone.has(levelKey(levelName(level), c.key))) continue
       const run = await train(c.genome, level)
       fs.appendFileSync(levelsOut, JSON.stringify({ key: c.key, level: levelName(level), ...run } satisfies LevelRun) + "\n")
       console.log(`[${i + 1}/${candidates.length}] level ${levelName(level)} ${run.best.toFixed(4)} (${run.seconds.toFixed(1)} s)`)
@@ -175,7 +173,7 @@ console.log(`${candidates.length} architectures in ${Checkpoint.file(dir)} (seed
   `${readDone().size} already trained in ${out}`)
 const self = path.relative(ROOT, new URL(import.meta.url).pathname)
 const tsx = path.join(ROOT, "node_modules/.bin/tsx")
-const passOn = ["--data", data, "--epochs", String(fullEpochs), "--out", out, "--levels", argOption("levels", "")]
+const passOn = ["--data", data, "--epochs", String(fullEpochs), "--out", out, "--levels", levelsFlag]
 await Promise.all(Array.from({ length: processes }, (_, k) =>
   new Promise<void>((resolve, reject) => {
     const child = spawn(tsx, ["--conditions=source", self, dir, ...passOn, "--shard", `${k}/${processes}`], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] })
@@ -185,8 +183,8 @@ await Promise.all(Array.from({ length: processes }, (_, k) =>
 const done = readDone()
 const levelsDone = readLevelsDone()
 const rows = candidates
-  .filter((c) => done.has(c.key) && extraLevels.every((level) => levelsDone.has(`${levelName(level)} ${c.key}`)))
-  .map((c) => ({ ...c, trained: done.get(c.key)!, extra: extraLevels.map((level) => levelsDone.get(`${levelName(level)} ${c.key}`)!) }))
+  .filter((c) => done.has(c.key) && extraLevels.every((level) => levelsDone.has(levelKey(levelName(level), c.key))))
+  .map((c) => ({ ...c, trained: done.get(c.key)!, extra: extraLevels.map((level) => levelsDone.get(levelKey(levelName(level), c.key))!) }))
 
 /** Ranks (1 = lowest), ties sharing their mean rank. */
 const ranks = (xs: ReadonlyArray<number>): number[] => {
