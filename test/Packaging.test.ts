@@ -56,10 +56,16 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), "haemsa-consumer-"))
 const tarballs = path.join(work, "tarballs")
 const project = path.join(work, "project")
 const deno = denoBinary()
+// the programs' temporary files (the README examples' checkpoint folders) go inside `work`, removed after
+const userTmp = path.join(work, "tmp")
+fs.mkdirSync(userTmp)
 // what a user's shell has: no workspace variables, no mosi-real override
-const userEnv: NodeJS.ProcessEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => !k.startsWith("npm_") && !k.startsWith("PNPM") && !k.startsWith("HAEMSA_") && k !== "NODE_OPTIONS" && !k.startsWith("VITEST"))
-)
+const userEnv: NodeJS.ProcessEnv = {
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith("npm_") && !k.startsWith("PNPM") && !k.startsWith("HAEMSA_") && k !== "NODE_OPTIONS" && !k.startsWith("VITEST"))
+  ),
+  TMPDIR: userTmp
+}
 const denoEnv: NodeJS.ProcessEnv = { ...userEnv, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" }
 
 beforeAll(() => {

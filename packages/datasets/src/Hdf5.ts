@@ -95,14 +95,18 @@ const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined"
 
 /**
  * Start the worker from source text. Node evaluates it directly; Deno's `node:worker_threads` has no
- * `eval`, so there the same code is started from a temporary module file, removed when the worker exits.
+ * `eval`, so there the same code is started from a temporary module file. The file is removed at the
+ * worker's first message (its module has run by then) or its exit, whichever comes first: the worker is
+ * unref'd, so a process may end without the exit event, and the file must not outlive it.
  */
 const startWorker = (code: string): Worker => {
   if (!isDeno) return new Worker(code, { eval: true })
   const file = path.join(os.tmpdir(), `haemsa-hdf5-worker-${process.pid}-${nextId++}.mjs`)
   fs.writeFileSync(file, code)
   const worker = new Worker(pathToFileURL(file))
-  worker.once("exit", () => fs.rmSync(file, { force: true }))
+  const remove = (): void => fs.rmSync(file, { force: true })
+  worker.once("message", remove)
+  worker.once("exit", remove)
   return worker
 }
 

@@ -89,7 +89,15 @@ describe("Backend.setup", () => {
 })
 
 describe("the wasm binaries (Backend.locateWasm)", () => {
-  const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "haemsa-wasm-"))
+  const made: Array<string> = []
+  const tmp = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "haemsa-wasm-"))
+    made.push(dir)
+    return dir
+  }
+  afterAll(() => {
+    for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
+  })
 
   it("found from this module: tfjs-backend-wasm's dist folder, as a prefix ending in a separator", () => {
     const found = Backend.locateWasm({ env: {} })
