@@ -190,6 +190,9 @@ layer(Environment.test)("Train with replica threads", (it) => {
           const alone = yield* Effect.promise(() => Evaluate.predict(net, valid))
           expect(Object.keys(shared).sort()).toEqual(Object.keys(alone).sort())
           for (const key of Object.keys(alone) as Array<keyof Evaluate.Predictions>) expect(Array.from(shared[key]!)).toEqual(Array.from(alone[key]!))
+          // each replica's shard in batches of 2 rows (a stream of batches): the same predictions
+          const batched = yield* replicas.predict(net, "valid", all, 2)
+          for (const key of Object.keys(alone) as Array<keyof Evaluate.Predictions>) expect(Array.from(batched[key]!)).toEqual(Array.from(alone[key]!))
           // any rows, in any order, of the train split too
           const rows = Int32Array.from([5, 0, 3, train.n - 1, 2])
           const sharedRows = yield* replicas.predict(net, "train", rows)
@@ -200,7 +203,7 @@ layer(Environment.test)("Train with replica threads", (it) => {
       }
     }), 120_000)
 
-  it.effect("a prediction before the sync, or of a split the replicas do not hold, is a ReplicaError", () =>
+  it.effect("a prediction before the sync, of a split the replicas do not hold, or in batches of 0 rows is a ReplicaError", () =>
     Effect.gen(function*() {
       const spec = tinySpec()
       const net = buildNet(spec, data.info, 6)
@@ -211,6 +214,8 @@ layer(Environment.test)("Train with replica threads", (it) => {
         yield* replicas.sync(net, Optimizer.adam(spec.learningRate))
         const missing = yield* Effect.flip(replicas.predict(net, "valid", Int32Array.from([0, 1])))
         expect(missing.message).toContain("hold no valid split")
+        const badBatch = yield* Effect.flip(replicas.predict(net, "train", Int32Array.from([0, 1]), 0))
+        expect(badBatch.message).toContain("batch size 0")
       }))
       Network.dispose(net)
     }), 60_000)

@@ -77,20 +77,39 @@ export const concatPredictions = (parts: ReadonlyArray<Predictions>): Prediction
   return out
 }
 
+/** The batch size of prediction when none is given: memory stays bounded on any split. */
+export const PREDICT_BATCH = 256
+
+/**
+ * The predictions of the rows `idx` of a split, in batches of at most `batchSize` rows (no dropout;
+ * `stepKeep` covers the whole split), joined in order. A sample's outputs do not depend on the other
+ * samples of its batch, so any batch size gives the same predictions.
+ */
+export const predictRowsInBatches = async (
+  net: Network,
+  split: Dataset.Split,
+  idx: Int32Array,
+  batchSize = PREDICT_BATCH,
+  stepKeep: BatchTensors.StepKeep = {}
+): Promise<Predictions> => {
+  const parts: Predictions[] = []
+  // the positions 0..n-1 of idx in consecutive batches (batchIndices also checks batchSize)
+  for (const positions of Batching.batchIndices(idx.length, batchSize)) {
+    parts.push(await predictRows(net, split, idx.subarray(positions[0], positions[0] + positions.length), stepKeep))
+  }
+  return parts.length === 1 ? parts[0] : concatPredictions(parts)
+}
+
 /**
  * Predict a whole split in batches (no dropout). Asynchronous: the outputs are read back with
  * `data()`, which every backend allows (webgpu has no synchronous read of GPU data).
  */
-export const predict = async (
+export const predict = (
   net: Network,
   split: Dataset.Split,
-  batchSize = 256,
+  batchSize = PREDICT_BATCH,
   stepKeep: BatchTensors.StepKeep = {}
-): Promise<Predictions> => {
-  const parts: Predictions[] = []
-  for (const idx of Batching.batchIndices(split.n, batchSize)) parts.push(await predictRows(net, split, idx, stepKeep))
-  return concatPredictions(parts)
-}
+): Promise<Predictions> => predictRowsInBatches(net, split, Int32Array.from({ length: split.n }, (_, i) => i), batchSize, stepKeep)
 
 /** The rows `idx` of each (n, T) step mask. */
 const keepRows = (stepKeep: BatchTensors.StepKeep, n: number, idx: Int32Array): BatchTensors.StepKeep => {

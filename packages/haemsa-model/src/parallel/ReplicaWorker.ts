@@ -73,7 +73,7 @@ const start = async () => {
           if (data === undefined) return reply({ type: "failed", reason: `predict: no ${request.split} split` })
           take(request.version)
           // (copied, not transferred: on cpu a read may hand back the backend's own array)
-          Evaluate.predictRows(net, data, request.rows)
+          Evaluate.predictRowsInBatches(net, data, request.rows, request.batchSize)
             .then((predictions) => reply({ type: "predictions", predictions }))
             .catch((e) => reply({ type: "failed", reason: `predict: ${reason(e)}` }))
           return

@@ -74,8 +74,8 @@ export type ReplicaRequest =
    * the loss and gradient of a shard.
    */
   | { readonly type: "step"; readonly rows: Int32Array; readonly mask: Uint8Array; readonly shares: Shares; readonly version: number }
-  /** Take the weights as for a step, then predict the rows `rows` of a split (no dropout). */
-  | { readonly type: "predict"; readonly split: ReplicaSplit; readonly rows: Int32Array; readonly version: number }
+  /** Take the weights as for a step, then predict the rows `rows` of a split (no dropout) in batches of `batchSize`. */
+  | { readonly type: "predict"; readonly split: ReplicaSplit; readonly rows: Int32Array; readonly batchSize: number; readonly version: number }
 
 /** A reply of a replica worker. */
 export type ReplicaReply =
@@ -231,10 +231,18 @@ export interface Replicas {
   ) => Effect.Effect<number, ReplicaError>
   /**
    * The predictions (no dropout) of the rows `rows` of a split the replicas hold, each replica
-   * predicting a shard with the current weights, joined in order: the one-thread predictions.
-   * After {@link sync}; `valid` only when the replicas were made with it.
+   * predicting a shard with the current weights in batches of at most `batchSize` rows (default
+   * `Evaluate.PREDICT_BATCH`), joined in order: the one-thread predictions. Many rows at once keep
+   * every thread busy until its shard is done (the throughput of a stream of batches); one batch is
+   * cut between the threads (its latency). After {@link sync}; `valid` only when the replicas were
+   * made with it.
    */
-  readonly predict: (net: Network, split: ReplicaSplit, rows: Int32Array) => Effect.Effect<Evaluate.Predictions, ReplicaError>
+  readonly predict: (
+    net: Network,
+    split: ReplicaSplit,
+    rows: Int32Array,
+    batchSize?: number
+  ) => Effect.Effect<Evaluate.Predictions, ReplicaError>
 }
 
 /** One worker and the reply it owes (one request at a time). */
@@ -402,16 +410,19 @@ export const make = (threads: number, config: ReplicaConfig): Effect.Effect<Repl
         return loss
       })
 
-    const predict: Replicas["predict"] = (net, split, rows) =>
+    const predict: Replicas["predict"] = (net, split, rows, batchSize = Evaluate.PREDICT_BATCH) =>
       attempt(async () => {
         if (shared === undefined) throw new ReplicaError({ reason: "a prediction before the replicas were synced" })
         const data = config[split]
         if (data === undefined) throw new ReplicaError({ reason: `the replicas hold no ${split} split` })
+        if (!Number.isInteger(batchSize) || batchSize < 1) {
+          throw new ReplicaError({ reason: `predict: batch size ${batchSize} (must be an integer >= 1)` })
+        }
         const { own, replies } = await acrossShards(
           shardRanges(rows.length, workers.length + 1),
-          ([start, end]) => ({ type: "predict", split, rows: rows.slice(start, end), version }),
+          ([start, end]) => ({ type: "predict", split, rows: rows.slice(start, end), batchSize, version }),
           "predictions",
-          ([start, end]) => Evaluate.predictRows(net, data, rows.subarray(start, end))
+          ([start, end]) => Evaluate.predictRowsInBatches(net, data, rows.subarray(start, end), batchSize)
         )
         return Evaluate.concatPredictions([own, ...replies.map((reply) => reply.predictions)])
       })
