@@ -80,11 +80,14 @@ export const makeTfjs = async (backend = "wasm", threads = 1) => {
       return { seconds: (performance.now() - started) / 1000, cpuSeconds: cpuSince(cpu) }
     },
     /**
-     * Predictions (evaluation mode) of the train split's rows `rows`, their batch made and the outputs
-     * read back: shared by the replicas when there are any (`Replicas.predict`), else on this thread.
+     * Predictions (evaluation mode) of the train split's rows `rows` in batches of at most
+     * `batchSize` rows, their batches made and the outputs read back: shared by the replicas when
+     * there are any (`Replicas.predict`), else on this thread.
      */
-    predict: (rows: Int32Array): Promise<Evaluate.Predictions> =>
-      replicas !== undefined ? Effect.runPromise(replicas.predict(net, "train", rows)) : Evaluate.predictRows(net, train, rows),
+    predict: (rows: Int32Array, batchSize?: number): Promise<Evaluate.Predictions> =>
+      replicas !== undefined
+        ? Effect.runPromise(replicas.predict(net, "train", rows, batchSize))
+        : Evaluate.predictRowsInBatches(net, train, rows, batchSize),
     close: () => Effect.runPromise(Scope.close(scope, Exit.void))
   }
 }

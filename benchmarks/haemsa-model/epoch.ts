@@ -4,26 +4,33 @@
  * Objective.jointLoss and Adam as Train.train runs them, over `--threads` data-parallel replicas as
  * `haemsa train --threads N` does) against the PyTorch reference in `torch_haemsa.py` (Debian's
  * python3-torch on the CPU, `torch.set_num_threads` the same count), interleaved in one run on the
- * same machine. Then inference: p50 latency at batch 1 and throughput at batch 64, eval mode: tfjs's
- * forward pass on a pre-made batch on the calling thread (the sentiment read back), tfjs's
- * `Replicas.predict` on all its threads (the rows' batch made, every output read back: what a
- * training's validation runs), and PyTorch's forward on pre-made batches with its thread count.
- * Prints both sides' medians and their ratios (tfjs time / PyTorch time, of the forward pass: the
- * training target is <= 0.9, inference >= PyTorch's speed at batch 64).
+ * same machine. Then inference, eval mode: p50 latency at batch 1 and 64 of tfjs's forward pass on a
+ * pre-made batch on the calling thread (the sentiment read back), of tfjs's `Replicas.predict` on all
+ * its threads (the rows' batch made, every output read back: what a training's validation runs), and
+ * of PyTorch's forward on pre-made batches with its thread count; and the throughput at batch 64: a
+ * stream of 20 batches made from their rows, on tfjs one `Replicas.predict` of all the rows in batches
+ * of 64 (each thread predicts its share of the batches), on PyTorch one batch after another.
+ * Prints both sides' medians and their ratios (tfjs time / PyTorch time: the training target is
+ * <= 0.9, inference >= PyTorch's speed at batch 64).
  *
  *   npx tsx --conditions=source benchmarks/haemsa-model/epoch.ts [--repeats N] [--threads K]
  *       [--backend wasm|cpu] [--json FILE] [--record] [--no-torch] [--allow-reference-blas]
- *       [--runtime deno]
+ *       [--torch-threads auto|T:B] [--runtime deno]
  *
  * `--runtime deno` bundles this script and the replica worker (benchmarks/deno/Bundle.ts) and runs
  * the bundle under Deno with the other arguments.
- * `--threads` defaults to the number of cores (both sides). PyTorch's speed depends on the BLAS
+ * `--threads` defaults to the number of cores (both sides). PyTorch runs with the fastest split of
+ * those cores between `torch.set_num_threads` and its BLAS library's own threads (OpenBLAS's pthread
+ * build runs them beside torch's; both at the core count oversubscribe the cores, and an epoch can
+ * take three times as long): with `--torch-threads auto` (the default) each of T x 1, 1 x T and
+ * T x T trains a warm-up and two timed epochs and the fastest is kept; `T:B` fixes one. PyTorch's speed depends on the BLAS
  * library it resolved (Debian's python3-torch calls the generic libblas.so.3): the script prints it
  * and refuses to report a ratio against the netlib reference BLAS, which no PyTorch user runs,
  * unless `--allow-reference-blas`. Each side also reports its process's CPU time (all its threads),
  * which other work on a shared machine disturbs less than the wall time. `--json FILE` writes
  * `{"tfjs_seconds", "torch_seconds", "ratio", "cpu_ratio", "torch_blas", "tfjs_threads", "runtime",
- * "inference": {...}}`. Without torch for /usr/bin/python3 the PyTorch side is skipped.
+ * "inference": {"batch_1": {...}, "batch_64": {..., "stream": {"batches", "rows", "tfjs_seconds",
+ * "tfjs_samples_per_s", "torch_seconds", "torch_samples_per_s", "ratio"}}}}`. Without torch for /usr/bin/python3 the PyTorch side is skipped.
  */
 import * as tf from "@tensorflow/tfjs"
 import { spawn, spawnSync } from "node:child_process"
@@ -57,11 +64,21 @@ interface Blas {
   readonly kind: "openblas" | "mkl" | "blis" | "reference" | "unknown"
 }
 
-/** The PyTorch side as a long-lived process that answers one request per line, or undefined without torch. */
-const makeTorch = async (threads: number) => {
-  const probe = spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" })
-  if (probe.status !== 0) return undefined
-  const child = spawn(PYTHON, [SCRIPT, "--serve", "--threads", String(threads)], { stdio: ["pipe", "pipe", "inherit"] })
+/** PyTorch's thread settings: `torch.set_num_threads(torch)` and the BLAS library's own threads (`blas`). */
+interface TorchThreads {
+  readonly torch: number
+  readonly blas: number
+}
+
+const threadSettingsText = (t: TorchThreads) => `torch ${t.torch} x BLAS ${t.blas}`
+
+/**
+ * The PyTorch side as a long-lived process that answers one request per line, with `threads` set
+ * before it starts (the BLAS threads through OPENBLAS_NUM_THREADS and MKL_NUM_THREADS).
+ */
+const makeTorch = async (threads: TorchThreads) => {
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads.blas), MKL_NUM_THREADS: String(threads.blas) }
+  const child = spawn(PYTHON, [SCRIPT, "--serve", "--threads", String(threads.torch)], { stdio: ["pipe", "pipe", "inherit"], env })
   const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]()
   const next = async (): Promise<Record<string, unknown>> => {
     const { value, done } = await lines.next()
@@ -70,7 +87,8 @@ const makeTorch = async (threads: number) => {
   }
   const ready = await next()
   return {
-    info: ready as { torch: string; threads: number; cores: number; parameters: number; blas: Blas },
+    info: ready as { torch: string; threads: number; blas_threads: number | null; cores: number; parameters: number; blas: Blas },
+    settings: threads,
     epoch: async (): Promise<EpochTime> => {
       child.stdin.write("epoch\n")
       const answer = await next()
@@ -81,11 +99,18 @@ const makeTorch = async (threads: number) => {
       child.stdin.write(`infer ${batch} ${calls}\n`)
       return (await next()).seconds as ReadonlyArray<number>
     },
+    /** Seconds of one stream of `batches` eval-mode forward passes at `batch`, each batch gathered from its rows. */
+    stream: async (batch: number, batches: number): Promise<number> => {
+      child.stdin.write(`stream ${batch} ${batches}\n`)
+      return (await next()).seconds as number
+    },
     close: () => child.stdin.end("quit\n")
   }
 }
 
 const threadsText = (n: number) => `${n} thread${n === 1 ? "" : "s"}`
+/** PyTorch's thread settings as text (torch's threads and the BLAS's). */
+const torchText = (t: { readonly settings: TorchThreads }) => threadSettingsText(t.settings)
 
 const summary = (label: string, m: Measurement, cpu: ReadonlyArray<number>, steps: number): string =>
   `${label}: median ${m.median.toFixed(3)} s/epoch (${((m.median / steps) * 1000).toFixed(1)} ms/step; min ${m.min.toFixed(3)}, max ${m.max.toFixed(3)}, n=${m.seconds.length}), CPU median ${median(cpu).toFixed(3)} s`
@@ -97,14 +122,58 @@ const jsonFile = argOption("json", "") || undefined
 const skipTorch = argFlag("no-torch")
 const allowReference = argFlag("allow-reference-blas")
 const tfjs = await makeTfjs(backend, threads)
-const torch = skipTorch ? undefined : await makeTorch(threads)
 const tfjsLabel = `tfjs-${backend} (${threadsText(threads)})`
+
+/** `--torch-threads T:B`, or every sensible split of the cores between torch's and the BLAS's threads. */
+const torchCandidates = (setting: string): ReadonlyArray<TorchThreads> => {
+  if (setting !== "auto") {
+    const [t, b] = setting.split(":").map(Number)
+    if (!Number.isInteger(t) || !Number.isInteger(b) || t < 1 || b < 1) {
+      console.error(`--torch-threads ${setting}: expected auto or T:B (torch threads : BLAS threads, integers >= 1)`)
+      process.exit(2)
+    }
+    return [{ torch: t, blas: b }]
+  }
+  const all = [{ torch: threads, blas: 1 }, { torch: 1, blas: threads }, { torch: threads, blas: threads }]
+  return all.filter((c, i) => all.findIndex((d) => d.torch === c.torch && d.blas === c.blas) === i)
+}
+
+/**
+ * PyTorch's fastest thread settings here: with `auto`, each candidate trains a warm-up epoch and two
+ * timed ones, and the fastest (median) is kept. OpenBLAS's pthread build runs its own threads beside
+ * torch's; with both at the core count they contend for the cores and an epoch can take three times
+ * as long, so the comparison is made against the best split, not the default.
+ */
+const pickTorch = async (setting: string) => {
+  if (spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" }).status !== 0) return undefined
+  const candidates = torchCandidates(setting)
+  if (candidates.length === 1) return { torch: await makeTorch(candidates[0]), calibration: [] }
+  const calibration: Array<{ torch_threads: number; blas_threads: number; seconds: number }> = []
+  let best: { torch: NonNullable<Awaited<ReturnType<typeof makeTorch>>>; seconds: number } | undefined
+  for (const candidate of candidates) {
+    const process_ = await makeTorch(candidate)
+    // (refused below before any timing: an epoch on the reference BLAS takes about a minute)
+    if (process_.info.blas.kind === "reference" && !allowReference) return { torch: process_, calibration: [] }
+    await process_.epoch()
+    const seconds = median([(await process_.epoch()).seconds, (await process_.epoch()).seconds])
+    calibration.push({ torch_threads: candidate.torch, blas_threads: candidate.blas, seconds })
+    console.log(`PyTorch thread settings ${threadSettingsText(candidate)}: ${seconds.toFixed(3)} s/epoch (median of 2, after a warm-up epoch)`)
+    if (best === undefined || seconds < best.seconds) {
+      best?.torch.close()
+      best = { torch: process_, seconds }
+    } else process_.close()
+  }
+  console.log(`PyTorch: the fastest, ${threadSettingsText(best!.torch.settings)}, is the reference below`)
+  return { torch: best!.torch, calibration }
+}
+const picked = skipTorch ? undefined : await pickTorch(argOption("torch-threads", "auto"))
+const torch = picked?.torch
 
 console.log(`machine: ${JSON.stringify(machine())}, runtime ${runtime()}`)
 console.log(`tfjs ${tf.version.tfjs}, backend ${tf.getBackend()}, ${threadsText(threads)} (data-parallel replicas, one backend thread each), ${tfjs.parameters} parameters`)
 if (torch) {
   const { blas } = torch.info
-  console.log(`PyTorch ${torch.info.torch}, torch.set_num_threads(${torch.info.threads}) of ${torch.info.cores} cores, ${torch.info.parameters} parameters`)
+  console.log(`PyTorch ${torch.info.torch}, torch.set_num_threads(${torch.info.threads}) and ${torch.info.blas_threads ?? "?"} BLAS threads, of ${torch.info.cores} cores, ${torch.info.parameters} parameters`)
   console.log(`PyTorch BLAS: ${blas.kind} (${blas.path ?? "not found in the process's memory map"})`)
   if (blas.kind === "reference" && !allowReference) {
     console.log(
@@ -161,7 +230,7 @@ const predictTfjs = async (b: 1 | 64): Promise<ReadonlyArray<number>> => {
   }
   return seconds
 }
-const inference: Record<string, { tfjs_p50_ms: number; tfjs_samples_per_s: number; tfjs_predict_p50_ms: number; torch_p50_ms?: number; torch_samples_per_s?: number; ratio?: number }> = {}
+const inference: Record<string, { tfjs_p50_ms: number; tfjs_samples_per_s: number; tfjs_predict_p50_ms: number; torch_p50_ms?: number; torch_samples_per_s?: number; ratio?: number; stream?: Record<string, number> }> = {}
 for (const b of [1, 64] as const) {
   const t = await inferTfjs(b)
   const shared = await predictTfjs(b)
@@ -177,9 +246,49 @@ for (const b of [1, 64] as const) {
   console.log(
     `inference B ${b}: tfjs-${backend} p50 ${row.tfjs_p50_ms.toFixed(2)} ms (${row.tfjs_samples_per_s.toFixed(0)} samples/s; ` +
       `with the batch made, on ${threads} thread${threads > 1 ? "s" : ""} (Replicas.predict) ${row.tfjs_predict_p50_ms.toFixed(2)} ms)` +
-      (p ? `, PyTorch (${threadsText(torch!.info.threads)}) p50 ${row.torch_p50_ms!.toFixed(2)} ms (${row.torch_samples_per_s!.toFixed(0)} samples/s); ratio tfjs / PyTorch time ${row.ratio!.toFixed(2)}` : "")
+      (p ? `, PyTorch (${torchText(torch!)}) p50 ${row.torch_p50_ms!.toFixed(2)} ms (${row.torch_samples_per_s!.toFixed(0)} samples/s); ratio tfjs / PyTorch time ${row.ratio!.toFixed(2)}` : "")
   )
 }
+
+// throughput at batch 64: a stream of STREAM batches (about the train split), one after another on
+// PyTorch's threads, on tfjs as one Replicas.predict of all the rows in batches of 64 (each thread
+// predicts its share of the batches), every batch made from its rows and every output read back on
+// both sides; the two sides alternate, after a warm-up stream each
+const STREAM = { batch: 64, batches: 20, repeats: 7 } as const
+const streamRows = Int32Array.from({ length: STREAM.batch * STREAM.batches }, (_, i) => i % tfjs.train.n)
+const streamTfjs = async (): Promise<number> => {
+  const t0 = performance.now()
+  await tfjs.predict(streamRows, STREAM.batch)
+  return (performance.now() - t0) / 1000
+}
+await streamTfjs()
+await torch?.stream(STREAM.batch, STREAM.batches)
+const streamTimes: { tfjs: number[]; torch: number[] } = { tfjs: [], torch: [] }
+for (let r = 0; r < STREAM.repeats; r++) {
+  if (torch && r % 2 === 1) streamTimes.torch.push(await torch.stream(STREAM.batch, STREAM.batches))
+  streamTimes.tfjs.push(await streamTfjs())
+  if (torch && r % 2 === 0) streamTimes.torch.push(await torch.stream(STREAM.batch, STREAM.batches))
+}
+const streamed = streamRows.length
+const stream = {
+  batches: STREAM.batches,
+  rows: streamed,
+  tfjs_seconds: median(streamTimes.tfjs),
+  tfjs_samples_per_s: streamed / median(streamTimes.tfjs),
+  ...(torch
+    ? {
+      torch_seconds: median(streamTimes.torch),
+      torch_samples_per_s: streamed / median(streamTimes.torch),
+      ratio: median(streamTimes.tfjs) / median(streamTimes.torch)
+    }
+    : {})
+}
+inference.batch_64 = { ...inference.batch_64, stream }
+console.log(
+  `throughput B ${STREAM.batch} (a stream of ${STREAM.batches} batches, ${streamed} rows, median of ${STREAM.repeats}): ` +
+    `tfjs-${backend} on ${threadsText(threads)} (${threads > 1 ? "Replicas.predict" : "Evaluate.predictRowsInBatches"}) ${stream.tfjs_samples_per_s.toFixed(0)} samples/s` +
+    (torch ? `, PyTorch (${torchText(torch)}) ${stream.torch_samples_per_s!.toFixed(0)} samples/s; ratio tfjs / PyTorch time ${stream.ratio!.toFixed(2)} (target <= 1)` : "")
+)
 torch?.close()
 await tfjs.close()
 
@@ -187,15 +296,15 @@ const doRecord = argFlag("record")
 const blasNote = (blas: Blas) => (blas.kind === "reference" ? "netlib reference BLAS (labelled: not what PyTorch users run)" : `${blas.kind} BLAS`)
 let result: Record<string, unknown> = { tfjs_seconds: tfjsM.median, tfjs_threads: threads, runtime: runtime(), backend, inference }
 if (torch) {
-  const torchM = fromSamples(`epoch PyTorch ${threadsText(torch.info.threads)}`, torchTimes.map((t) => t.seconds))
+  const torchM = fromSamples(`epoch PyTorch ${torchText(torch)}`, torchTimes.map((t) => t.seconds))
   const torchCpu = torchTimes.map((t) => t.cpuSeconds)
   const ratio = tfjsM.median / torchM.median
   const cpuRatio = median(tfjsCpu) / median(torchCpu)
-  console.log(summary(`PyTorch (${threadsText(torch.info.threads)}, ${blasNote(torch.info.blas)})`, torchM, torchCpu, steps))
+  console.log(summary(`PyTorch (${torchText(torch)}, ${blasNote(torch.info.blas)})`, torchM, torchCpu, steps))
   console.log(`ratio ${tfjsLabel} / PyTorch = ${ratio.toFixed(3)} (target <= 0.9); CPU-time ratio ${cpuRatio.toFixed(3)}`)
-  result = { ...result, torch_seconds: torchM.median, ratio, cpu_ratio: cpuRatio, torch_blas: torch.info.blas.kind, torch_blas_path: torch.info.blas.path, torch_threads: torch.info.threads }
+  result = { ...result, torch_seconds: torchM.median, ratio, cpu_ratio: cpuRatio, torch_blas: torch.info.blas.kind, torch_blas_path: torch.info.blas.path, torch_threads: torch.info.threads, torch_blas_threads: torch.info.blas_threads, torch_calibration: picked!.calibration }
   if (doRecord) {
-    const note = `1284 samples, batch 32; tfjs ${threadsText(threads)}; PyTorch ${torch.info.torch} with ${threadsText(torch.info.threads)}, ${blasNote(torch.info.blas)}; ratio ${ratio.toFixed(2)}`
+    const note = `1284 samples, batch 32; tfjs ${threadsText(threads)}; PyTorch ${torch.info.torch} with ${torchText(torch)} (the fastest split), ${blasNote(torch.info.blas)}; ratio ${ratio.toFixed(2)}`
     record("haemsa-model/epoch", backend, runtime(), [{ ...tfjsM, figure: { value: ratio, unit: "x PyTorch time" } }], { note })
     record("haemsa-model/epoch", "torch cpu", `python3 torch ${torch.info.torch}`, [torchM], { note })
   }

@@ -25,7 +25,8 @@ Run: `/usr/bin/python3 benchmarks/haemsa-model/torch_haemsa.py [--epochs N] [--t
 one JSON object (a warm-up epoch, then N timed ones). `--step-benchmark [--device cuda]
 [--batch-sizes 16,32,64] [--steps N]` times single steps per batch size instead (the GPU comparison
 of benchmarks/gpu/step.ts). With `--serve` it reads one command per line
-from stdin ("epoch" runs and times one training epoch, "quit" ends) and answers one JSON line each,
+from stdin ("epoch" runs and times one training epoch, "infer B N" times N forward passes at batch
+B, "stream B K" one stream of K batches of B rows, "quit" ends) and answers one JSON line each,
 so a caller can interleave its own epochs with these.
 """
 
@@ -289,6 +290,22 @@ class Trainer:
         return times
 
 
+    def stream(self, batch_size, batches):
+        """Seconds of one stream of `batches` eval-mode forward passes at `batch_size` (no gradient):
+        rows k * batch_size ... of the data, each batch gathered from them by its row indices (as the
+        tfjs side makes its batches from rows), its regression output read back (`.tolist()`)."""
+        self.model.eval()
+        d = self.data
+        modality_mask = torch.ones(batch_size, 3)
+        rows = [torch.arange(k * batch_size, (k + 1) * batch_size) % d.n for k in range(batches)]
+        with torch.inference_mode():
+            start = time.perf_counter()
+            for idx in rows:
+                step_mask = d.step_mask[idx]
+                self.model([x[idx] for x in d.x], [step_mask for _ in range(3)], modality_mask)[0].tolist()
+            return time.perf_counter() - start
+
+
 def step_benchmark(batch_sizes, steps, device, seed=0, gates=True):
     """Median ms of one training step per batch size, with two pre-made batches on `device` (as
     benchmarks/gpu/step.ts does on the tfjs side); each step ends with loss.item() (a sync)."""
@@ -358,6 +375,25 @@ def blas_library():
     return {"path": names[0] if names else None, "kind": "unknown"}
 
 
+def blas_threads(blas):
+    """The number of threads the resolved BLAS library runs a product on (OpenBLAS:
+    `openblas_get_num_threads`, MKL: `mkl_get_max_threads`), or None when it cannot say. OpenBLAS's
+    pthread build runs its own threads beside torch's: with both at the core count they contend for
+    the cores (set OPENBLAS_NUM_THREADS before the process starts to change it)."""
+    if not blas.get("path"):
+        return None
+    try:
+        import ctypes
+
+        library = ctypes.CDLL(blas["path"])
+        for name in ("openblas_get_num_threads", "mkl_get_max_threads"):
+            if hasattr(library, name):
+                return int(getattr(library, name)())
+    except OSError:
+        return None
+    return None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs after one warm-up epoch")
@@ -380,7 +416,8 @@ def main():
         print(json.dumps({"torch": torch.__version__, "device": args.device, "deviceName": name, "threads": torch.get_num_threads(), "figures": figures}))
         return
     trainer = Trainer(args.seed, gates=not args.no_gates)
-    info = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cores": os.cpu_count(), "parameters": sum(p.numel() for p in trainer.model.parameters()), "blas": blas_library()}
+    blas = blas_library()
+    info = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas_threads": blas_threads(blas), "cores": os.cpu_count(), "parameters": sum(p.numel() for p in trainer.model.parameters()), "blas": blas}
     if args.serve:
         print(json.dumps({"ready": True, **info}), flush=True)
         for line in sys.stdin:
@@ -393,6 +430,9 @@ def main():
             elif command.startswith("infer "):
                 _, batch_size, calls = command.split()
                 print(json.dumps({"seconds": trainer.infer(int(batch_size), int(calls))}), flush=True)
+            elif command.startswith("stream "):
+                _, batch_size, batches = command.split()
+                print(json.dumps({"seconds": trainer.stream(int(batch_size), int(batches))}), flush=True)
         return
     trainer.epoch()
     seconds, cpu = [], []
