@@ -85,6 +85,13 @@ const VARIANTS: Record<string, Variant> = {
     noTokens: true,
     help: "text only, GloVe + lexicon without the trained token embedding"
   },
+  "glove-lexicon-notokens-lstm": {
+    text: "vectors+lexicon",
+    modalities: ["text", "audio"],
+    spec: textExpert({ kind: "lstm" }),
+    noTokens: true,
+    help: "GloVe + lexicon without the trained token embedding, lstm text expert"
+  },
   "glove-nolexicon-lstm": { text: "vectors", modalities: ["text", "audio"], spec: textExpert({ kind: "lstm" }), help: "GloVe alone, lstm text expert" },
   "glove-nolexicon-meanpool": { text: "vectors", modalities: ["text", "audio"], spec: textExpert({ kind: "meanpool" }), help: "GloVe alone, mean-pool text expert" },
   "glove-nolexicon-dropout-0.3": { text: "vectors", modalities: ["text", "audio"], spec: { dropout: 0.3 }, help: "GloVe alone, dropout 0.3" },
@@ -132,17 +139,22 @@ const commit = (): string => {
  * The variant `searched`: the winner of a `haemsa search --json FILE` (its architecture, modalities
  * included, and its text features: `best.text_features`, tokens when the search did not choose them).
  */
-const searchedVariant = (file: string): Variant & { readonly full: ArchitectureSpec.ArchitectureSpec } => {
+const searchedVariant = (file: string, forced?: Text): Variant & { readonly full: ArchitectureSpec.ArchitectureSpec } => {
   const output = JSON.parse(fs.readFileSync(file, "utf8")) as { best: { architecture: ArchitectureSpec.ArchitectureSpec; text_features?: string } }
   const t = output.best.text_features
-  const text: Text = t === undefined || t === "tokens" ? "tokens" : t.endsWith("+ lexicon") ? "vectors+lexicon" : "vectors"
+  const text: Text = forced ?? (t === undefined || t === "tokens" ? "tokens" : t.endsWith("+ lexicon") ? "vectors+lexicon" : "vectors")
   return {
     text,
     modalities: output.best.architecture.modalities as ReadonlyArray<"text" | "audio">,
     full: output.best.architecture,
-    help: `the winner of the search in ${path.basename(file)} (${t ?? "tokens"})`
+    help: forced === undefined
+      ? `the winner of the search in ${path.basename(file)} (${t ?? "tokens"})`
+      : `the architecture of the winner of the search in ${path.basename(file)}, with ${forced} text features`
   }
 }
+
+/** The variants built from a search's winner (`--searched FILE`): its own text features, or GloVe + lexicon instead. */
+const SEARCHED: Record<string, Text | undefined> = { searched: undefined, "searched-glove-lexicon": "vectors+lexicon" }
 
 /** mosi-real with word vectors and without its token ids (no trained token embedding), normalised. */
 const withoutTokens = (choice: TextFeatures.Choice) =>
@@ -157,7 +169,7 @@ const withoutTokens = (choice: TextFeatures.Choice) =>
 /** Train the seeds of one variant not yet in its file; write the file after every run with `--record`. */
 const trainVariant = (name: string, seeds: ReadonlyArray<number>, epochs: number, vectors: string, record: boolean) =>
   Effect.gen(function*() {
-    const searched = name === "searched" ? searchedVariant(argOption("searched", "")) : undefined
+    const searched = name in SEARCHED ? searchedVariant(argOption("searched", ""), SEARCHED[name]) : undefined
     const v = searched ?? VARIANTS[name]
     const spec: ArchitectureSpec.ArchitectureSpec = searched?.full ??
       { ...base, ...v.spec, modalities: [...v.modalities] as ["text", ...Array<"text" | "audio">] }
@@ -330,7 +342,9 @@ const probe = (vectors: string) =>
 const program = Effect.gen(function*() {
   if (argFlag("probe")) return yield* probe(argOption("vectors", "glove"))
   const names = argOption("variants", "").split(",").filter((s) => s !== "")
-  for (const n of names) if (!(n in VARIANTS) && n !== "searched") throw new Error(`unknown variant "${n}" (known: ${Object.keys(VARIANTS).join(", ")})`)
+  for (const n of names) {
+    if (!(n in VARIANTS) && !(n in SEARCHED)) throw new Error(`unknown variant "${n}" (known: ${[...Object.keys(VARIANTS), ...Object.keys(SEARCHED)].join(", ")})`)
+  }
   const seeds = parseSeeds(argOption("seeds", "1,2,3"))
   const epochs = Number(argOption("epochs", "30"))
   const vectors = argOption("vectors", "glove")
