@@ -121,8 +121,6 @@ const backend = argOption("backend", "wasm")
 const jsonFile = argOption("json", "") || undefined
 const skipTorch = argFlag("no-torch")
 const allowReference = argFlag("allow-reference-blas")
-const tfjs = await makeTfjs(backend, threads)
-const tfjsLabel = `tfjs-${backend} (${threadsText(threads)})`
 
 /** `--torch-threads T:B`, or every sensible split of the cores between torch's and the BLAS's threads. */
 const torchCandidates = (setting: string): ReadonlyArray<TorchThreads> => {
@@ -137,6 +135,10 @@ const torchCandidates = (setting: string): ReadonlyArray<TorchThreads> => {
   const all = [{ torch: threads, blas: 1 }, { torch: 1, blas: threads }, { torch: threads, blas: threads }]
   return all.filter((c, i) => all.findIndex((d) => d.torch === c.torch && d.blas === c.blas) === i)
 }
+// (checked before anything starts)
+const candidates = torchCandidates(argOption("torch-threads", "auto"))
+const tfjs = await makeTfjs(backend, threads)
+const tfjsLabel = `tfjs-${backend} (${threadsText(threads)})`
 
 /**
  * PyTorch's fastest thread settings here: with `auto`, each candidate trains a warm-up epoch and two
@@ -144,29 +146,28 @@ const torchCandidates = (setting: string): ReadonlyArray<TorchThreads> => {
  * torch's; with both at the core count they contend for the cores and an epoch can take three times
  * as long, so the comparison is made against the best split, not the default.
  */
-const pickTorch = async (setting: string) => {
+const pickTorch = async () => {
   if (spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" }).status !== 0) return undefined
-  const candidates = torchCandidates(setting)
   if (candidates.length === 1) return { torch: await makeTorch(candidates[0]), calibration: [] }
   const calibration: Array<{ torch_threads: number; blas_threads: number; seconds: number }> = []
   let best: { torch: NonNullable<Awaited<ReturnType<typeof makeTorch>>>; seconds: number } | undefined
   for (const candidate of candidates) {
-    const process_ = await makeTorch(candidate)
+    const candidateTorch = await makeTorch(candidate)
     // (refused below before any timing: an epoch on the reference BLAS takes about a minute)
-    if (process_.info.blas.kind === "reference" && !allowReference) return { torch: process_, calibration: [] }
-    await process_.epoch()
-    const seconds = median([(await process_.epoch()).seconds, (await process_.epoch()).seconds])
+    if (candidateTorch.info.blas.kind === "reference" && !allowReference) return { torch: candidateTorch, calibration: [] }
+    await candidateTorch.epoch()
+    const seconds = median([(await candidateTorch.epoch()).seconds, (await candidateTorch.epoch()).seconds])
     calibration.push({ torch_threads: candidate.torch, blas_threads: candidate.blas, seconds })
     console.log(`PyTorch thread settings ${threadSettingsText(candidate)}: ${seconds.toFixed(3)} s/epoch (median of 2, after a warm-up epoch)`)
     if (best === undefined || seconds < best.seconds) {
       best?.torch.close()
-      best = { torch: process_, seconds }
-    } else process_.close()
+      best = { torch: candidateTorch, seconds }
+    } else candidateTorch.close()
   }
   console.log(`PyTorch: the fastest, ${threadSettingsText(best!.torch.settings)}, is the reference below`)
   return { torch: best!.torch, calibration }
 }
-const picked = skipTorch ? undefined : await pickTorch(argOption("torch-threads", "auto"))
+const picked = skipTorch ? undefined : await pickTorch()
 const torch = picked?.torch
 
 console.log(`machine: ${JSON.stringify(machine())}, runtime ${runtime()}`)
