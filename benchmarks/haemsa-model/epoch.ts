@@ -23,14 +23,15 @@
  * those cores between `torch.set_num_threads` and its BLAS library's own threads (OpenBLAS's pthread
  * build runs them beside torch's; both at the core count oversubscribe the cores, and an epoch can
  * take three times as long): with `--torch-threads auto` (the default) each of T x 1, 1 x T and
- * T x T trains a warm-up and two timed epochs and the fastest is kept; `T:B` fixes one. PyTorch's speed depends on the BLAS
- * library it resolved (Debian's python3-torch calls the generic libblas.so.3): the script prints it
+ * T x T trains a warm-up and two timed epochs and the fastest is kept; `T:B` fixes one. PyTorch's
+ * speed depends on the BLAS library it resolved (Debian's python3-torch calls the generic libblas.so.3): the script prints it
  * and refuses to report a ratio against the netlib reference BLAS, which no PyTorch user runs,
  * unless `--allow-reference-blas`. Each side also reports its process's CPU time (all its threads),
  * which other work on a shared machine disturbs less than the wall time. `--json FILE` writes
  * `{"tfjs_seconds", "torch_seconds", "ratio", "cpu_ratio", "torch_blas", "tfjs_threads", "runtime",
  * "inference": {"batch_1": {...}, "batch_64": {..., "stream": {"batches", "rows", "tfjs_seconds",
- * "tfjs_samples_per_s", "torch_seconds", "torch_samples_per_s", "ratio"}}}}`. Without torch for /usr/bin/python3 the PyTorch side is skipped.
+ * "tfjs_samples_per_s", "torch_seconds", "torch_samples_per_s", "ratio"}}}}`. Without torch for
+ * /usr/bin/python3 the PyTorch side is skipped.
  */
 import * as tf from "@tensorflow/tfjs"
 import { spawn, spawnSync } from "node:child_process"
@@ -109,8 +110,6 @@ const makeTorch = async (threads: TorchThreads) => {
 }
 
 const threadsText = (n: number) => `${n} thread${n === 1 ? "" : "s"}`
-/** PyTorch's thread settings as text (torch's threads and the BLAS's). */
-const torchText = (t: { readonly settings: TorchThreads }) => threadSettingsText(t.settings)
 
 const summary = (label: string, m: Measurement, cpu: ReadonlyArray<number>, steps: number): string =>
   `${label}: median ${m.median.toFixed(3)} s/epoch (${((m.median / steps) * 1000).toFixed(1)} ms/step; min ${m.min.toFixed(3)}, max ${m.max.toFixed(3)}, n=${m.seconds.length}), CPU median ${median(cpu).toFixed(3)} s`
@@ -150,7 +149,7 @@ const pickTorch = async () => {
   if (spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" }).status !== 0) return undefined
   if (candidates.length === 1) return { torch: await makeTorch(candidates[0]), calibration: [] }
   const calibration: Array<{ torch_threads: number; blas_threads: number; seconds: number }> = []
-  let best: { torch: NonNullable<Awaited<ReturnType<typeof makeTorch>>>; seconds: number } | undefined
+  let best: { torch: Awaited<ReturnType<typeof makeTorch>>; seconds: number } | undefined
   for (const candidate of candidates) {
     const candidateTorch = await makeTorch(candidate)
     // (refused below before any timing: an epoch on the reference BLAS takes about a minute)
@@ -247,7 +246,7 @@ for (const b of [1, 64] as const) {
   console.log(
     `inference B ${b}: tfjs-${backend} p50 ${row.tfjs_p50_ms.toFixed(2)} ms (${row.tfjs_samples_per_s.toFixed(0)} samples/s; ` +
       `with the batch made, on ${threads} thread${threads > 1 ? "s" : ""} (Replicas.predict) ${row.tfjs_predict_p50_ms.toFixed(2)} ms)` +
-      (p ? `, PyTorch (${torchText(torch!)}) p50 ${row.torch_p50_ms!.toFixed(2)} ms (${row.torch_samples_per_s!.toFixed(0)} samples/s); ratio tfjs / PyTorch time ${row.ratio!.toFixed(2)}` : "")
+      (p ? `, PyTorch (${threadSettingsText(torch!.settings)}) p50 ${row.torch_p50_ms!.toFixed(2)} ms (${row.torch_samples_per_s!.toFixed(0)} samples/s); ratio tfjs / PyTorch time ${row.ratio!.toFixed(2)}` : "")
   )
 }
 
@@ -271,24 +270,21 @@ for (let r = 0; r < STREAM.repeats; r++) {
   if (torch && r % 2 === 0) streamTimes.torch.push(await torch.stream(STREAM.batch, STREAM.batches))
 }
 const streamed = streamRows.length
+const [tfjsStream, torchStream] = [median(streamTimes.tfjs), torch ? median(streamTimes.torch) : undefined]
 const stream = {
   batches: STREAM.batches,
   rows: streamed,
-  tfjs_seconds: median(streamTimes.tfjs),
-  tfjs_samples_per_s: streamed / median(streamTimes.tfjs),
-  ...(torch
-    ? {
-      torch_seconds: median(streamTimes.torch),
-      torch_samples_per_s: streamed / median(streamTimes.torch),
-      ratio: median(streamTimes.tfjs) / median(streamTimes.torch)
-    }
+  tfjs_seconds: tfjsStream,
+  tfjs_samples_per_s: streamed / tfjsStream,
+  ...(torchStream !== undefined
+    ? { torch_seconds: torchStream, torch_samples_per_s: streamed / torchStream, ratio: tfjsStream / torchStream }
     : {})
 }
 inference.batch_64 = { ...inference.batch_64, stream }
 console.log(
   `throughput B ${STREAM.batch} (a stream of ${STREAM.batches} batches, ${streamed} rows, median of ${STREAM.repeats}): ` +
     `tfjs-${backend} on ${threadsText(threads)} (${threads > 1 ? "Replicas.predict" : "Evaluate.predictRowsInBatches"}) ${stream.tfjs_samples_per_s.toFixed(0)} samples/s` +
-    (torch ? `, PyTorch (${torchText(torch)}) ${stream.torch_samples_per_s!.toFixed(0)} samples/s; ratio tfjs / PyTorch time ${stream.ratio!.toFixed(2)} (target <= 1)` : "")
+    (torch ? `, PyTorch (${threadSettingsText(torch.settings)}) ${stream.torch_samples_per_s!.toFixed(0)} samples/s; ratio tfjs / PyTorch time ${stream.ratio!.toFixed(2)} (target <= 1)` : "")
 )
 torch?.close()
 await tfjs.close()
@@ -297,15 +293,15 @@ const doRecord = argFlag("record")
 const blasNote = (blas: Blas) => (blas.kind === "reference" ? "netlib reference BLAS (labelled: not what PyTorch users run)" : `${blas.kind} BLAS`)
 let result: Record<string, unknown> = { tfjs_seconds: tfjsM.median, tfjs_threads: threads, runtime: runtime(), backend, inference }
 if (torch) {
-  const torchM = fromSamples(`epoch PyTorch ${torchText(torch)}`, torchTimes.map((t) => t.seconds))
+  const torchM = fromSamples(`epoch PyTorch ${threadSettingsText(torch.settings)}`, torchTimes.map((t) => t.seconds))
   const torchCpu = torchTimes.map((t) => t.cpuSeconds)
   const ratio = tfjsM.median / torchM.median
   const cpuRatio = median(tfjsCpu) / median(torchCpu)
-  console.log(summary(`PyTorch (${torchText(torch)}, ${blasNote(torch.info.blas)})`, torchM, torchCpu, steps))
+  console.log(summary(`PyTorch (${threadSettingsText(torch.settings)}, ${blasNote(torch.info.blas)})`, torchM, torchCpu, steps))
   console.log(`ratio ${tfjsLabel} / PyTorch = ${ratio.toFixed(3)} (target <= 0.9); CPU-time ratio ${cpuRatio.toFixed(3)}`)
   result = { ...result, torch_seconds: torchM.median, ratio, cpu_ratio: cpuRatio, torch_blas: torch.info.blas.kind, torch_blas_path: torch.info.blas.path, torch_threads: torch.info.threads, torch_blas_threads: torch.info.blas_threads, torch_calibration: picked!.calibration }
   if (doRecord) {
-    const note = `1284 samples, batch 32; tfjs ${threadsText(threads)}; PyTorch ${torch.info.torch} with ${torchText(torch)} (the fastest split), ${blasNote(torch.info.blas)}; ratio ${ratio.toFixed(2)}`
+    const note = `1284 samples, batch 32; tfjs ${threadsText(threads)}; PyTorch ${torch.info.torch} with ${threadSettingsText(torch.settings)} (the fastest split), ${blasNote(torch.info.blas)}; ratio ${ratio.toFixed(2)}`
     record("haemsa-model/epoch", backend, runtime(), [{ ...tfjsM, figure: { value: ratio, unit: "x PyTorch time" } }], { note })
     record("haemsa-model/epoch", "torch cpu", `python3 torch ${torch.info.torch}`, [torchM], { note })
   }

@@ -415,6 +415,7 @@ export const make = (threads: number, config: ReplicaConfig): Effect.Effect<Repl
         if (shared === undefined) throw new ReplicaError({ reason: "a prediction before the replicas were synced" })
         const data = config[split]
         if (data === undefined) throw new ReplicaError({ reason: `the replicas hold no ${split} split` })
+        // checked before any shard goes out (Batching.batchIndices checks it too, but only once a shard runs)
         if (!Number.isInteger(batchSize) || batchSize < 1) {
           throw new ReplicaError({ reason: `predict: batch size ${batchSize} (must be an integer >= 1)` })
         }
