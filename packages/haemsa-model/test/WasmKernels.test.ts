@@ -1,5 +1,5 @@
 import { Batching, Random } from "@haemsa/datasets"
-import { BackwardSaves, Layers, RowGather, WasmIdentity, WasmSum } from "@haemsa/nn"
+import { BackwardSaves, Layers, RowGather, WasmIdentity, WasmMatMul, WasmSum } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
@@ -18,6 +18,7 @@ beforeAll(async () => {
 afterAll(async () => {
   WasmIdentity.install()
   WasmSum.install()
+  WasmMatMul.install()
   BackwardSaves.install()
   await useCpu()
 })
@@ -59,17 +60,20 @@ describe("the wasm backend's Identity kernel (WasmIdentity)", () => {
     return { losses, weights, counts }
   }
 
-  it("changes no number of a training run, and leaks neither tensors nor buffers (with the shared backward saves and WasmSum too)", () => {
+  it("changes no number of a training run, and leaks neither tensors nor buffers (with the shared backward saves, WasmSum and WasmMatMul too)", () => {
     expect(BackwardSaves.installed()).toBe(true)
     expect(WasmSum.installed()).toBe(true)
+    expect(WasmMatMul.installed()).toBe(true)
     WasmIdentity.uninstall()
     BackwardSaves.uninstall()
     WasmSum.uninstall()
+    WasmMatMul.uninstall()
     expect(WasmIdentity.installed()).toBe(false)
     const copying = train()
     WasmIdentity.install()
     BackwardSaves.install()
     WasmSum.install()
+    WasmMatMul.install()
     const shared = train()
     expect(shared.losses).toEqual(copying.losses)
     expect(shared.weights).toEqual(copying.weights)

@@ -39,6 +39,8 @@ export * as SimdKernels from "./wasm/SimdKernels"
 export * as WasmModule from "./wasm/WasmModule"
 /** The wasm backend's `Sum` over leading axes on the column-sum kernel, bit for bit its own. */
 export * as WasmSum from "./wasm/WasmSum"
+/** The wasm backend's plain 2-D matMuls on a SIMD GEMM kernel, bit for bit XNNPACK's. */
+export * as WasmMatMul from "./wasm/WasmMatMul"
 /** Replacing a registered tfjs kernel by a wrapper of it, reversibly. */
 export * as KernelOverride from "./wasm/KernelOverride"
 /** An LSTM layer's forward and backward passes as two kernels of the wasm backend (used by `LstmLayer`). */

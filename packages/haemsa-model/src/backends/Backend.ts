@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { BackwardSaves, WasmIdentity, WasmSum } from "@haemsa/nn"
+import { BackwardSaves, WasmIdentity, WasmMatMul, WasmSum } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { Context, Effect, Layer, Schema } from "effect"
 import * as fs from "node:fs"
@@ -292,6 +292,7 @@ export const setup = async (name: string, importer: Importer = defaultImporter, 
   if (name === "wasm") {
     WasmIdentity.install()
     WasmSum.install()
+    WasmMatMul.install()
   }
   // (the saves check the active backend themselves: webgpu and tensorflow keep tfjs's clone)
   BackwardSaves.install()

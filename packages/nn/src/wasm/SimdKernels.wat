@@ -258,4 +258,193 @@
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
         (br $rows)))
   )
+
+  ;; ---- gemm: the plain 2-D product of tfjs's BatchMatMul / _FusedMatMul (WasmMatMul) ----
+  ;; C (m x n, row-major at c) = bias + A · B, as XNNPACK's f32 GEMM computes it: each output starts
+  ;; at its bias (0 without one) and adds a(i, p)·b(p, j) for p = 0, 1, ..., k-1, every product and
+  ;; sum rounded to float32. A (m x k) and B (k x n) are row-major. B and the bias are first packed into panels of eight
+  ;; columns at w (n8 = ceil(n / 8) panels of 8 + 8·k floats: the panel's bias, then row p's eight
+  ;; values for each p; columns past n are zero); then each block of four rows of A runs over every
+  ;; panel (the block stays in the L1 cache, the panels in L2), eight accumulators in registers.
+
+  ;; Panel jp of B at dst: [bias8][k x 8]; columns past n and a missing bias (hasbias = 0) are zeros.
+  (func $gemmpack
+    (param $b i32) (param $bias i32) (param $hasbias i32)
+    (param $k i32) (param $n i32) (param $j0 i32) (param $dst i32)
+    (local $p i32) (local $jj i32) (local $j i32) (local $src i32) (local $rowstep i32)
+    ;; the bias (or zeros)
+    (local.set $jj (i32.const 0))
+    (block $bias_done
+      (loop $biases
+        (br_if $bias_done (i32.ge_u (local.get $jj) (i32.const 8)))
+        (local.set $j (i32.add (local.get $j0) (local.get $jj)))
+        (f32.store (i32.add (local.get $dst) (i32.shl (local.get $jj) (i32.const 2)))
+          (if (result f32) (i32.and (local.get $hasbias) (i32.lt_u (local.get $j) (local.get $n)))
+            (then (f32.load (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2)))))
+            (else (f32.const 0))))
+        (local.set $jj (i32.add (local.get $jj) (i32.const 1)))
+        (br $biases)))
+    (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+    (local.set $rowstep (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $src (i32.add (local.get $b) (i32.shl (local.get $j0) (i32.const 2))))
+    ;; a whole panel: two vector copies per row
+    (if (i32.le_u (i32.add (local.get $j0) (i32.const 8)) (local.get $n))
+      (then
+        (block $fast_done
+          (loop $fast
+            (br_if $fast_done (i32.ge_u (local.get $p) (local.get $k)))
+            (v128.store (local.get $dst) (v128.load (local.get $src)))
+            (v128.store offset=16 (local.get $dst) (v128.load offset=16 (local.get $src)))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+            (local.set $src (i32.add (local.get $src) (local.get $rowstep)))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $fast)))
+        (return)))
+    ;; the last, narrower panel: one value at a time
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $p) (local.get $k)))
+        (local.set $jj (i32.const 0))
+        (block $cols_done
+          (loop $cols
+            (br_if $cols_done (i32.ge_u (local.get $jj) (i32.const 8)))
+            (local.set $j (i32.add (local.get $j0) (local.get $jj)))
+            (f32.store (i32.add (local.get $dst) (i32.shl (local.get $jj) (i32.const 2)))
+              (if (result f32) (i32.lt_u (local.get $j) (local.get $n))
+                (then (f32.load (i32.add (local.get $src) (i32.shl (local.get $jj) (i32.const 2)))))
+                (else (f32.const 0))))
+            (local.set $jj (i32.add (local.get $jj) (i32.const 1)))
+            (br $cols)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+        (local.set $src (i32.add (local.get $src) (local.get $rowstep)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $rows))))
+
+  ;; The first nv (1..8) of the eight values v0, v1 at pc (row-major output row).
+  (func $gemmstore (param $pc i32) (param $v0 v128) (param $v1 v128) (param $nv i32)
+    (if (i32.eq (local.get $nv) (i32.const 8))
+      (then
+        (v128.store (local.get $pc) (local.get $v0))
+        (v128.store offset=16 (local.get $pc) (local.get $v1))
+        (return)))
+    (if (i32.ge_u (local.get $nv) (i32.const 4))
+      (then
+        (v128.store (local.get $pc) (local.get $v0))
+        (local.set $nv (i32.sub (local.get $nv) (i32.const 4)))
+        (local.set $pc (i32.add (local.get $pc) (i32.const 16)))
+        (local.set $v0 (local.get $v1))))
+    (if (i32.gt_u (local.get $nv) (i32.const 0)) (then (f32.store (local.get $pc) (f32x4.extract_lane 0 (local.get $v0)))))
+    (if (i32.gt_u (local.get $nv) (i32.const 1)) (then (f32.store offset=4 (local.get $pc) (f32x4.extract_lane 1 (local.get $v0)))))
+    (if (i32.gt_u (local.get $nv) (i32.const 2)) (then (f32.store offset=8 (local.get $pc) (f32x4.extract_lane 2 (local.get $v0))))))
+
+  (func (export "gemm")
+    (param $a i32) (param $b i32) (param $bias i32) (param $hasbias i32) (param $c i32)
+    (param $m i32) (param $k i32) (param $n i32) (param $w i32)
+    (local $i i32) (local $jp i32) (local $n8 i32) (local $p i32) (local $nv i32)
+    (local $pa i32) (local $pb i32) (local $pc i32) (local $panel i32)
+    (local $rstep i32) (local $ldc i32) (local $r1 i32) (local $r2 i32) (local $r3 i32)
+    (local $b0 v128) (local $b1 v128) (local $s v128)
+    (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
+    (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local.set $n8 (i32.shr_u (i32.add (local.get $n) (i32.const 7)) (i32.const 3)))
+    (local.set $panel (i32.shl (i32.add (local.get $k) (i32.const 1)) (i32.const 5)))
+    (local.set $rstep (i32.shl (local.get $k) (i32.const 2)))
+    (local.set $ldc (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $r1 (local.get $rstep))
+    (local.set $r2 (i32.shl (local.get $rstep) (i32.const 1)))
+    (local.set $r3 (i32.mul (local.get $rstep) (i32.const 3)))
+    ;; pack every panel of B with its bias
+    (block $pack_done
+      (loop $packs
+        (br_if $pack_done (i32.ge_u (local.get $jp) (local.get $n8)))
+        (call $gemmpack (local.get $b) (local.get $bias) (local.get $hasbias)
+          (local.get $k) (local.get $n) (i32.shl (local.get $jp) (i32.const 3))
+          (i32.add (local.get $w) (i32.mul (local.get $jp) (local.get $panel))))
+        (local.set $jp (i32.add (local.get $jp) (i32.const 1)))
+        (br $packs)))
+    ;; four rows at a time
+    (block $rows4_done
+      (loop $rows4
+        (br_if $rows4_done (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $m)))
+        (local.set $jp (i32.const 0))
+        (block $panels_done
+          (loop $panels
+            (br_if $panels_done (i32.ge_u (local.get $jp) (local.get $n8)))
+            (local.set $pb (i32.add (local.get $w) (i32.mul (local.get $jp) (local.get $panel))))
+            (local.set $c00 (v128.load (local.get $pb)))
+            (local.set $c01 (v128.load offset=16 (local.get $pb)))
+            (local.set $c10 (local.get $c00)) (local.set $c11 (local.get $c01))
+            (local.set $c20 (local.get $c00)) (local.set $c21 (local.get $c01))
+            (local.set $c30 (local.get $c00)) (local.set $c31 (local.get $c01))
+            (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+            (local.set $pa (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $rstep))))
+            (local.set $p (i32.const 0))
+            (block $k_done
+              (loop $ks
+                (br_if $k_done (i32.ge_u (local.get $p) (local.get $k)))
+                (local.set $b0 (v128.load (local.get $pb)))
+                (local.set $b1 (v128.load offset=16 (local.get $pb)))
+                (local.set $s (v128.load32_splat (local.get $pa)))
+                (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $s) (local.get $b0))))
+                (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $s) (local.get $b1))))
+                (local.set $s (v128.load32_splat (i32.add (local.get $pa) (local.get $r1))))
+                (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $s) (local.get $b0))))
+                (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $s) (local.get $b1))))
+                (local.set $s (v128.load32_splat (i32.add (local.get $pa) (local.get $r2))))
+                (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $s) (local.get $b0))))
+                (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $s) (local.get $b1))))
+                (local.set $s (v128.load32_splat (i32.add (local.get $pa) (local.get $r3))))
+                (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $s) (local.get $b0))))
+                (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $s) (local.get $b1))))
+                (local.set $pa (i32.add (local.get $pa) (i32.const 4)))
+                (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (br $ks)))
+            (local.set $nv (i32.sub (local.get $n) (i32.shl (local.get $jp) (i32.const 3))))
+            (if (i32.gt_u (local.get $nv) (i32.const 8)) (then (local.set $nv (i32.const 8))))
+            (local.set $pc (i32.add (local.get $c) (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $jp) (i32.const 5)))))
+            (call $gemmstore (local.get $pc) (local.get $c00) (local.get $c01) (local.get $nv))
+            (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
+            (call $gemmstore (local.get $pc) (local.get $c10) (local.get $c11) (local.get $nv))
+            (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
+            (call $gemmstore (local.get $pc) (local.get $c20) (local.get $c21) (local.get $nv))
+            (local.set $pc (i32.add (local.get $pc) (local.get $ldc)))
+            (call $gemmstore (local.get $pc) (local.get $c30) (local.get $c31) (local.get $nv))
+            (local.set $jp (i32.add (local.get $jp) (i32.const 1)))
+            (br $panels)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $rows4)))
+    ;; the last rows, one at a time
+    (block $rows1_done
+      (loop $rows1
+        (br_if $rows1_done (i32.ge_u (local.get $i) (local.get $m)))
+        (local.set $jp (i32.const 0))
+        (block $panels1_done
+          (loop $panels1
+            (br_if $panels1_done (i32.ge_u (local.get $jp) (local.get $n8)))
+            (local.set $pb (i32.add (local.get $w) (i32.mul (local.get $jp) (local.get $panel))))
+            (local.set $c00 (v128.load (local.get $pb)))
+            (local.set $c01 (v128.load offset=16 (local.get $pb)))
+            (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+            (local.set $pa (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $rstep))))
+            (local.set $p (i32.const 0))
+            (block $k1_done
+              (loop $k1
+                (br_if $k1_done (i32.ge_u (local.get $p) (local.get $k)))
+                (local.set $s (v128.load32_splat (local.get $pa)))
+                (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $s) (v128.load (local.get $pb)))))
+                (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $s) (v128.load offset=16 (local.get $pb)))))
+                (local.set $pa (i32.add (local.get $pa) (i32.const 4)))
+                (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (br $k1)))
+            (local.set $nv (i32.sub (local.get $n) (i32.shl (local.get $jp) (i32.const 3))))
+            (if (i32.gt_u (local.get $nv) (i32.const 8)) (then (local.set $nv (i32.const 8))))
+            (call $gemmstore
+              (i32.add (local.get $c) (i32.add (i32.mul (local.get $i) (local.get $ldc)) (i32.shl (local.get $jp) (i32.const 5))))
+              (local.get $c00) (local.get $c01) (local.get $nv))
+            (local.set $jp (i32.add (local.get $jp) (i32.const 1)))
+            (br $panels1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows1))))
 )

@@ -1,0 +1,125 @@
+/**
+ * The wasm backend's plain 2-D products on the `gemm` kernel (WasmMatMul): bit for bit the backend's
+ * own kernels (XNNPACK) for any sizes (remainders of the 4-row and 8-column blocks included), with
+ * and without a bias, rank 2 and rank 3 with a batch of one; what it does not take (transposed
+ * operands, batches, activations) goes to the backend's kernels; install and uninstall swap them.
+ */
+import * as tf from "@tensorflow/tfjs"
+import "@tensorflow/tfjs-backend-wasm"
+import * as fc from "fast-check"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { SimdKernels, WasmMatMul } from "../src/index"
+
+beforeAll(async () => {
+  expect(await tf.setBackend("wasm")).toBe(true)
+})
+afterAll(async () => {
+  WasmMatMul.uninstall()
+  await tf.setBackend("cpu")
+})
+
+/** `run` with the backend's kernels and with `gemm`. */
+const bothWays = (run: () => tf.Tensor) => {
+  WasmMatMul.uninstall()
+  const own = run()
+  WasmMatMul.install()
+  const gemm = run()
+  return { own, gemm }
+}
+
+const identical = (a: tf.Tensor, b: tf.Tensor): boolean => {
+  const [x, y] = [a.dataSync(), b.dataSync()]
+  return a.shape.join() === b.shape.join() && x.every((v, i) => Object.is(v, y[i]))
+}
+
+describe("WasmMatMul", () => {
+  it("installs and uninstalls both kernels, and computes products only when installed", () => {
+    expect(SimdKernels.of(tf.backend())).toBeDefined()
+    WasmMatMul.install()
+    WasmMatMul.install()
+    expect(WasmMatMul.installed()).toBe(true)
+    WasmMatMul.uninstall()
+    expect(WasmMatMul.installed()).toBe(false)
+    const a = tf.tensor2d([[1, 2], [3, 4], [5, 6]])
+    const b = tf.tensor2d([[1, 0, 2], [0, 1, 3]])
+    expect(Array.from(tf.matMul(a, b).dataSync())).toEqual([1, 2, 8, 3, 4, 18, 5, 6, 28])
+    WasmMatMul.install()
+    expect(Array.from(tf.matMul(a, b).dataSync())).toEqual([1, 2, 8, 3, 4, 18, 5, 6, 28])
+    expect(Array.from(tf.fused.matMul({ a, b, bias: tf.tensor1d([1, 1, 1]) }).dataSync())).toEqual([2, 3, 9, 4, 5, 19, 6, 7, 29])
+    expect(tf.matMul(a, b, false, false).shape).toEqual([3, 3])
+    tf.dispose([a, b])
+  })
+
+  it("equals the backend's kernels bit for bit for any sizes, bias and rank", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 41 }),
+        fc.boolean(), fc.boolean(), fc.constantFrom(1e-3, 1, 1e4), fc.integer(),
+        (m, k, n, withBias, rank3, scale, seed) => {
+          const [a, b, bias] = tf.tidy(() => [
+            tf.mul(tf.randomNormal(rank3 ? [1, m, k] : [m, k], 0, 1, "float32", seed), scale),
+            tf.randomNormal(rank3 ? [1, k, n] : [k, n], 0, 1, "float32", seed + 1),
+            tf.randomNormal([n], 0, 1, "float32", seed + 2)
+          ])
+          const { own, gemm } = bothWays(() =>
+            withBias
+              ? tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, bias })
+              : tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D)
+          )
+          const same = identical(own, gemm)
+          tf.dispose([a, b, bias, own, gemm])
+          return same
+        }
+      ),
+      { numRuns: 120, seed: 5 }
+    )
+  })
+
+  it("equals the backend's kernels on the default network's text projection and its gradients", () => {
+    const x = tf.randomNormal([1203, 768], 0, 1, "float32", 1) as tf.Tensor2D
+    const w = tf.randomNormal([768, 64], 0, 1, "float32", 2) as tf.Tensor2D
+    const dy = tf.randomNormal([1203, 64], 0, 1, "float32", 3) as tf.Tensor2D
+    const xT = tf.transpose(x)
+    const wT = tf.transpose(w)
+    for (const run of [() => tf.matMul(x, w), () => tf.matMul(xT, dy), () => tf.matMul(dy, wT)]) {
+      const { own, gemm } = bothWays(run)
+      expect(identical(own, gemm)).toBe(true)
+      tf.dispose([own, gemm])
+    }
+    tf.dispose([x, w, dy, xT, wT])
+  })
+
+  it("keeps non-finite values where the backend does", () => {
+    const a = tf.tensor2d([[NaN, 1], [Infinity, 2], [1, 2], [-Infinity, 0], [3, 4]])
+    const b = tf.tensor2d([[1, 2, 3], [4, 5, Infinity]])
+    const { own, gemm } = bothWays(() => tf.matMul(a, b))
+    expect(identical(own, gemm)).toBe(true)
+    tf.dispose([a, b, own, gemm])
+  })
+
+  it("leaves the rest to the backend's kernels: transposed operands, batches, activations", () => {
+    WasmMatMul.install()
+    const a = tf.tensor2d([[1, 2], [3, 4]])
+    const b = tf.tensor2d([[5, 6], [7, 8]])
+    expect(Array.from(tf.matMul(a, b, true, false).dataSync())).toEqual([26, 30, 38, 44])
+    expect(Array.from(tf.matMul(a, b, false, true).dataSync())).toEqual([17, 23, 39, 53])
+    const batch = tf.stack([a, b]) as tf.Tensor3D
+    expect(Array.from(tf.matMul(batch, batch).dataSync())).toEqual([7, 10, 15, 22, 67, 78, 91, 106])
+    expect(Array.from(tf.fused.matMul({ a: tf.neg(a) as tf.Tensor2D, b, activation: "relu" }).dataSync())).toEqual([0, 0, 0, 0])
+    tf.dispose([a, b, batch])
+  })
+
+  it("frees what it makes", () => {
+    WasmMatMul.install()
+    const a = tf.randomNormal([50, 7]) as tf.Tensor2D
+    const b = tf.randomNormal([7, 9]) as tf.Tensor2D
+    const bias = tf.zeros([9]) as tf.Tensor1D
+    const tensors = tf.memory().numTensors
+    const buffers = tf.backend().numDataIds()
+    tf.matMul(a, b).dispose()
+    tf.fused.matMul({ a, b, bias }).dispose()
+    expect(tf.memory().numTensors).toBe(tensors)
+    expect(tf.backend().numDataIds()).toBe(buffers)
+    tf.dispose([a, b, bias])
+  })
+})
