@@ -11,6 +11,7 @@ import { customOp } from "./CustomOp"
 import * as Fused from "./Fused"
 import { gatherRows } from "./RowGather"
 import type { Module, PackedRows, RowSelection, SeedSource } from "./Module"
+import * as WasmMatMul from "./wasm/WasmMatMul"
 
 /** The nonlinearities a dense layer can end with. */
 export type Activation = "relu" | "gelu" | "tanh" | "linear"
@@ -64,11 +65,12 @@ export const activate = <T extends tf.Tensor>(x: T, activation: Activation): T =
 }
 
 /**
- * `a (N, k) · w (k, m) [+ bias (m)]` whose backward pass multiplies by explicitly transposed
- * operands. On the wasm backend a matMul with a transpose flag (what tfjs's own matMul gradient
- * uses) is about 10x slower than a transpose followed by a plain matMul (on webgpu the flags are
- * used: there a transpose costs a dispatch and the flag nothing), so this is the 2-D matMul
- * every module uses. Gradients for `a`, `w` and `bias` are all computed (use {@link project} when
+ * `a (N, k) · w (k, m) [+ bias (m)]` whose backward pass multiplies by transposed operands the
+ * fast way for the backend: by matMul's transpose flags on webgpu (there a transpose costs a
+ * dispatch and the flag nothing) and on wasm with `WasmMatMul` installed (its kernel reads the
+ * operand in place, with the sums of a transposed copy), by explicit transposes elsewhere (the wasm
+ * backend's own kernels run a flagged product about 10x slower than a transpose and a plain
+ * matMul). This is the 2-D matMul every module uses. Gradients for `a`, `w` and `bias` are all computed (use {@link project} when
  * `a` is input data that may need no gradient).
  */
 export const linear = (a: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D =>
@@ -76,11 +78,18 @@ export const linear = (a: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.T
 
 /**
  * Whether a matMul takes its operands transposed by flag: on webgpu the flag is free (the shader
- * reads the operand transposed) while a Transpose is one more dispatch; elsewhere see {@link linear}.
+ * reads the operand transposed) while a Transpose is one more dispatch; on wasm when `WasmMatMul`
+ * runs the products; elsewhere see {@link linear}.
  */
-const transposeByFlag = (): boolean => tf.getBackend() === "webgpu"
+const transposeByFlag = (): boolean => {
+  const backend = tf.getBackend()
+  return backend === "webgpu" || (backend === "wasm" && WasmMatMul.installed())
+}
 
-/** `dy · wᵀ` and `aᵀ · dy`: explicit transposes, or matMul's flags on webgpu. */
+/** Whether this is the webgpu backend: rows are not packed there (packing reads the mask on the host). */
+const onWebGpu = (): boolean => tf.getBackend() === "webgpu"
+
+/** `dy · wᵀ` and `aᵀ · dy`: matMul's flags where they are fast ({@link transposeByFlag}), else explicit transposes. */
 const inputGrad = (dy: tf.Tensor, w: tf.Tensor) =>
   transposeByFlag() ? tf.matMul(dy as tf.Tensor2D, w as tf.Tensor2D, false, true) : tf.matMul(dy as tf.Tensor2D, tf.transpose(w as tf.Tensor2D))
 const weightGrad = (a: tf.Tensor, dy: tf.Tensor) =>
@@ -188,17 +197,17 @@ const worthPacking = (selection: RowSelection): boolean => selection.dropped.len
 
 /**
  * The rows of x (N, d) where `rowMask` (N) is nonzero, gathered once for several projections of
- * them ({@link projectKept} with `packed`), with their transpose when `training` (every projection's
- * weight gradient then needs no transpose of its own). Undefined when packing does not pay: on
+ * them ({@link projectKept} with `packed`), with their transpose when `training` and the backend
+ * transposes explicitly (every projection's weight gradient then needs no transpose of its own). Undefined when packing does not pay: on
  * webgpu, for inputs narrower than {@link PACK_DIM}, with fewer than {@link PACK_FRACTION} of the
  * rows dropped, or none kept.
  */
 export const packRows = (x: tf.Tensor2D, rowMask: tf.Tensor, training: boolean): PackedRows | undefined => {
-  if (transposeByFlag() || x.shape[1] < PACK_DIM) return undefined
+  if (onWebGpu() || x.shape[1] < PACK_DIM) return undefined
   const selection = rowSelection(rowMask.dataSync())
   if (!worthPacking(selection) || selection.rows.length === 0) return undefined
   const rows = takeRows(x, selection)
-  return { selection, rows, ...(training ? { rowsT: tf.transpose(rows) } : {}) }
+  return { selection, rows, ...(training && !transposeByFlag() ? { rowsT: tf.transpose(rows) } : {}) }
 }
 
 /** What {@link project} gives a zero row (1, m): the bias, or zeros. */
@@ -221,7 +230,7 @@ export const projectKept = (x: tf.Tensor2D, rowMask: tf.Tensor, w: tf.Tensor2D, 
     const m = w.shape[1]
     let rows = packed
     if (rows === undefined) {
-      if (transposeByFlag() || d * m < PACK_WIDTH) return project(x, w, bias)
+      if (onWebGpu() || d * m < PACK_WIDTH) return project(x, w, bias)
       const selection = rowSelection(rowMask.dataSync())
       if (!worthPacking(selection)) return project(x, w, bias)
       // nothing kept (rare): zero gradients for w and bias, as project would give them, not none

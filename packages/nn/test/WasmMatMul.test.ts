@@ -1,8 +1,10 @@
 /**
  * The wasm backend's plain 2-D products on the `gemm` kernel (WasmMatMul): bit for bit the backend's
  * own kernels (XNNPACK) for any sizes (remainders of the 4-row and 8-column blocks included), with
- * and without a bias, rank 2 and rank 3 with a batch of one; what it does not take (transposed
- * operands, batches, activations) goes to the backend's kernels; install and uninstall swap them.
+ * and without a bias, rank 2 and rank 3 with a batch of one; 2-D operands transposed by flag give
+ * the backend's product of the explicitly transposed operands, bit for bit; what it does not take
+ * (batches, flags on batched operands, activations) goes to the backend's kernels; install and
+ * uninstall swap them.
  */
 import * as tf from "@tensorflow/tfjs"
 import "@tensorflow/tfjs-backend-wasm"
@@ -75,6 +77,30 @@ describe("WasmMatMul", () => {
     )
   })
 
+  it("reads 2-D operands transposed by flag in place: the backend's product of the transposed copies, bit for bit", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 41 }),
+        fc.boolean(), fc.boolean(), fc.integer(),
+        (m, k, n, transposeA, transposeB, seed) => {
+          const [a, b] = tf.tidy(() => [
+            tf.randomNormal(transposeA ? [k, m] : [m, k], 0, 1, "float32", seed) as tf.Tensor2D,
+            tf.randomNormal(transposeB ? [n, k] : [k, n], 0, 1, "float32", seed + 1) as tf.Tensor2D
+          ])
+          const [aT, bT] = [transposeA ? tf.transpose(a) : a, transposeB ? tf.transpose(b) : b]
+          WasmMatMul.uninstall()
+          const own = tf.matMul(aT, bT)
+          WasmMatMul.install()
+          const flagged = tf.matMul(a, b, transposeA, transposeB)
+          const same = identical(own, flagged)
+          tf.dispose([a, b, aT, bT, own, flagged])
+          return same
+        }
+      ),
+      { numRuns: 120, seed: 7 }
+    )
+  })
+
   it("equals the backend's kernels on the default network's text projection and its gradients", () => {
     const x = tf.randomNormal([1203, 768], 0, 1, "float32", 1) as tf.Tensor2D
     const w = tf.randomNormal([768, 64], 0, 1, "float32", 2) as tf.Tensor2D
@@ -97,7 +123,7 @@ describe("WasmMatMul", () => {
     tf.dispose([a, b, own, gemm])
   })
 
-  it("leaves the rest to the backend's kernels: transposed operands, batches, activations", () => {
+  it("leaves the rest to the backend's kernels: batches, flags on batched operands, activations", () => {
     WasmMatMul.install()
     const a = tf.tensor2d([[1, 2], [3, 4]])
     const b = tf.tensor2d([[5, 6], [7, 8]])
@@ -105,8 +131,12 @@ describe("WasmMatMul", () => {
     expect(Array.from(tf.matMul(a, b, false, true).dataSync())).toEqual([17, 23, 39, 53])
     const batch = tf.stack([a, b]) as tf.Tensor3D
     expect(Array.from(tf.matMul(batch, batch).dataSync())).toEqual([7, 10, 15, 22, 67, 78, 91, 106])
+    // a batch of one with a flag: the backend's kernel (its sums, not a transposed copy's)
+    const x = tf.randomNormal([1, 64, 64], 0, 1, "float32", 4) as tf.Tensor3D
+    const { own, gemm } = bothWays(() => tf.matMul(x, x, false, true))
+    expect(identical(own, gemm)).toBe(true)
     expect(Array.from(tf.fused.matMul({ a: tf.neg(a) as tf.Tensor2D, b, activation: "relu" }).dataSync())).toEqual([0, 0, 0, 0])
-    tf.dispose([a, b, batch])
+    tf.dispose([a, b, batch, x, own, gemm])
   })
 
   it("frees what it makes", () => {

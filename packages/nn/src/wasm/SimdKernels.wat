@@ -262,14 +262,17 @@
   ;; ---- gemm: the plain 2-D product of tfjs's BatchMatMul / _FusedMatMul (WasmMatMul) ----
   ;; C (m x n, row-major at c) = bias + A · B, as XNNPACK's f32 GEMM computes it: each output starts
   ;; at its bias (0 without one) and adds a(i, p)·b(p, j) for p = 0, 1, ..., k-1, every product and
-  ;; sum rounded to float32. A (m x k) and B (k x n) are row-major. B and the bias are first packed into panels of eight
-  ;; columns at w (n8 = ceil(n / 8) panels of 8 + 8·k floats: the panel's bias, then row p's eight
-  ;; values for each p; columns past n are zero); then each block of four rows of A runs over every
-  ;; panel (the block stays in the L1 cache, the panels in L2), eight accumulators in registers.
+  ;; sum rounded to float32. A(i, p) is at a + 4·(i·asi + p·asp) (asp = 1: row-major; asi = 1: stored
+  ;; transposed) and B(p, j) at b + 4·(p·bsp + j·bsj) (either layout), with the same sums as on a
+  ;; transposed copy. B and the bias are first packed into panels of eight columns at w (n8 =
+  ;; ceil(n / 8) panels of 8 + 8·k floats: the panel's bias, then row p's eight values for each p;
+  ;; columns past n are zero); each block of four rows of A is packed after them (4·k floats, the
+  ;; four values of each p adjacent) and runs over every panel (the block stays in the L1 cache, the
+  ;; panels in L2), eight accumulators in registers; the last m mod 4 rows go one at a time.
 
   ;; Panel jp of B at dst: [bias8][k x 8]; columns past n and a missing bias (hasbias = 0) are zeros.
   (func $gemmpack
-    (param $b i32) (param $bias i32) (param $hasbias i32)
+    (param $b i32) (param $bsp i32) (param $bsj i32) (param $bias i32) (param $hasbias i32)
     (param $k i32) (param $n i32) (param $j0 i32) (param $dst i32)
     (local $p i32) (local $jj i32) (local $j i32) (local $src i32) (local $rowstep i32)
     ;; the bias (or zeros)
@@ -285,10 +288,10 @@
         (local.set $jj (i32.add (local.get $jj) (i32.const 1)))
         (br $biases)))
     (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
-    (local.set $rowstep (i32.shl (local.get $n) (i32.const 2)))
-    (local.set $src (i32.add (local.get $b) (i32.shl (local.get $j0) (i32.const 2))))
-    ;; a whole panel: two vector copies per row
-    (if (i32.le_u (i32.add (local.get $j0) (i32.const 8)) (local.get $n))
+    (local.set $rowstep (i32.shl (local.get $bsp) (i32.const 2)))
+    (local.set $src (i32.add (local.get $b) (i32.shl (i32.mul (local.get $j0) (local.get $bsj)) (i32.const 2))))
+    ;; a whole panel of contiguous columns: two vector copies per row
+    (if (i32.and (i32.eq (local.get $bsj) (i32.const 1)) (i32.le_u (i32.add (local.get $j0) (i32.const 8)) (local.get $n)))
       (then
         (block $fast_done
           (loop $fast
@@ -300,7 +303,7 @@
             (local.set $p (i32.add (local.get $p) (i32.const 1)))
             (br $fast)))
         (return)))
-    ;; the last, narrower panel: one value at a time
+    ;; otherwise (B transposed, or the last, narrower panel) one value at a time
     (block $rows_done
       (loop $rows
         (br_if $rows_done (i32.ge_u (local.get $p) (local.get $k)))
@@ -311,7 +314,7 @@
             (local.set $j (i32.add (local.get $j0) (local.get $jj)))
             (f32.store (i32.add (local.get $dst) (i32.shl (local.get $jj) (i32.const 2)))
               (if (result f32) (i32.lt_u (local.get $j) (local.get $n))
-                (then (f32.load (i32.add (local.get $src) (i32.shl (local.get $jj) (i32.const 2)))))
+                (then (f32.load (i32.add (local.get $src) (i32.shl (i32.mul (local.get $jj) (local.get $bsj)) (i32.const 2)))))
                 (else (f32.const 0))))
             (local.set $jj (i32.add (local.get $jj) (i32.const 1)))
             (br $cols)))
@@ -319,6 +322,58 @@
         (local.set $src (i32.add (local.get $src) (local.get $rowstep)))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $rows))))
+
+  ;; Rows i .. i+3 of A (A(r, p) at a + 4·(r·asi + p·asp), asp = 1 or asi = 1) interleaved at dst:
+  ;; A(i, p), A(i+1, p), A(i+2, p), A(i+3, p) for p = 0 .. k-1, sixteen bytes per p.
+  (func $gemmpacka (param $a i32) (param $asi i32) (param $asp i32) (param $k i32) (param $dst i32)
+    (local $p i32) (local $rstep i32) (local $src i32) (local $pstep i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $rstep (i32.shl (local.get $asi) (i32.const 2)))
+    (local.set $pstep (i32.shl (local.get $asp) (i32.const 2)))
+    (if (i32.ne (local.get $asp) (i32.const 1))
+      (then
+        ;; A stored transposed: the four values of each p are adjacent, one vector copy each
+        (local.set $src (local.get $a))
+        (block $t_done
+          (loop $ts
+            (br_if $t_done (i32.ge_u (local.get $p) (local.get $k)))
+            (v128.store (local.get $dst) (v128.load (local.get $src)))
+            (local.set $src (i32.add (local.get $src) (local.get $pstep)))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $ts)))
+        (return)))
+    ;; rows stored row-major: 4 x 4 transposes of four values from each row
+    (block $q_done
+      (loop $qs
+        (br_if $q_done (i32.gt_u (i32.add (local.get $p) (i32.const 4)) (local.get $k)))
+        (local.set $src (i32.add (local.get $a) (i32.shl (local.get $p) (i32.const 2))))
+        (local.set $r0 (v128.load (local.get $src)))
+        (local.set $r1 (v128.load (i32.add (local.get $src) (local.get $rstep))))
+        (local.set $r2 (v128.load (i32.add (local.get $src) (i32.shl (local.get $rstep) (i32.const 1)))))
+        (local.set $r3 (v128.load (i32.add (local.get $src) (i32.mul (local.get $rstep) (i32.const 3)))))
+        (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+        (local.set $t1 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+        (local.set $t2 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+        (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+        (v128.store (local.get $dst) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1)))
+        (v128.store offset=16 (local.get $dst) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1)))
+        (v128.store offset=32 (local.get $dst) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t2) (local.get $t3)))
+        (v128.store offset=48 (local.get $dst) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t2) (local.get $t3)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 64)))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (br $qs)))
+    (block $r_done
+      (loop $rs
+        (br_if $r_done (i32.ge_u (local.get $p) (local.get $k)))
+        (local.set $src (i32.add (local.get $a) (i32.shl (local.get $p) (i32.const 2))))
+        (f32.store (local.get $dst) (f32.load (local.get $src)))
+        (f32.store offset=4 (local.get $dst) (f32.load (i32.add (local.get $src) (local.get $rstep))))
+        (f32.store offset=8 (local.get $dst) (f32.load (i32.add (local.get $src) (i32.shl (local.get $rstep) (i32.const 1)))))
+        (f32.store offset=12 (local.get $dst) (f32.load (i32.add (local.get $src) (i32.mul (local.get $rstep) (i32.const 3)))))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $rs))))
 
   ;; The first nv (1..8) of the eight values v0, v1 at pc (row-major output row).
   (func $gemmstore (param $pc i32) (param $v0 v128) (param $v1 v128) (param $nv i32)
@@ -338,26 +393,28 @@
     (if (i32.gt_u (local.get $nv) (i32.const 2)) (then (f32.store offset=8 (local.get $pc) (f32x4.extract_lane 2 (local.get $v0))))))
 
   (func (export "gemm")
-    (param $a i32) (param $b i32) (param $bias i32) (param $hasbias i32) (param $c i32)
+    (param $a i32) (param $asi i32) (param $asp i32)
+    (param $b i32) (param $bsp i32) (param $bsj i32)
+    (param $bias i32) (param $hasbias i32) (param $c i32)
     (param $m i32) (param $k i32) (param $n i32) (param $w i32)
     (local $i i32) (local $jp i32) (local $n8 i32) (local $p i32) (local $nv i32)
     (local $pa i32) (local $pb i32) (local $pc i32) (local $panel i32)
-    (local $rstep i32) (local $ldc i32) (local $r1 i32) (local $r2 i32) (local $r3 i32)
+    (local $rstep i32) (local $pstep i32) (local $ldc i32) (local $ablock i32)
     (local $b0 v128) (local $b1 v128) (local $s v128)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
     (local.set $n8 (i32.shr_u (i32.add (local.get $n) (i32.const 7)) (i32.const 3)))
     (local.set $panel (i32.shl (i32.add (local.get $k) (i32.const 1)) (i32.const 5)))
-    (local.set $rstep (i32.shl (local.get $k) (i32.const 2)))
+    (local.set $rstep (i32.shl (local.get $asi) (i32.const 2)))
+    (local.set $pstep (i32.shl (local.get $asp) (i32.const 2)))
     (local.set $ldc (i32.shl (local.get $n) (i32.const 2)))
-    (local.set $r1 (local.get $rstep))
-    (local.set $r2 (i32.shl (local.get $rstep) (i32.const 1)))
-    (local.set $r3 (i32.mul (local.get $rstep) (i32.const 3)))
+    ;; the block of four rows of A goes after the panels
+    (local.set $ablock (i32.add (local.get $w) (i32.mul (local.get $n8) (local.get $panel))))
     ;; pack every panel of B with its bias
     (block $pack_done
       (loop $packs
         (br_if $pack_done (i32.ge_u (local.get $jp) (local.get $n8)))
-        (call $gemmpack (local.get $b) (local.get $bias) (local.get $hasbias)
+        (call $gemmpack (local.get $b) (local.get $bsp) (local.get $bsj) (local.get $bias) (local.get $hasbias)
           (local.get $k) (local.get $n) (i32.shl (local.get $jp) (i32.const 3))
           (i32.add (local.get $w) (i32.mul (local.get $jp) (local.get $panel))))
         (local.set $jp (i32.add (local.get $jp) (i32.const 1)))
@@ -366,6 +423,9 @@
     (block $rows4_done
       (loop $rows4
         (br_if $rows4_done (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $m)))
+        (call $gemmpacka
+          (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $rstep))) (local.get $asi) (local.get $asp)
+          (local.get $k) (local.get $ablock))
         (local.set $jp (i32.const 0))
         (block $panels_done
           (loop $panels
@@ -377,7 +437,7 @@
             (local.set $c20 (local.get $c00)) (local.set $c21 (local.get $c01))
             (local.set $c30 (local.get $c00)) (local.set $c31 (local.get $c01))
             (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
-            (local.set $pa (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $rstep))))
+            (local.set $pa (local.get $ablock))
             (local.set $p (i32.const 0))
             (block $k_done
               (loop $ks
@@ -387,16 +447,16 @@
                 (local.set $s (v128.load32_splat (local.get $pa)))
                 (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $s) (local.get $b0))))
                 (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $s) (local.get $b1))))
-                (local.set $s (v128.load32_splat (i32.add (local.get $pa) (local.get $r1))))
+                (local.set $s (v128.load32_splat offset=4 (local.get $pa)))
                 (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $s) (local.get $b0))))
                 (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $s) (local.get $b1))))
-                (local.set $s (v128.load32_splat (i32.add (local.get $pa) (local.get $r2))))
+                (local.set $s (v128.load32_splat offset=8 (local.get $pa)))
                 (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $s) (local.get $b0))))
                 (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $s) (local.get $b1))))
-                (local.set $s (v128.load32_splat (i32.add (local.get $pa) (local.get $r3))))
+                (local.set $s (v128.load32_splat offset=12 (local.get $pa)))
                 (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $s) (local.get $b0))))
                 (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $s) (local.get $b1))))
-                (local.set $pa (i32.add (local.get $pa) (i32.const 4)))
+                (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
                 (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
                 (local.set $p (i32.add (local.get $p) (i32.const 1)))
                 (br $ks)))
@@ -434,7 +494,7 @@
                 (local.set $s (v128.load32_splat (local.get $pa)))
                 (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $s) (v128.load (local.get $pb)))))
                 (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $s) (v128.load offset=16 (local.get $pb)))))
-                (local.set $pa (i32.add (local.get $pa) (i32.const 4)))
+                (local.set $pa (i32.add (local.get $pa) (local.get $pstep)))
                 (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
                 (local.set $p (i32.add (local.get $p) (i32.const 1)))
                 (br $k1)))

@@ -3,16 +3,19 @@
  * matrices (no batch, or a batch of one), on the `gemm` kernel of `SimdKernels`. The backend hands
  * such a product to XNNPACK, which repacks the second operand on every call and runs it at about
  * 25-35 GFLOP/s on this project's 2-core machine; `gemm` packs it into panels of eight columns
- * once per call and keeps a block of four rows of the first operand in the L1 cache over all of
- * them, about 1.4x faster on the default network's text projections ((1200, 768) · (768, 64) and
+ * once per call and runs a packed block of four rows of the first operand, kept in the L1 cache,
+ * over all of them, about 1.4x faster on the default network's text projections ((1200, 768) · (768, 64) and
  * its gradients) and several times faster on small products, where XNNPACK's setup dominates.
  *
  * The arithmetic is XNNPACK's: each output starts at its bias (0 without one) and adds the products
  * over the inner dimension in order, each rounded to float32, so the result is the backend's bit for
- * bit (a property test checks it over shapes and biases). Transposed operands (`transposeA`,
- * `transposeB`) go to the backend's kernels: it runs them with another algorithm, whose sums go in
- * another order (the modules of this package transpose explicitly on wasm, see `Layers.linear`), as
- * do batches of more than one, activations other than `linear`, other dtypes and empty products.
+ * bit (a property test checks it over shapes and biases). Transposed 2-D operands (`transposeA`,
+ * `transposeB`) are read in place, with the same sums as on a transposed copy: `Layers.linear`
+ * passes the flags on wasm while this kernel is installed (its weight and input gradients), where
+ * it would otherwise transpose explicitly (the backend runs flagged products another way, 10x
+ * slower and with another order of sums). Flags on batched operands go to the backend's kernels
+ * (tfjs hands every `_FusedMatMul` over as a batch of one, so its flags among them), as do batches
+ * of more than one, activations other than `linear`, other dtypes and empty products.
  * `Backend.setup` of `@haemsa/haemsa-model` installs it with `WasmSum` and `WasmIdentity`.
  *
  * @since 0.4.0
@@ -34,13 +37,14 @@ interface MatMulArgs {
 
 /** The product's sizes, or undefined when `gemm` does not take it (see the module comment). */
 const plainProduct = ({ a, b, bias, preluActivationWeights, transposeA, transposeB, activation }: MatMulArgs) => {
-  if (a.dtype !== "float32" || b.dtype !== "float32" || transposeA || transposeB) return undefined
+  if (a.dtype !== "float32" || b.dtype !== "float32") return undefined
+  if ((transposeA || transposeB) && (a.shape.length !== 2 || b.shape.length !== 2)) return undefined
   if (activation !== undefined && activation !== "linear") return undefined
   if (preluActivationWeights != null || a.shape.length < 2 || b.shape.length < 2) return undefined
   const outer = (shape: ReadonlyArray<number>) => shape.slice(0, -2)
   if (tf.util.sizeFromShape(outer(a.shape)) !== 1 || tf.util.sizeFromShape(outer(b.shape)) !== 1) return undefined
-  const [m, k] = a.shape.slice(-2)
-  const [kb, n] = b.shape.slice(-2)
+  const [m, k] = transposeA ? [a.shape[1], a.shape[0]] : a.shape.slice(-2)
+  const [kb, n] = transposeB ? [b.shape[1], b.shape[0]] : b.shape.slice(-2)
   if (k !== kb || m === 0 || n === 0 || k === 0) return undefined
   if (bias != null && (bias.dtype !== "float32" || bias.shape.length !== 1 || bias.shape[0] !== n)) return undefined
   // the output keeps the operands' leading 1s, as the backend's kernels do
@@ -48,8 +52,8 @@ const plainProduct = ({ a, b, bias, preluActivationWeights, transposeA, transpos
   return { m, k, n, shape: [...Array.from({ length: lead }, () => 1), m, n] }
 }
 
-/** Floats of `gemm`'s scratch: one panel (bias row + k rows of eight) per eight columns. */
-const scratchFloats = (k: number, n: number): number => Math.ceil(n / 8) * (k + 1) * 8
+/** Floats of `gemm`'s scratch: one panel (bias row + k rows of eight) per eight columns, and a block of four rows of A. */
+const scratchFloats = (k: number, n: number): number => Math.ceil(n / 8) * (k + 1) * 8 + 4 * k
 
 /** The product on `gemm` when it takes it; anything else by the backend's kernel. */
 const onGemm = (original: tf.KernelFunc): tf.KernelFunc => (args) => {
@@ -65,7 +69,11 @@ const onGemm = (original: tf.KernelFunc): tf.KernelFunc => (args) => {
   // addresses after every allocation (a growing heap keeps byte offsets, not views)
   const at = (info: tf.TensorInfo) => SimdKernels.address(backend, info)
   const bias = inputs.bias ?? undefined
-  kernels.gemm(at(inputs.a), at(inputs.b), bias === undefined ? 0 : at(bias), bias === undefined ? 0 : 1, at(out), m, k, n, at(scratch))
+  // A(i, p) and B(p, j) as strides over the stored operands
+  const [asi, asp] = attrs.transposeA ? [1, m] : [k, 1]
+  const [bsp, bsj] = attrs.transposeB ? [1, k] : [n, 1]
+  const [aAt, bAt, biasAt] = [at(inputs.a), at(inputs.b), bias === undefined ? 0 : at(bias)]
+  kernels.gemm(aAt, asi, asp, bAt, bsp, bsj, biasAt, bias === undefined ? 0 : 1, at(out), m, k, n, at(scratch))
   backend.disposeData(scratch.dataId)
   return out
 }
