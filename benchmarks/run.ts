@@ -27,6 +27,7 @@ export const PACKAGES: Record<string, ReadonlyArray<readonly [string, () => Prom
   experts: [["experts/forward-backward", () => import("./experts/forward-backward")]],
   "hierarchical-fusion": [["hierarchical-fusion/levels", () => import("./hierarchical-fusion/levels")]],
   "kd-losses": [["kd-losses/loss-gradient", () => import("./kd-losses/loss-gradient")]],
+  nn: [["nn/matmul", () => import("./nn/matmul")]],
   "evo-search": [
     ["evo-search/operators", () => import("./evo-search/operators")],
     ["evo-search/search-overhead", () => import("./evo-search/search-overhead")]

@@ -12,6 +12,9 @@ import * as fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SimdKernels, WasmMatMul } from "../src/index"
 
+/** Inner dimensions on both sides of `WasmMatMul.MIN_INNER` (below it a plain product is the backend's). */
+const inner = fc.oneof(fc.integer({ min: 1, max: 70 }), fc.integer({ min: WasmMatMul.MIN_INNER, max: WasmMatMul.MIN_INNER + 40 }))
+
 beforeAll(async () => {
   expect(await tf.setBackend("wasm")).toBe(true)
 })
@@ -42,20 +45,27 @@ describe("WasmMatMul", () => {
     expect(WasmMatMul.installed()).toBe(true)
     WasmMatMul.uninstall()
     expect(WasmMatMul.installed()).toBe(false)
-    const a = tf.tensor2d([[1, 2], [3, 4], [5, 6]])
-    const b = tf.tensor2d([[1, 0, 2], [0, 1, 3]])
+    // [[1, 2], [3, 4], [5, 6]] · [[1, 0, 2], [0, 1, 3]], the inner dimension padded with zeros to MIN_INNER
+    const k = WasmMatMul.MIN_INNER
+    const a = tf.pad(tf.tensor2d([[1, 2], [3, 4], [5, 6]]), [[0, 0], [0, k - 2]]) as tf.Tensor2D
+    const b = tf.pad(tf.tensor2d([[1, 0, 2], [0, 1, 3]]), [[0, k - 2], [0, 0]]) as tf.Tensor2D
+    const before = WasmMatMul.stats.products
     expect(Array.from(tf.matMul(a, b).dataSync())).toEqual([1, 2, 8, 3, 4, 18, 5, 6, 28])
+    expect(WasmMatMul.stats.products).toBe(before)
     WasmMatMul.install()
     expect(Array.from(tf.matMul(a, b).dataSync())).toEqual([1, 2, 8, 3, 4, 18, 5, 6, 28])
+    expect(WasmMatMul.stats.products).toBe(before + 1)
     expect(Array.from(tf.fused.matMul({ a, b, bias: tf.tensor1d([1, 1, 1]) }).dataSync())).toEqual([2, 3, 9, 4, 5, 19, 6, 7, 29])
-    expect(tf.matMul(a, b, false, false).shape).toEqual([3, 3])
+    expect(Array.from(tf.matMul(tf.transpose(a), tf.transpose(b), true, true).dataSync())).toEqual([1, 2, 8, 3, 4, 18, 5, 6, 28])
+    expect(WasmMatMul.stats.products).toBe(before + 3)
     tf.dispose([a, b])
   })
 
   it("equals the backend's kernels bit for bit for any sizes, bias and rank", () => {
+    const before = WasmMatMul.stats.products
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 41 }),
+        fc.integer({ min: 1, max: 37 }), inner, fc.integer({ min: 1, max: 41 }),
         fc.boolean(), fc.boolean(), fc.constantFrom(1e-3, 1, 1e4), fc.integer(),
         (m, k, n, withBias, rank3, scale, seed) => {
           const [a, b, bias] = tf.tidy(() => [
@@ -75,12 +85,14 @@ describe("WasmMatMul", () => {
       ),
       { numRuns: 120, seed: 5 }
     )
+    expect(WasmMatMul.stats.products).toBeGreaterThan(before + 20)
   })
 
   it("reads 2-D operands transposed by flag in place: the backend's product of the transposed copies, bit for bit", () => {
+    const before = WasmMatMul.stats.products
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 41 }),
+        fc.integer({ min: 1, max: 37 }), inner, fc.integer({ min: 1, max: 41 }),
         fc.boolean(), fc.boolean(), fc.integer(),
         (m, k, n, transposeA, transposeB, seed) => {
           const [a, b] = tf.tidy(() => [
@@ -99,6 +111,7 @@ describe("WasmMatMul", () => {
       ),
       { numRuns: 120, seed: 7 }
     )
+    expect(WasmMatMul.stats.products).toBeGreaterThan(before + 60)
   })
 
   it("equals the backend's kernels on the default network's text projection and its gradients", () => {
@@ -107,46 +120,66 @@ describe("WasmMatMul", () => {
     const dy = tf.randomNormal([1203, 64], 0, 1, "float32", 3) as tf.Tensor2D
     const xT = tf.transpose(x)
     const wT = tf.transpose(w)
-    for (const run of [() => tf.matMul(x, w), () => tf.matMul(xT, dy), () => tf.matMul(dy, wT)]) {
-      const { own, gemm } = bothWays(run)
+    const before = WasmMatMul.stats.products
+    // the backend's product, and the same on gemm (the weight and input gradients by flag, as Layers runs them)
+    const cases: Array<[() => tf.Tensor, () => tf.Tensor]> = [
+      [() => tf.matMul(x, w), () => tf.matMul(x, w)],
+      [() => tf.matMul(xT, dy), () => tf.matMul(xT, dy)],
+      [() => tf.matMul(xT, dy), () => tf.matMul(x, dy, true, false)],
+      [() => tf.matMul(dy, wT), () => tf.matMul(dy, w, false, true)]
+    ]
+    for (const [backendRun, gemmRun] of cases) {
+      WasmMatMul.uninstall()
+      const own = backendRun()
+      WasmMatMul.install()
+      const gemm = gemmRun()
       expect(identical(own, gemm)).toBe(true)
       tf.dispose([own, gemm])
     }
+    // k 768, k 1203 and the two flagged products ran on gemm
+    expect(WasmMatMul.stats.products).toBe(before + 4)
     tf.dispose([x, w, dy, xT, wT])
   })
 
   it("keeps non-finite values where the backend does", () => {
-    const a = tf.tensor2d([[NaN, 1], [Infinity, 2], [1, 2], [-Infinity, 0], [3, 4]])
-    const b = tf.tensor2d([[1, 2, 3], [4, 5, Infinity]])
+    const k = WasmMatMul.MIN_INNER
+    const a = tf.pad(tf.tensor2d([[NaN, 1], [Infinity, 2], [1, 2], [-Infinity, 0], [3, 4]]), [[0, 0], [0, k - 2]])
+    const b = tf.pad(tf.tensor2d([[1, 2, 3], [4, 5, Infinity]]), [[0, k - 2], [0, 0]])
     const { own, gemm } = bothWays(() => tf.matMul(a, b))
     expect(identical(own, gemm)).toBe(true)
     tf.dispose([a, b, own, gemm])
   })
 
-  it("leaves the rest to the backend's kernels: batches, flags on batched operands, activations", () => {
+  it("leaves the rest to the backend's kernels: short inner dimensions, batches, flags on batched operands, activations", () => {
     WasmMatMul.install()
+    const before = WasmMatMul.stats.products
     const a = tf.tensor2d([[1, 2], [3, 4]])
     const b = tf.tensor2d([[5, 6], [7, 8]])
-    expect(Array.from(tf.matMul(a, b, true, false).dataSync())).toEqual([26, 30, 38, 44])
-    expect(Array.from(tf.matMul(a, b, false, true).dataSync())).toEqual([17, 23, 39, 53])
+    expect(Array.from(tf.matMul(a, b).dataSync())).toEqual([19, 22, 43, 50])
     const batch = tf.stack([a, b]) as tf.Tensor3D
     expect(Array.from(tf.matMul(batch, batch).dataSync())).toEqual([7, 10, 15, 22, 67, 78, 91, 106])
+    expect(Array.from(tf.fused.matMul({ a: tf.neg(a) as tf.Tensor2D, b, activation: "relu" }).dataSync())).toEqual([0, 0, 0, 0])
     // a batch of one with a flag: the backend's kernel (its sums, not a transposed copy's)
     const x = tf.randomNormal([1, 64, 64], 0, 1, "float32", 4) as tf.Tensor3D
     const { own, gemm } = bothWays(() => tf.matMul(x, x, false, true))
     expect(identical(own, gemm)).toBe(true)
-    expect(Array.from(tf.fused.matMul({ a: tf.neg(a) as tf.Tensor2D, b, activation: "relu" }).dataSync())).toEqual([0, 0, 0, 0])
+    expect(WasmMatMul.stats.products).toBe(before)
+    // 2-D operands with flags are the kernel's, whatever the inner dimension
+    expect(Array.from(tf.matMul(a, b, true, false).dataSync())).toEqual([26, 30, 38, 44])
+    expect(Array.from(tf.matMul(a, b, false, true).dataSync())).toEqual([17, 23, 39, 53])
+    expect(WasmMatMul.stats.products).toBe(before + 2)
     tf.dispose([a, b, batch, x, own, gemm])
   })
 
   it("frees what it makes", () => {
     WasmMatMul.install()
-    const a = tf.randomNormal([50, 7]) as tf.Tensor2D
-    const b = tf.randomNormal([7, 9]) as tf.Tensor2D
+    const a = tf.randomNormal([50, WasmMatMul.MIN_INNER]) as tf.Tensor2D
+    const b = tf.randomNormal([WasmMatMul.MIN_INNER, 9]) as tf.Tensor2D
     const bias = tf.zeros([9]) as tf.Tensor1D
     const tensors = tf.memory().numTensors
     const buffers = tf.backend().numDataIds()
     tf.matMul(a, b).dispose()
+    tf.matMul(a, a, false, true).dispose()
     tf.fused.matMul({ a, b, bias }).dispose()
     expect(tf.memory().numTensors).toBe(tensors)
     expect(tf.backend().numDataIds()).toBe(buffers)

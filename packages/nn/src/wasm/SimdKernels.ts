@@ -39,9 +39,14 @@ export interface Exports {
 
 /** The slice of tfjs-backend-wasm's backend the kernels use. */
 export interface WasmBackend {
-  readonly wasm: { readonly asm: { readonly memory: WebAssembly.Memory } }
+  readonly wasm: {
+    readonly asm: { readonly memory: WebAssembly.Memory }
+    _malloc(bytes: number): number
+    _free(at: number): void
+  }
   makeOutput(shape: Array<number>, dtype: tf.DataType): tf.TensorInfo
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array
+  getMemoryOffset(dataId: object): number
 }
 
 const instances = new WeakMap<WebAssembly.Memory, Exports | null>()
@@ -73,4 +78,4 @@ export const of = (backend: unknown): Exports | undefined => {
 export const here = (): boolean => tf.getBackend() === "wasm" && of(tf.backend()) !== undefined
 
 /** The byte offset of a tensor's buffer in the wasm backend's heap. */
-export const address = (backend: WasmBackend, info: tf.TensorInfo): number => backend.typedArrayFromHeap(info).byteOffset
+export const address = (backend: WasmBackend, info: tf.TensorInfo): number => backend.getMemoryOffset(info.dataId) >>> 0

@@ -1,19 +1,23 @@
 /**
  * tfjs's `BatchMatMul` and `_FusedMatMul` kernels on the wasm backend, for one product of float32
- * matrices (no batch, or a batch of one), on the `gemm` kernel of `SimdKernels`. The backend hands
- * such a product to XNNPACK, which repacks the second operand on every call and runs it at about
- * 25-35 GFLOP/s on this project's 2-core machine; `gemm` packs it into panels of eight columns
- * once per call and runs a packed block of four rows of the first operand, kept in the L1 cache,
- * over all of them, about 1.4x faster on the default network's text projections ((1200, 768) · (768, 64) and
- * its gradients) and several times faster on small products, where XNNPACK's setup dominates.
+ * matrices (no batch, or a batch of one), on the `gemm` kernel of `SimdKernels`: the second operand
+ * packed into panels of eight columns, then each packed block of four rows of the first operand,
+ * kept in the L1 cache, run over all of them. What it is for is transposed operands: the backend
+ * runs a product with a transpose flag another way, about 10x slower, so the modules of this package
+ * transposed explicitly on wasm (one more kernel and a copy of the operand per product); `gemm`
+ * reads them in place. Plain products with a long inner dimension (at least {@link MIN_INNER}, the
+ * text projection's 768) run on it too, at about 0.9x the time of the backend's XNNPACK kernels;
+ * shorter ones stay with XNNPACK, which is as fast or faster there (`benchmarks/nn/matmul.ts`). On the
+ * default network a one-thread training step takes about 0.9x the time it took with explicit
+ * transposes and XNNPACK (B 16 and 32, 2-core machine).
  *
  * The arithmetic is XNNPACK's: each output starts at its bias (0 without one) and adds the products
  * over the inner dimension in order, each rounded to float32, so the result is the backend's bit for
  * bit (a property test checks it over shapes and biases). Transposed 2-D operands (`transposeA`,
  * `transposeB`) are read in place, with the same sums as on a transposed copy: `Layers.linear`
- * passes the flags on wasm while this kernel is installed (its weight and input gradients), where
- * it would otherwise transpose explicitly (the backend runs flagged products another way, 10x
- * slower and with another order of sums). Flags on batched operands go to the backend's kernels
+ * passes the flags on wasm while this kernel is installed (its weight and input gradients), so its
+ * results are the ones of the explicit transposes, bit for bit (the backend's flagged path sums in
+ * another order). Flags on batched operands go to the backend's kernels
  * (tfjs hands every `_FusedMatMul` over as a batch of one, so its flags among them), as do batches
  * of more than one, activations other than `linear`, other dtypes and empty products.
  * `Backend.setup` of `@haemsa/haemsa-model` installs it with `WasmSum` and `WasmIdentity`.
@@ -35,6 +39,13 @@ interface MatMulArgs {
   readonly activation?: string
 }
 
+/**
+ * The shortest inner dimension of a product without transpose flags that `gemm` takes: below it
+ * XNNPACK's kernels, which do not pack the first operand, are as fast or faster (k 5 to 128 measured
+ * on the 2-core machine: 1.0-1.7x gemm's time; k 768, the text projection: 0.9x).
+ */
+export const MIN_INNER = 256
+
 /** The product's sizes, or undefined when `gemm` does not take it (see the module comment). */
 const plainProduct = ({ a, b, bias, preluActivationWeights, transposeA, transposeB, activation }: MatMulArgs) => {
   if (a.dtype !== "float32" || b.dtype !== "float32") return undefined
@@ -47,6 +58,8 @@ const plainProduct = ({ a, b, bias, preluActivationWeights, transposeA, transpos
   const [kb, n] = transposeB ? [b.shape[1], b.shape[0]] : b.shape.slice(-2)
   if (k !== kb || m === 0 || n === 0 || k === 0) return undefined
   if (bias != null && (bias.dtype !== "float32" || bias.shape.length !== 1 || bias.shape[0] !== n)) return undefined
+  // a short inner dimension without flags: XNNPACK's kernels are faster there (no packing of A)
+  if (!transposeA && !transposeB && k < MIN_INNER) return undefined
   // the output keeps the operands' leading 1s, as the backend's kernels do
   const lead = Math.max(a.shape.length, b.shape.length) - 2
   return { m, k, n, shape: [...Array.from({ length: lead }, () => 1), m, n] }
@@ -54,6 +67,32 @@ const plainProduct = ({ a, b, bias, preluActivationWeights, transposeA, transpos
 
 /** Floats of `gemm`'s scratch: one panel (bias row + k rows of eight) per eight columns, and a block of four rows of A. */
 const scratchFloats = (k: number, n: number): number => Math.ceil(n / 8) * (k + 1) * 8 + 4 * k
+
+/** How many products `gemm` has run since the module loaded (the others went to the backend's kernels). */
+export const stats = { products: 0 }
+
+/** The largest scratch kept between calls (floats): a larger product allocates its own and frees it. */
+const KEPT_SCRATCH = 1 << 20
+
+const keptScratch = new WeakMap<object, { readonly at: number; readonly floats: number }>()
+
+/**
+ * The heap offset of `floats` floats of scratch and how to give it back: the backend's kept block
+ * (grown when too small, up to {@link KEPT_SCRATCH}), or a block of its own beyond that.
+ */
+const scratchOf = (backend: SimdKernels.WasmBackend, floats: number): { readonly at: number; readonly free: () => void } => {
+  if (floats > KEPT_SCRATCH) {
+    const at = backend.wasm._malloc(floats * 4) >>> 0
+    return { at, free: () => backend.wasm._free(at) }
+  }
+  let kept = keptScratch.get(backend)
+  if (kept === undefined || kept.floats < floats) {
+    if (kept !== undefined) backend.wasm._free(kept.at)
+    kept = { at: backend.wasm._malloc(floats * 4) >>> 0, floats }
+    keptScratch.set(backend, kept)
+  }
+  return { at: kept.at, free: () => {} }
+}
 
 /** The product on `gemm` when it takes it; anything else by the backend's kernel. */
 const onGemm = (original: tf.KernelFunc): tf.KernelFunc => (args) => {
@@ -63,18 +102,18 @@ const onGemm = (original: tf.KernelFunc): tf.KernelFunc => (args) => {
   const product = kernels === undefined ? undefined : plainProduct({ ...inputs, ...attrs })
   if (kernels === undefined || product === undefined) return original(args)
   const { m, k, n, shape } = product
-  const backend = args.backend as unknown as SimdKernels.WasmBackend & { disposeData(dataId: object): void }
+  const backend = args.backend as unknown as SimdKernels.WasmBackend
   const out = backend.makeOutput(shape, "float32")
-  const scratch = backend.makeOutput([scratchFloats(k, n)], "float32")
-  // addresses after every allocation (a growing heap keeps byte offsets, not views)
+  const scratch = scratchOf(backend, scratchFloats(k, n))
   const at = (info: tf.TensorInfo) => SimdKernels.address(backend, info)
   const bias = inputs.bias ?? undefined
   // A(i, p) and B(p, j) as strides over the stored operands
   const [asi, asp] = attrs.transposeA ? [1, m] : [k, 1]
   const [bsp, bsj] = attrs.transposeB ? [1, k] : [n, 1]
   const [aAt, bAt, biasAt] = [at(inputs.a), at(inputs.b), bias === undefined ? 0 : at(bias)]
-  kernels.gemm(aAt, asi, asp, bAt, bsp, bsj, biasAt, bias === undefined ? 0 : 1, at(out), m, k, n, at(scratch))
-  backend.disposeData(scratch.dataId)
+  kernels.gemm(aAt, asi, asp, bAt, bsp, bsj, biasAt, bias === undefined ? 0 : 1, at(out), m, k, n, scratch.at)
+  scratch.free()
+  stats.products++
   return out
 }
 
