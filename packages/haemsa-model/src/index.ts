@@ -86,6 +86,8 @@ export * as TextSettings from "./model/TextSettings"
 export * as Train from "./model/Train"
 /** A training's state, kept after each epoch so that `haemsa train --resume` continues it. */
 export * as TrainState from "./model/TrainState"
+/** Adam's update on the wasm backend as one in-place kernel call per weight (tfjs's numbers, bit for bit). */
+export * as WasmAdam from "./model/WasmAdam"
 /** Cheaper webgpu dispatches: bind-group cache, one uniform upload per submit. */
 export * as WebGpuDispatch from "./backends/WebGpuDispatch"
 /** The `haemsa worker` command: trains the candidates of searches run with `--queue`. */

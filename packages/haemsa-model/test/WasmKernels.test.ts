@@ -9,6 +9,7 @@ import * as Evaluate from "../src/model/Evaluate"
 import * as Network from "../src/model/Network"
 import * as Optimizer from "../src/model/Optimizer"
 import * as Train from "../src/model/Train"
+import * as WasmAdam from "../src/model/WasmAdam"
 import * as Replicas from "../src/parallel/Replicas"
 import { buildNet, defaultLosses, prepare, sentimentData, tinySpec, useCpu } from "./Support"
 
@@ -19,6 +20,7 @@ afterAll(async () => {
   WasmIdentity.install()
   WasmSum.install()
   WasmMatMul.install()
+  WasmAdam.setEnabled(true)
   BackwardSaves.install()
   await useCpu()
 })
@@ -60,7 +62,7 @@ describe("the wasm backend's Identity kernel (WasmIdentity)", () => {
     return { losses, weights, counts }
   }
 
-  it("changes no number of a training run, and leaks neither tensors nor buffers (with the shared backward saves, WasmSum and WasmMatMul too)", () => {
+  it("changes no number of a training run, and leaks neither tensors nor buffers (with the shared backward saves, WasmSum, WasmMatMul and WasmAdam too)", () => {
     expect(BackwardSaves.installed()).toBe(true)
     expect(WasmSum.installed()).toBe(true)
     expect(WasmMatMul.installed()).toBe(true)
@@ -68,13 +70,17 @@ describe("the wasm backend's Identity kernel (WasmIdentity)", () => {
     BackwardSaves.uninstall()
     WasmSum.uninstall()
     WasmMatMul.uninstall()
+    WasmAdam.setEnabled(false)
     expect(WasmIdentity.installed()).toBe(false)
     const copying = train()
     WasmIdentity.install()
     BackwardSaves.install()
     WasmSum.install()
     WasmMatMul.install()
+    WasmAdam.setEnabled(true)
+    const onKernel = WasmAdam.stats.onKernel
     const shared = train()
+    expect(WasmAdam.stats.onKernel).toBeGreaterThan(onKernel)
     expect(shared.losses).toEqual(copying.losses)
     expect(shared.weights).toEqual(copying.weights)
     // after the first step (optimizer slots made) the counts stay flat

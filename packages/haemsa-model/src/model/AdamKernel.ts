@@ -12,12 +12,11 @@ import { WasmModule } from "@haemsa/nn"
 
 /** `AdamKernel.wat` assembled (wabt 1.0.39, SIMD enabled), base64. */
 export const BYTES =
-  "AGFzbQEAAAABFwJgDX9/f39/fX19fX19fX0AYAN/f30AAwMCAAEFAwEAAQcZAwZtZW1vcnkCAARhZGFtAAAFc2NhbGUAAQq3AwLJAgMDfwN7A30gBEECdCEPIA9BcHEhDgJAA0AgDSAOTw0BIAMgDWr9AAQAIRAgASANav0ABAAgBf0T/eYBIBAgB/0T/eYB/eQBIREgAiANav0ABAAgBv0T/eYBIBAgEP3mASAI/RP95gH95AEhEiABIA1qIBH9CwQAIAIgDWogEv0LBAAgACANaiARIAn9E/3nASASIAr9E/3nAf3jASAL/RP95AH95wEgDP0T/eYBIAAgDWr9AAQA/eQB/QsEACANQRBqIQ0MAAsLAkADQCANIA9PDQEgAyANaioCACETIAEgDWoqAgAgBZQgEyAHlJIhFCACIA1qKgIAIAaUIBMgE5QgCJSSIRUgASANaiAUOAIAIAIgDWogFTgCACAAIA1qIBQgCZUgFSAKlZEgC5KVIAyUIAAgDWoqAgCSOAIAIA1BBGohDQwACwsLagEDfyABQQJ0IQUgBUFwcSEEAkADQCADIARPDQEgACADaiAAIANq/QAEACAC/RP95gH9CwQAIANBEGohAwwACwsCQANAIAMgBU8NASAAIANqIAAgA2oqAgAgApQ4AgAgA0EEaiEDDAALCws="
+  "AGFzbQEAAAABFwJgDX9/f39/fX19fX19fX0AYAN/f30AAg8BA2VudgZtZW1vcnkCAAEDAwIAAQcQAgRhZGFtAAAFc2NhbGUAAQq3AwLJAgMDfwN7A30gBEECdCEPIA9BcHEhDgJAA0AgDSAOTw0BIAMgDWr9AAQAIRAgASANav0ABAAgBf0T/eYBIBAgB/0T/eYB/eQBIREgAiANav0ABAAgBv0T/eYBIBAgEP3mASAI/RP95gH95AEhEiABIA1qIBH9CwQAIAIgDWogEv0LBAAgACANaiARIAn9E/3nASASIAr9E/3nAf3jASAL/RP95AH95wEgDP0T/eYBIAAgDWr9AAQA/eQB/QsEACANQRBqIQ0MAAsLAkADQCANIA9PDQEgAyANaioCACETIAEgDWoqAgAgBZQgEyAHlJIhFCACIA1qKgIAIAaUIBMgE5QgCJSSIRUgASANaiAUOAIAIAIgDWogFTgCACAAIA1qIBQgCZUgFSAKlZEgC5KVIAyUIAAgDWoqAgCSOAIAIA1BBGohDQwACwsLagEDfyABQQJ0IQUgBUFwcSEEAkADQCADIARPDQEgACADaiAAIANq/QAEACAC/RP95gH9CwQAIANBEGohAwwACwsCQANAIAMgBU8NASAAIANqIAAgA2oqAgAgApQ4AgAgA0EEaiEDDAALCws="
 
 /** The kernel's exports. */
-interface Exports {
-  readonly memory: WebAssembly.Memory
-  /** Adam on n weights at byte offsets w, m, v, g of `memory`, with β1, β2, 1-β1, 1-β2, 1-β1ᵗ, 1-β2ᵗ, ε, -lr (float32). */
+export interface Exports {
+  /** Adam on n weights at byte offsets w, m, v, g of its memory, with β1, β2, 1-β1, 1-β2, 1-β1ᵗ, 1-β2ᵗ, ε, -lr (float32). */
   readonly adam: (
     w: number, m: number, v: number, g: number, n: number,
     b1: number, b2: number, ob1: number, ob2: number, oa1: number, oa2: number, eps: number, mlr: number
@@ -29,6 +28,7 @@ interface Exports {
 /** A kernel instance with room for `n` weights: the weights, both moments and the gradient as views of its memory. */
 export interface AdamKernel {
   readonly exports: Exports
+  readonly memory: WebAssembly.Memory
   readonly weights: Float32Array
   readonly m: Float32Array
   readonly v: Float32Array
@@ -37,14 +37,29 @@ export interface AdamKernel {
 
 /** A kernel instance for `n` weights, or undefined where WebAssembly SIMD is not available. */
 export const make = (n: number): AdamKernel | undefined => {
-  const compiledModule = WasmModule.compile(BYTES)
-  if (compiledModule === null) return undefined
-  const exports = new WebAssembly.Instance(compiledModule).exports as unknown as Exports
   const bytes = 4 * n * Float32Array.BYTES_PER_ELEMENT
-  const pages = Math.ceil(bytes / 65536)
-  const have = exports.memory.buffer.byteLength / 65536
-  if (pages > have) exports.memory.grow(pages - have)
-  const buffer = exports.memory.buffer
-  const view = (k: number) => new Float32Array(buffer, k * n * Float32Array.BYTES_PER_ELEMENT, n)
-  return { exports, weights: view(0), m: view(1), v: view(2), gradient: view(3) }
+  const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) })
+  const exports = over(memory)
+  if (exports === undefined) return undefined
+  const view = (k: number) => new Float32Array(memory.buffer, k * n * Float32Array.BYTES_PER_ELEMENT, n)
+  return { exports, memory, weights: view(0), m: view(1), v: view(2), gradient: view(3) }
+}
+
+const instances = new WeakMap<WebAssembly.Memory, Exports | null>()
+
+/**
+ * The kernel working in `memory` (one instance per memory: its own, or the heap of tfjs's wasm
+ * backend), or undefined where WebAssembly SIMD is not available or the memory cannot be imported.
+ */
+export const over = (memory: WebAssembly.Memory): Exports | undefined => {
+  if (instances.has(memory)) return instances.get(memory) ?? undefined
+  const compiledModule = WasmModule.compile(BYTES)
+  let exports: Exports | null = null
+  try {
+    if (compiledModule !== null) exports = new WebAssembly.Instance(compiledModule, { env: { memory } }).exports as unknown as Exports
+  } catch {
+    // a memory the kernel cannot import (a shared memory): the callers fall back
+  }
+  instances.set(memory, exports)
+  return exports ?? undefined
 }

@@ -2,9 +2,10 @@
 ;;   m' = m·β1 + g·(1-β1)                v' = v·β2 + (g·g)·(1-β2)
 ;;   w' = ((m' / (1-β1ᵗ)) / (sqrt(v' / (1-β2ᵗ)) + ε)) · (-lr) + w
 ;; every operation rounded to float32 (four lanes at a time, then one by one for the rest).
-;; w, m, v, g are byte offsets of float32 arrays in the exported memory.
+;; w, m, v, g are byte offsets of float32 arrays in the imported memory (the kernel's own, or the
+;; heap of tfjs's wasm backend: `WasmAdam`).
 (module
-  (memory (export "memory") 1)
+  (import "env" "memory" (memory 1))
   (func (export "adam")
     (param $w i32) (param $m i32) (param $v i32) (param $g i32) (param $n i32)
     (param $b1 f32) (param $b2 f32) (param $ob1 f32) (param $ob2 f32)

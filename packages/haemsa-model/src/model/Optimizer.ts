@@ -1,5 +1,5 @@
 /**
- * Adam with a fused update on the `webgpu` backend.
+ * Adam with a fused update on the `webgpu` backend, and one kernel call per weight on `wasm`.
  *
  * tfjs's `AdamOptimizer` updates each weight with about fourteen element-wise kernels (the two
  * moments, the bias corrections, the square root, the step). On a GPU each kernel costs a dispatch
@@ -8,7 +8,9 @@
  * the same arithmetic in one WGSL kernel per weight (`WebGpuAdam.update` of `@haemsa/nn`) that reads
  * the gradient, the weight and both moments and writes the three new tensors. Whenever the fused
  * kernels do not run (`Fused.active()` of `@haemsa/nn` is false: another backend, a webgpu backend
- * without the internals they rely on, or the kernels switched off) it is tfjs's Adam, unchanged.
+ * without the internals they rely on, or the kernels switched off) it is tfjs's Adam, unchanged,
+ * except on `wasm`, where each weight's update is one `WasmAdam` kernel call with tfjs's arithmetic
+ * (the same numbers, bit for bit; `WasmAdam.setEnabled(false)` gives tfjs's kernels).
  *
  * The update, as tfjs computes it: `m = b1·m + (1-b1)·g`, `v = b2·v + (1-b2)·g²`,
  * `w = w - lr · (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)`.
@@ -18,6 +20,7 @@
 import { Fused, WebGpuAdam } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import * as AdamKernel from "./AdamKernel"
+import * as WasmAdam from "./WasmAdam"
 
 /**
  * tfjs's Adam whose update is one fused kernel per weight on the webgpu backend (see the module
@@ -32,7 +35,9 @@ export class FusedAdam extends tf.AdamOptimizer {
     // the whole step is fused or tfjs's: the fused path keeps beta1^t and beta2^t on the host
     if (!Fused.active()) {
       this.hostAcc = undefined
-      super.applyGradients(variableGradients)
+      const kernel = WasmAdam.kernel()
+      if (kernel !== undefined) this.applyOnWasm(kernel, variableGradients)
+      else super.applyGradients(variableGradients)
       return
     }
     const self = this as unknown as AdamInternals
@@ -69,6 +74,33 @@ export class FusedAdam extends tf.AdamOptimizer {
     tf.tidy(() => {
       self.accBeta1.assign(tf.scalar(this.hostAcc!.b1))
       self.accBeta2.assign(tf.scalar(this.hostAcc!.b2))
+    })
+    this.incrementIterations()
+  }
+
+  /**
+   * tfjs's `applyGradients` with each weight's update as one `WasmAdam` kernel call (the same
+   * numbers): the same moment slots, beta powers and step counter.
+   */
+  private applyOnWasm(kernel: AdamKernel.Exports, variableGradients: VariableGradients): void {
+    const self = this as unknown as AdamInternals
+    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients)
+    const c = WasmAdam.constants(this.learningRate, this.beta1, this.beta2, this.epsilon, readScalar(self.accBeta1), readScalar(self.accBeta2))
+    tf.tidy(() => {
+      names.forEach((name, i) => {
+        const value = tf.engine().registeredVariables[name]
+        if (self.accumulatedFirstMoment[i] == null) {
+          self.accumulatedFirstMoment[i] = { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) }
+        }
+        if (self.accumulatedSecondMoment[i] == null) {
+          self.accumulatedSecondMoment[i] = { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) }
+        }
+        const gradient: tf.Tensor | undefined = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name]
+        if (gradient == null) return
+        WasmAdam.update(kernel, value, self.accumulatedFirstMoment[i].variable, self.accumulatedSecondMoment[i].variable, gradient, c)
+      })
+      self.accBeta1.assign(tf.mul(self.accBeta1, this.beta1))
+      self.accBeta2.assign(tf.mul(self.accBeta2, this.beta2))
     })
     this.incrementIterations()
   }

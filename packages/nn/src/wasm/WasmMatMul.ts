@@ -41,8 +41,9 @@ interface MatMulArgs {
 
 /**
  * The shortest inner dimension of a product without transpose flags that `gemm` takes: below it
- * XNNPACK's kernels, which do not pack the first operand, are as fast or faster (k 5 to 128 measured
- * on the 2-core machine: 1.0-1.7x gemm's time; k 768, the text projection: 0.9x).
+ * XNNPACK's kernels, which keep a packed copy of each second operand (a weight) per buffer and do
+ * not pack the first, are as fast or faster (measured on the 2-core machine: at k 5 to 128 gemm
+ * took 1.0-1.7x XNNPACK's time; at k 768, the text projection, 0.9x).
  */
 export const MIN_INNER = 256
 
@@ -58,7 +59,7 @@ const plainProduct = ({ a, b, bias, preluActivationWeights, transposeA, transpos
   const [kb, n] = transposeB ? [b.shape[1], b.shape[0]] : b.shape.slice(-2)
   if (k !== kb || m === 0 || n === 0 || k === 0) return undefined
   if (bias != null && (bias.dtype !== "float32" || bias.shape.length !== 1 || bias.shape[0] !== n)) return undefined
-  // a short inner dimension without flags: XNNPACK's kernels are faster there (no packing of A)
+  // a short inner dimension without flags: XNNPACK's kernels are faster there (see MIN_INNER)
   if (!transposeA && !transposeB && k < MIN_INNER) return undefined
   // the output keeps the operands' leading 1s, as the backend's kernels do
   const lead = Math.max(a.shape.length, b.shape.length) - 2
