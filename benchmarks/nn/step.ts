@@ -1,0 +1,98 @@
+/**
+ * What the wasm kernels of this project's own do to a whole training step, and what a kernel call
+ * costs, on the wasm backend (one thread, Node or Deno):
+ *
+ * - a one-thread training step of the default HAEMSA network (`DefaultModel.step`: forward, backward,
+ *   Adam, the loss read) at batch 16 (a replica's shard of a batch of 32 on two threads) and 32, in
+ *   three settings taken in turn (8 rounds of 8 steps each, after a warm-up), so all see the same
+ *   machine: `WasmMatMul` of `@haemsa/nn` and `WasmAdam` both on (the default), `WasmMatMul` only,
+ *   and neither (explicit transposes, XNNPACK, tfjs's Adam); prints each setting's median and
+ *   quartiles and the ratios of the medians. All three compute the same numbers bit for bit
+ *   (`WasmKernels.test.ts`).
+ * - the cost of one kernel call: 2000 `tf.add` of two (16, 8) tensors in a `tf.tidy`, and in a taped
+ *   computation (`tf.variableGrads` of a chain of 1000 add-multiply pairs: forward, backward and the
+ *   tape per forward kernel). The default step runs about 1700 kernels (`benchmarks/gpu/profile.ts`).
+ *
+ *   npx tsx --conditions=source benchmarks/nn/step.ts [--rounds R]
+ */
+import { Backend, BatchTensors, Network, Optimizer, WasmAdam } from "@haemsa/haemsa-model"
+import { WasmMatMul } from "@haemsa/nn"
+import * as tf from "@tensorflow/tfjs"
+import { argOption, runtime } from "../Harness"
+import * as DefaultModel from "../haemsa-model/DefaultModel"
+
+const rounds = Number(argOption("rounds", "8"))
+const STEPS_PER_ROUND = 8
+
+await Backend.setup("wasm")
+console.log(`${runtime()}, wasm (one thread)`)
+
+const quantile = (xs: ReadonlyArray<number>, q: number): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * q)]
+
+/** Per-kernel milliseconds: plain (in a tidy) and taped (variableGrads, per forward kernel). */
+const kernelCost = (): { readonly plain: number; readonly taped: number } => {
+  const a = tf.ones([16, 8])
+  const b = tf.ones([16, 8])
+  const v = tf.variable(tf.ones([16, 8]))
+  let t0 = performance.now()
+  tf.tidy(() => {
+    let x = a
+    for (let i = 0; i < 2000; i++) x = tf.add(x, b)
+  })
+  const plain = (performance.now() - t0) / 2000
+  t0 = performance.now()
+  tf.tidy(() => {
+    tf.variableGrads(() => {
+      let x: tf.Tensor = v
+      for (let i = 0; i < 1000; i++) x = tf.mul(tf.add(x, b), 0.999)
+      return tf.sum(x) as tf.Scalar
+    })
+  })
+  const taped = (performance.now() - t0) / 2000
+  tf.dispose([a, b, v])
+  return { plain, taped }
+}
+
+const costs = Array.from({ length: 5 }, kernelCost).slice(2) // the first two warm up
+console.log(
+  `one kernel call: ${(quantile(costs.map((c) => c.plain), 0.5) * 1000).toFixed(1)} us plain, ` +
+    `${(quantile(costs.map((c) => c.taped), 0.5) * 1000).toFixed(1)} us per forward kernel with the tape (forward + backward)`
+)
+
+for (const batchSize of [16, 32]) {
+  const model = DefaultModel.make({ samples: 256 })
+  const optimizer = Optimizer.adam(model.net.spec.learningRate)
+  const batches = Array.from({ length: 4 }, (_, i) => model.batch(batchSize, i * batchSize))
+  for (let i = 0; i < 5; i++) await DefaultModel.step(model, optimizer, batches[i % batches.length])
+  const settings = [
+    { name: "WasmMatMul + WasmAdam", matMul: true, adam: true },
+    { name: "WasmMatMul only", matMul: true, adam: false },
+    { name: "neither", matMul: false, adam: false }
+  ] as const
+  const times = settings.map(() => [] as number[])
+  for (let round = 0; round < rounds; round++) {
+    for (const [k, setting] of settings.entries()) {
+      if (setting.matMul) WasmMatMul.install()
+      else WasmMatMul.uninstall()
+      WasmAdam.setEnabled(setting.adam)
+      for (let i = 0; i < STEPS_PER_ROUND; i++) {
+        const t0 = performance.now()
+        await DefaultModel.step(model, optimizer, batches[i % batches.length])
+        times[k].push(performance.now() - t0)
+      }
+    }
+  }
+  WasmMatMul.install()
+  WasmAdam.setEnabled(true)
+  const median = (k: number) => quantile(times[k], 0.5)
+  console.log(`training step, batch ${batchSize}:`)
+  settings.forEach((setting, k) =>
+    console.log(
+      `  ${setting.name}: median ${median(k).toFixed(2)} ms (quartiles ${quantile(times[k], 0.25).toFixed(2)}-${quantile(times[k], 0.75).toFixed(2)})` +
+        (k < settings.length - 1 ? `, ${(median(k) / median(settings.length - 1)).toFixed(2)}x neither's` : "")
+    )
+  )
+  optimizer.dispose()
+  for (const b of batches) BatchTensors.dispose(b)
+  Network.dispose(model.net)
+}
