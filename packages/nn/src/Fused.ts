@@ -19,32 +19,46 @@ import * as WebGpuKernel from "./webgpu/WebGpuKernel"
 import * as WebGpuLayers from "./webgpu/WebGpuLayers"
 import * as WebGpuLosses from "./webgpu/WebGpuLosses"
 
+/** An on/off switch kept as a tfjs flag (true by default): kernels of our own that can be turned off to compare them with tfjs's. */
+export interface FlagSwitch {
+  readonly enabled: () => boolean
+  readonly setEnabled: (enabled: boolean) => void
+}
+
+/** The switch kept in the tfjs flag `name` (registered on first use, true by default). */
+export const flagSwitch = (name: string): FlagSwitch => {
+  const register = () => {
+    const registry = (tf.env() as unknown as { flagRegistry: Record<string, unknown> }).flagRegistry
+    if (registry[name] === undefined) tf.env().registerFlag(name, () => true)
+  }
+  return {
+    enabled: () => {
+      register()
+      return tf.env().getBool(name)
+    },
+    setEnabled: (enabled) => {
+      register()
+      tf.env().set(name, enabled)
+    }
+  }
+}
+
 /** The tfjs flag behind {@link setEnabled} (true by default). */
 export const FLAG = "HAEMSA_WEBGPU_FUSED_KERNELS"
 
-const registerFlag = (): void => {
-  const registry = (tf.env() as unknown as { flagRegistry: Record<string, unknown> }).flagRegistry
-  if (registry[FLAG] === undefined) tf.env().registerFlag(FLAG, () => true)
-}
+const fusedSwitch = flagSwitch(FLAG)
 
 /**
  * Switch the fused kernels off (or back on): every op then runs its tfjs composite, as on other
  * backends (to compare the two, or to rule the kernels out).
  */
-export const setEnabled = (enabled: boolean): void => {
-  registerFlag()
-  tf.env().set(FLAG, enabled)
-}
+export const setEnabled = (enabled: boolean): void => fusedSwitch.setEnabled(enabled)
 
 /**
  * Whether the fused kernels run here: the active backend is `webgpu` with the internals the kernels
  * need ({@link WebGpuKernel.supported}), and they are enabled ({@link setEnabled}).
  */
-export const active = (): boolean => {
-  if (!WebGpuKernel.supported()) return false
-  registerFlag()
-  return tf.env().getBool(FLAG)
-}
+export const active = (): boolean => WebGpuKernel.supported() && fusedSwitch.enabled()
 
 /** A fused op: its kernel, and which arguments the kernel takes. */
 interface Kernel<A extends ReadonlyArray<unknown>, R> {

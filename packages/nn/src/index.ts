@@ -35,7 +35,7 @@ export * as BackwardSaves from "./BackwardSaves"
 export * as BatchMatMul from "./BatchMatMul"
 /** The WebAssembly SIMD kernels in tfjs's wasm heap: batched products, column sums (source: `SimdKernels.wat`). */
 export * as SimdKernels from "./wasm/SimdKernels"
-/** Embedded WebAssembly kernels compiled once. */
+/** Embedded WebAssembly kernels compiled once, and instantiated once per memory. */
 export * as WasmModule from "./wasm/WasmModule"
 /** The wasm backend's `Sum` over leading axes on the column-sum kernel, bit for bit its own. */
 export * as WasmSum from "./wasm/WasmSum"

@@ -45,21 +45,8 @@ export const make = (n: number): AdamKernel | undefined => {
   return { exports, memory, weights: view(0), m: view(1), v: view(2), gradient: view(3) }
 }
 
-const instances = new WeakMap<WebAssembly.Memory, Exports | null>()
-
 /**
  * The kernel working in `memory` (one instance per memory: its own, or the heap of tfjs's wasm
  * backend), or undefined where WebAssembly SIMD is not available or the memory cannot be imported.
  */
-export const over = (memory: WebAssembly.Memory): Exports | undefined => {
-  if (instances.has(memory)) return instances.get(memory) ?? undefined
-  const compiledModule = WasmModule.compile(BYTES)
-  let exports: Exports | null = null
-  try {
-    if (compiledModule !== null) exports = new WebAssembly.Instance(compiledModule, { env: { memory } }).exports as unknown as Exports
-  } catch {
-    // a memory the kernel cannot import (a shared memory): the callers fall back
-  }
-  instances.set(memory, exports)
-  return exports ?? undefined
-}
+export const over = (memory: WebAssembly.Memory): Exports | undefined => WasmModule.over<Exports>(BYTES, memory)

@@ -49,17 +49,9 @@ export class FusedAdam extends tf.AdamOptimizer {
     const step: WebGpuAdam.AdamStep = { lr: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon }
     const corrections = tf.tensor1d([1 - this.hostAcc.b1, 1 - this.hostAcc.b2])
     names.forEach((name, i) => {
-      const value = tf.engine().registeredVariables[name]
-      if (self.accumulatedFirstMoment[i] == null) {
-        self.accumulatedFirstMoment[i] = { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) }
-      }
-      if (self.accumulatedSecondMoment[i] == null) {
-        self.accumulatedSecondMoment[i] = { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) }
-      }
+      const { value, m, v } = this.slots(name, i)
       const gradient: tf.Tensor | undefined = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name]
       if (gradient == null) return
-      const m = self.accumulatedFirstMoment[i].variable
-      const v = self.accumulatedSecondMoment[i].variable
       const next = WebGpuAdam.update(gradient, value, m, v, corrections, step)
       m.assign(next.m)
       v.assign(next.v)
@@ -78,6 +70,16 @@ export class FusedAdam extends tf.AdamOptimizer {
     this.incrementIterations()
   }
 
+  /** The variable `name` and its moments (slot `i`), the moments made as tfjs's Adam makes them (zeros) on first use. */
+  private slots(name: string, i: number): { readonly value: tf.Variable; readonly m: tf.Variable; readonly v: tf.Variable } {
+    const self = this as unknown as AdamInternals
+    const value = tf.engine().registeredVariables[name]
+    const zeros = (suffix: string) => ({ originalName: `${name}/${suffix}`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) })
+    self.accumulatedFirstMoment[i] ??= zeros("m")
+    self.accumulatedSecondMoment[i] ??= zeros("v")
+    return { value, m: self.accumulatedFirstMoment[i].variable, v: self.accumulatedSecondMoment[i].variable }
+  }
+
   /**
    * tfjs's `applyGradients` with each weight's update as one `WasmAdam` kernel call (the same
    * numbers): the same moment slots, beta powers and step counter.
@@ -88,16 +90,10 @@ export class FusedAdam extends tf.AdamOptimizer {
     const c = WasmAdam.constants(this.learningRate, this.beta1, this.beta2, this.epsilon, readScalar(self.accBeta1), readScalar(self.accBeta2))
     tf.tidy(() => {
       names.forEach((name, i) => {
-        const value = tf.engine().registeredVariables[name]
-        if (self.accumulatedFirstMoment[i] == null) {
-          self.accumulatedFirstMoment[i] = { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) }
-        }
-        if (self.accumulatedSecondMoment[i] == null) {
-          self.accumulatedSecondMoment[i] = { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) }
-        }
+        const { value, m, v } = this.slots(name, i)
         const gradient: tf.Tensor | undefined = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name]
         if (gradient == null) return
-        WasmAdam.update(kernel, value, self.accumulatedFirstMoment[i].variable, self.accumulatedSecondMoment[i].variable, gradient, c)
+        WasmAdam.update(kernel, value, m, v, gradient, c)
       })
       self.accBeta1.assign(tf.mul(self.accBeta1, this.beta1))
       self.accBeta2.assign(tf.mul(self.accBeta2, this.beta2))
@@ -277,34 +273,13 @@ export const hostAdam = (
  */
 export const hostAdamStep = (adam: HostAdam, gradient: Float32Array): void => {
   const fr = Math.fround
-  const constants: AdamConstants = {
-    b1: fr(adam.beta1),
-    b2: fr(adam.beta2),
-    oneMinusB1: fr(1 - adam.beta1),
-    oneMinusB2: fr(1 - adam.beta2),
-    oneMinusAcc1: fr(1 - adam.accBeta1),
-    oneMinusAcc2: fr(1 - adam.accBeta2),
-    eps: fr(adam.epsilon),
-    minusLr: fr(-adam.learningRate)
-  }
+  const constants = WasmAdam.constants(adam.learningRate, adam.beta1, adam.beta2, adam.epsilon, adam.accBeta1, adam.accBeta2)
   const keep = adam.weightDecay > 0 ? fr(1 - adam.learningRate * adam.weightDecay) : undefined
   if (adam.kernel !== undefined) kernelUpdate(adam, adam.kernel, gradient, constants, keep)
   else loopUpdate(adam, gradient, constants, keep)
   adam.accBeta1 = fr(adam.accBeta1 * constants.b1)
   adam.accBeta2 = fr(adam.accBeta2 * constants.b2)
   adam.iterations++
-}
-
-/** The float32 constants of one Adam step: β1, β2, 1-β1, 1-β2, 1-β1ᵗ, 1-β2ᵗ, ε, -lr. */
-interface AdamConstants {
-  readonly b1: number
-  readonly b2: number
-  readonly oneMinusB1: number
-  readonly oneMinusB2: number
-  readonly oneMinusAcc1: number
-  readonly oneMinusAcc2: number
-  readonly eps: number
-  readonly minusLr: number
 }
 
 /** Each weight that gets gradients, as its offset and size in the flattened list. */
@@ -320,7 +295,7 @@ const presentRanges = (adam: HostAdam): Array<readonly [number, number]> => {
 }
 
 /** The update and the decay (`keep`, when decaying) in JavaScript, every operation rounded to float32. */
-const loopUpdate = (adam: HostAdam, gradient: Float32Array, c: AdamConstants, keep: number | undefined): void => {
+const loopUpdate = (adam: HostAdam, gradient: Float32Array, c: WasmAdam.Constants, keep: number | undefined): void => {
   const fr = Math.fround
   const { m, v, weights: w } = adam
   for (const [offset, size] of presentRanges(adam)) {
@@ -338,7 +313,7 @@ const loopUpdate = (adam: HostAdam, gradient: Float32Array, c: AdamConstants, ke
 }
 
 /** The same update and decay on the WebAssembly kernel (the same float32 operations, four weights at a time). */
-const kernelUpdate = (adam: HostAdam, kernel: AdamKernel.AdamKernel, gradient: Float32Array, c: AdamConstants, keep: number | undefined): void => {
+const kernelUpdate = (adam: HostAdam, kernel: AdamKernel.AdamKernel, gradient: Float32Array, c: WasmAdam.Constants, keep: number | undefined): void => {
   const n = adam.weights.length
   const bytes = Float32Array.BYTES_PER_ELEMENT
   kernel.weights.set(adam.weights)

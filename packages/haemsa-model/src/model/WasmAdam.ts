@@ -14,22 +14,17 @@
  *
  * @since 0.4.0
  */
+import { Fused } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import * as AdamKernel from "./AdamKernel"
 
 /** The tfjs flag behind {@link setEnabled} (true by default). */
 export const FLAG = "HAEMSA_WASM_ADAM_KERNEL"
 
-const registerFlag = (): void => {
-  const registry = (tf.env() as unknown as { flagRegistry: Record<string, unknown> }).flagRegistry
-  if (registry[FLAG] === undefined) tf.env().registerFlag(FLAG, () => true)
-}
+const adamSwitch = Fused.flagSwitch(FLAG)
 
 /** Switch the kernel off (tfjs's Adam then runs on wasm too, to compare the two) or back on. */
-export const setEnabled = (enabled: boolean): void => {
-  registerFlag()
-  tf.env().set(FLAG, enabled)
-}
+export const setEnabled = (enabled: boolean): void => adamSwitch.setEnabled(enabled)
 
 /** The part of tfjs-backend-wasm's backend the update touches. */
 interface WasmBackendLike {
@@ -45,9 +40,7 @@ interface EngineLike {
 
 /** The kernel over the active backend's heap, when it runs here: wasm, WebAssembly SIMD, enabled. */
 export const kernel = (): AdamKernel.Exports | undefined => {
-  if (tf.getBackend() !== "wasm") return undefined
-  registerFlag()
-  if (!tf.env().getBool(FLAG)) return undefined
+  if (tf.getBackend() !== "wasm" || !adamSwitch.enabled()) return undefined
   const memory = (tf.backend() as unknown as Partial<WasmBackendLike>).wasm?.asm?.memory
   return memory instanceof WebAssembly.Memory ? AdamKernel.over(memory) : undefined
 }

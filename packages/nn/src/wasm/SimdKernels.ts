@@ -9,7 +9,7 @@
  * @since 0.3.0
  */
 import * as tf from "@tensorflow/tfjs"
-import { compile } from "./WasmModule"
+import * as WasmModule from "./WasmModule"
 
 /** `SimdKernels.wat` assembled (wabt 1.0.39, SIMD enabled), base64. */
 export const BYTES =
@@ -49,24 +49,11 @@ export interface WasmBackend {
   getMemoryOffset(dataId: object): number
 }
 
-const instances = new WeakMap<WebAssembly.Memory, Exports | null>()
-
 /**
  * The kernels working in `memory` (one instance per memory), or undefined where they cannot run (no
  * WebAssembly SIMD, or a memory they cannot import).
  */
-export const over = (memory: WebAssembly.Memory): Exports | undefined => {
-  if (instances.has(memory)) return instances.get(memory) ?? undefined
-  const compiledModule = compile(BYTES)
-  let exports: Exports | null = null
-  try {
-    if (compiledModule !== null) exports = new WebAssembly.Instance(compiledModule, { env: { memory } }).exports as unknown as Exports
-  } catch {
-    // a memory the kernels cannot import (the shared memory of tfjs's threaded build): the callers fall back
-  }
-  instances.set(memory, exports)
-  return exports ?? undefined
-}
+export const over = (memory: WebAssembly.Memory): Exports | undefined => WasmModule.over<Exports>(BYTES, memory)
 
 /** The kernels working in a wasm backend's heap, or undefined (another backend, no WebAssembly SIMD). */
 export const of = (backend: unknown): Exports | undefined => {
