@@ -47,22 +47,28 @@ interface MatMulArgs {
  */
 export const MIN_INNER = 256
 
-/** The product's sizes, or undefined when `gemm` does not take it (see the module comment). */
-const plainProduct = ({ a, b, bias, preluActivationWeights, transposeA, transposeB, activation }: MatMulArgs) => {
-  if (a.dtype !== "float32" || b.dtype !== "float32") return undefined
-  if ((transposeA || transposeB) && (a.shape.length !== 2 || b.shape.length !== 2)) return undefined
-  if (activation !== undefined && activation !== "linear") return undefined
-  if (preluActivationWeights != null || a.shape.length < 2 || b.shape.length < 2) return undefined
-  const outer = (shape: ReadonlyArray<number>) => shape.slice(0, -2)
-  if (tf.util.sizeFromShape(outer(a.shape)) !== 1 || tf.util.sizeFromShape(outer(b.shape)) !== 1) return undefined
-  const [m, k] = transposeA ? [a.shape[1], a.shape[0]] : a.shape.slice(-2)
-  const [kb, n] = transposeB ? [b.shape[1], b.shape[0]] : b.shape.slice(-2)
+/** The product's sizes, or undefined when `gemm` does not take it (see the module comment; cheap checks first, nothing allocated on the way out). */
+const plainProduct = (inputs: Pick<MatMulArgs, "a" | "b" | "bias" | "preluActivationWeights">, attrs: Pick<MatMulArgs, "transposeA" | "transposeB" | "activation">) => {
+  const { a, b, bias } = inputs
+  const { transposeA, transposeB, activation } = attrs
+  const ra = a.shape.length
+  const rb = b.shape.length
+  if (ra < 2 || rb < 2 || a.dtype !== "float32" || b.dtype !== "float32") return undefined
+  const flagged = transposeA || transposeB
+  // a short inner dimension without flags: XNNPACK's kernels are faster there (see MIN_INNER)
+  const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1]
+  if (!flagged && k < MIN_INNER) return undefined
+  if (flagged && (ra !== 2 || rb !== 2)) return undefined
+  if ((activation !== undefined && activation !== "linear") || inputs.preluActivationWeights != null) return undefined
+  for (let i = 0; i < ra - 2; i++) if (a.shape[i] !== 1) return undefined
+  for (let i = 0; i < rb - 2; i++) if (b.shape[i] !== 1) return undefined
+  const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2]
+  const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2]
+  const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1]
   if (k !== kb || m === 0 || n === 0 || k === 0) return undefined
   if (bias != null && (bias.dtype !== "float32" || bias.shape.length !== 1 || bias.shape[0] !== n)) return undefined
-  // a short inner dimension without flags: XNNPACK's kernels are faster there (see MIN_INNER)
-  if (!transposeA && !transposeB && k < MIN_INNER) return undefined
   // the output keeps the operands' leading 1s, as the backend's kernels do
-  const lead = Math.max(a.shape.length, b.shape.length) - 2
+  const lead = Math.max(ra, rb) - 2
   return { m, k, n, shape: [...Array.from({ length: lead }, () => 1), m, n] }
 }
 
@@ -97,10 +103,10 @@ const scratchOf = (backend: SimdKernels.WasmBackend, floats: number): { readonly
 
 /** The product on `gemm` when it takes it; anything else by the backend's kernel. */
 const onGemm = (original: tf.KernelFunc): tf.KernelFunc => (args) => {
-  const kernels = SimdKernels.of(args.backend)
   const inputs = args.inputs as unknown as Pick<MatMulArgs, "a" | "b" | "bias" | "preluActivationWeights">
   const attrs = args.attrs as unknown as Pick<MatMulArgs, "transposeA" | "transposeB" | "activation">
-  const product = kernels === undefined ? undefined : plainProduct({ ...inputs, ...attrs })
+  const product = plainProduct(inputs, attrs)
+  const kernels = product === undefined ? undefined : SimdKernels.of(args.backend)
   if (kernels === undefined || product === undefined) return original(args)
   const { m, k, n, shape } = product
   const backend = args.backend as unknown as SimdKernels.WasmBackend
