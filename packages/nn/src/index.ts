@@ -33,7 +33,7 @@ export * as RowGather from "./RowGather"
 export * as BackwardSaves from "./BackwardSaves"
 /** Batched matrix products (attention) with a WebAssembly SIMD kernel on the wasm backend, differentiable. */
 export * as BatchMatMul from "./BatchMatMul"
-/** The WebAssembly SIMD kernels in tfjs's wasm heap: batched products, column sums (source: `SimdKernels.wat`). */
+/** The WebAssembly SIMD kernels in tfjs's wasm heap: batched products, the GEMM of `WasmMatMul`, column sums, LSTM gates (source: `SimdKernels.wat`). */
 export * as SimdKernels from "./wasm/SimdKernels"
 /** Embedded WebAssembly kernels compiled once, and instantiated once per memory. */
 export * as WasmModule from "./wasm/WasmModule"

@@ -1,5 +1,5 @@
 /**
- * Adam's update on the `wasm` backend as one kernel call per weight, in place.
+ * Adam's update on the `wasm` backend as one kernel call per weight.
  *
  * tfjs's `AdamOptimizer` updates each weight with about fourteen element-wise kernels and three
  * assignments; for the default HAEMSA network (52 weights) that is about 700 kernel calls and 4 ms of
@@ -14,7 +14,7 @@
  *
  * @since 0.4.0
  */
-import { Fused } from "@haemsa/nn"
+import { Fused, SimdKernels } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import * as AdamKernel from "./AdamKernel"
 
@@ -26,11 +26,9 @@ const adamSwitch = Fused.flagSwitch(FLAG)
 /** Switch the kernel off (tfjs's Adam then runs on wasm too, to compare the two) or back on. */
 export const setEnabled = (enabled: boolean): void => adamSwitch.setEnabled(enabled)
 
-/** The part of tfjs-backend-wasm's backend the update touches. */
-interface WasmBackendLike {
-  readonly wasm: { readonly asm: { readonly memory: WebAssembly.Memory } }
-  readonly dataIdMap: { get(dataId: object): { readonly memoryOffset: number; readonly refCount: number } | undefined }
-  makeOutput(shape: Array<number>, dtype: tf.DataType): tf.TensorInfo
+/** The part of tfjs-backend-wasm's backend the update touches: the kernels' slice, and each buffer's reference count. */
+type WasmBackendLike = SimdKernels.WasmBackend & {
+  readonly dataIdMap: { get(dataId: object): { readonly refCount: number } | undefined }
 }
 
 /** The part of tfjs's engine that makes a tensor of a backend's buffer. */
@@ -41,8 +39,8 @@ interface EngineLike {
 /** The kernel over the active backend's heap, when it runs here: wasm, WebAssembly SIMD, enabled. */
 export const kernel = (): AdamKernel.Exports | undefined => {
   if (tf.getBackend() !== "wasm" || !adamSwitch.enabled()) return undefined
-  const memory = (tf.backend() as unknown as Partial<WasmBackendLike>).wasm?.asm?.memory
-  return memory instanceof WebAssembly.Memory ? AdamKernel.over(memory) : undefined
+  const memory = SimdKernels.heap(tf.backend())
+  return memory === undefined ? undefined : AdamKernel.over(memory)
 }
 
 /** How many weight updates ran on the kernel, and how many by tfjs's operations (a moment's buffer shared), since the module loaded. */
@@ -94,7 +92,7 @@ export const update = (
   if (gradient.dtype === "float32" && gradient.size === weight.size && own(m) && own(v)) {
     const fresh = (tf.engine() as unknown as EngineLike).makeTensorFromTensorInfo(backend.makeOutput([...weight.shape], "float32"))
     // (offsets after the allocation; the heap's views go stale when it grows)
-    const offset = (t: tf.Tensor) => backend.dataIdMap.get(t.dataId)!.memoryOffset >>> 0
+    const offset = (t: tf.Tensor) => SimdKernels.address(backend, t)
     const to = offset(fresh)
     const from = offset(weight)
     new Uint8Array(backend.wasm.asm.memory.buffer).copyWithin(to, from, from + 4 * weight.size)

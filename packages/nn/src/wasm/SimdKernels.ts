@@ -55,10 +55,16 @@ export interface WasmBackend {
  */
 export const over = (memory: WebAssembly.Memory): Exports | undefined => WasmModule.over<Exports>(BYTES, memory)
 
+/** The heap of a wasm backend (the memory its tensors live in), or undefined for another backend. */
+export const heap = (backend: unknown): WebAssembly.Memory | undefined => {
+  const memory = (backend as Partial<WasmBackend>).wasm?.asm?.memory
+  return memory instanceof WebAssembly.Memory ? memory : undefined
+}
+
 /** The kernels working in a wasm backend's heap, or undefined (another backend, no WebAssembly SIMD). */
 export const of = (backend: unknown): Exports | undefined => {
-  const memory = (backend as Partial<WasmBackend>).wasm?.asm?.memory
-  return memory instanceof WebAssembly.Memory ? over(memory) : undefined
+  const memory = heap(backend)
+  return memory === undefined ? undefined : over(memory)
 }
 
 /** Whether the kernels can run on the current backend: wasm, with WebAssembly SIMD and a memory they can import. */
