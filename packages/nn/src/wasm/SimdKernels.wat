@@ -266,9 +266,11 @@
   ;; transposed) and B(p, j) at b + 4·(p·bsp + j·bsj) (either layout), with the same sums as on a
   ;; transposed copy. B and the bias are first packed into panels of eight columns at w (n8 =
   ;; ceil(n / 8) panels of 8 + 8·k floats: the panel's bias, then row p's eight values for each p;
-  ;; columns past n are zero); each block of four rows of A is packed after them (4·k floats, the
-  ;; four values of each p adjacent) and runs over every panel (the block stays in the L1 cache, the
-  ;; panels in L2), eight accumulators in registers; the last m mod 4 rows go one at a time.
+  ;; columns past n are zero). Each block of four rows of A runs over every panel (the block stays in
+  ;; the L1 cache, the panels in L2), eight accumulators in registers: a row-major A is read in place
+  ;; (one splat load from each of the four rows per p); a transposed A is packed after the panels
+  ;; first (4·k floats, the four values of each p adjacent), since reading its four values of each p
+  ;; in place would walk a new cache line per p for every panel. The last m mod 4 rows go one at a time.
 
   ;; Panel jp of B at dst: [bias8][k x 8]; columns past n and a missing bias (hasbias = 0) are zeros.
   (func $gemmpack
@@ -403,12 +405,26 @@
     (local $b0 v128) (local $b1 v128) (local $s v128)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
+    (local $abase i32) (local $astep i32) (local $ra1 i32) (local $ra2 i32) (local $ra3 i32)
     (local.set $n8 (i32.shr_u (i32.add (local.get $n) (i32.const 7)) (i32.const 3)))
     (local.set $panel (i32.shl (i32.add (local.get $k) (i32.const 1)) (i32.const 5)))
     (local.set $rstep (i32.shl (local.get $asi) (i32.const 2)))
     (local.set $pstep (i32.shl (local.get $asp) (i32.const 2)))
     (local.set $ldc (i32.shl (local.get $n) (i32.const 2)))
-    ;; the block of four rows of A goes after the panels
+    ;; where rows 1-3 of a block of A are from its row 0 (ra1-ra3), and the step from p to p + 1 (astep):
+    ;; in place for a row-major A, in the packed block otherwise
+    (if (i32.eq (local.get $asp) (i32.const 1))
+      (then
+        (local.set $ra1 (local.get $rstep))
+        (local.set $ra2 (i32.shl (local.get $rstep) (i32.const 1)))
+        (local.set $ra3 (i32.mul (local.get $rstep) (i32.const 3)))
+        (local.set $astep (i32.const 4)))
+      (else
+        (local.set $ra1 (i32.const 4))
+        (local.set $ra2 (i32.const 8))
+        (local.set $ra3 (i32.const 12))
+        (local.set $astep (i32.const 16))))
+    ;; the packed block of four rows of a transposed A goes after the panels
     (local.set $ablock (i32.add (local.get $w) (i32.mul (local.get $n8) (local.get $panel))))
     ;; pack every panel of B with its bias
     (block $pack_done
@@ -423,9 +439,11 @@
     (block $rows4_done
       (loop $rows4
         (br_if $rows4_done (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $m)))
-        (call $gemmpacka
-          (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $rstep))) (local.get $asi) (local.get $asp)
-          (local.get $k) (local.get $ablock))
+        (local.set $abase (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $rstep))))
+        (if (i32.ne (local.get $asp) (i32.const 1))
+          (then
+            (call $gemmpacka (local.get $abase) (local.get $asi) (local.get $asp) (local.get $k) (local.get $ablock))
+            (local.set $abase (local.get $ablock))))
         (local.set $jp (i32.const 0))
         (block $panels_done
           (loop $panels
@@ -437,7 +455,7 @@
             (local.set $c20 (local.get $c00)) (local.set $c21 (local.get $c01))
             (local.set $c30 (local.get $c00)) (local.set $c31 (local.get $c01))
             (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
-            (local.set $pa (local.get $ablock))
+            (local.set $pa (local.get $abase))
             (local.set $p (i32.const 0))
             (block $k_done
               (loop $ks
@@ -447,16 +465,16 @@
                 (local.set $s (v128.load32_splat (local.get $pa)))
                 (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $s) (local.get $b0))))
                 (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $s) (local.get $b1))))
-                (local.set $s (v128.load32_splat offset=4 (local.get $pa)))
+                (local.set $s (v128.load32_splat (i32.add (local.get $pa) (local.get $ra1))))
                 (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $s) (local.get $b0))))
                 (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $s) (local.get $b1))))
-                (local.set $s (v128.load32_splat offset=8 (local.get $pa)))
+                (local.set $s (v128.load32_splat (i32.add (local.get $pa) (local.get $ra2))))
                 (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $s) (local.get $b0))))
                 (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $s) (local.get $b1))))
-                (local.set $s (v128.load32_splat offset=12 (local.get $pa)))
+                (local.set $s (v128.load32_splat (i32.add (local.get $pa) (local.get $ra3))))
                 (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $s) (local.get $b0))))
                 (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $s) (local.get $b1))))
-                (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
+                (local.set $pa (i32.add (local.get $pa) (local.get $astep)))
                 (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
                 (local.set $p (i32.add (local.get $p) (i32.const 1)))
                 (br $ks)))
