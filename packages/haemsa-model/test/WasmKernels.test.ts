@@ -1,5 +1,5 @@
 import { Batching, Random } from "@haemsa/datasets"
-import { BackwardSaves, Layers, RowGather, WasmIdentity, WasmMatMul, WasmSum } from "@haemsa/nn"
+import { BackwardSaves, Layers, RowGather, WasmIdentity, WasmMaskedMean, WasmMatMul, WasmSum } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
@@ -21,6 +21,7 @@ afterAll(async () => {
   WasmSum.install()
   WasmMatMul.install()
   WasmAdam.setEnabled(true)
+  WasmMaskedMean.setEnabled(true)
   BackwardSaves.install()
   await useCpu()
 })
@@ -38,10 +39,10 @@ describe("the wasm backend's Identity kernel (WasmIdentity)", () => {
     expect(tf.backend().numDataIds()).toBe(buffers)
   })
 
-  /** Losses and final weights of 6 training steps of a tiny HAEMSA (LSTM experts: every path saves clones). */
-  const train = () => {
+  /** Losses and final weights of 6 training steps of a tiny HAEMSA (LSTM experts: every path saves clones; mean-pool ones: the masked means). */
+  const train = (kind: "lstm" | "meanpool") => {
     const { dataset, info } = prepare(sentimentData(3))
-    const spec = tinySpec("haemsa", "lstm")
+    const spec = tinySpec("haemsa", kind)
     const net = buildNet(spec, info, 5)
     const varList = [...net.variables.values()]
     const optimizer = Optimizer.adam(spec.learningRate)
@@ -62,7 +63,7 @@ describe("the wasm backend's Identity kernel (WasmIdentity)", () => {
     return { losses, weights, counts }
   }
 
-  it("changes no number of a training run, and leaks neither tensors nor buffers (with the shared backward saves, WasmSum, WasmMatMul and WasmAdam too)", () => {
+  it.each(["lstm", "meanpool"] as const)("changes no number of a training run, and leaks neither tensors nor buffers (with the shared backward saves, WasmSum, WasmMatMul, WasmAdam and WasmMaskedMean too; %s experts)", (kind) => {
     expect(BackwardSaves.installed()).toBe(true)
     expect(WasmSum.installed()).toBe(true)
     expect(WasmMatMul.installed()).toBe(true)
@@ -71,16 +72,20 @@ describe("the wasm backend's Identity kernel (WasmIdentity)", () => {
     WasmSum.uninstall()
     WasmMatMul.uninstall()
     WasmAdam.setEnabled(false)
+    WasmMaskedMean.setEnabled(false)
     expect(WasmIdentity.installed()).toBe(false)
-    const copying = train()
+    const copying = train(kind)
     WasmIdentity.install()
     BackwardSaves.install()
     WasmSum.install()
     WasmMatMul.install()
     WasmAdam.setEnabled(true)
+    WasmMaskedMean.setEnabled(true)
     const onKernel = WasmAdam.stats.onKernel
-    const shared = train()
+    const pooled = WasmMaskedMean.stats.backward
+    const shared = train(kind)
     expect(WasmAdam.stats.onKernel).toBeGreaterThan(onKernel)
+    if (kind === "meanpool") expect(WasmMaskedMean.stats.backward).toBeGreaterThan(pooled)
     expect(shared.losses).toEqual(copying.losses)
     expect(shared.weights).toEqual(copying.weights)
     // after the first step (optimizer slots made) the counts stay flat

@@ -11,6 +11,7 @@ import { customOp } from "./CustomOp"
 import * as Fused from "./Fused"
 import { gatherRows } from "./RowGather"
 import type { Module, PackedRows, RowSelection, SeedSource } from "./Module"
+import * as WasmMaskedMean from "./wasm/WasmMaskedMean"
 import * as WasmMatMul from "./wasm/WasmMatMul"
 
 /** The nonlinearities a dense layer can end with. */
@@ -358,10 +359,13 @@ const dataWeightedSum = (x: tf.Tensor3D, weights: tf.Tensor2D): tf.Tensor2D =>
 /**
  * Mean of `x` (B, T, d) over the valid steps of `stepMask` (B, T) -> (B, d): a
  * {@link weightedSum} divided by `max(len, 1)`. A sample with no valid step gives zeros (the
- * caller masks it). Padded values must be finite (they are multiplied by 0).
+ * caller masks it). Padded values must be finite (they are multiplied by 0). On the wasm backend one
+ * kernel each way (`WasmMaskedMean`, the same numbers).
  */
 export const maskedMean = (x: tf.Tensor3D, stepMask: tf.Tensor2D): tf.Tensor2D =>
-  tf.tidy(() => tf.div(dataWeightedSum(x, stepMask), validCount(stepMask)) as tf.Tensor2D)
+  WasmMaskedMean.accepts(x, stepMask)
+    ? WasmMaskedMean.maskedMean(x, stepMask, false)
+    : tf.tidy(() => tf.div(dataWeightedSum(x, stepMask), validCount(stepMask)) as tf.Tensor2D)
 
 /**
  * A fusion level's epilogue: `dropout(activation(sum of parts)) + skip` for (N, d) tensors. With
@@ -391,10 +395,14 @@ export const residualEpilogue = (
 /**
  * `maskedMean(relu(x), stepMask)`, the mean-pool expert's pooling: (B, T, d) -> (B, d). The fused op
  * "reluMaskedMean" (see {@link Fused}): on webgpu one kernel each way, where padded steps are
- * skipped rather than multiplied by 0.
+ * skipped rather than multiplied by 0; on wasm one kernel each way too (`WasmMaskedMean`).
  */
 export const reluMaskedMean = (x: tf.Tensor3D, stepMask: tf.Tensor2D): tf.Tensor2D =>
-  Fused.run("reluMaskedMean", [x, stepMask], () => maskedMean(tf.relu(x), stepMask))
+  Fused.run(
+    "reluMaskedMean",
+    [x, stepMask],
+    () => WasmMaskedMean.accepts(x, stepMask) ? WasmMaskedMean.maskedMean(x, stepMask, true) : maskedMean(tf.relu(x), stepMask)
+  )
 
 /**
  * Softmax over the last axis restricted to `mask` = 1 entries: masked entries get weight exactly 0

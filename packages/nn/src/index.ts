@@ -33,7 +33,7 @@ export * as RowGather from "./RowGather"
 export * as BackwardSaves from "./BackwardSaves"
 /** Batched matrix products (attention) with a WebAssembly SIMD kernel on the wasm backend, differentiable. */
 export * as BatchMatMul from "./BatchMatMul"
-/** The WebAssembly SIMD kernels in tfjs's wasm heap: batched products, the GEMM of `WasmMatMul`, column sums, LSTM gates (source: `SimdKernels.wat`). */
+/** The WebAssembly SIMD kernels in tfjs's wasm heap: batched products, the GEMM of `WasmMatMul`, column sums, LSTM gates, masked means (source: `SimdKernels.wat`). */
 export * as SimdKernels from "./wasm/SimdKernels"
 /** Embedded WebAssembly kernels compiled once, and instantiated once per memory. */
 export * as WasmModule from "./wasm/WasmModule"
@@ -41,6 +41,8 @@ export * as WasmModule from "./wasm/WasmModule"
 export * as WasmSum from "./wasm/WasmSum"
 /** The wasm backend's plain 2-D matMuls on a SIMD GEMM kernel, bit for bit XNNPACK's. */
 export * as WasmMatMul from "./wasm/WasmMatMul"
+/** The masked mean over steps (the experts' pooling) as one wasm kernel each way, the composite's numbers bit for bit. */
+export * as WasmMaskedMean from "./wasm/WasmMaskedMean"
 /** Replacing a registered tfjs kernel by a wrapper of it, reversibly. */
 export * as KernelOverride from "./wasm/KernelOverride"
 /** An LSTM layer's forward and backward passes as two kernels of the wasm backend (used by `LstmLayer`). */

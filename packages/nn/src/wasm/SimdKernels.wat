@@ -525,4 +525,162 @@
             (br $panels1)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows1))))
+
+  ;; ---- masked means over steps: Layers.maskedMean and reluMaskedMean (WasmMaskedMean) ----
+  ;; The count of sample i is max(sum of its mask row m(i, 0 .. t-1) in order from 0, 1). The
+  ;; numbers are those of the composite of tfjs ops (relu, the batched product (B, 1, T)·(B, T, d)
+  ;; of the mask with x, the division by the count), bit for bit: the wasm backend's batched product
+  ;; sums the steps in blocks of 48 (`block`; all the steps for a batch of one sample, which goes to
+  ;; the plain product), each block's products in order from 0, and adds each block's sum to the
+  ;; running total (from 0).
+
+  ;; max(sum of the t mask values at m, in order from 0, 1)
+  (func $maskcount (param $m i32) (param $t i32) (result f32)
+    (local $s f32) (local $q i32)
+    (block $done
+      (loop $steps
+        (br_if $done (i32.ge_u (local.get $q) (local.get $t)))
+        (local.set $s (f32.add (local.get $s) (f32.load (i32.add (local.get $m) (i32.shl (local.get $q) (i32.const 2))))))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+        (br $steps)))
+    (f32.max (local.get $s) (f32.const 1)))
+
+  ;; y (b x d) = sum over steps q of m(i, q)·r(x(i, q, :)) / count(i), r = relu when $relu (else
+  ;; none); x (b x t x d), m (b x t) and y row-major. Four columns at a time, then one.
+  (func (export "maskedmean")
+    (param $x i32) (param $m i32) (param $y i32) (param $b i32) (param $t i32) (param $d i32) (param $block i32) (param $relu i32)
+    (local $i i32) (local $j i32) (local $q i32) (local $q0 i32) (local $qe i32)
+    (local $mrow i32) (local $px i32) (local $pm i32) (local $rowstep i32) (local $py i32)
+    (local $count f32) (local $acc v128) (local $s v128) (local $v v128)
+    (local $acc1 f32) (local $s1 f32) (local $v1 f32)
+    (local.set $rowstep (i32.shl (local.get $d) (i32.const 2)))
+    (block $samples_done
+      (loop $samples
+        (br_if $samples_done (i32.ge_u (local.get $i) (local.get $b)))
+        (local.set $mrow (i32.add (local.get $m) (i32.shl (i32.mul (local.get $i) (local.get $t)) (i32.const 2))))
+        (local.set $count (call $maskcount (local.get $mrow) (local.get $t)))
+        (local.set $j (i32.const 0))
+        (block $j4_done
+          (loop $j4
+            (br_if $j4_done (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $d)))
+            (local.set $acc (v128.const i32x4 0 0 0 0))
+            (local.set $q0 (i32.const 0))
+            (block $blocks_done
+              (loop $blocks
+                (br_if $blocks_done (i32.ge_u (local.get $q0) (local.get $t)))
+                (local.set $qe (i32.add (local.get $q0) (local.get $block)))
+                (if (i32.gt_u (local.get $qe) (local.get $t)) (then (local.set $qe (local.get $t))))
+                (local.set $s (v128.const i32x4 0 0 0 0))
+                (local.set $q (local.get $q0))
+                (local.set $pm (i32.add (local.get $mrow) (i32.shl (local.get $q) (i32.const 2))))
+                (local.set $px (i32.add (local.get $x)
+                  (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $i) (local.get $t)) (local.get $q)) (local.get $d)) (local.get $j)) (i32.const 2))))
+                (block $steps_done
+                  (loop $steps
+                    (br_if $steps_done (i32.ge_u (local.get $q) (local.get $qe)))
+                    (local.set $v (v128.load (local.get $px)))
+                    (if (local.get $relu) (then (local.set $v (f32x4.max (local.get $v) (v128.const i32x4 0 0 0 0)))))
+                    (local.set $s (f32x4.add (local.get $s) (f32x4.mul (v128.load32_splat (local.get $pm)) (local.get $v))))
+                    (local.set $pm (i32.add (local.get $pm) (i32.const 4)))
+                    (local.set $px (i32.add (local.get $px) (local.get $rowstep)))
+                    (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                    (br $steps)))
+                (local.set $acc (f32x4.add (local.get $acc) (local.get $s)))
+                (local.set $q0 (local.get $qe))
+                (br $blocks)))
+            (v128.store
+              (i32.add (local.get $y) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $d)) (local.get $j)) (i32.const 2)))
+              (f32x4.div (local.get $acc) (f32x4.splat (local.get $count))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $j4)))
+        (block $j1_done
+          (loop $j1
+            (br_if $j1_done (i32.ge_u (local.get $j) (local.get $d)))
+            (local.set $acc1 (f32.const 0))
+            (local.set $q0 (i32.const 0))
+            (block $blocks1_done
+              (loop $blocks1
+                (br_if $blocks1_done (i32.ge_u (local.get $q0) (local.get $t)))
+                (local.set $qe (i32.add (local.get $q0) (local.get $block)))
+                (if (i32.gt_u (local.get $qe) (local.get $t)) (then (local.set $qe (local.get $t))))
+                (local.set $s1 (f32.const 0))
+                (local.set $q (local.get $q0))
+                (local.set $pm (i32.add (local.get $mrow) (i32.shl (local.get $q) (i32.const 2))))
+                (local.set $px (i32.add (local.get $x)
+                  (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $i) (local.get $t)) (local.get $q)) (local.get $d)) (local.get $j)) (i32.const 2))))
+                (block $steps1_done
+                  (loop $steps1
+                    (br_if $steps1_done (i32.ge_u (local.get $q) (local.get $qe)))
+                    (local.set $v1 (f32.load (local.get $px)))
+                    (if (local.get $relu) (then (local.set $v1 (f32.max (local.get $v1) (f32.const 0)))))
+                    (local.set $s1 (f32.add (local.get $s1) (f32.mul (f32.load (local.get $pm)) (local.get $v1))))
+                    (local.set $pm (i32.add (local.get $pm) (i32.const 4)))
+                    (local.set $px (i32.add (local.get $px) (local.get $rowstep)))
+                    (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                    (br $steps1)))
+                (local.set $acc1 (f32.add (local.get $acc1) (local.get $s1)))
+                (local.set $q0 (local.get $qe))
+                (br $blocks1)))
+            (f32.store
+              (i32.add (local.get $y) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $d)) (local.get $j)) (i32.const 2)))
+              (f32.div (local.get $acc1) (local.get $count)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $j1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $samples))))
+
+  ;; dx (b x t x d) = m(i, q)·(dy(i, :) / count(i)), times step(x(i, q, :)) (1 where x > 0, else 0)
+  ;; when $relu: the composite's gradient (the division's, the product's, relu's), each rounded to
+  ;; float32 in that order. Four columns at a time, then one.
+  (func (export "maskedmeangrad")
+    (param $x i32) (param $m i32) (param $dy i32) (param $dx i32) (param $b i32) (param $t i32) (param $d i32) (param $relu i32)
+    (local $i i32) (local $j i32) (local $q i32) (local $mrow i32) (local $row i32) (local $o i32)
+    (local $count f32) (local $g v128) (local $mv v128) (local $v v128) (local $g1 f32) (local $v1 f32)
+    (block $samples_done
+      (loop $samples
+        (br_if $samples_done (i32.ge_u (local.get $i) (local.get $b)))
+        (local.set $mrow (i32.add (local.get $m) (i32.shl (i32.mul (local.get $i) (local.get $t)) (i32.const 2))))
+        (local.set $count (call $maskcount (local.get $mrow) (local.get $t)))
+        (local.set $q (i32.const 0))
+        (block $steps_done
+          (loop $steps
+            (br_if $steps_done (i32.ge_u (local.get $q) (local.get $t)))
+            (local.set $mv (v128.load32_splat (i32.add (local.get $mrow) (i32.shl (local.get $q) (i32.const 2)))))
+            (local.set $row (i32.mul (i32.add (i32.mul (local.get $i) (local.get $t)) (local.get $q)) (local.get $d)))
+            (local.set $j (i32.const 0))
+            (block $j4_done
+              (loop $j4
+                (br_if $j4_done (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $d)))
+                (local.set $g (f32x4.div
+                  (v128.load (i32.add (local.get $dy) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $d)) (local.get $j)) (i32.const 2))))
+                  (f32x4.splat (local.get $count))))
+                (local.set $o (i32.shl (i32.add (local.get $row) (local.get $j)) (i32.const 2)))
+                (local.set $v (f32x4.mul (local.get $mv) (local.get $g)))
+                (if (local.get $relu)
+                  (then
+                    (local.set $v (f32x4.mul (local.get $v)
+                      (v128.and (f32x4.gt (v128.load (i32.add (local.get $x) (local.get $o))) (v128.const i32x4 0 0 0 0))
+                        (v128.const f32x4 1 1 1 1))))))
+                (v128.store (i32.add (local.get $dx) (local.get $o)) (local.get $v))
+                (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                (br $j4)))
+            (block $j1_done
+              (loop $j1
+                (br_if $j1_done (i32.ge_u (local.get $j) (local.get $d)))
+                (local.set $g1 (f32.div
+                  (f32.load (i32.add (local.get $dy) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $d)) (local.get $j)) (i32.const 2))))
+                  (local.get $count)))
+                (local.set $o (i32.shl (i32.add (local.get $row) (local.get $j)) (i32.const 2)))
+                (local.set $v1 (f32.mul (f32.load (i32.add (local.get $mrow) (i32.shl (local.get $q) (i32.const 2)))) (local.get $g1)))
+                (if (local.get $relu)
+                  (then
+                    (local.set $v1 (f32.mul (local.get $v1)
+                      (select (f32.const 1) (f32.const 0) (f32.gt (f32.load (i32.add (local.get $x) (local.get $o))) (f32.const 0)))))))
+                (f32.store (i32.add (local.get $dx) (local.get $o)) (local.get $v1))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $j1)))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $steps)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $samples))))
 )
