@@ -4,11 +4,12 @@
  *
  * - a one-thread training step of the default HAEMSA network (`DefaultModel.step`: forward, backward,
  *   Adam, the loss read) at batch 16 (a replica's shard of a batch of 32 on two threads) and 32, in
- *   three settings taken in turn (8 rounds of 8 steps each, after a warm-up), so all see the same
- *   machine: `WasmMatMul` of `@haemsa/nn` and `WasmAdam` both on (the default), `WasmMatMul` only,
- *   and neither (explicit transposes, XNNPACK, tfjs's Adam); prints each setting's median and
- *   quartiles and the ratios of the medians. All three compute the same numbers bit for bit
- *   (`WasmKernels.test.ts`).
+ *   four settings taken in turn (8 rounds of 8 steps each, after a warm-up), so all see the same
+ *   machine: `WasmMatMul` and `WasmMaskedMean` of `@haemsa/nn` and `WasmAdam` all on (the default),
+ *   `WasmMaskedMean` off, `WasmMatMul` only, and none (explicit transposes, XNNPACK, tfjs's Adam, the
+ *   composite masked means); prints each setting's median and quartiles and the ratios of the
+ *   medians. All compute the same numbers bit for bit (`WasmKernels.test.ts`).
+ * - the eval-mode forward pass at batch 64 (inference) with and without `WasmMaskedMean`, in turn.
  * - the cost of one kernel call: 2000 `tf.add` of two (16, 8) tensors in a `tf.tidy`, and in a taped
  *   computation (`tf.variableGrads` of a chain of 1000 add-multiply pairs: forward, backward and the
  *   tape per forward kernel). The default step runs about 1700 kernels (`benchmarks/gpu/profile.ts`).
@@ -16,7 +17,7 @@
  *   npx tsx --conditions=source benchmarks/nn/step.ts [--rounds R]
  */
 import { Backend, BatchTensors, Network, Optimizer, WasmAdam } from "@haemsa/haemsa-model"
-import { WasmMatMul } from "@haemsa/nn"
+import { WasmMaskedMean, WasmMatMul } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { argOption, runtime } from "../Harness"
 import * as DefaultModel from "../haemsa-model/DefaultModel"
@@ -65,9 +66,10 @@ for (const batchSize of [16, 32]) {
   const batches = Array.from({ length: 4 }, (_, i) => model.batch(batchSize, i * batchSize))
   for (let i = 0; i < 5; i++) await DefaultModel.step(model, optimizer, batches[i % batches.length])
   const settings = [
-    { name: "WasmMatMul + WasmAdam", matMul: true, adam: true },
-    { name: "WasmMatMul only", matMul: true, adam: false },
-    { name: "neither", matMul: false, adam: false }
+    { name: "WasmMatMul + WasmAdam + WasmMaskedMean (the default)", matMul: true, adam: true, maskedMean: true },
+    { name: "WasmMatMul + WasmAdam", matMul: true, adam: true, maskedMean: false },
+    { name: "WasmMatMul only", matMul: true, adam: false, maskedMean: false },
+    { name: "none", matMul: false, adam: false, maskedMean: false }
   ] as const
   const times = settings.map(() => [] as number[])
   for (let round = 0; round < rounds; round++) {
@@ -75,6 +77,7 @@ for (const batchSize of [16, 32]) {
       if (setting.matMul) WasmMatMul.install()
       else WasmMatMul.uninstall()
       WasmAdam.setEnabled(setting.adam)
+      WasmMaskedMean.setEnabled(setting.maskedMean)
       for (let i = 0; i < STEPS_PER_ROUND; i++) {
         const t0 = performance.now()
         await DefaultModel.step(model, optimizer, batches[i % batches.length])
@@ -84,15 +87,41 @@ for (const batchSize of [16, 32]) {
   }
   WasmMatMul.install()
   WasmAdam.setEnabled(true)
+  WasmMaskedMean.setEnabled(true)
   const median = (k: number) => quantile(times[k], 0.5)
   console.log(`training step, batch ${batchSize}:`)
   settings.forEach((setting, k) =>
     console.log(
       `  ${setting.name}: median ${median(k).toFixed(2)} ms (quartiles ${quantile(times[k], 0.25).toFixed(2)}-${quantile(times[k], 0.75).toFixed(2)})` +
-        (k < settings.length - 1 ? `, ${(median(k) / median(settings.length - 1)).toFixed(2)}x neither's` : "")
+        (k < settings.length - 1 ? `, ${(median(k) / median(settings.length - 1)).toFixed(2)}x none's` : "")
     )
   )
   optimizer.dispose()
+  for (const b of batches) BatchTensors.dispose(b)
+  Network.dispose(model.net)
+}
+
+// inference: the eval-mode forward pass at batch 64 (the pooling of every expert is a masked mean),
+// with and without WasmMaskedMean, in turn
+{
+  const model = DefaultModel.make({ samples: 256 })
+  const batches = Array.from({ length: 4 }, (_, i) => model.batch(64, i * 64))
+  const forward = (i: number) => tf.tidy(() => void model.net.apply(batches[i % batches.length], false).regression!.dataSync())
+  for (let i = 0; i < 5; i++) forward(i)
+  const times = { on: [] as number[], off: [] as number[] }
+  for (let round = 0; round < rounds; round++) {
+    for (const on of [true, false]) {
+      WasmMaskedMean.setEnabled(on)
+      for (let i = 0; i < STEPS_PER_ROUND; i++) {
+        const t0 = performance.now()
+        forward(i)
+        times[on ? "on" : "off"].push(performance.now() - t0)
+      }
+    }
+  }
+  WasmMaskedMean.setEnabled(true)
+  const [on, off] = [quantile(times.on, 0.5), quantile(times.off, 0.5)]
+  console.log(`eval-mode forward, batch 64: with WasmMaskedMean median ${on.toFixed(2)} ms, without ${off.toFixed(2)} ms (${(on / off).toFixed(2)}x)`)
   for (const b of batches) BatchTensors.dispose(b)
   Network.dispose(model.net)
 }
