@@ -16,6 +16,7 @@ import * as Objective from "../src/model/Objective"
 import * as Optimizer from "../src/model/Optimizer"
 import * as Train from "../src/model/Train"
 import * as Replicas from "../src/parallel/Replicas"
+import * as Spawn from "../src/parallel/Spawn"
 import { Progress } from "../src/cli/Progress"
 import { buildNet, defaultLosses, emotionData, prepare, sentimentData, tinySpec, tokenData, useCpu } from "./Support"
 
@@ -239,6 +240,36 @@ layer(Environment.test)("Train with replica threads", (it) => {
       expect(error._tag).toBe("TrainingError")
       expect(error.message).toContain("threads must be an integer >= 1 (got 0)")
     }))
+})
+
+describe("a replica worker's take (the weights copied in right after an update, no reply)", () => {
+  it("fails before a sync, and the failure is the reply to the next request, which it does not run", async () => {
+    const { dataset, info } = prepare(sentimentData(2))
+    const config: Replicas.ReplicaConfig = { backend: "cpu", spec: tinySpec(), info, seed: 1, train: dataset.splits.train }
+    const worker = Spawn.spawn("ReplicaWorker", config)
+    const replies: Array<Replicas.ReplicaReply> = []
+    const next = () => new Promise<Replicas.ReplicaReply>((resolve) => worker.once("message", resolve))
+    try {
+      replies.push(await next())
+      const mask = new Uint8Array([1, 1, 1, 1, 1, 1])
+      const step: Replicas.ReplicaRequest = {
+        type: "step", rows: Int32Array.from([0, 1]), mask, shares: Objective.sharesOf(mask, 0, 2, ["text", "audio", "vision"]), version: 1
+      }
+      worker.postMessage({ type: "take", version: 1 } satisfies Replicas.ReplicaRequest)
+      const failed = next()
+      worker.postMessage(step)
+      replies.push(await failed)
+      // the request after it runs: here a step before any sync, refused as such
+      const refused = next()
+      worker.postMessage(step)
+      replies.push(await refused)
+    } finally {
+      await worker.terminate()
+    }
+    expect(replies[0]).toEqual({ type: "ready" })
+    expect(replies[1]).toEqual({ type: "failed", reason: "take: no weights (not synced)" })
+    expect(replies[2]).toEqual({ type: "failed", reason: "step: no weights (not synced)" })
+  }, 60_000)
 })
 
 describe("a training's state and its thread count", () => {

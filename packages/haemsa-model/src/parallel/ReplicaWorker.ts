@@ -3,8 +3,9 @@
  * backend (one thread), builds the network from the spec and seed it was given, answers `ready`,
  * then serves the training's requests one at a time: `sync` (the buffer of weights it shares with
  * the main thread, and the dropout-seed position), `step` (take the weights from that buffer, then
- * the loss and gradient of a shard of a batch) and `predict` (take the weights, then the predictions
- * of a shard of rows). Its `workerData` is a `Replicas.ReplicaConfig`.
+ * the loss and gradient of a shard of a batch), `predict` (take the weights, then the predictions
+ * of a shard of rows) and `take` (take the weights now; no reply). Its `workerData` is a
+ * `Replicas.ReplicaConfig`.
  *
  * @since 0.2.0
  */
@@ -47,7 +48,25 @@ const start = async () => {
     assignFlat(varList, weights!)
     taken = version
   }
+  // a failed `take` (which has no reply), reported as the reply to the next request
+  let failedTake: string | undefined
   port.on("message", (request: ReplicaRequest) => {
+    if (request.type === "take") {
+      if (weights === undefined) failedTake = "take: no weights (not synced)"
+      else {
+        try {
+          take(request.version)
+        } catch (e) {
+          failedTake = `take: ${reason(e)}`
+        }
+      }
+      return
+    }
+    if (failedTake !== undefined) {
+      const failed = failedTake
+      failedTake = undefined
+      return reply({ type: "failed", reason: failed })
+    }
     try {
       switch (request.type) {
         case "sync": {

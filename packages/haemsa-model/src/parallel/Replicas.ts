@@ -76,6 +76,12 @@ export type ReplicaRequest =
   | { readonly type: "step"; readonly rows: Int32Array; readonly mask: Uint8Array; readonly shares: Shares; readonly version: number }
   /** Take the weights as for a step, then predict the rows `rows` of a split (no dropout) in batches of `batchSize`. */
   | { readonly type: "predict"; readonly split: ReplicaSplit; readonly rows: Int32Array; readonly batchSize: number; readonly version: number }
+  /**
+   * Take this `version` of the weights now, while this thread takes them too (no reply: a failure is
+   * the reply to the worker's next request). Sent right after an update, so that a worker's next
+   * step does not start by copying the weights in.
+   */
+  | { readonly type: "take"; readonly version: number }
 
 /** A reply of a replica worker. */
 export type ReplicaReply =
@@ -262,6 +268,11 @@ const ask = (thread: Thread, request: ReplicaRequest, transfer: ReadonlyArray<Ar
     thread.worker.postMessage(request, [...transfer])
   })
 
+/** Sends a request that has no reply (`take`); a worker that is lost gets nothing. */
+const tell = (thread: Thread, request: ReplicaRequest): void => {
+  if (thread.lost === undefined) thread.worker.postMessage(request)
+}
+
 const watch = (worker: Worker): Thread => {
   const thread: Thread = { worker, lost: undefined, waiting: undefined }
   const lose = (reason: string) => {
@@ -397,6 +408,9 @@ export const make = (threads: number, config: ReplicaConfig): Effect.Effect<Repl
         // every worker has read the weights of this step (it answered): the buffer takes the next ones
         if (adam !== undefined && adam.present.every((p, i) => p === total.present[i])) {
           Optimizer.hostAdamStep(adam, total.values)
+          version++
+          // the workers copy the new weights in while this thread does
+          for (const thread of workers) tell(thread, { type: "take", version })
           assignFlat(varList, weights)
         } else {
           // the optimizer's state does not fit the weights, or other weights got gradients: tfjs's
@@ -405,8 +419,8 @@ export const make = (threads: number, config: ReplicaConfig): Effect.Effect<Repl
           adam = undefined
           tfjsUpdate(net, optimizer, varList, total)
           readFlat(varList, weights)
+          version++
         }
-        version++
         return loss
       })
 
