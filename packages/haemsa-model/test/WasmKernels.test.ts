@@ -26,7 +26,7 @@ afterAll(async () => {
   await useCpu()
 })
 
-describe("the wasm backend's Identity kernel (WasmIdentity)", () => {
+describe("the wasm backend's Identity and same-dtype Cast kernels (WasmIdentity)", () => {
   it("is installed by Backend.setup and shares the buffer: a clone outlives its source, and both free it", () => {
     expect(WasmIdentity.installed()).toBe(true)
     const buffers = tf.backend().numDataIds()
@@ -36,6 +36,22 @@ describe("the wasm backend's Identity kernel (WasmIdentity)", () => {
     x.dispose()
     expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4, 5, 6])
     y.dispose()
+    expect(tf.backend().numDataIds()).toBe(buffers)
+  })
+
+  it("shares the buffer for a cast to the same dtype too; a cast to another dtype converts", () => {
+    expect(WasmIdentity.installed()).toBe(true)
+    const buffers = tf.backend().numDataIds()
+    const x = tf.tensor2d([[1.5, -2.25], [3, 4]])
+    const same = tf.cast(x, "float32")
+    expect(tf.backend().numDataIds()).toBe(buffers + 1)
+    const ints = tf.cast(x, "int32")
+    expect(tf.backend().numDataIds()).toBe(buffers + 2)
+    x.dispose()
+    expect(Array.from(same.dataSync())).toEqual([1.5, -2.25, 3, 4])
+    expect(ints.dtype).toBe("int32")
+    expect(Array.from(ints.dataSync())).toEqual([1, -2, 3, 4])
+    tf.dispose([same, ints])
     expect(tf.backend().numDataIds()).toBe(buffers)
   })
 
