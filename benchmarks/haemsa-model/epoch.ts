@@ -23,12 +23,16 @@
  * those cores between `torch.set_num_threads` and its BLAS library's own threads (OpenBLAS's pthread
  * build runs them beside torch's; both at the core count oversubscribe the cores, and an epoch can
  * take three times as long): with `--torch-threads auto` (the default) each of T x 1, 1 x T and
- * T x T trains a warm-up and two timed epochs and the fastest is kept; `T:B` fixes one. PyTorch's
+ * T x T trains a warm-up and two timed epochs and predicts a warm-up and two timed streams of batches
+ * of 64: the fastest epoch is the training reference, the fastest stream the inference one; `T:B`
+ * fixes one for both. PyTorch's
  * speed depends on the BLAS library it resolved (Debian's python3-torch calls the generic libblas.so.3): the script prints it
  * and refuses to report a ratio against the netlib reference BLAS, which no PyTorch user runs,
  * unless `--allow-reference-blas`. Each side also reports its process's CPU time (all its threads),
  * which other work on a shared machine disturbs less than the wall time. `--json FILE` writes
  * `{"tfjs_seconds", "torch_seconds", "ratio", "cpu_ratio", "torch_blas", "tfjs_threads", "runtime",
+ * "torch_threads", "torch_blas_threads", "torch_inference_threads", "torch_inference_blas_threads",
+ * "torch_calibration": [{"torch_threads", "blas_threads", "seconds", "stream_seconds"}],
  * "inference": {"batch_1": {...}, "batch_64": {..., "stream": {"batches", "rows", "tfjs_seconds",
  * "tfjs_samples_per_s", "torch_seconds", "torch_samples_per_s", "ratio"}}}}`. Without torch for
  * /usr/bin/python3 the PyTorch side is skipped.
@@ -139,35 +143,54 @@ const candidates = torchCandidates(argOption("torch-threads", "auto"))
 const tfjs = await makeTfjs(backend, threads)
 const tfjsLabel = `tfjs-${backend} (${threadsText(threads)})`
 
+/** The batch-64 throughput stream: STREAM.batches batches of STREAM.batch rows, median of STREAM.repeats. */
+const STREAM = { batch: 64, batches: 20, repeats: 7 } as const
+
 /**
- * PyTorch's fastest thread settings here: with `auto`, each candidate trains a warm-up epoch and two
- * timed ones, and the fastest (median) is kept. OpenBLAS's pthread build runs its own threads beside
- * torch's; with both at the core count they contend for the cores and an epoch can take three times
- * as long, so the comparison is made against the best split, not the default.
+ * PyTorch's fastest thread settings here, for training and for inference apart: with `auto`, each
+ * candidate trains a warm-up epoch and two timed ones, and predicts a warm-up stream of batches of 64
+ * and two timed ones; the fastest epoch (median) is the training reference, the fastest stream the
+ * inference reference (the same process when one setting wins both). OpenBLAS's pthread build runs
+ * its own threads beside torch's; with both at the core count they contend for the cores and an
+ * epoch can take three times as long, so the comparison is made against the best split, not the default.
  */
 const pickTorch = async () => {
   if (spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" }).status !== 0) return undefined
-  if (candidates.length === 1) return { torch: await makeTorch(candidates[0]), calibration: [] }
-  const calibration: Array<{ torch_threads: number; blas_threads: number; seconds: number }> = []
-  let best: { torch: Awaited<ReturnType<typeof makeTorch>>; seconds: number } | undefined
+  if (candidates.length === 1) {
+    const only = await makeTorch(candidates[0])
+    return { torch: only, inference: only, calibration: [] }
+  }
+  const calibration: Array<{ torch_threads: number; blas_threads: number; seconds: number; stream_seconds: number }> = []
+  type Torch = Awaited<ReturnType<typeof makeTorch>>
+  let best: { torch: Torch; seconds: number } | undefined
+  let bestStream: { torch: Torch; seconds: number } | undefined
+  const keep = (t: Torch | undefined) => t !== undefined && (t === best?.torch || t === bestStream?.torch)
   for (const candidate of candidates) {
     const candidateTorch = await makeTorch(candidate)
     // (refused below before any timing: an epoch on the reference BLAS takes about a minute)
-    if (candidateTorch.info.blas.kind === "reference" && !allowReference) return { torch: candidateTorch, calibration: [] }
+    if (candidateTorch.info.blas.kind === "reference" && !allowReference) return { torch: candidateTorch, inference: candidateTorch, calibration: [] }
     await candidateTorch.epoch()
     const seconds = median([(await candidateTorch.epoch()).seconds, (await candidateTorch.epoch()).seconds])
-    calibration.push({ torch_threads: candidate.torch, blas_threads: candidate.blas, seconds })
-    console.log(`PyTorch thread settings ${threadSettingsText(candidate)}: ${seconds.toFixed(3)} s/epoch (median of 2, after a warm-up epoch)`)
-    if (best === undefined || seconds < best.seconds) {
-      best?.torch.close()
-      best = { torch: candidateTorch, seconds }
-    } else candidateTorch.close()
+    await candidateTorch.stream(STREAM.batch, STREAM.batches)
+    const streamSeconds = median([await candidateTorch.stream(STREAM.batch, STREAM.batches), await candidateTorch.stream(STREAM.batch, STREAM.batches)])
+    calibration.push({ torch_threads: candidate.torch, blas_threads: candidate.blas, seconds, stream_seconds: streamSeconds })
+    console.log(
+      `PyTorch thread settings ${threadSettingsText(candidate)}: ${seconds.toFixed(3)} s/epoch, ` +
+        `${((STREAM.batch * STREAM.batches) / streamSeconds).toFixed(0)} samples/s in a stream of batches of ${STREAM.batch} (medians of 2, after a warm-up each)`
+    )
+    const previous = [best?.torch, bestStream?.torch]
+    if (best === undefined || seconds < best.seconds) best = { torch: candidateTorch, seconds }
+    if (bestStream === undefined || streamSeconds < bestStream.seconds) bestStream = { torch: candidateTorch, seconds: streamSeconds }
+    for (const t of new Set([...previous, candidateTorch])) if (t !== undefined && !keep(t)) t.close()
   }
-  console.log(`PyTorch: the fastest, ${threadSettingsText(best!.torch.settings)}, is the reference below`)
-  return { torch: best!.torch, calibration }
+  console.log(`PyTorch: the fastest epoch, ${threadSettingsText(best!.torch.settings)}, is the training reference below`)
+  console.log(`PyTorch: the fastest stream, ${threadSettingsText(bestStream!.torch.settings)}, is the inference reference below`)
+  return { torch: best!.torch, inference: bestStream!.torch, calibration }
 }
 const picked = skipTorch ? undefined : await pickTorch()
 const torch = picked?.torch
+/** PyTorch's process for inference: its fastest split for a stream of batches (maybe the training one). */
+const torchInfer = picked?.inference
 
 console.log(`machine: ${JSON.stringify(machine())}, runtime ${runtime()}`)
 console.log(`tfjs ${tf.version.tfjs}, backend ${tf.getBackend()}, ${threadsText(threads)} (data-parallel replicas, one backend thread each), ${tfjs.parameters} parameters`)
@@ -234,7 +257,7 @@ const inference: Record<string, { tfjs_p50_ms: number; tfjs_samples_per_s: numbe
 for (const b of [1, 64] as const) {
   const t = await inferTfjs(b)
   const shared = await predictTfjs(b)
-  const p = torch ? await torch.infer(b, CALLS[b]) : undefined
+  const p = torchInfer ? await torchInfer.infer(b, CALLS[b]) : undefined
   const row = {
     tfjs_p50_ms: median(t) * 1000,
     tfjs_predict_p50_ms: median(shared) * 1000,
@@ -246,7 +269,7 @@ for (const b of [1, 64] as const) {
   console.log(
     `inference B ${b}: tfjs-${backend} p50 ${row.tfjs_p50_ms.toFixed(2)} ms (${row.tfjs_samples_per_s.toFixed(0)} samples/s; ` +
       `with the batch made, on ${threads} thread${threads > 1 ? "s" : ""} (Replicas.predict) ${row.tfjs_predict_p50_ms.toFixed(2)} ms)` +
-      (p ? `, PyTorch (${threadSettingsText(torch!.settings)}) p50 ${row.torch_p50_ms!.toFixed(2)} ms (${row.torch_samples_per_s!.toFixed(0)} samples/s); ratio tfjs / PyTorch time ${row.ratio!.toFixed(2)}` : "")
+      (p ? `, PyTorch (${threadSettingsText(torchInfer!.settings)}) p50 ${row.torch_p50_ms!.toFixed(2)} ms (${row.torch_samples_per_s!.toFixed(0)} samples/s); ratio tfjs / PyTorch time ${row.ratio!.toFixed(2)}` : "")
   )
 }
 
@@ -254,7 +277,6 @@ for (const b of [1, 64] as const) {
 // PyTorch's threads, on tfjs as one Replicas.predict of all the rows in batches of 64 (each thread
 // predicts its share of the batches), every batch made from its rows and every output read back on
 // both sides; the two sides alternate, after a warm-up stream each
-const STREAM = { batch: 64, batches: 20, repeats: 7 } as const
 const streamRows = Int32Array.from({ length: STREAM.batch * STREAM.batches }, (_, i) => i % tfjs.train.n)
 const streamTfjs = async (): Promise<number> => {
   const t0 = performance.now()
@@ -262,15 +284,15 @@ const streamTfjs = async (): Promise<number> => {
   return (performance.now() - t0) / 1000
 }
 await streamTfjs()
-await torch?.stream(STREAM.batch, STREAM.batches)
+await torchInfer?.stream(STREAM.batch, STREAM.batches)
 const streamTimes: { tfjs: number[]; torch: number[] } = { tfjs: [], torch: [] }
 for (let r = 0; r < STREAM.repeats; r++) {
-  if (torch && r % 2 === 1) streamTimes.torch.push(await torch.stream(STREAM.batch, STREAM.batches))
+  if (torchInfer && r % 2 === 1) streamTimes.torch.push(await torchInfer.stream(STREAM.batch, STREAM.batches))
   streamTimes.tfjs.push(await streamTfjs())
-  if (torch && r % 2 === 0) streamTimes.torch.push(await torch.stream(STREAM.batch, STREAM.batches))
+  if (torchInfer && r % 2 === 0) streamTimes.torch.push(await torchInfer.stream(STREAM.batch, STREAM.batches))
 }
 const streamed = streamRows.length
-const [tfjsStream, torchStream] = [median(streamTimes.tfjs), torch ? median(streamTimes.torch) : undefined]
+const [tfjsStream, torchStream] = [median(streamTimes.tfjs), torchInfer ? median(streamTimes.torch) : undefined]
 const stream = {
   batches: STREAM.batches,
   rows: streamed,
@@ -284,9 +306,10 @@ inference.batch_64 = { ...inference.batch_64, stream }
 console.log(
   `throughput B ${STREAM.batch} (a stream of ${STREAM.batches} batches, ${streamed} rows, median of ${STREAM.repeats}): ` +
     `tfjs-${backend} on ${threadsText(threads)} (${threads > 1 ? "Replicas.predict" : "Evaluate.predictRowsInBatches"}) ${stream.tfjs_samples_per_s.toFixed(0)} samples/s` +
-    (torch ? `, PyTorch (${threadSettingsText(torch.settings)}) ${stream.torch_samples_per_s!.toFixed(0)} samples/s; ratio tfjs / PyTorch time ${stream.ratio!.toFixed(2)} (target <= 1)` : "")
+    (torchInfer ? `, PyTorch (${threadSettingsText(torchInfer.settings)}) ${stream.torch_samples_per_s!.toFixed(0)} samples/s; ratio tfjs / PyTorch time ${stream.ratio!.toFixed(2)} (target <= 1)` : "")
 )
 torch?.close()
+if (torchInfer !== torch) torchInfer?.close()
 await tfjs.close()
 
 const doRecord = argFlag("record")
@@ -299,7 +322,7 @@ if (torch) {
   const cpuRatio = median(tfjsCpu) / median(torchCpu)
   console.log(summary(`PyTorch (${threadSettingsText(torch.settings)}, ${blasNote(torch.info.blas)})`, torchM, torchCpu, steps))
   console.log(`ratio ${tfjsLabel} / PyTorch = ${ratio.toFixed(3)} (target <= 0.9); CPU-time ratio ${cpuRatio.toFixed(3)}`)
-  result = { ...result, torch_seconds: torchM.median, ratio, cpu_ratio: cpuRatio, torch_blas: torch.info.blas.kind, torch_blas_path: torch.info.blas.path, torch_threads: torch.info.threads, torch_blas_threads: torch.info.blas_threads, torch_calibration: picked!.calibration }
+  result = { ...result, torch_seconds: torchM.median, ratio, cpu_ratio: cpuRatio, torch_blas: torch.info.blas.kind, torch_blas_path: torch.info.blas.path, torch_threads: torch.info.threads, torch_blas_threads: torch.info.blas_threads, torch_inference_threads: torchInfer!.info.threads, torch_inference_blas_threads: torchInfer!.info.blas_threads, torch_calibration: picked!.calibration }
   if (doRecord) {
     const note = `1284 samples, batch 32; tfjs ${threadsText(threads)}; PyTorch ${torch.info.torch} with ${threadSettingsText(torch.settings)} (the fastest split), ${blasNote(torch.info.blas)}; ratio ${ratio.toFixed(2)}`
     record("haemsa-model/epoch", backend, runtime(), [{ ...tfjsM, figure: { value: ratio, unit: "x PyTorch time" } }], { note })
