@@ -12,8 +12,8 @@ import * as fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SimdKernels, WasmMatMul } from "../src/index"
 
-/** Inner dimensions on both sides of `WasmMatMul.MIN_INNER` (below it a plain product is the backend's). */
-const inner = fc.oneof(fc.integer({ min: 1, max: 70 }), fc.integer({ min: WasmMatMul.MIN_INNER, max: WasmMatMul.MIN_INNER + 40 }))
+/** Inner dimensions short and long (the kernel takes every one: `WasmMatMul.MIN_INNER` is 1). */
+const inner = fc.oneof(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 256, max: 296 }))
 
 beforeAll(async () => {
   expect(await tf.setBackend("wasm")).toBe(true)
@@ -45,8 +45,8 @@ describe("WasmMatMul", () => {
     expect(WasmMatMul.installed()).toBe(true)
     WasmMatMul.uninstall()
     expect(WasmMatMul.installed()).toBe(false)
-    // [[1, 2], [3, 4], [5, 6]] · [[1, 0, 2], [0, 1, 3]], the inner dimension padded with zeros to MIN_INNER
-    const k = WasmMatMul.MIN_INNER
+    // [[1, 2], [3, 4], [5, 6]] · [[1, 0, 2], [0, 1, 3]], the inner dimension padded with zeros to MIN_INNER (at least 2)
+    const k = Math.max(2, WasmMatMul.MIN_INNER)
     const a = tf.pad(tf.tensor2d([[1, 2], [3, 4], [5, 6]]), [[0, 0], [0, k - 2]]) as tf.Tensor2D
     const b = tf.pad(tf.tensor2d([[1, 0, 2], [0, 1, 3]]), [[0, k - 2], [0, 0]]) as tf.Tensor2D
     const before = WasmMatMul.stats.products
@@ -142,7 +142,7 @@ describe("WasmMatMul", () => {
   })
 
   it("keeps non-finite values where the backend does", () => {
-    const k = WasmMatMul.MIN_INNER
+    const k = Math.max(2, WasmMatMul.MIN_INNER)
     const a = tf.pad(tf.tensor2d([[NaN, 1], [Infinity, 2], [1, 2], [-Infinity, 0], [3, 4]]), [[0, 0], [0, k - 2]])
     const b = tf.pad(tf.tensor2d([[1, 2, 3], [4, 5, Infinity]]), [[0, k - 2], [0, 0]])
     const { own, gemm } = bothWays(() => tf.matMul(a, b))
@@ -150,12 +150,15 @@ describe("WasmMatMul", () => {
     tf.dispose([a, b, own, gemm])
   })
 
-  it("leaves the rest to the backend's kernels: short inner dimensions, batches, flags on batched operands, activations", () => {
+  it("takes every plain 2-D product (MIN_INNER 1) and leaves the rest to the backend's kernels: batches, flags on batched operands, activations", () => {
     WasmMatMul.install()
-    const before = WasmMatMul.stats.products
+    expect(WasmMatMul.MIN_INNER).toBe(1)
     const a = tf.tensor2d([[1, 2], [3, 4]])
     const b = tf.tensor2d([[5, 6], [7, 8]])
+    const plain = WasmMatMul.stats.products
     expect(Array.from(tf.matMul(a, b).dataSync())).toEqual([19, 22, 43, 50])
+    expect(WasmMatMul.stats.products).toBe(plain + 1)
+    const before = WasmMatMul.stats.products
     const batch = tf.stack([a, b]) as tf.Tensor3D
     expect(Array.from(tf.matMul(batch, batch).dataSync())).toEqual([7, 10, 15, 22, 67, 78, 91, 106])
     expect(Array.from(tf.fused.matMul({ a: tf.neg(a) as tf.Tensor2D, b, activation: "relu" }).dataSync())).toEqual([0, 0, 0, 0])

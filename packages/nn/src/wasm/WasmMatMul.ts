@@ -5,11 +5,11 @@
  * kept in the L1 cache, run over all of them. What it is for is transposed operands: the backend
  * runs a product with a transpose flag another way, about 10x slower, so the modules of this package
  * transposed explicitly on wasm (one more kernel and a copy of the operand per product); `gemm`
- * reads them in place. Plain products with a long inner dimension (at least {@link MIN_INNER}, the
- * text projection's 768) run on it too, at about 0.9x the time of the backend's XNNPACK kernels;
- * shorter ones stay with XNNPACK, which is as fast or faster there (`benchmarks/nn/matmul.ts`). On the
- * default network a one-thread training step takes about 0.9x the time it took with explicit
- * transposes and XNNPACK (B 16 and 32, 2-core machine).
+ * reads them in place. Plain products run on it too, whatever their inner dimension (see
+ * {@link MIN_INNER}): the text projection's at about 0.9x the time of the backend's XNNPACK kernels,
+ * and the short ones of the layers after it without XNNPACK's per-call costs. On the default network
+ * a one-thread training step takes about 0.9x the time it took with explicit transposes and XNNPACK
+ * (B 16 and 32, 2-core machine).
  *
  * The arithmetic is XNNPACK's: each output starts at its bias (0 without one) and adds the products
  * over the inner dimension in order, each rounded to float32, so the result is the backend's bit for
@@ -40,12 +40,15 @@ interface MatMulArgs {
 }
 
 /**
- * The shortest inner dimension of a product without transpose flags that `gemm` takes: below it
- * XNNPACK's kernels, which keep a packed copy of each second operand (a weight) per buffer and do
- * not pack the first, are as fast or faster (measured on the 2-core machine: at k 5 to 128 gemm
- * took 1.0-1.7x XNNPACK's time; at k 768, the text projection, 0.9x).
+ * The shortest inner dimension of a product without transpose flags that `gemm` takes: 1, every one.
+ * It was 256 until 0.4: alone, a short product with the same weight call after call is as fast or
+ * faster on XNNPACK, which keeps a packed copy of each weight per buffer (at k 5 to 128 `gemm` took
+ * 1.0-1.7x its time). In the default network, where each update gives the weights new buffers and the
+ * short products are many, `gemm` for all of them made a one-thread training step 0.96x (batch 16)
+ * and 0.975-0.98x (batch 32) as long, and an eval-mode forward pass 0.98x (batch 64) and 0.94-0.97x
+ * (batch 1), in two in-process comparisons each, on the 2-core machine.
  */
-export const MIN_INNER = 256
+export const MIN_INNER = 1
 
 /** The product's sizes, or undefined when `gemm` does not take it (see the module comment; cheap checks first, nothing allocated on the way out). */
 const plainProduct = (inputs: Pick<MatMulArgs, "a" | "b" | "bias" | "preluActivationWeights">, attrs: Pick<MatMulArgs, "transposeA" | "transposeB" | "activation">) => {
