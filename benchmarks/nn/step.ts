@@ -12,7 +12,7 @@
  * - the eval-mode forward pass at batch 64 (inference) with and without `WasmMaskedMean`, in turn.
  * - the cost of one kernel call: 2000 `tf.add` of two (16, 8) tensors in a `tf.tidy`, and in a taped
  *   computation (`tf.variableGrads` of a chain of 1000 add-multiply pairs: forward, backward and the
- *   tape per forward kernel). The default step runs about 1700 kernels (`benchmarks/gpu/profile.ts`).
+ *   tape per forward kernel). A training step of 16 samples runs about 960 kernels (`tf.profile`, commit db636bb).
  *
  *   npx tsx --conditions=source benchmarks/nn/step.ts [--rounds R]
  */

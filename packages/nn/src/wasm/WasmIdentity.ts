@@ -20,22 +20,22 @@ interface WasmBackendLike {
   incRef(dataId: object): void
 }
 
-/** The identity that shares its input's buffer (string tensors keep tfjs's own kernel: they have no wasm buffer). */
-const sharedIdentity = (original: tf.KernelFunc): tf.KernelFunc => (args) => {
+/**
+ * A kernel that hands back its input's buffer with one more reference where `shares(args)` says so,
+ * and runs the backend's own kernel otherwise (string tensors always: they have no wasm buffer).
+ */
+const sharing = (shares: (args: Parameters<tf.KernelFunc>[0]) => boolean) => (original: tf.KernelFunc): tf.KernelFunc => (args) => {
   const x = args.inputs.x as tf.TensorInfo
-  if (x.dtype === "string") return original(args)
+  if (x.dtype === "string" || !shares(args)) return original(args)
   ;(args.backend as unknown as WasmBackendLike).incRef(x.dataId)
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype }
 }
 
+/** The identity shares its input's buffer. */
+const sharedIdentity = sharing(() => true)
+
 /** A cast to the input's own dtype shares its buffer; any other cast is the backend's (a conversion). */
-const sharedCast = (original: tf.KernelFunc): tf.KernelFunc => (args) => {
-  const x = args.inputs.x as tf.TensorInfo
-  const dtype = (args.attrs as unknown as { dtype: tf.DataType }).dtype
-  if (dtype !== x.dtype || x.dtype === "string") return original(args)
-  ;(args.backend as unknown as WasmBackendLike).incRef(x.dataId)
-  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype }
-}
+const sharedCast = sharing((args) => (args.attrs as unknown as { dtype: tf.DataType }).dtype === (args.inputs.x as tf.TensorInfo).dtype)
 
 const overrides = [KernelOverride.make("Identity", "wasm", sharedIdentity), KernelOverride.make("Cast", "wasm", sharedCast)]
 
