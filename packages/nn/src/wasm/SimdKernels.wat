@@ -631,56 +631,62 @@
 
   ;; dx (b x t x d) = m(i, q)·(dy(i, :) / count(i)), times step(x(i, q, :)) (1 where x > 0, else 0)
   ;; when $relu: the composite's gradient (the division's, the product's, relu's), each rounded to
-  ;; float32 in that order. Four columns at a time, then one.
+  ;; float32 in that order. Four columns at a time, then one; each column's division once, then
+  ;; every step q of it.
   (func (export "maskedmeangrad")
     (param $x i32) (param $m i32) (param $dy i32) (param $dx i32) (param $b i32) (param $t i32) (param $d i32) (param $relu i32)
-    (local $i i32) (local $j i32) (local $q i32) (local $mrow i32) (local $row i32) (local $o i32)
-    (local $count f32) (local $g v128) (local $mv v128) (local $v v128) (local $g1 f32) (local $v1 f32)
+    (local $i i32) (local $j i32) (local $q i32) (local $mrow i32) (local $o i32) (local $rowstep i32) (local $pdy i32)
+    (local $count f32) (local $g v128) (local $v v128) (local $g1 f32) (local $v1 f32)
+    (local.set $rowstep (i32.shl (local.get $d) (i32.const 2)))
     (block $samples_done
       (loop $samples
         (br_if $samples_done (i32.ge_u (local.get $i) (local.get $b)))
         (local.set $mrow (i32.add (local.get $m) (i32.shl (i32.mul (local.get $i) (local.get $t)) (i32.const 2))))
         (local.set $count (call $maskcount (local.get $mrow) (local.get $t)))
-        (local.set $q (i32.const 0))
-        (block $steps_done
-          (loop $steps
-            (br_if $steps_done (i32.ge_u (local.get $q) (local.get $t)))
-            (local.set $mv (v128.load32_splat (i32.add (local.get $mrow) (i32.shl (local.get $q) (i32.const 2)))))
-            (local.set $row (i32.mul (i32.add (i32.mul (local.get $i) (local.get $t)) (local.get $q)) (local.get $d)))
-            (local.set $j (i32.const 0))
-            (block $j4_done
-              (loop $j4
-                (br_if $j4_done (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $d)))
-                (local.set $g (f32x4.div
-                  (v128.load (i32.add (local.get $dy) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $d)) (local.get $j)) (i32.const 2))))
-                  (f32x4.splat (local.get $count))))
-                (local.set $o (i32.shl (i32.add (local.get $row) (local.get $j)) (i32.const 2)))
-                (local.set $v (f32x4.mul (local.get $mv) (local.get $g)))
+        (local.set $pdy (i32.add (local.get $dy) (i32.shl (i32.mul (local.get $i) (local.get $d)) (i32.const 2))))
+        (local.set $j (i32.const 0))
+        (block $j4_done
+          (loop $j4
+            (br_if $j4_done (i32.gt_u (i32.add (local.get $j) (i32.const 4)) (local.get $d)))
+            (local.set $g (f32x4.div (v128.load (i32.add (local.get $pdy) (i32.shl (local.get $j) (i32.const 2)))) (f32x4.splat (local.get $count))))
+            ;; (i, 0, j): its byte offset in x and dx, then one row of d further per step
+            (local.set $o (i32.shl (i32.add (i32.mul (i32.mul (local.get $i) (local.get $t)) (local.get $d)) (local.get $j)) (i32.const 2)))
+            (local.set $q (i32.const 0))
+            (block $steps_done
+              (loop $steps
+                (br_if $steps_done (i32.ge_u (local.get $q) (local.get $t)))
+                (local.set $v (f32x4.mul (v128.load32_splat (i32.add (local.get $mrow) (i32.shl (local.get $q) (i32.const 2)))) (local.get $g)))
                 (if (local.get $relu)
                   (then
                     (local.set $v (f32x4.mul (local.get $v)
                       (v128.and (f32x4.gt (v128.load (i32.add (local.get $x) (local.get $o))) (v128.const i32x4 0 0 0 0))
                         (v128.const f32x4 1 1 1 1))))))
                 (v128.store (i32.add (local.get $dx) (local.get $o)) (local.get $v))
-                (local.set $j (i32.add (local.get $j) (i32.const 4)))
-                (br $j4)))
-            (block $j1_done
-              (loop $j1
-                (br_if $j1_done (i32.ge_u (local.get $j) (local.get $d)))
-                (local.set $g1 (f32.div
-                  (f32.load (i32.add (local.get $dy) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $d)) (local.get $j)) (i32.const 2))))
-                  (local.get $count)))
-                (local.set $o (i32.shl (i32.add (local.get $row) (local.get $j)) (i32.const 2)))
+                (local.set $o (i32.add (local.get $o) (local.get $rowstep)))
+                (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                (br $steps)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $j4)))
+        (block $j1_done
+          (loop $j1
+            (br_if $j1_done (i32.ge_u (local.get $j) (local.get $d)))
+            (local.set $g1 (f32.div (f32.load (i32.add (local.get $pdy) (i32.shl (local.get $j) (i32.const 2)))) (local.get $count)))
+            (local.set $o (i32.shl (i32.add (i32.mul (i32.mul (local.get $i) (local.get $t)) (local.get $d)) (local.get $j)) (i32.const 2)))
+            (local.set $q (i32.const 0))
+            (block $steps1_done
+              (loop $steps1
+                (br_if $steps1_done (i32.ge_u (local.get $q) (local.get $t)))
                 (local.set $v1 (f32.mul (f32.load (i32.add (local.get $mrow) (i32.shl (local.get $q) (i32.const 2)))) (local.get $g1)))
                 (if (local.get $relu)
                   (then
                     (local.set $v1 (f32.mul (local.get $v1)
                       (select (f32.const 1) (f32.const 0) (f32.gt (f32.load (i32.add (local.get $x) (local.get $o))) (f32.const 0)))))))
                 (f32.store (i32.add (local.get $dx) (local.get $o)) (local.get $v1))
-                (local.set $j (i32.add (local.get $j) (i32.const 1)))
-                (br $j1)))
-            (local.set $q (i32.add (local.get $q) (i32.const 1)))
-            (br $steps)))
+                (local.set $o (i32.add (local.get $o) (local.get $rowstep)))
+                (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                (br $steps1)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $j1)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $samples))))
 )
