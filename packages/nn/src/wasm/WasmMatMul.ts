@@ -1,8 +1,8 @@
 /**
  * tfjs's `BatchMatMul` and `_FusedMatMul` kernels on the wasm backend, for one product of float32
  * matrices (no batch, or a batch of one), on the `gemm` kernel of `SimdKernels`: the second operand
- * packed into panels of eight columns, then each packed block of four rows of the first operand,
- * kept in the L1 cache, run over all of them. What it is for is transposed operands: the backend
+ * packed into panels of eight columns, then each block of four rows of the first operand (read in
+ * place, or packed first when it is stored transposed), kept in the L1 cache, run over all of them. What it is for is transposed operands: the backend
  * runs a product with a transpose flag another way, about 10x slower, so the modules of this package
  * transposed explicitly on wasm (one more kernel and a copy of the operand per product); `gemm`
  * reads them in place. Plain products run on it too, whatever their inner dimension (see
@@ -58,7 +58,7 @@ const plainProduct = (inputs: Pick<MatMulArgs, "a" | "b" | "bias" | "preluActiva
   const rb = b.shape.length
   if (ra < 2 || rb < 2 || a.dtype !== "float32" || b.dtype !== "float32") return undefined
   const flagged = transposeA || transposeB
-  // a short inner dimension without flags: XNNPACK's kernels are faster there (see MIN_INNER)
+  // a product without flags is taken from an inner dimension of MIN_INNER (every one since 0.4)
   const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1]
   if (!flagged && k < MIN_INNER) return undefined
   if (flagged && (ra !== 2 || rb !== 2)) return undefined
@@ -75,7 +75,7 @@ const plainProduct = (inputs: Pick<MatMulArgs, "a" | "b" | "bias" | "preluActiva
   return { m, k, n, shape: [...Array.from({ length: lead }, () => 1), m, n] }
 }
 
-/** Floats of `gemm`'s scratch: one panel (bias row + k rows of eight) per eight columns, and a block of four rows of A. */
+/** Floats of `gemm`'s scratch: one panel (bias row + k rows of eight) per eight columns, and a block of four rows of a transposed A. */
 const scratchFloats = (k: number, n: number): number => Math.ceil(n / 8) * (k + 1) * 8 + 4 * k
 
 /** How many products `gemm` has run since the module loaded (the others went to the backend's kernels). */
