@@ -16,38 +16,22 @@ const SOURCES = {
   ReplicaWorker: "parallel/ReplicaWorker.ts"
 } as const
 
-/**
- * The young generation of every worker this package starts, in MB (V8's `maxYoungGenerationSizeMb`,
- * three semi-spaces: 384 is a semi-space of 128 MB, against the default 48, a semi-space of 16).
- *
- * A tfjs training step allocates about 5 MB of short-lived JavaScript objects (tape nodes, tensor
- * records, kernel arguments: about 5 KB per kernel call). With the default semi-space a scavenge
- * runs every few steps and copies what the step still holds; with a larger one most of it is dead
- * by then. Garbage collection changes no computed number; the heap grows only as far as the
- * survivors need (about 20 MB more per worker here). Figures: docs/benchmarks.md, "A larger young
- * generation for the workers".
- *
- * @since 0.2.0
- */
-export const YOUNG_GENERATION_MB = 384
-
 /** A worker entry of this package. */
 export type Entry = keyof typeof SOURCES
 
 /**
- * Starts the worker `entry` with `workerData` and a young generation of {@link YOUNG_GENERATION_MB}.
- * From the built package it runs `<entry>.js` (or `.cjs`) next to the bundle; from the TypeScript sources (tests, `tsx --conditions=source`) it
+ * Starts the worker `entry` with `workerData`. From the built package it runs `<entry>.js` (or
+ * `.cjs`) next to the bundle; from the TypeScript sources (tests, `tsx --conditions=source`) it
  * registers tsx inside the worker first, because Node 20 does not apply `--import` loaders to
  * worker threads.
  */
 export const spawn = (entry: Entry, workerData: unknown): Worker => {
-  const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB }
   const self = moduleUrl()
   const ext = path.extname(fileURLToPath(self))
-  if (ext !== ".ts") return new Worker(new URL(`./${entry}${ext}`, self), { workerData, resourceLimits })
+  if (ext !== ".ts") return new Worker(new URL(`./${entry}${ext}`, self), { workerData })
   const source = new URL(`../${SOURCES[entry]}`, self)
   const tsxDir = path.dirname(createRequire(self).resolve("tsx/package.json"))
   const api = pathToFileURL(path.join(tsxDir, "dist/esm/api/index.mjs")).href
   const bootstrap = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source.href)}) })`
-  return new Worker(bootstrap, { eval: true, execArgv: ["--conditions=source"], workerData, resourceLimits })
+  return new Worker(bootstrap, { eval: true, execArgv: ["--conditions=source"], workerData })
 }
