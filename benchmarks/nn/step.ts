@@ -4,11 +4,11 @@
  *
  * - a one-thread training step of the default HAEMSA network (`DefaultModel.step`: forward, backward,
  *   Adam, the loss read) at batch 16 (a replica's shard of a batch of 32 on two threads) and 32, in
- *   four settings taken in turn (8 rounds of 8 steps each, after a warm-up), so all see the same
- *   machine: `WasmMatMul` and `WasmMaskedMean` of `@haemsa/nn` and `WasmAdam` all on (the default),
- *   `WasmMaskedMean` off, `WasmMatMul` only, and none (explicit transposes, XNNPACK, tfjs's Adam, the
- *   composite masked means); prints each setting's median and quartiles and the ratios of the
- *   medians. All compute the same numbers bit for bit (`WasmKernels.test.ts`).
+ *   five settings taken in turn (8 rounds of 8 steps each, after a warm-up), so all see the same
+ *   machine: `WasmMatMul`, `WasmMaskedMean` and `WasmWeightedMean` of `@haemsa/nn` and `WasmAdam`
+ *   all on (the default), `WasmWeightedMean` off, `WasmMaskedMean` off too, `WasmMatMul` only, and
+ *   none (explicit transposes, XNNPACK, tfjs's Adam, the composite masked and weighted means); prints
+ *   each setting's median and quartiles and the ratios of the medians. All compute the same numbers bit for bit (`WasmKernels.test.ts`).
  * - the eval-mode forward pass at batch 64 (inference) with and without `WasmMaskedMean`, in turn.
  * - the cost of one kernel call: 2000 `tf.add` of two (16, 8) tensors in a `tf.tidy`, and in a taped
  *   computation (`tf.variableGrads` of a chain of 1000 add-multiply pairs: forward, backward and the
@@ -17,7 +17,7 @@
  *   npx tsx --conditions=source benchmarks/nn/step.ts [--rounds R]
  */
 import { Backend, BatchTensors, Network, Optimizer, WasmAdam } from "@haemsa/haemsa-model"
-import { WasmMaskedMean, WasmMatMul } from "@haemsa/nn"
+import { WasmMaskedMean, WasmMatMul, WasmWeightedMean } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { argOption, runtime } from "../Harness"
 import * as DefaultModel from "../haemsa-model/DefaultModel"
@@ -66,10 +66,11 @@ for (const batchSize of [16, 32]) {
   const batches = Array.from({ length: 4 }, (_, i) => model.batch(batchSize, i * batchSize))
   for (let i = 0; i < 5; i++) await DefaultModel.step(model, optimizer, batches[i % batches.length])
   const settings = [
-    { name: "WasmMatMul + WasmAdam + WasmMaskedMean (the default)", matMul: true, adam: true, maskedMean: true },
-    { name: "WasmMatMul + WasmAdam", matMul: true, adam: true, maskedMean: false },
-    { name: "WasmMatMul only", matMul: true, adam: false, maskedMean: false },
-    { name: "none", matMul: false, adam: false, maskedMean: false }
+    { name: "WasmMatMul + WasmAdam + WasmMaskedMean + WasmWeightedMean (the default)", matMul: true, adam: true, maskedMean: true, weightedMean: true },
+    { name: "WasmMatMul + WasmAdam + WasmMaskedMean", matMul: true, adam: true, maskedMean: true, weightedMean: false },
+    { name: "WasmMatMul + WasmAdam", matMul: true, adam: true, maskedMean: false, weightedMean: false },
+    { name: "WasmMatMul only", matMul: true, adam: false, maskedMean: false, weightedMean: false },
+    { name: "none", matMul: false, adam: false, maskedMean: false, weightedMean: false }
   ] as const
   const times = settings.map(() => [] as number[])
   for (let round = 0; round < rounds; round++) {
@@ -78,6 +79,7 @@ for (const batchSize of [16, 32]) {
       else WasmMatMul.uninstall()
       WasmAdam.setEnabled(setting.adam)
       WasmMaskedMean.setEnabled(setting.maskedMean)
+      WasmWeightedMean.setEnabled(setting.weightedMean)
       for (let i = 0; i < STEPS_PER_ROUND; i++) {
         const t0 = performance.now()
         await DefaultModel.step(model, optimizer, batches[i % batches.length])
@@ -88,6 +90,7 @@ for (const batchSize of [16, 32]) {
   WasmMatMul.install()
   WasmAdam.setEnabled(true)
   WasmMaskedMean.setEnabled(true)
+  WasmWeightedMean.setEnabled(true)
   const median = (k: number) => quantile(times[k], 0.5)
   console.log(`training step, batch ${batchSize}:`)
   settings.forEach((setting, k) =>

@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Fused } from "@haemsa/nn"
+import { Fused, WasmWeightedMean } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 
 /**
@@ -11,12 +11,15 @@ import * as tf from "@tensorflow/tfjs"
  * (weights are non-negative; 0 excludes an element). Elements whose weight is 0 are removed with a
  * select before the product, so a non-finite value there (e.g. the output of a missing modality)
  * cannot leak into the result. When no element counts (all weights 0, or no element at all) the
- * result is 0. Without weights it is the plain mean.
+ * result is 0. Without weights it is the plain mean. The weights are data: no gradient flows to them.
+ * On the wasm backend, for float32 values and weights of one shape, it is one kernel each way
+ * (`WasmWeightedMean` of `@haemsa/nn`), with the same numbers bit for bit.
  */
 export const weightedMean = (values: tf.Tensor, weights?: tf.Tensor): tf.Scalar =>
   tf.tidy(() => {
     if (values.size === 0) return tf.scalar(0)
     if (weights === undefined) return tf.mean(values) as tf.Scalar
+    if (WasmWeightedMean.accepts(values, weights)) return WasmWeightedMean.weightedMean(values, weights)
     // (the cast and the broadcast are skipped when they would only copy: fewer ops per training step)
     const float = weights.dtype === "float32" ? weights : tf.cast(weights, "float32")
     const w = tf.util.arraysEqual(float.shape, values.shape) ? float : tf.broadcastTo(float, values.shape)

@@ -43,6 +43,8 @@ export * as WasmSum from "./wasm/WasmSum"
 export * as WasmMatMul from "./wasm/WasmMatMul"
 /** The masked mean over steps (the experts' pooling) as one wasm kernel each way, the composite's numbers bit for bit. */
 export * as WasmMaskedMean from "./wasm/WasmMaskedMean"
+/** The weighted mean of the losses (`weightedMean` of `@haemsa/kd-losses`) as one kernel each way on the wasm backend, bit for bit the composite's numbers. */
+export * as WasmWeightedMean from "./wasm/WasmWeightedMean"
 /** Replacing a registered tfjs kernel by a wrapper of it, reversibly. */
 export * as KernelOverride from "./wasm/KernelOverride"
 /** An LSTM layer's forward and backward passes as two kernels of the wasm backend (used by `LstmLayer`). */
