@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Fused } from "@haemsa/nn"
+import { CustomOp, Fused, WasmWeightedMean } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { Context, Layer } from "effect"
 import { DistillationError } from "./Errors"
@@ -124,12 +124,100 @@ const teacherOf = (teacherLogits: tf.Tensor2D, o: Resolved): Teacher => {
   return { logP, p: tf.exp(logP) }
 }
 
-/** Per-sample KL(p_s || p_m), (B), including the optional T^2 factor. */
-const klRows = ({ logP, p }: Teacher, studentLogits: tf.Tensor2D, o: Resolved): tf.Tensor1D => {
-  const logQ = tf.logSoftmax(o.temperature === 1 ? studentLogits : tf.div(studentLogits, o.temperature))
+/** Student log-probabilities at temperature T. */
+const studentLogProbs = (studentLogits: tf.Tensor2D, o: Resolved): tf.Tensor2D =>
+  tf.logSoftmax(o.temperature === 1 ? studentLogits : tf.div(studentLogits, o.temperature))
+
+/** Whether the KL is multiplied by T^2 (asked for, and T is not 1). */
+const scaled = (o: Resolved): boolean => o.scale && o.temperature !== 1
+
+/** Per-sample KL(p_s || p_m), (B), from the student's log-probabilities, including the optional T^2 factor. */
+const rowsOf = ({ logP, p }: Teacher, logQ: tf.Tensor2D, o: Resolved): tf.Tensor1D => {
   const rows = nonNegative(tf.sum(tf.mul(p, tf.sub(logP, logQ)), 1)) as tf.Tensor1D
-  return o.scale && o.temperature !== 1 ? tf.mul(rows, o.temperature * o.temperature) : rows
+  return scaled(o) ? tf.mul(rows, o.temperature * o.temperature) : rows
 }
+
+/** Per-sample KL(p_s || p_m), (B), including the optional T^2 factor. */
+const klRows = (teacher: Teacher, studentLogits: tf.Tensor2D, o: Resolved): tf.Tensor1D =>
+  rowsOf(teacher, studentLogProbs(studentLogits, o), o)
+
+/**
+ * The student's logits with the rows of the absent samples (weight 0) replaced by zeros before any
+ * arithmetic, so that logits a missing modality left non-finite give neither a NaN value nor a NaN
+ * gradient (`where` broadcasts the (B, 1) condition over the classes).
+ */
+const presentRows = (logits: tf.Tensor2D, weights: tf.Tensor1D): tf.Tensor2D => {
+  const present = tf.reshape(tf.notEqual(weights, 0), [-1, 1])
+  return tf.where(present, logits, tf.zerosLike(logits))
+}
+
+/** The entries of {@link crossModalKl} that all carry sample weights. */
+interface WeightedEntry extends StudentEntry {
+  readonly weights: tf.Tensor1D
+}
+
+const allWeighted = (entries: ReadonlyArray<StudentEntry>): entries is ReadonlyArray<WeightedEntry> =>
+  entries.every((e) => e.weights !== undefined)
+
+/**
+ * {@link crossModalKl}'s composite as one op of the tape, for the wasm backend (every student
+ * weighted, the weights float32, the teacher's gradient stopped). A training step records every
+ * kernel of the composite on its tape, about 11 per student and 5 more, and its backward pass runs
+ * the gradients of each, the teacher's included, only to give the teacher a gradient of zeros.
+ * Here the forward pass is the composite itself, run inside a custom op (so off the tape), and
+ * the backward pass runs, for each student, the chain the tape would run, with the same kernels
+ * in the same order (the casts and reshapes that change no value left out), and zeros for the
+ * teacher: the same numbers bit for bit (`WasmKl.test.ts`).
+ */
+const crossModalOneOp = (teacherLogits: tf.Tensor2D, entries: ReadonlyArray<WeightedEntry>, o: Resolved): tf.Scalar => {
+  oneOpStats.calls++
+  const weights = entries.map((e) => e.weights)
+  const op = CustomOp.customOp<tf.Scalar>(([teacherIn, ...studentsIn], save) => {
+    const teacher = teacherOf(teacherIn as tf.Tensor2D, o)
+    const logQs = studentsIn.map((logits, k) => studentLogProbs(presentRows(logits as tf.Tensor2D, weights[k]), o))
+    const terms = logQs.map((logQ, k) => weightedMean(rowsOf(teacher, logQ, o), weights[k]))
+    save([teacher.p, ...logQs, ...weights])
+    return {
+      value: (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar,
+      gradFunc: (dy, [p, ...rest]) => {
+        const n = logQs.length
+        const studentGrads = rest.slice(0, n).map((logQ, k) => {
+          const w = rest[n + k]
+          // weightedMean's gradient for the rows (addN passes dy to every term as it is), then T^2
+          const dRows = scaled(o) ? tf.mul(WasmWeightedMean.gradient(dy, w), o.temperature * o.temperature) : WasmWeightedMean.gradient(dy, w)
+          // the sum over classes: the row's gradient in every class (times ones, as tfjs's Sum gradient)
+          const dProduct = tf.mul(tf.reshape(dRows, [-1, 1]), tf.ones(logQ.shape, "float32"))
+          // p · (logP - logQ): times p, then negated for logQ
+          const dLogQ = tf.neg(tf.mul(dProduct, p))
+          // logSoftmax's own gradient, dy - sum(dy) · exp(logQ)
+          const dScaled = tf.sub(dLogQ, tf.mul(tf.sum(dLogQ, 1, true), tf.exp(logQ)))
+          const dSafe = o.temperature === 1 ? dScaled : tf.div(dScaled, o.temperature)
+          // where's gradient (times the condition) plus zerosLike's (zeros)
+          const condition = tf.cast(tf.broadcastTo(tf.reshape(tf.notEqual(w, 0), [-1, 1]), logQ.shape), "float32")
+          return tf.add(tf.mul(dSafe, condition), tf.zerosLike(dSafe))
+        })
+        return [tf.zerosLike(p), ...studentGrads]
+      }
+    }
+  })
+  return op(teacherLogits, ...entries.map((e) => e.logits))
+}
+
+/** How many times {@link crossModalKl} ran as one op (tests use it to see which path ran). */
+export const oneOpStats = { calls: 0 }
+
+/** Whether {@link crossModalOneOp} takes these arguments here. */
+const oneOpHere = (entries: ReadonlyArray<StudentEntry>, o: Resolved): entries is ReadonlyArray<WeightedEntry> =>
+  entries.length > 0 && !o.teacherGradient && allWeighted(entries) && entries.every((e) => e.weights.dtype === "float32") &&
+  oneOpSwitch.enabled() && WasmWeightedMean.active()
+
+const oneOpSwitch = Fused.flagSwitch("HAEMSA_WASM_CROSS_MODAL_ONE_OP")
+
+/**
+ * Switch the one-op cross-modal term of the wasm backend off (or back on): {@link crossModalKl} then
+ * runs its composite, to compare the two. On by default.
+ */
+export const setOneOp = (enabled: boolean): void => oneOpSwitch.setEnabled(enabled)
 
 /**
  * `KL(p_s || p_m)` with `p_s = softmax(teacherLogits / T)` (the unified expert) and
@@ -240,17 +328,11 @@ export const crossModalKl = (
   for (const entry of entries) checkPair(teacherLogits, entry.argument, entry.logits)
   return tf.tidy(() => {
     if (entries.length === 0) return tf.scalar(0)
+    if (oneOpHere(entries, o)) return crossModalOneOp(teacherLogits, entries, o)
     const composite = () => {
       const teacher = teacherOf(teacherLogits, o)
-      const terms = entries.map(({ logits, weights }) => {
-        if (weights === undefined) return weightedMean(klRows(teacher, logits, o), weights)
-        // Absent rows are replaced by zeros before any arithmetic, so that logits a missing modality
-        // left non-finite give neither a NaN value nor a NaN gradient (to the student or the teacher).
-        // (`where` broadcasts the (B, 1) condition over the classes.)
-        const present = tf.reshape(tf.notEqual(weights, 0), [-1, 1])
-        const safe = tf.where(present, logits, tf.zerosLike(logits))
-        return weightedMean(klRows(teacher, safe, o), weights)
-      })
+      const terms = entries.map(({ logits, weights }) =>
+        weightedMean(klRows(teacher, weights === undefined ? logits : presentRows(logits, weights), o), weights))
       return (terms.length === 1 ? terms[0] : tf.addN(terms)) as tf.Scalar
     }
     const scale = o.scale && o.temperature !== 1 ? o.temperature * o.temperature : 1

@@ -78,14 +78,20 @@ const enabledSwitch = flagSwitch("HAEMSA_WASM_WEIGHTED_MEAN")
 /** Switch the kernels off (or back on): `weightedMean` then runs the composite, to compare the two. On by default. */
 export const setEnabled = (enabled: boolean): void => enabledSwitch.setEnabled(enabled)
 
-/**
- * Whether the kernels take these arguments here: the wasm backend (its heap), switched on, float32
- * values and weights of the same shape, not empty.
- */
+/** Whether the kernels run here: the wasm backend (its heap), and switched on. */
+export const active = (): boolean => enabledSwitch.enabled() && tf.getBackend() === "wasm" && SimdKernels.heap(tf.backend()) !== undefined
+
+/** Whether the kernels take these arguments here: {@link active}, float32 values and weights of the same shape, not empty. */
 export const accepts = (values: tf.Tensor, weights: tf.Tensor): boolean =>
   values.dtype === "float32" && weights.dtype === "float32" && values.size > 0 &&
-  tf.util.arraysEqual(values.shape, weights.shape) && enabledSwitch.enabled() &&
-  tf.getBackend() === "wasm" && SimdKernels.heap(tf.backend()) !== undefined
+  tf.util.arraysEqual(values.shape, weights.shape) && active()
+
+/**
+ * The gradient of {@link weightedMean} for its values, from the upstream gradient `dy` (a scalar) and
+ * the weights: for a caller that differentiates a larger expression itself. Call only where
+ * {@link accepts}.
+ */
+export const gradient = (dy: tf.Tensor, weights: tf.Tensor): tf.Tensor => tf.engine().runKernel(BACKWARD, { dy, weights }) as tf.Tensor
 
 /**
  * `sum(w · v) / sum(w)` over all elements, elements of weight 0 removed first (0 when no weight is
@@ -97,7 +103,7 @@ export const weightedMean = (values: tf.Tensor, weights: tf.Tensor): tf.Scalar =
     save([weights])
     return {
       value: tf.engine().runKernel(FORWARD, { values: input, weights }) as tf.Scalar,
-      gradFunc: (dy, [sw]) => tf.engine().runKernel(BACKWARD, { dy, weights: sw }) as tf.Tensor
+      gradFunc: (dy, [sw]) => gradient(dy, sw)
     }
   })
   return op(values)
