@@ -6,7 +6,7 @@
  *   Adam, the loss read) at batch 16 (a replica's shard of a batch of 32 on two threads) and 32, in
  *   six settings taken in turn (8 rounds of 8 steps each, after a warm-up), so all see the same
  *   machine: `WasmMatMul`, `WasmMaskedMean` and `WasmWeightedMean` of `@haemsa/nn`, `WasmAdam` and
- *   the cross-modal KL as one op (`Distillation.setOneOp`) all on (the default), the one-op KL off,
+ *   the losses as one op each (`OneOp` of `@haemsa/kd-losses`) all on (the default), the one-op losses off,
  *   `WasmWeightedMean` off too, `WasmMaskedMean` off too, `WasmMatMul` only, and none (explicit
  *   transposes, XNNPACK, tfjs's Adam, the composites); prints each setting's median and quartiles
  *   and the ratios of the medians. All compute the same numbers bit for bit (`WasmKernels.test.ts`).
@@ -20,7 +20,7 @@
 import { Backend, BatchTensors, Network, Optimizer, WasmAdam } from "@haemsa/haemsa-model"
 import { WasmMaskedMean, WasmMatMul, WasmWeightedMean } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
-import { Distillation } from "@haemsa/kd-losses"
+import { OneOp } from "@haemsa/kd-losses"
 import { argOption, runtime } from "../Harness"
 import * as DefaultModel from "../haemsa-model/DefaultModel"
 
@@ -68,12 +68,12 @@ for (const batchSize of [16, 32]) {
   const batches = Array.from({ length: 4 }, (_, i) => model.batch(batchSize, i * batchSize))
   for (let i = 0; i < 5; i++) await DefaultModel.step(model, optimizer, batches[i % batches.length])
   const settings = [
-    { name: "WasmMatMul + WasmAdam + WasmMaskedMean + WasmWeightedMean + one-op KL (the default)", matMul: true, adam: true, maskedMean: true, weightedMean: true, kl: true },
-    { name: "WasmMatMul + WasmAdam + WasmMaskedMean + WasmWeightedMean", matMul: true, adam: true, maskedMean: true, weightedMean: true, kl: false },
-    { name: "WasmMatMul + WasmAdam + WasmMaskedMean", matMul: true, adam: true, maskedMean: true, weightedMean: false, kl: false },
-    { name: "WasmMatMul + WasmAdam", matMul: true, adam: true, maskedMean: false, weightedMean: false, kl: false },
-    { name: "WasmMatMul only", matMul: true, adam: false, maskedMean: false, weightedMean: false, kl: false },
-    { name: "none", matMul: false, adam: false, maskedMean: false, weightedMean: false, kl: false }
+    { name: "WasmMatMul + WasmAdam + WasmMaskedMean + WasmWeightedMean + one-op losses (the default)", matMul: true, adam: true, maskedMean: true, weightedMean: true, oneOp: true },
+    { name: "WasmMatMul + WasmAdam + WasmMaskedMean + WasmWeightedMean", matMul: true, adam: true, maskedMean: true, weightedMean: true, oneOp: false },
+    { name: "WasmMatMul + WasmAdam + WasmMaskedMean", matMul: true, adam: true, maskedMean: true, weightedMean: false, oneOp: false },
+    { name: "WasmMatMul + WasmAdam", matMul: true, adam: true, maskedMean: false, weightedMean: false, oneOp: false },
+    { name: "WasmMatMul only", matMul: true, adam: false, maskedMean: false, weightedMean: false, oneOp: false },
+    { name: "none", matMul: false, adam: false, maskedMean: false, weightedMean: false, oneOp: false }
   ] as const
   const times = settings.map(() => [] as number[])
   for (let round = 0; round < rounds; round++) {
@@ -83,7 +83,7 @@ for (const batchSize of [16, 32]) {
       WasmAdam.setEnabled(setting.adam)
       WasmMaskedMean.setEnabled(setting.maskedMean)
       WasmWeightedMean.setEnabled(setting.weightedMean)
-      Distillation.setOneOp(setting.kl)
+      OneOp.setEnabled(setting.oneOp)
       for (let i = 0; i < STEPS_PER_ROUND; i++) {
         const t0 = performance.now()
         await DefaultModel.step(model, optimizer, batches[i % batches.length])
@@ -95,7 +95,7 @@ for (const batchSize of [16, 32]) {
   WasmAdam.setEnabled(true)
   WasmMaskedMean.setEnabled(true)
   WasmWeightedMean.setEnabled(true)
-  Distillation.setOneOp(true)
+  OneOp.setEnabled(true)
   const median = (k: number) => quantile(times[k], 0.5)
   console.log(`training step, batch ${batchSize}:`)
   settings.forEach((setting, k) =>

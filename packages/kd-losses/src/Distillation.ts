@@ -13,6 +13,7 @@ import * as tf from "@tensorflow/tfjs"
 import { Context, Layer } from "effect"
 import { DistillationError } from "./Errors"
 import { stopGradient } from "./Gradient"
+import * as OneOp from "./OneOp"
 import { weightedMean } from "./Reduction"
 
 /** How per-sample losses are reduced over the batch: mean (default), sum, or none (a (B) tensor). */
@@ -156,21 +157,14 @@ interface WeightedEntry extends StudentEntry {
   readonly weights: tf.Tensor1D
 }
 
-const allWeighted = (entries: ReadonlyArray<StudentEntry>): entries is ReadonlyArray<WeightedEntry> =>
-  entries.every((e) => e.weights !== undefined)
-
 /**
- * {@link crossModalKl}'s composite as one op of the tape, for the wasm backend (every student
- * weighted, the weights float32, the teacher's gradient stopped). A training step records every
- * kernel of the composite on its tape, about 11 per student and 5 more, and its backward pass runs
- * the gradients of each, the teacher's included, only to give the teacher a gradient of zeros.
- * Here the forward pass is the composite itself, run inside a custom op (so off the tape), and
- * the backward pass runs, for each student, the chain the tape would run, with the same kernels
- * in the same order (the casts and reshapes that change no value left out), and zeros for the
- * teacher: the same numbers bit for bit (`WasmKl.test.ts`).
+ * {@link crossModalKl}'s composite as one op of the tape (see `OneOp`; every student weighted, the
+ * teacher's gradient stopped). Its backward pass runs each student's chain and gives the teacher
+ * zeros: the tape ran the teacher's whole chain (exp, logSoftmax, division) only to reach the zero
+ * gradient that `stopGradient` gives it.
  */
 const crossModalOneOp = (teacherLogits: tf.Tensor2D, entries: ReadonlyArray<WeightedEntry>, o: Resolved): tf.Scalar => {
-  oneOpStats.calls++
+  OneOp.stats.kl++
   const weights = entries.map((e) => e.weights)
   const op = CustomOp.customOp<tf.Scalar>(([teacherIn, ...studentsIn], save) => {
     const teacher = teacherOf(teacherIn as tf.Tensor2D, o)
@@ -185,12 +179,9 @@ const crossModalOneOp = (teacherLogits: tf.Tensor2D, entries: ReadonlyArray<Weig
           const w = rest[n + k]
           // weightedMean's gradient for the rows (addN passes dy to every term as it is), then T^2
           const dRows = scaled(o) ? tf.mul(WasmWeightedMean.gradient(dy, w), o.temperature * o.temperature) : WasmWeightedMean.gradient(dy, w)
-          // the sum over classes: the row's gradient in every class (times ones, as tfjs's Sum gradient)
-          const dProduct = tf.mul(tf.reshape(dRows, [-1, 1]), tf.ones(logQ.shape, "float32"))
-          // p · (logP - logQ): times p, then negated for logQ
-          const dLogQ = tf.neg(tf.mul(dProduct, p))
-          // logSoftmax's own gradient, dy - sum(dy) · exp(logQ)
-          const dScaled = tf.sub(dLogQ, tf.mul(tf.sum(dLogQ, 1, true), tf.exp(logQ)))
+          // the sum over classes, then p · (logP - logQ): times p, negated for logQ; then logSoftmax
+          const dLogQ = tf.neg(tf.mul(OneOp.sumRowsGradient(dRows, logQ.shape), p))
+          const dScaled = OneOp.logSoftmaxGradient(dLogQ, logQ)
           const dSafe = o.temperature === 1 ? dScaled : tf.div(dScaled, o.temperature)
           // where's gradient (times the condition) plus zerosLike's (zeros)
           const condition = tf.cast(tf.broadcastTo(tf.reshape(tf.notEqual(w, 0), [-1, 1]), logQ.shape), "float32")
@@ -203,21 +194,9 @@ const crossModalOneOp = (teacherLogits: tf.Tensor2D, entries: ReadonlyArray<Weig
   return op(teacherLogits, ...entries.map((e) => e.logits))
 }
 
-/** How many times {@link crossModalKl} ran as one op (tests use it to see which path ran). */
-export const oneOpStats = { calls: 0 }
-
 /** Whether {@link crossModalOneOp} takes these arguments here. */
 const oneOpHere = (entries: ReadonlyArray<StudentEntry>, o: Resolved): entries is ReadonlyArray<WeightedEntry> =>
-  entries.length > 0 && !o.teacherGradient && allWeighted(entries) && entries.every((e) => e.weights.dtype === "float32") &&
-  oneOpSwitch.enabled() && WasmWeightedMean.active()
-
-const oneOpSwitch = Fused.flagSwitch("HAEMSA_WASM_CROSS_MODAL_ONE_OP")
-
-/**
- * Switch the one-op cross-modal term of the wasm backend off (or back on): {@link crossModalKl} then
- * runs its composite, to compare the two. On by default.
- */
-export const setOneOp = (enabled: boolean): void => oneOpSwitch.setEnabled(enabled)
+  entries.length > 0 && !o.teacherGradient && entries.every((e) => e.weights !== undefined && OneOp.takes(e.weights))
 
 /**
  * `KL(p_s || p_m)` with `p_s = softmax(teacherLogits / T)` (the unified expert) and

@@ -8,10 +8,11 @@
  *
  * @since 0.1.0
  */
-import { Fused } from "@haemsa/nn"
+import { CustomOp, Fused } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { Context, Layer } from "effect"
 import { TaskLossError } from "./Errors"
+import * as OneOp from "./OneOp"
 import { weightedMean } from "./Reduction"
 
 /** Number of sentiment classes: 7 (labels clipped to [-3, 3]), 5 ([-2, 2]) or 3 ([-1, 1]). */
@@ -62,9 +63,31 @@ const regression = (
       fail("target", shapeText(target), `must have the batch size of pred ${shapeText(pred)}`)
     }
     checkWeights(weights, p.shape[0])
+    if (fused === "l1" && OneOp.takes(weights)) return l1OneOp(p, y, weights)
     const composite = () => weightedMean(elementwise(tf.sub(p, y)), weights)
     return fused === undefined ? composite() : Fused.run(fused, [p, y, weights], composite)
   })
+
+/**
+ * The (weighted) L1 loss as one op of the tape (see `OneOp`): the composite inside a custom op, and
+ * the tape's chain backward (the (weighted) mean's, |x|'s `dy · step(x, -1)`, then the difference's:
+ * the gradient for `pred`, and negated for `target`).
+ */
+const l1OneOp = (p: tf.Tensor1D, y: tf.Tensor1D, weights: tf.Tensor1D | undefined): tf.Scalar => {
+  OneOp.stats.l1++
+  const op = CustomOp.customOp<tf.Scalar>(([pIn, yIn], save) => {
+    const difference = tf.sub(pIn, yIn)
+    save(weights === undefined ? [difference] : [difference, weights])
+    return {
+      value: weightedMean(tf.abs(difference), weights),
+      gradFunc: (dy, [sd, sw]) => {
+        const dDifference = tf.mul(OneOp.meanGradient(dy, sw, sd.size), tf.step(sd, -1))
+        return [dDifference, tf.neg(dDifference)]
+      }
+    }
+  })
+  return op(p, y)
+}
 
 /**
  * Mean absolute error `mean_i w_i |pred_i - target_i| / sum w` (the usual MSA regression loss).
@@ -137,14 +160,16 @@ export const crossEntropy = (
   }
   checkWeights(weights, batch)
   return tf.tidy(() => {
+    const targetsOf = () =>
+      labels instanceof Int32Array
+        ? tf.cast(tf.oneHot(tf.tensor1d(labels, "int32"), classes), "float32")
+        : labels.rank === 1
+          ? tf.cast(tf.oneHot(labels as tf.Tensor1D, classes), "float32")
+          : labels
+    // class ids (data, never differentiated): one op of the tape on wasm
+    if ((labels instanceof Int32Array || labels.rank === 1) && OneOp.takes(weights)) return crossEntropyOneOp(logits, targetsOf, weights)
     const composite = () => {
-      const targets =
-        labels instanceof Int32Array
-          ? tf.cast(tf.oneHot(tf.tensor1d(labels, "int32"), classes), "float32")
-          : labels.rank === 1
-            ? tf.cast(tf.oneHot(labels as tf.Tensor1D, classes), "float32")
-            : labels
-      const perSample = tf.neg(tf.sum(tf.mul(targets, tf.logSoftmax(logits)), 1))
+      const perSample = tf.neg(tf.sum(tf.mul(targetsOf(), tf.logSoftmax(logits)), 1))
       return weightedMean(perSample, weights)
     }
     // class ids in a tensor: the fused op "crossEntropy" of @haemsa/nn
@@ -152,6 +177,28 @@ export const crossEntropy = (
       ? Fused.run("crossEntropy", [logits, labels as tf.Tensor1D, weights], composite)
       : composite()
   })
+}
+
+/**
+ * The (weighted) cross-entropy on class ids as one op of the tape (see `OneOp`): the composite
+ * inside a custom op, and the tape's chain backward (the (weighted) mean's, the negation's, the sum over
+ * classes', the product with the one-hot targets', then logSoftmax's).
+ */
+const crossEntropyOneOp = (logits: tf.Tensor2D, targetsOf: () => tf.Tensor, weights: tf.Tensor1D | undefined): tf.Scalar => {
+  OneOp.stats.crossEntropy++
+  const op = CustomOp.customOp<tf.Scalar>(([input], save) => {
+    const targets = targetsOf()
+    const logProbs = tf.logSoftmax(input as tf.Tensor2D)
+    save(weights === undefined ? [targets, logProbs] : [targets, logProbs, weights])
+    return {
+      value: weightedMean(tf.neg(tf.sum(tf.mul(targets, logProbs), 1)), weights),
+      gradFunc: (dy, [st, sl, sw]) => {
+        const dRows = tf.neg(OneOp.meanGradient(dy, sw, sl.shape[0]))
+        return OneOp.logSoftmaxGradient(tf.mul(OneOp.sumRowsGradient(dRows, sl.shape), st), sl)
+      }
+    }
+  })
+  return op(logits)
 }
 
 /**

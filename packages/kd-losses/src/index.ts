@@ -14,6 +14,9 @@ export * as Errors from "./Errors"
 /** `stopGradient`, which TensorFlow.js lacks. */
 export * as Gradient from "./Gradient"
 
+/** The losses as one op of the tape on the wasm backend (the same numbers, fewer kernels): its switch and counts. */
+export * as OneOp from "./OneOp"
+
 /** Weighted means that exclude samples with weight 0. */
 export * as Reduction from "./Reduction"
 

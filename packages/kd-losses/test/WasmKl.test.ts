@@ -1,7 +1,7 @@
 /**
  * `crossModalKl` as one op of the tape on the wasm backend (every student weighted, the teacher's
  * gradient stopped): value and gradients (teacher and students, alone and beside other uses of the
- * logits) bit for bit those of the composite (`Distillation.setOneOp(false)`), for any batch, class
+ * logits) bit for bit those of the composite (`OneOp.setEnabled(false)`), for any batch, class
  * count, student count, weights, temperature and scaling, non-finite logits of absent samples
  * included; other arguments run the composite.
  */
@@ -10,13 +10,14 @@ import * as tf from "@tensorflow/tfjs"
 import "@tensorflow/tfjs-backend-wasm"
 import * as fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { crossModalKl, oneOpStats, setOneOp } from "../src/Distillation"
+import { crossModalKl } from "../src/Distillation"
+import * as OneOp from "../src/OneOp"
 
 beforeAll(async () => {
   expect(await tf.setBackend("wasm")).toBe(true)
 })
 afterAll(async () => {
-  setOneOp(true)
+  OneOp.setEnabled(true)
   await tf.setBackend("cpu")
 })
 
@@ -37,7 +38,7 @@ interface Case {
 
 /** The term and its gradients for the teacher and each student, one-op or composite. */
 const run = (oneOp: boolean, c: Case) => {
-  setOneOp(oneOp)
+  OneOp.setEnabled(oneOp)
   const options = { temperature: c.temperature, scaleByTemperatureSquared: c.scale, sampleWeights: c.weights }
   const f = (...xs: Array<tf.Tensor>) => {
     const kl = crossModalKl(xs[0] as tf.Tensor2D, xs.slice(1) as Array<tf.Tensor2D>, options)
@@ -48,7 +49,7 @@ const run = (oneOp: boolean, c: Case) => {
   }
   const value = crossModalKl(c.teacher, c.students as Array<tf.Tensor2D>, options)
   const grads = tf.grads(f)([c.teacher, ...c.students])
-  setOneOp(true)
+  OneOp.setEnabled(true)
   return { value, grads }
 }
 
@@ -77,11 +78,11 @@ describe("crossModalKl as one op on wasm", () => {
             scale,
             beside
           }
-          const calls = oneOpStats.calls
+          const calls = OneOp.stats.kl
           const one = run(true, c)
-          expect(oneOpStats.calls).toBe(calls + 2)
+          expect(OneOp.stats.kl).toBe(calls + 2)
           const composite = run(false, c)
-          expect(oneOpStats.calls).toBe(calls + 2)
+          expect(OneOp.stats.kl).toBe(calls + 2)
           expect(identical(one.value, composite.value)).toBe(true)
           one.grads.forEach((g, i) => expect(identical(g, composite.grads[i])).toBe(true))
           tf.dispose([c.teacher, ...c.students, ...weights, one.value, composite.value, ...one.grads, ...composite.grads])
@@ -95,7 +96,7 @@ describe("crossModalKl as one op on wasm", () => {
     const teacher = tf.randomNormal([6, 7], 0, 1, "float32", 1) as tf.Tensor2D
     const student = tf.randomNormal([6, 7], 0, 1, "float32", 2) as tf.Tensor2D
     const w = tf.tensor1d([1, 0, 1, 1, 0, 1])
-    const backward = () => oneOpStats.calls
+    const backward = () => OneOp.stats.kl
     const gradsOf = (options: Parameters<typeof crossModalKl>[2]) =>
       tf.tidy(() => tf.grads((t: tf.Tensor, s: tf.Tensor) => crossModalKl(t as tf.Tensor2D, [s as tf.Tensor2D], options))([teacher, student]).map((g) => g.dataSync()))
     let n = backward()
