@@ -11,6 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs"
 import { customOp } from "./CustomOp"
+import * as KernelOverride from "./wasm/KernelOverride"
 import * as SimdKernels from "./wasm/SimdKernels"
 
 /** The kernel's name in tfjs's registry (wasm backend). */
@@ -54,7 +55,7 @@ const wasmKernel: tf.KernelFunc = ({ attrs, backend, inputs }) => {
   return out
 }
 
-if (tf.getKernel(KERNEL, "wasm") === undefined) tf.registerKernel({ kernelName: KERNEL, backendName: "wasm", kernelFunc: wasmKernel })
+KernelOverride.registerNew("wasm", { [KERNEL]: wasmKernel })
 
 /** The product without a gradient: the kernel on wasm, `tf.matMul` elsewhere. */
 const product = (a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor =>

@@ -45,7 +45,7 @@ export * as WasmMatMul from "./wasm/WasmMatMul"
 export * as WasmMaskedMean from "./wasm/WasmMaskedMean"
 /** The weighted mean of the losses (`weightedMean` of `@haemsa/kd-losses`) as one kernel each way on the wasm backend, bit for bit the composite's numbers. */
 export * as WasmWeightedMean from "./wasm/WasmWeightedMean"
-/** Replacing a registered tfjs kernel by a wrapper of it, reversibly. */
+/** Replacing a registered tfjs kernel by a wrapper of it, reversibly, and registering this package's own kernels once. */
 export * as KernelOverride from "./wasm/KernelOverride"
 /** An LSTM layer's forward and backward passes as two kernels of the wasm backend (used by `LstmLayer`). */
 export * as WasmLstm from "./wasm/WasmLstm"

@@ -1,7 +1,8 @@
 /**
  * Replacing one of tfjs's registered kernels on a backend by a wrapper of it, reversibly: the
  * wasm backend's `Identity` without the copy (`WasmIdentity`) and its `Sum` over leading axes on a
- * SIMD kernel (`WasmSum`) are made with it.
+ * SIMD kernel (`WasmSum`) are made with it. And registering this package's own kernels, once
+ * ({@link registerNew}).
  *
  * @since 0.3.0
  */
@@ -43,5 +44,15 @@ export const make = (kernelName: string, backendName: string, wrap: (original: t
       tf.registerKernel(current.kernelFunc.original)
     },
     installed
+  }
+}
+
+/**
+ * Register this package's own kernels on `backendName` under their names, each unless a kernel of
+ * that name is there already (the module loaded twice, as the ESM and the CJS build side by side).
+ */
+export const registerNew = (backendName: string, kernels: Readonly<Record<string, tf.KernelFunc>>): void => {
+  for (const [kernelName, kernelFunc] of Object.entries(kernels)) {
+    if (tf.getKernel(kernelName, backendName) === undefined) tf.registerKernel({ kernelName, backendName, kernelFunc })
   }
 }

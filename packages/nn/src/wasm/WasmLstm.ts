@@ -16,6 +16,7 @@
  */
 import * as tf from "@tensorflow/tfjs"
 import type { StepMasking } from "../LstmLayer"
+import * as KernelOverride from "./KernelOverride"
 import * as SimdKernels from "./SimdKernels"
 
 /** The forward kernel's name: gates, recurrent -> states, cells, activations. */
@@ -176,9 +177,7 @@ const backward: tf.KernelFunc = (args) => {
   return dGatesInfo
 }
 
-for (const [kernelName, kernelFunc] of [[FORWARD, forward], [BACKWARD, backward]] as const) {
-  if (tf.getKernel(kernelName, "wasm") === undefined) tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc })
-}
+KernelOverride.registerNew("wasm", { [FORWARD]: forward, [BACKWARD]: backward })
 
 /** The states, cells and activations of every step (float32 gates and recurrent kernel). */
 export const runForward = (gates: tf.Tensor2D, recurrent: tf.Tensor2D, masking: ReadonlyArray<StepMasking>): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] =>

@@ -14,6 +14,7 @@
 import * as tf from "@tensorflow/tfjs"
 import { customOp } from "../CustomOp"
 import { flagSwitch } from "../Fused"
+import * as KernelOverride from "./KernelOverride"
 import * as SimdKernels from "./SimdKernels"
 
 /** The forward kernel's name in tfjs's registry: x (B, T, d), mask (B, T) -> (B, d). */
@@ -58,9 +59,7 @@ const backward: tf.KernelFunc = ({ attrs, backend, inputs }) => {
   return out
 }
 
-for (const [kernelName, kernelFunc] of [[FORWARD, forward], [BACKWARD, backward]] as const) {
-  if (tf.getKernel(kernelName, "wasm") === undefined) tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc })
-}
+KernelOverride.registerNew("wasm", { [FORWARD]: forward, [BACKWARD]: backward })
 
 const enabledSwitch = flagSwitch("HAEMSA_WASM_MASKED_MEAN")
 
