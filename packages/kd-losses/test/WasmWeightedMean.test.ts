@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs"
 import "@tensorflow/tfjs-backend-wasm"
 import * as fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { identical } from "@haemsa/test-helpers"
 import { weightedMean } from "../src/Reduction"
 
 beforeAll(async () => {
@@ -18,11 +19,6 @@ afterAll(async () => {
   WasmWeightedMean.setEnabled(true)
   await tf.setBackend("cpu")
 })
-
-const identical = (a: tf.Tensor, b: tf.Tensor): boolean => {
-  const [x, y] = [a.dataSync(), b.dataSync()]
-  return a.shape.join() === b.shape.join() && x.every((v, i) => Object.is(v, y[i]))
-}
 
 /** The weighted mean of `v` times `up` and its gradient for v, with the kernels on or off. */
 const run = (on: boolean, v: tf.Tensor, w: tf.Tensor, up: number) => {

@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs"
 import "@tensorflow/tfjs-backend-wasm"
 import * as fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { identical } from "@haemsa/test-helpers"
 import { Layers, WasmMaskedMean } from "../src/index"
 
 beforeAll(async () => {
@@ -18,11 +19,6 @@ afterAll(async () => {
   WasmMaskedMean.setEnabled(true)
   await tf.setBackend("cpu")
 })
-
-const identical = (a: tf.Tensor, b: tf.Tensor): boolean => {
-  const [x, y] = [a.dataSync(), b.dataSync()]
-  return a.shape.join() === b.shape.join() && x.every((v, i) => Object.is(v, y[i]))
-}
 
 /** A (B, T) 0/1 mask: each row valid up to its length, with holes where `holes` says. */
 const maskOf = (b: number, t: number, lengths: ReadonlyArray<number>, holes: boolean): tf.Tensor2D =>

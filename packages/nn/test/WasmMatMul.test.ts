@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs"
 import "@tensorflow/tfjs-backend-wasm"
 import * as fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { identical } from "@haemsa/test-helpers"
 import { SimdKernels, WasmMatMul } from "../src/index"
 
 /** Inner dimensions short and long (the kernel takes every one: `WasmMatMul.MIN_INNER` is 1). */
@@ -30,11 +31,6 @@ const bothWays = (run: () => tf.Tensor) => {
   WasmMatMul.install()
   const gemm = run()
   return { own, gemm }
-}
-
-const identical = (a: tf.Tensor, b: tf.Tensor): boolean => {
-  const [x, y] = [a.dataSync(), b.dataSync()]
-  return a.shape.join() === b.shape.join() && x.every((v, i) => Object.is(v, y[i]))
 }
 
 describe("WasmMatMul", () => {

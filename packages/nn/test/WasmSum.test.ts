@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs"
 import "@tensorflow/tfjs-backend-wasm"
 import * as fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { identical } from "@haemsa/test-helpers"
 import { SimdKernels, WasmSum } from "../src/index"
 
 beforeAll(async () => {
@@ -54,7 +55,7 @@ describe("WasmSum", () => {
           const x = tf.tidy(() => tf.mul(tf.randomNormal(shape, 0, 1, "float32", seed), scale))
           const axes = Array.from({ length: lead }, (_, i) => i)
           const { columns, own } = bothWays(x, lead === 1 ? 0 : axes, keepDims)
-          const same = columns.shape.join() === own.shape.join() && Array.from(columns.dataSync()).every((v, i) => Object.is(v, own.dataSync()[i]))
+          const same = identical(columns, own)
           tf.dispose([x, columns, own])
           return same
         }

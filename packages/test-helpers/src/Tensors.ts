@@ -22,3 +22,9 @@ export const replacePadding = (x: tf.Tensor3D, stepMask: tf.Tensor2D, other: tf.
 /** Largest absolute difference of two same-shape tensors. */
 export const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor): number =>
   tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0])
+
+/** Whether two tensors have the same shape and the same values bit for bit (`Object.is`: -0 and +0 differ, NaN equals NaN). */
+export const identical = (a: tf.Tensor, b: tf.Tensor): boolean => {
+  const [x, y] = [a.dataSync(), b.dataSync()]
+  return a.shape.join() === b.shape.join() && x.every((v, i) => Object.is(v, y[i]))
+}
