@@ -147,10 +147,10 @@ const klRows = (teacher: Teacher, studentLogits: tf.Tensor2D, o: Resolved): tf.T
  * arithmetic, so that logits a missing modality left non-finite give neither a NaN value nor a NaN
  * gradient (`where` broadcasts the (B, 1) condition over the classes).
  */
-const presentRows = (logits: tf.Tensor2D, weights: tf.Tensor1D): tf.Tensor2D => {
-  const present = tf.reshape(tf.notEqual(weights, 0), [-1, 1])
-  return tf.where(present, logits, tf.zerosLike(logits))
-}
+const presentRows = (logits: tf.Tensor2D, weights: tf.Tensor1D): tf.Tensor2D => tf.where(presence(weights), logits, tf.zerosLike(logits))
+
+/** (B, 1) whether each sample counts (weight not 0). */
+const presence = (weights: tf.Tensor): tf.Tensor => tf.reshape(tf.notEqual(weights, 0), [-1, 1])
 
 /** The entries of {@link crossModalKl} that all carry sample weights. */
 interface WeightedEntry extends StudentEntry {
@@ -178,13 +178,14 @@ const crossModalOneOp = (teacherLogits: tf.Tensor2D, entries: ReadonlyArray<Weig
         const studentGrads = rest.slice(0, n).map((logQ, k) => {
           const w = rest[n + k]
           // weightedMean's gradient for the rows (addN passes dy to every term as it is), then T^2
-          const dRows = scaled(o) ? tf.mul(WasmWeightedMean.gradient(dy, w), o.temperature * o.temperature) : WasmWeightedMean.gradient(dy, w)
+          const dMean = WasmWeightedMean.gradient(dy, w)
+          const dRows = scaled(o) ? tf.mul(dMean, o.temperature * o.temperature) : dMean
           // the sum over classes, then p · (logP - logQ): times p, negated for logQ; then logSoftmax
           const dLogQ = tf.neg(tf.mul(OneOp.sumRowsGradient(dRows, logQ.shape), p))
           const dScaled = OneOp.logSoftmaxGradient(dLogQ, logQ)
           const dSafe = o.temperature === 1 ? dScaled : tf.div(dScaled, o.temperature)
           // where's gradient (times the condition) plus zerosLike's (zeros)
-          const condition = tf.cast(tf.broadcastTo(tf.reshape(tf.notEqual(w, 0), [-1, 1]), logQ.shape), "float32")
+          const condition = tf.cast(tf.broadcastTo(presence(w), logQ.shape), "float32")
           return tf.add(tf.mul(dSafe, condition), tf.zerosLike(dSafe))
         })
         return [tf.zerosLike(p), ...studentGrads]
@@ -196,7 +197,7 @@ const crossModalOneOp = (teacherLogits: tf.Tensor2D, entries: ReadonlyArray<Weig
 
 /** Whether {@link crossModalOneOp} takes these arguments here. */
 const oneOpHere = (entries: ReadonlyArray<StudentEntry>, o: Resolved): entries is ReadonlyArray<WeightedEntry> =>
-  entries.length > 0 && !o.teacherGradient && entries.every((e) => e.weights !== undefined && OneOp.takes(e.weights))
+  entries.length > 0 && !o.teacherGradient && entries.every((e) => e.weights !== undefined && OneOp.takes(e.weights, e.logits.shape[0]))
 
 /**
  * `KL(p_s || p_m)` with `p_s = softmax(teacherLogits / T)` (the unified expert) and

@@ -21,9 +21,14 @@ export const setEnabled = (enabled: boolean): void => enabledSwitch.setEnabled(e
 /** How many times each loss ran as one op (tests use it to see which path ran). */
 export const stats = { kl: 0, crossEntropy: 0, l1: 0 }
 
-/** Whether a loss with these sample weights runs as one op here: switched on, on wasm, unweighted or with float32 (B) weights. */
-export const takes = (weights: tf.Tensor | undefined): boolean =>
-  (weights === undefined || (weights.dtype === "float32" && weights.rank === 1)) && enabledSwitch.enabled() && WasmWeightedMean.active()
+/**
+ * Whether a loss of a batch of `batch` samples with these sample weights runs as one op here:
+ * switched on, on wasm, at least one sample (an empty batch keeps the composite, whose value is 0 and
+ * which tfjs cannot differentiate), unweighted or with float32 (B) weights.
+ */
+export const takes = (weights: tf.Tensor | undefined, batch: number): boolean =>
+  batch > 0 && (weights === undefined || (weights.dtype === "float32" && weights.rank === 1)) && enabledSwitch.enabled() &&
+  WasmWeightedMean.active()
 
 /**
  * The gradient of `weightedMean(values, weights)` for its (n) values: `WasmWeightedMean`'s, or

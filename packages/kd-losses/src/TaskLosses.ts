@@ -63,7 +63,7 @@ const regression = (
       fail("target", shapeText(target), `must have the batch size of pred ${shapeText(pred)}`)
     }
     checkWeights(weights, p.shape[0])
-    if (fused === "l1" && OneOp.takes(weights)) return l1OneOp(p, y, weights)
+    if (fused === "l1" && OneOp.takes(weights, p.shape[0])) return l1OneOp(p, y, weights)
     const composite = () => weightedMean(elementwise(tf.sub(p, y)), weights)
     return fused === undefined ? composite() : Fused.run(fused, [p, y, weights], composite)
   })
@@ -167,7 +167,7 @@ export const crossEntropy = (
           ? tf.cast(tf.oneHot(labels as tf.Tensor1D, classes), "float32")
           : labels
     // class ids (data, never differentiated): one op of the tape on wasm
-    if ((labels instanceof Int32Array || labels.rank === 1) && OneOp.takes(weights)) return crossEntropyOneOp(logits, targetsOf, weights)
+    if ((labels instanceof Int32Array || labels.rank === 1) && OneOp.takes(weights, batch)) return crossEntropyOneOp(logits, targetsOf, weights)
     const composite = () => {
       const perSample = tf.neg(tf.sum(tf.mul(targetsOf(), tf.logSoftmax(logits)), 1))
       return weightedMean(perSample, weights)

@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs"
 import "@tensorflow/tfjs-backend-wasm"
 import * as fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { identical } from "@haemsa/test-helpers"
 import { crossModalKl } from "../src/Distillation"
 import * as OneOp from "../src/OneOp"
 
@@ -20,11 +21,6 @@ afterAll(async () => {
   OneOp.setEnabled(true)
   await tf.setBackend("cpu")
 })
-
-const identical = (a: tf.Tensor, b: tf.Tensor): boolean => {
-  const [x, y] = [a.dataSync(), b.dataSync()]
-  return a.shape.join() === b.shape.join() && x.every((v, i) => Object.is(v, y[i]))
-}
 
 interface Case {
   readonly teacher: tf.Tensor2D
@@ -92,7 +88,7 @@ describe("crossModalKl as one op on wasm", () => {
     )
   })
 
-  it("keeps the composite for unweighted students, a teacher gradient or int weights, and leaks no tensor", () => {
+  it("keeps the composite for unweighted students, a teacher gradient, int weights or an empty batch, and leaks no tensor", () => {
     const teacher = tf.randomNormal([6, 7], 0, 1, "float32", 1) as tf.Tensor2D
     const student = tf.randomNormal([6, 7], 0, 1, "float32", 2) as tf.Tensor2D
     const w = tf.tensor1d([1, 0, 1, 1, 0, 1])
@@ -102,8 +98,10 @@ describe("crossModalKl as one op on wasm", () => {
     let n = backward()
     gradsOf({ temperature: 2, sampleWeights: [w] })
     expect(backward()).toBe(n + 1)
-    // no weights, or int weights: the composite
+    // no weights, int weights, or an empty batch: the composite
     n = backward()
+    const empty = tf.zeros([0, 7]) as tf.Tensor2D
+    expect(crossModalKl(empty, [empty], { sampleWeights: [tf.zeros([0]) as tf.Tensor1D] }).dataSync()[0]).toBe(0)
     gradsOf({ temperature: 2 })
     gradsOf({ temperature: 2, sampleWeights: [tf.tensor1d([1, 0, 1, 1, 0, 1], "int32")] })
     expect(backward()).toBe(n)
