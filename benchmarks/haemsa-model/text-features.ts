@@ -13,8 +13,11 @@
  *     --fidelity medium --checkpoint runs/search-text --json runs/search-text.json
  *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/text-features.ts --variants searched \
  *     --searched runs/search-text.json --seeds 1,2,3 --vectors PATH --record
- *   # a linear probe: ridge on each sample's mean text vector (lexicon, GloVe, GloVe + lexicon)
- *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/text-features.ts --probe --vectors PATH
+ *   # a linear probe: ridge on each sample's mean text vector (lexicon, GloVe, GloVe + lexicon[, induced valence + lexicon])
+ *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/text-features.ts --probe --vectors PATH [--induced FILE]
+ *   # an AFINN valence induced from GloVe for every word of mosi-real's transcripts, as a 1-d vector file
+ *   # (train the variants on it with --vectors FILE; --out DIR keeps their files apart from the GloVe ones)
+ *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/text-features.ts --induce-lexicon FILE --vectors PATH
  *   # the tables from the recorded files (mean ± sample std over the seeds), for docs/results.md
  *   # (with --record also into benchmarks/results/accuracy/text-features-tables.md)
  *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/text-features.ts --tables [--extra V,V] [--ten V,V] [--record]
@@ -23,7 +26,7 @@
  * in this project; the test columns are reported, not chosen on.
  */
 import type { Dataset, Errors } from "@haemsa/datasets"
-import { DatasetLoader, Metrics, Normalize } from "@haemsa/datasets"
+import { DatasetLoader, Lexicon, Metrics, Normalize, Tokenizer, WordVectors } from "@haemsa/datasets"
 import { ArchitectureSpec, DataInfo, Environment, Experiment, Network, TextFeatures } from "@haemsa/haemsa-model"
 import { Effect } from "effect"
 import * as fs from "node:fs"
@@ -121,7 +124,8 @@ interface VariantFile {
   runs: Run[]
 }
 
-const DIR = path.join(ROOT, "benchmarks/results/accuracy")
+/** Where the variant files and the tables go: `--out DIR`, default benchmarks/results/accuracy. */
+const DIR = path.resolve(argOption("out", path.join(ROOT, "benchmarks/results/accuracy")))
 const fileOf = (variant: string) => path.join(DIR, `text-features-${variant}.json`)
 const pick = (m: object): Scores => Object.fromEntries(KEYS.map((k) => [k, (m as Record<string, number>)[k]])) as Scores
 
@@ -312,13 +316,14 @@ const ridge = (x: Float64Array, y: ArrayLike<number>, n: number, k: number, lamb
  * (normalised features), lambda chosen on validation MAE, for the lexicon, GloVe and GloVe + lexicon.
  * How much sentiment a bag of the words' vectors carries, without any training noise.
  */
-const probe = (vectors: string) =>
+const probe = (vectors: string, induced?: string) =>
   Effect.gen(function*() {
     const lines = ["| text features (mean over words) | lambda | valid MAE | valid Corr | test MAE | test Corr | test Acc-2 non0 |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for (const [name, choice] of [
       ["lexicon (tokens' dense features)", undefined],
       ["GloVe", { kind: "vectors" as const, source: vectors, lexicon: false }],
-      ["GloVe + lexicon", { kind: "vectors" as const, source: vectors, lexicon: true }]
+      ["GloVe + lexicon", { kind: "vectors" as const, source: vectors, lexicon: true }],
+      ...(induced === undefined ? [] : [["induced valence + lexicon", { kind: "vectors" as const, source: induced, lexicon: true }] as const])
     ] as const) {
       const { dataset } = yield* Experiment.loadNormalized(MOSI_REAL, undefined, choice !== undefined ? { choice } : undefined)
       const split = (s: Dataset.Split) => ({ x: meanPooled(s.features.text!), y: s.labels.regression!, n: s.n })
@@ -339,8 +344,68 @@ const probe = (vectors: string) =>
     console.log(lines.join("\n"))
   })
 
+/** Neutral words (valence 0) among the induction's examples: the most frequent all-letter words of the vectors outside AFINN. */
+const INDUCTION_NEUTRAL = 10000
+
+/** The ridge penalty of the induction (100-d vectors, about 13,000 examples). */
+const INDUCTION_LAMBDA = 1
+
+/**
+ * An AFINN valence for words outside AFINN, induced from word vectors (lexicon induction): ridge
+ * regression from a word's vector to `valence / 5`, fitted on the AFINN words that have a vector and
+ * on {@link INDUCTION_NEUTRAL} frequent words outside AFINN as 0 (the vectors' order is by frequency
+ * in GloVe and wink). A word of AFINN keeps `valence / 5`; a word with no vector gets 0. No label of
+ * the data set is read: the words come from the transcripts, the targets from AFINN.
+ */
+const inducedValence = (v: WordVectors.WordVectors): ((word: string) => number) => {
+  const rows: Array<number> = []
+  const targets: Array<number> = []
+  let neutral = 0
+  v.words.forEach((word, i) => {
+    const valence = Lexicon.valence(word)
+    const isNeutral = valence === 0 && neutral < INDUCTION_NEUTRAL && /^[a-z]+$/.test(word)
+    if (valence === 0 && !isNeutral) return
+    if (isNeutral) neutral++
+    rows.push(i)
+    targets.push(valence / 5)
+  })
+  const k = v.dim + 1
+  const x = new Float64Array(rows.length * k)
+  rows.forEach((row, r) => {
+    for (let d = 0; d < v.dim; d++) x[r * k + d] = v.matrix[row * v.dim + d]
+    x[r * k + v.dim] = 1
+  })
+  const w = ridge(x, targets, rows.length, k, INDUCTION_LAMBDA)
+  const index = new Map(v.words.map((word, i) => [word, i]))
+  return (word) => {
+    const valence = Lexicon.valence(word)
+    if (valence !== 0) return valence / 5
+    const i = index.get(word)
+    if (i === undefined) return 0
+    let y = w[v.dim]
+    for (let d = 0; d < v.dim; d++) y += w[d] * v.matrix[i * v.dim + d]
+    return y
+  }
+}
+
+/** Writes the induced valence of every word of mosi-real's transcripts (all splits) as a 1-d vector file. */
+const induceLexicon = (out: string, vectors: string) =>
+  Effect.gen(function*() {
+    const v = yield* WordVectors.load(vectors)
+    const valenceOf = inducedValence(v)
+    const raw = yield* DatasetLoader.load(MOSI_REAL)
+    const words = new Set<string>()
+    for (const split of [raw.splits.train, raw.splits.valid, raw.splits.test]) {
+      for (const text of split.rawText ?? []) for (const word of Tokenizer.tokenize(text)) words.add(word)
+    }
+    const lines = [...words].sort().map((word) => `${word} ${valenceOf(word).toFixed(5)}`)
+    fs.writeFileSync(out, lines.join("\n") + "\n")
+    console.log(`${out}: the induced valence of ${lines.length} words (${v.words.length} vectors of ${vectors})`)
+  })
+
 const program = Effect.gen(function*() {
-  if (argFlag("probe")) return yield* probe(argOption("vectors", "glove"))
+  if (argFlag("probe")) return yield* probe(argOption("vectors", "glove"), argOption("induced", "") || undefined)
+  if (argOption("induce-lexicon", "") !== "") return yield* induceLexicon(argOption("induce-lexicon", ""), argOption("vectors", "glove"))
   const names = argOption("variants", "").split(",").filter((s) => s !== "")
   for (const n of names) {
     if (!(n in VARIANTS) && !(n in SEARCHED)) throw new Error(`unknown variant "${n}" (known: ${[...Object.keys(VARIANTS), ...Object.keys(SEARCHED)].join(", ")})`)
