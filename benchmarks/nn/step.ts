@@ -11,13 +11,16 @@
  *   transposes, XNNPACK, tfjs's Adam, the composites); prints each setting's median and quartiles
  *   and the ratios of the medians. All compute the same numbers bit for bit (`WasmKernels.test.ts`).
  * - the eval-mode forward pass at batch 64 (inference) with and without `WasmMaskedMean`, in turn.
+ * - a batch made and predicted (`Evaluate.predictRows`, batch 64) and a training step with its batch
+ *   made (batch 16), with the wide text rows gathered straight from the data (`BatchTensors.fromRows`,
+ *   the default) and with x made and packed by the network (`BatchTensors.setPackFromData(false)`), in turn.
  * - the cost of one kernel call: 2000 `tf.add` of two (16, 8) tensors in a `tf.tidy`, and in a taped
  *   computation (`tf.variableGrads` of a chain of 1000 add-multiply pairs: forward, backward and the
  *   tape per forward kernel). A training step of 16 samples runs about 960 kernels (`tf.profile`, commit db636bb).
  *
  *   npx tsx --conditions=source benchmarks/nn/step.ts [--rounds R]
  */
-import { Backend, BatchTensors, Network, Optimizer, WasmAdam } from "@haemsa/haemsa-model"
+import { Backend, BatchTensors, Evaluate, Network, Optimizer, WasmAdam } from "@haemsa/haemsa-model"
 import { WasmMaskedMean, WasmMatMul, WasmWeightedMean } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { OneOp } from "@haemsa/kd-losses"
@@ -131,5 +134,46 @@ for (const batchSize of [16, 32]) {
   const [on, off] = [quantile(times.on, 0.5), quantile(times.off, 0.5)]
   console.log(`eval-mode forward, batch 64: with WasmMaskedMean median ${on.toFixed(2)} ms, without ${off.toFixed(2)} ms (${(on / off).toFixed(2)}x)`)
   for (const b of batches) BatchTensors.dispose(b)
+  Network.dispose(model.net)
+}
+
+// batches made too: the wide rows straight from the data (the default) or x made and packed by the network, in turn
+{
+  const model = DefaultModel.make({ samples: 256 })
+  const optimizer = Optimizer.adam(model.net.spec.learningRate)
+  const rows = (size: number, i: number) => Int32Array.from({ length: size }, (_, r) => (i * size + r) % model.train.n)
+  const trainStep = async (i: number) => {
+    const batch = BatchTensors.fromRows(model.train, rows(16, i))
+    try {
+      await DefaultModel.step(model, optimizer, batch)
+    } finally {
+      BatchTensors.dispose(batch)
+    }
+  }
+  for (let i = 0; i < 5; i++) {
+    await trainStep(i)
+    await Evaluate.predictRows(model.net, model.train, rows(64, i))
+  }
+  const times = { predict: { on: [] as number[], off: [] as number[] }, step: { on: [] as number[], off: [] as number[] } }
+  for (let round = 0; round < rounds; round++) {
+    for (const on of round % 2 === 0 ? [true, false] : [false, true]) {
+      BatchTensors.setPackFromData(on)
+      const key = on ? "on" : "off"
+      for (let i = 0; i < STEPS_PER_ROUND; i++) {
+        let t0 = performance.now()
+        await Evaluate.predictRows(model.net, model.train, rows(64, round * STEPS_PER_ROUND + i))
+        times.predict[key].push(performance.now() - t0)
+        t0 = performance.now()
+        await trainStep(round * STEPS_PER_ROUND + i)
+        times.step[key].push(performance.now() - t0)
+      }
+    }
+  }
+  BatchTensors.setPackFromData(true)
+  for (const [name, t] of [["batch made and predicted, batch 64", times.predict], ["batch made and a training step, batch 16", times.step]] as const) {
+    const [on, off] = [quantile(t.on, 0.5), quantile(t.off, 0.5)]
+    console.log(`${name}: rows from the data median ${on.toFixed(2)} ms, x made and packed by the network ${off.toFixed(2)} ms (${(on / off).toFixed(3)}x)`)
+  }
+  optimizer.dispose()
   Network.dispose(model.net)
 }

@@ -406,11 +406,15 @@ export const makeExpert = (
   const bias = tf.tidy(() => tf.variable(tf.tensor1d(body.inputBias), true))
   return {
     variables: Module.prefixed({ input: new Map([["kernel", kernel], ["bias", bias]]), body: body.variables }),
-    apply: ({ packed, stepMask, x }, training) =>
+    apply: (input, training) =>
       tf.tidy(() => {
-        const [b, t, d] = x.shape
-        // padded steps never reach the output: project only the valid ones (the others get the bias)
-        const rows = Layers.projectKept(tf.reshape(x, [b * t, d]), tf.reshape(stepMask, [b * t]), kernel as tf.Tensor2D, bias as tf.Tensor1D, packed)
+        const { packed, stepMask } = input
+        const [b, t] = stepMask.shape
+        // padded steps never reach the output: project only the valid ones (the others get the bias);
+        // x is read only when its rows are not packed already (a batch may make it only when read)
+        const rows = packed !== undefined
+          ? Layers.projectPacked(packed, kernel as tf.Tensor2D, bias as tf.Tensor1D)
+          : Layers.projectKept(tf.reshape(input.x, [b * t, input.x.shape[2]]), tf.reshape(stepMask, [b * t]), kernel as tf.Tensor2D, bias as tf.Tensor1D)
         return body.apply(tf.reshape(rows, [b, t, body.inputWidth]), stepMask, training)
       })
   }

@@ -85,17 +85,21 @@ export const makeUnifiedExpert = (
         }
         return column
       })
-      commonSteps(Object.fromEntries(names.map((name) => [name, inputs[name].x.shape[1]])))
+      commonSteps(Object.fromEntries(names.map((name) => [name, inputs[name].stepMask.shape[1]])))
       return tf.tidy(() => {
         const b = modalityMask.shape[0]
         let sum: tf.Tensor3D | undefined
         let stepMask: tf.Tensor2D | undefined
         names.forEach((name, i) => {
-          const { packed, stepMask: steps, x } = inputs[name]
-          const [, tm, d] = x.shape
+          const { packed, stepMask: steps } = inputs[name]
+          const tm = steps.shape[1]
           const keep = tf.mul(steps, tf.slice(modalityMask, [0, columns[i]], [b, 1])) as tf.Tensor2D
-          // rows with keep = 0 are multiplied by 0 below: project only the others (or the valid steps packed for every expert)
-          const rows = Layers.projectKept(tf.reshape(x, [b * tm, d]), tf.reshape(keep, [b * tm]), kernels.get(name) as tf.Tensor2D, undefined, packed)
+          // rows with keep = 0 are multiplied by 0 below: project only the others (or the valid steps
+          // packed for every expert, a superset of them; x is then not read)
+          const kernel = kernels.get(name) as tf.Tensor2D
+          const rows = packed !== undefined
+            ? Layers.projectPacked(packed, kernel)
+            : Layers.projectKept(tf.reshape(inputs[name].x, [b * tm, inputs[name].x.shape[2]]), tf.reshape(keep, [b * tm]), kernel)
           const scale = gates === undefined ? keep : tf.mul(keep, tf.slice(gates, [0, columns[i]], [-1, 1]))
           const part = tf.mul(tf.reshape(rows, [b, tm, body.inputWidth]), tf.expandDims(scale, 2)) as tf.Tensor3D
           sum = sum === undefined ? part : tf.add(sum, part)

@@ -204,12 +204,28 @@ const worthPacking = (selection: RowSelection): boolean => selection.dropped.len
  * rows dropped, or none kept.
  */
 export const packRows = (x: tf.Tensor2D, rowMask: tf.Tensor, training: boolean): PackedRows | undefined => {
-  if (onWebGpu() || x.shape[1] < PACK_DIM) return undefined
-  const selection = rowSelection(rowMask.dataSync())
-  if (!worthPacking(selection) || selection.rows.length === 0) return undefined
-  const rows = takeRows(x, selection)
-  return { selection, rows, ...(training && !transposeByFlag() ? { rowsT: tf.transpose(rows) } : {}) }
+  const selection = packSelection(x.shape[1], rowMask.dataSync())
+  return selection === undefined ? undefined : packed(selection, takeRows(x, selection), training)
 }
+
+/**
+ * The rows {@link packRows} would keep of a (N, `dim`) input with the row mask `mask` (N, on the
+ * host), or undefined where it would not pack: on webgpu, `dim` below {@link PACK_DIM}, fewer than
+ * {@link PACK_FRACTION} of the rows dropped, or none kept. Lets a caller that holds the input's data
+ * on the host (a batch of a data set) gather those rows itself.
+ */
+export const packSelection = (dim: number, mask: ArrayLike<number>): RowSelection | undefined => {
+  if (onWebGpu() || dim < PACK_DIM) return undefined
+  const selection = rowSelection(mask)
+  return worthPacking(selection) && selection.rows.length > 0 ? selection : undefined
+}
+
+/** Kept rows (K, d) of `selection` as {@link PackedRows}, with their transpose when `training` needs it (see {@link packRows}). */
+export const packed = (selection: RowSelection, rows: tf.Tensor2D, training: boolean): PackedRows => ({
+  selection,
+  rows,
+  ...(training && !transposeByFlag() ? { rowsT: tf.transpose(rows) } : {})
+})
 
 /** What {@link project} gives a zero row (1, m): the bias, or zeros. */
 const zeroRow = (m: number, bias?: tf.Tensor1D): tf.Tensor2D => (bias === undefined ? tf.zeros([1, m]) : tf.reshape(bias, [1, m])) as tf.Tensor2D
@@ -229,17 +245,21 @@ export const projectKept = (x: tf.Tensor2D, rowMask: tf.Tensor, w: tf.Tensor2D, 
   tf.tidy(() => {
     const d = x.shape[1]
     const m = w.shape[1]
-    let rows = packed
-    if (rows === undefined) {
-      if (onWebGpu() || d * m < PACK_WIDTH) return project(x, w, bias)
-      const selection = rowSelection(rowMask.dataSync())
-      if (!worthPacking(selection)) return project(x, w, bias)
-      // nothing kept (rare): zero gradients for w and bias, as project would give them, not none
-      if (selection.rows.length === 0) return tf.add(tf.mul(project(x, w, bias), 0), zeroRow(m, bias)) as tf.Tensor2D
-      rows = { selection, rows: takeRows(x, selection) }
-    }
-    return expandRows(project(rows.rows, w, bias, rows.rowsT), zeroRow(m, bias), rows.selection)
+    if (packed !== undefined) return projectPacked(packed, w, bias)
+    if (onWebGpu() || d * m < PACK_WIDTH) return project(x, w, bias)
+    const selection = rowSelection(rowMask.dataSync())
+    if (!worthPacking(selection)) return project(x, w, bias)
+    // nothing kept (rare): zero gradients for w and bias, as project would give them, not none
+    if (selection.rows.length === 0) return tf.add(tf.mul(project(x, w, bias), 0), zeroRow(m, bias)) as tf.Tensor2D
+    return projectPacked({ selection, rows: takeRows(x, selection) }, w, bias)
   })
+
+/**
+ * {@link projectKept} of rows already packed (`packed.selection.n` rows in all): the kept rows
+ * projected and put back in place, every other row what a zero row gives (`bias`, or zeros).
+ */
+export const projectPacked = (packed: PackedRows, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D =>
+  tf.tidy(() => expandRows(project(packed.rows, w, bias, packed.rowsT), zeroRow(w.shape[1], bias), packed.selection))
 
 /**
  * A seeded dense layer `(N, inDim) -> (N, outDim)`: one {@link linear} (fused bias), then the

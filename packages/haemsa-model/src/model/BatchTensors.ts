@@ -5,8 +5,8 @@
  */
 import type { Dataset } from "@haemsa/datasets"
 import { Batching, Dataset as D } from "@haemsa/datasets"
-import { RowGather } from "@haemsa/nn"
-import type { SimdKernels } from "@haemsa/nn"
+import { Layers, RowGather } from "@haemsa/nn"
+import type { Module, SimdKernels } from "@haemsa/nn"
 import { TaskLosses } from "@haemsa/kd-losses"
 import * as tf from "@tensorflow/tfjs"
 
@@ -27,6 +27,18 @@ export interface BatchTensors {
   readonly classes?: tf.Tensor1D
   /** (B, E) 0/1 emotion labels. */
   readonly emotions?: tf.Tensor2D
+  /**
+   * The valid steps' rows of a wide modality's features (`Layers.packSelection` of its step mask),
+   * gathered straight from the data set by {@link fromRows}: the rows `Layers.packRows` would take
+   * from `x`, which is then made only when something reads it.
+   */
+  readonly packed?: Partial<Record<Dataset.Modality, PackedData>>
+}
+
+/** A modality's kept rows (K, d) and which of its B·T rows they are. */
+export interface PackedData {
+  readonly selection: Module.RowSelection
+  readonly rows: tf.Tensor2D
 }
 
 const stepMaskOf = (n: number, steps: number, lengths: Int32Array, present: (i: number) => boolean, keep?: Uint8Array): Float32Array => {
@@ -46,34 +58,64 @@ const stepMaskOf = (n: number, steps: number, lengths: Int32Array, present: (i: 
  */
 export type StepKeep = Partial<Record<Dataset.Modality, Uint8Array>>
 
-/** A feature block's shape and lengths, and how its (B, T, d) tensor is made. */
+/** A feature block's shape and lengths, and how its (B, T, d) tensor is made (and its kept rows, where they can be gathered from the data). */
 interface BlockSource {
   readonly steps: number
   readonly dim: number
   readonly lengths: Int32Array
   readonly tensor: () => tf.Tensor3D
+  readonly keptRows?: (selection: Module.RowSelection) => tf.Tensor2D
 }
+
+let packFromData = true
+
+/**
+ * Whether {@link fromRows} gathers a wide modality's kept rows straight from the data (the default;
+ * `false` makes every x at once and leaves the packing to the network, as before: the same
+ * numbers, compared in the benchmarks).
+ */
+export const setPackFromData = (enabled: boolean): void => {
+  packFromData = enabled
+}
+
+/** The x tensors made on first read (tf.keep: a read inside a tidy does not dispose them), by batch. */
+const lazyX = new WeakMap<object, Map<string, { made?: tf.Tensor3D }>>()
 
 /** The tensors of a batch of `split`'s size whose feature tensors come from `blocks`. */
 const build = (split: Dataset.Split, blocks: Partial<Record<Dataset.Modality, BlockSource>>, mask: Uint8Array, stepKeep: StepKeep): BatchTensors => {
   const n = split.n
   const x: BatchTensors["x"] = {}
   const stepMask: BatchTensors["stepMask"] = {}
+  const packed: Partial<Record<Dataset.Modality, PackedData>> = {}
+  const lazy = new Map<string, { made?: tf.Tensor3D }>()
   D.MODALITIES.forEach((m, mi) => {
     const b = blocks[m]
     const present = (i: number) => mask[i * 3 + mi] === 1
     if (b) {
-      x[m] = b.tensor()
-      if (!(m === "text" && split.tokens)) stepMask[m] = tf.tensor2d(stepMaskOf(n, b.steps, b.lengths, present, stepKeep[m]), [n, b.steps])
+      const ownMask = !(m === "text" && split.tokens)
+      const steps = ownMask ? stepMaskOf(n, b.steps, b.lengths, present, stepKeep[m]) : undefined
+      if (steps !== undefined) stepMask[m] = tf.tensor2d(steps, [n, b.steps])
+      // a wide modality's kept rows straight from the data; its x only when read
+      const selection = packFromData && steps !== undefined && b.keptRows !== undefined ? Layers.packSelection(b.dim, steps) : undefined
+      if (selection !== undefined) {
+        packed[m] = { selection, rows: b.keptRows!(selection) }
+        const cell: { made?: tf.Tensor3D } = {}
+        lazy.set(m, cell)
+        Object.defineProperty(x, m, { enumerable: true, get: () => (cell.made ??= tf.keep(b.tensor())) })
+      } else {
+        x[m] = b.tensor()
+      }
     }
     if (m === "text" && split.tokens) {
       stepMask.text = tf.tensor2d(stepMaskOf(n, split.tokens.steps, split.tokens.lengths, present, stepKeep.text), [n, split.tokens.steps])
     }
   })
+  if (lazy.size > 0) lazyX.set(x, lazy)
   const emotions = split.labels.emotions
   return {
     size: n,
     x,
+    ...(lazy.size > 0 ? { packed } : {}),
     stepMask,
     ...(split.tokens ? { tokens: tf.tensor2d(split.tokens.ids, [n, split.tokens.steps], "int32") } : {}),
     modalityMask: tf.tensor2d(Float32Array.from(mask), [n, 3]),
@@ -100,22 +142,21 @@ export const fromSplit = (split: Dataset.Split, mask: Uint8Array = split.mask, s
 }
 
 /**
- * The (rows, T, d) tensor of a feature block's rows `rows`: on wasm written straight into the
- * backend's memory (one copy per run of consecutive rows), elsewhere gathered on the host first.
+ * The tensor of `shape` holding the rows `rows` (each `width` numbers) of `data`: on wasm written
+ * straight into the backend's memory (one copy per run of consecutive rows), elsewhere gathered on
+ * the host first.
  */
-const rowsTensor = (b: Dataset.SequenceBlock, rows: Int32Array): tf.Tensor3D => {
-  const shape: [number, number, number] = [rows.length, b.steps, b.dim]
-  const width = b.steps * b.dim
-  const copyRuns = (into: Float32Array) => RowGather.copyRuns(rows, width, (from, to, at) => into.set(b.data.subarray(from, to), at))
+const gatherTensor = (data: Float32Array, rows: Int32Array, width: number, shape: Array<number>): tf.Tensor => {
+  const copyRuns = (into: Float32Array) => RowGather.copyRuns(rows, width, (from, to, at) => into.set(data.subarray(from, to), at))
   if (tf.getBackend() === "wasm" && rows.length * width > 0) {
     const backend = tf.backend() as unknown as SimdKernels.WasmBackend
     const info = backend.makeOutput(shape, "float32")
     copyRuns(backend.typedArrayFromHeap(info))
-    return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor3D
+    return tf.engine().makeTensorFromTensorInfo(info)
   }
   const values = new Float32Array(rows.length * width)
   copyRuns(values)
-  return tf.tensor3d(values, shape)
+  return tf.tensor(values, shape)
 }
 
 /**
@@ -129,15 +170,32 @@ export const fromRows = (split: Dataset.Split, rows: Int32Array, mask?: Uint8Arr
   const part = Batching.subset({ ...split, features: {} }, rows)
   const blocks: Partial<Record<Dataset.Modality, BlockSource>> = {}
   for (const [m, b] of Object.entries(split.features) as Array<[Dataset.Modality, Dataset.SequenceBlock]>) {
-    blocks[m] = { steps: b.steps, dim: b.dim, lengths: Int32Array.from(rows, (i) => b.lengths[i]), tensor: () => rowsTensor(b, rows) }
+    blocks[m] = {
+      steps: b.steps,
+      dim: b.dim,
+      lengths: Int32Array.from(rows, (i) => b.lengths[i]),
+      tensor: () => gatherTensor(b.data, rows, b.steps * b.dim, [rows.length, b.steps, b.dim]) as tf.Tensor3D,
+      keptRows: (selection) => gatherTensor(b.data, keptSteps(rows, b.steps, selection), b.dim, [selection.rows.length, b.dim]) as tf.Tensor2D
+    }
   }
   return build(part, blocks, mask ?? part.mask, stepKeep)
 }
 
+/** The data-set steps (rows of width d) of the kept batch steps: batch step j is step j mod T of sample rows[j / T]. */
+const keptSteps = (rows: Int32Array, steps: number, selection: Module.RowSelection): Int32Array =>
+  Int32Array.from(selection.rows, (j) => rows[Math.floor(j / steps)] * steps + (j % steps))
+
 /** Dispose every tensor of a batch. */
 export const dispose = (batch: BatchTensors): void => {
+  const lazy = lazyX.get(batch.x)
+  // an x made on first read is disposed if it was made (reading it here would make it)
+  const xs = (Object.keys(batch.x) as Array<Dataset.Modality>).flatMap((m) => {
+    const cell = lazy?.get(m)
+    return cell === undefined ? [batch.x[m]!] : cell.made === undefined ? [] : [cell.made]
+  })
   tf.dispose([
-    ...Object.values(batch.x),
+    ...xs,
+    ...Object.values(batch.packed ?? {}).map((p) => p.rows),
     ...Object.values(batch.stepMask),
     batch.modalityMask,
     ...(batch.tokens ? [batch.tokens] : []),

@@ -270,8 +270,14 @@ const makeBuilder = (
       fusion.tower({ depth: spec.tower.depth, width: spec.tower.width, outDim: taskOut(task), dropout: spec.dropout, activation: "relu" }, spec.hidden, seeds),
     inputsOf: (batch, training) =>
       Object.fromEntries(modalities.map((m) => {
-        const x = m === "text" ? text!.apply(batch) : batch.x[m]! // (B, T, d)
         const stepMask = batch.stepMask[m]! // (B, T)
+        const fromData = batch.packed?.[m]
+        if (fromData !== undefined) {
+          // the valid steps' rows, gathered from the data with the batch; x is made only if an expert reads it
+          const input: Module.SequenceInput = { get x() { return batch.x[m]! }, stepMask, packed: Layers.packed(fromData.selection, fromData.rows, training) }
+          return [m, input]
+        }
+        const x = m === "text" ? text!.apply(batch) : batch.x[m]! // (B, T, d)
         const [n, t, dim] = x.shape
         // a wide modality's valid steps, gathered once for its expert and the unified expert
         const packed = Layers.packRows(tf.reshape(x, [n * t, dim]), tf.reshape(stepMask, [n * t]), training)
