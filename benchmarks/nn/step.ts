@@ -4,9 +4,10 @@
  *
  * - a one-thread training step of the default HAEMSA network (`DefaultModel.step`: forward, backward,
  *   Adam, the loss read) at batch 16 (a replica's shard of a batch of 32 on two threads) and 32, in
- *   six settings taken in turn (8 rounds of 8 steps each, after a warm-up), so all see the same
+ *   seven settings taken in turn (8 rounds of 8 steps each, after a warm-up), so all see the same
  *   machine: `WasmMatMul`, `WasmMaskedMean` and `WasmWeightedMean` of `@haemsa/nn`, `WasmAdam` and
- *   the losses as one op each (`OneOp` of `@haemsa/kd-losses`) all on (the default), the one-op losses off,
+ *   the losses as one op each (`OneOp` of `@haemsa/kd-losses`) and the projections of data without
+ *   their zero input path (`Layers.setDataProjection`) all on (the default), the data projections off, the one-op losses off,
  *   `WasmWeightedMean` off too, `WasmMaskedMean` off too, `WasmMatMul` only, and none (explicit
  *   transposes, XNNPACK, tfjs's Adam, the composites); prints each setting's median and quartiles
  *   and the ratios of the medians. All compute the same numbers bit for bit (`WasmKernels.test.ts`).
@@ -21,7 +22,7 @@
  *   npx tsx --conditions=source benchmarks/nn/step.ts [--rounds R]
  */
 import { Backend, BatchTensors, Evaluate, Network, Optimizer, WasmAdam } from "@haemsa/haemsa-model"
-import { WasmMaskedMean, WasmMatMul, WasmWeightedMean } from "@haemsa/nn"
+import { Layers, WasmMaskedMean, WasmMatMul, WasmWeightedMean } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import { OneOp } from "@haemsa/kd-losses"
 import { argOption, runtime } from "../Harness"
@@ -71,12 +72,13 @@ for (const batchSize of [16, 32]) {
   const batches = Array.from({ length: 4 }, (_, i) => model.batch(batchSize, i * batchSize))
   for (let i = 0; i < 5; i++) await DefaultModel.step(model, optimizer, batches[i % batches.length])
   const settings = [
-    { name: "WasmMatMul + WasmAdam + WasmMaskedMean + WasmWeightedMean + one-op losses (the default)", matMul: true, adam: true, maskedMean: true, weightedMean: true, oneOp: true },
-    { name: "WasmMatMul + WasmAdam + WasmMaskedMean + WasmWeightedMean", matMul: true, adam: true, maskedMean: true, weightedMean: true, oneOp: false },
-    { name: "WasmMatMul + WasmAdam + WasmMaskedMean", matMul: true, adam: true, maskedMean: true, weightedMean: false, oneOp: false },
-    { name: "WasmMatMul + WasmAdam", matMul: true, adam: true, maskedMean: false, weightedMean: false, oneOp: false },
-    { name: "WasmMatMul only", matMul: true, adam: false, maskedMean: false, weightedMean: false, oneOp: false },
-    { name: "none", matMul: false, adam: false, maskedMean: false, weightedMean: false, oneOp: false }
+    { name: "WasmMatMul + WasmAdam + WasmMaskedMean + WasmWeightedMean + one-op losses + data projections (the default)", matMul: true, adam: true, maskedMean: true, weightedMean: true, oneOp: true, dataProjection: true },
+    { name: "WasmMatMul + WasmAdam + WasmMaskedMean + WasmWeightedMean + one-op losses", matMul: true, adam: true, maskedMean: true, weightedMean: true, oneOp: true, dataProjection: false },
+    { name: "WasmMatMul + WasmAdam + WasmMaskedMean + WasmWeightedMean", matMul: true, adam: true, maskedMean: true, weightedMean: true, oneOp: false, dataProjection: false },
+    { name: "WasmMatMul + WasmAdam + WasmMaskedMean", matMul: true, adam: true, maskedMean: true, weightedMean: false, oneOp: false, dataProjection: false },
+    { name: "WasmMatMul + WasmAdam", matMul: true, adam: true, maskedMean: false, weightedMean: false, oneOp: false, dataProjection: false },
+    { name: "WasmMatMul only", matMul: true, adam: false, maskedMean: false, weightedMean: false, oneOp: false, dataProjection: false },
+    { name: "none", matMul: false, adam: false, maskedMean: false, weightedMean: false, oneOp: false, dataProjection: false }
   ] as const
   const times = settings.map(() => [] as number[])
   for (let round = 0; round < rounds; round++) {
@@ -87,6 +89,7 @@ for (const batchSize of [16, 32]) {
       WasmMaskedMean.setEnabled(setting.maskedMean)
       WasmWeightedMean.setEnabled(setting.weightedMean)
       OneOp.setEnabled(setting.oneOp)
+      Layers.setDataProjection(setting.dataProjection)
       for (let i = 0; i < STEPS_PER_ROUND; i++) {
         const t0 = performance.now()
         await DefaultModel.step(model, optimizer, batches[i % batches.length])
@@ -99,6 +102,7 @@ for (const batchSize of [16, 32]) {
   WasmMaskedMean.setEnabled(true)
   WasmWeightedMean.setEnabled(true)
   OneOp.setEnabled(true)
+  Layers.setDataProjection(true)
   const median = (k: number) => quantile(times[k], 0.5)
   console.log(`training step, batch ${batchSize}:`)
   settings.forEach((setting, k) =>

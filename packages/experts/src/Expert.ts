@@ -412,9 +412,10 @@ export const makeExpert = (
         const [b, t] = stepMask.shape
         // padded steps never reach the output: project only the valid ones (the others get the bias);
         // x is read only when its rows are not packed already (a batch may make it only when read)
+        const data = input.data === true
         const rows = packed !== undefined
-          ? Layers.projectPacked(packed, kernel as tf.Tensor2D, bias as tf.Tensor1D)
-          : Layers.projectKept(tf.reshape(input.x, [b * t, input.x.shape[2]]), tf.reshape(stepMask, [b * t]), kernel as tf.Tensor2D, bias as tf.Tensor1D)
+          ? Layers.projectPacked(packed, kernel as tf.Tensor2D, bias as tf.Tensor1D, data)
+          : Layers.projectKept(tf.reshape(input.x, [b * t, input.x.shape[2]]), tf.reshape(stepMask, [b * t]), kernel as tf.Tensor2D, bias as tf.Tensor1D, undefined, data)
         return body.apply(tf.reshape(rows, [b, t, body.inputWidth]), stepMask, training)
       })
   }

@@ -97,9 +97,10 @@ export const makeUnifiedExpert = (
           // rows with keep = 0 are multiplied by 0 below: project only the others (or the valid steps
           // packed for every expert, a superset of them; x is then not read)
           const kernel = kernels.get(name) as tf.Tensor2D
+          const data = inputs[name].data === true
           const rows = packed !== undefined
-            ? Layers.projectPacked(packed, kernel)
-            : Layers.projectKept(tf.reshape(inputs[name].x, [b * tm, inputs[name].x.shape[2]]), tf.reshape(keep, [b * tm]), kernel)
+            ? Layers.projectPacked(packed, kernel, undefined, data)
+            : Layers.projectKept(tf.reshape(inputs[name].x, [b * tm, inputs[name].x.shape[2]]), tf.reshape(keep, [b * tm]), kernel, undefined, undefined, data)
           const scale = gates === undefined ? keep : tf.mul(keep, tf.slice(gates, [0, columns[i]], [-1, 1]))
           const part = tf.mul(tf.reshape(rows, [b, tm, body.inputWidth]), tf.expandDims(scale, 2)) as tf.Tensor3D
           sum = sum === undefined ? part : tf.add(sum, part)

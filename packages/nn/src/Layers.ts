@@ -117,9 +117,13 @@ const linearWithBias = customOp(([a, w, bias], save) => {
  * is computed only when `x` itself depends on the variables being differentiated (for example an
  * upstream embedding), never otherwise. It is carried by a zero-valued term added to the product:
  * tfjs prunes that term's backward pass when `x` is off the gradient path. `xT`, when given, is x
- * transposed (d, N): the weight gradient uses it instead of transposing x.
+ * transposed (d, N): the weight gradient uses it instead of transposing x. `data`: x depends on no
+ * variable (a data set's features), so no input path is built at all: one op of the tape instead of
+ * three (the same product; only the sign of an exact zero can differ, -0 where the sum with the
+ * zero term gave +0).
  */
-export const project = (x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D, xT?: tf.Tensor2D): tf.Tensor2D => {
+export const project = (x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D, xT?: tf.Tensor2D, data = false): tf.Tensor2D => {
+  const weightsOnly = data && dataProjection
   const weightPath = customOp((params, save) => {
     // with x's transpose at hand (`PackedRows.rowsT`) the weight gradient is one plain matMul
     save([xT ?? x])
@@ -135,7 +139,17 @@ export const project = (x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D, xT?:
     return { value: tf.fill([x.shape[0], w.shape[1]], 0), gradFunc: (dy, [sw]) => inputGrad(dy, sw) }
   })
   const product = bias === undefined ? weightPath(w) : weightPath(w, bias)
-  return tf.add(product, inputPath(x)) as tf.Tensor2D
+  return weightsOnly ? (product as tf.Tensor2D) : (tf.add(product, inputPath(x)) as tf.Tensor2D)
+}
+
+let dataProjection = true
+
+/**
+ * Whether {@link project} of data (`data` true) builds the weight path alone (the default) or the
+ * zero-valued input path and its sum too, as for any input (for comparisons in the benchmarks).
+ */
+export const setDataProjection = (enabled: boolean): void => {
+  dataProjection = enabled
 }
 
 /**
@@ -241,25 +255,25 @@ const zeroRow = (m: number, bias?: tf.Tensor1D): tf.Tensor2D => (bias === undefi
  * `d · m >= PACK_WIDTH` and at least `PACK_FRACTION` of the rows are dropped; otherwise it is
  * `project` itself.
  */
-export const projectKept = (x: tf.Tensor2D, rowMask: tf.Tensor, w: tf.Tensor2D, bias?: tf.Tensor1D, packed?: PackedRows): tf.Tensor2D =>
+export const projectKept = (x: tf.Tensor2D, rowMask: tf.Tensor, w: tf.Tensor2D, bias?: tf.Tensor1D, packed?: PackedRows, data = false): tf.Tensor2D =>
   tf.tidy(() => {
     const d = x.shape[1]
     const m = w.shape[1]
-    if (packed !== undefined) return projectPacked(packed, w, bias)
-    if (onWebGpu() || d * m < PACK_WIDTH) return project(x, w, bias)
+    if (packed !== undefined) return projectPacked(packed, w, bias, data)
+    if (onWebGpu() || d * m < PACK_WIDTH) return project(x, w, bias, undefined, data)
     const selection = rowSelection(rowMask.dataSync())
-    if (!worthPacking(selection)) return project(x, w, bias)
+    if (!worthPacking(selection)) return project(x, w, bias, undefined, data)
     // nothing kept (rare): zero gradients for w and bias, as project would give them, not none
-    if (selection.rows.length === 0) return tf.add(tf.mul(project(x, w, bias), 0), zeroRow(m, bias)) as tf.Tensor2D
-    return projectPacked({ selection, rows: takeRows(x, selection) }, w, bias)
+    if (selection.rows.length === 0) return tf.add(tf.mul(project(x, w, bias, undefined, data), 0), zeroRow(m, bias)) as tf.Tensor2D
+    return projectPacked({ selection, rows: takeRows(x, selection) }, w, bias, data)
   })
 
 /**
  * {@link projectKept} of rows already packed (`packed.selection.n` rows in all): the kept rows
  * projected and put back in place, every other row what a zero row gives (`bias`, or zeros).
  */
-export const projectPacked = (packed: PackedRows, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D =>
-  tf.tidy(() => expandRows(project(packed.rows, w, bias, packed.rowsT), zeroRow(w.shape[1], bias), packed.selection))
+export const projectPacked = (packed: PackedRows, w: tf.Tensor2D, bias?: tf.Tensor1D, data = false): tf.Tensor2D =>
+  tf.tidy(() => expandRows(project(packed.rows, w, bias, packed.rowsT, data), zeroRow(w.shape[1], bias), packed.selection))
 
 /**
  * A seeded dense layer `(N, inDim) -> (N, outDim)`: one {@link linear} (fused bias), then the

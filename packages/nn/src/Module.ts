@@ -26,6 +26,11 @@ export interface SequenceInput {
    * them (the modality's expert and the unified expert; see `Layers.packRows`).
    */
   readonly packed?: PackedRows
+  /**
+   * Optional: x depends on no variable (a data set's features, not an embedding): its first
+   * projection builds no input-gradient path (`Layers.project`'s `data`).
+   */
+  readonly data?: boolean
 }
 
 /** Which of N rows are kept (host indices): the kept rows, the others, and each row's source in `[kept rows; filler]`. */

@@ -20,7 +20,7 @@ import {
   weightedSum
 } from "../src/Layers"
 import { seedSource } from "../src/Module"
-import { expectFiniteGradients, features, lengthMask, maxAbsDiff, useCpu } from "@haemsa/test-helpers"
+import { expectFiniteGradients, features, kernelNames, lengthMask, maxAbsDiff, useCpu } from "@haemsa/test-helpers"
 
 beforeAll(useCpu)
 
@@ -56,6 +56,33 @@ describe("linear and project", () => {
     const [rUp] = tf.grads((up) => tf.sum(tf.mul(tf.matMul(tf.mul(up, 2) as tf.Tensor2D, w), weights)))([a])
     expect(maxAbsDiff(gUp, rUp)).toBeLessThan(1e-5)
   })
+
+  /** Values with -0 read as +0 (the zero input path turns an exact -0 of the product into +0). */
+  const plain = (t: tf.Tensor) => Array.from(t.dataSync(), (v) => v + 0)
+
+  it("of data (`data`) is one op of the tape: the same values and weight and bias gradients, and no input path", () => {
+    for (const b of [bias, undefined]) {
+      const f = (data: boolean) => (w: tf.Tensor, bb?: tf.Tensor) => tf.sum(tf.mul(project(a, w as tf.Tensor2D, bb as tf.Tensor1D | undefined, undefined, data), weights))
+      const args = b === undefined ? [w] : [w, b]
+      const withData = tf.grads(f(true))(args)
+      const asAny = tf.grads(f(false))(args)
+      expect(plain(project(a, w, b, undefined, true))).toEqual(plain(project(a, w, b)))
+      withData.forEach((g, i) => expect(plain(g)).toEqual(plain(asAny[i])))
+      // the tape records the product alone: no fill, no sum with it
+      const kernels = (data: boolean) => kernelNames(() => tf.tidy(() => void tf.grads(f(data))(args)))
+      expect(kernels(true)).not.toContain("Fill")
+      expect(kernels(false)).toContain("Fill")
+      expect(kernels(true).length).toBeLessThan(kernels(false).length)
+    }
+  })
+
+  it("of data gives its input no gradient: `data` is only for inputs that depend on no variable", () => {
+    // tfjs finds no path from x to the result
+    expect(() => tf.variableGrads(() => tf.sum(project(xVariable, w, undefined, undefined, true)) as tf.Scalar, [xVariable])).toThrow(/connection/)
+    const { grads: asAny } = tf.variableGrads(() => tf.sum(project(xVariable, w)) as tf.Scalar, [xVariable])
+    expect(Object.keys(asAny)).toEqual([xVariable.name])
+  })
+  const xVariable = tf.variable(a, true, "project-data-x")
 })
 
 describe("projectKept", () => {

@@ -105,6 +105,8 @@ const makeTextInput = (info: DataInfo, spec: ArchitectureSpec, seeds: Module.See
   return {
     dim,
     variables: new Map(table ? [["table", table]] : []) as ReadonlyMap<string, tf.Variable>,
+    /** Whether the text of `batch` goes through the token embedding (then it is not plain data). */
+    embeds: (batch: BatchTensors): boolean => table !== undefined && batch.tokens !== undefined,
     /** (B, T, dim) */
     apply: (batch: BatchTensors): tf.Tensor3D =>
       tf.tidy(() => {
@@ -274,14 +276,16 @@ const makeBuilder = (
         const fromData = batch.packed?.[m]
         if (fromData !== undefined) {
           // the valid steps' rows, gathered from the data with the batch; x is made only if an expert reads it
-          const input: Module.SequenceInput = { get x() { return batch.x[m]! }, stepMask, packed: Layers.packed(fromData.selection, fromData.rows, training) }
+          const input: Module.SequenceInput = { get x() { return batch.x[m]! }, stepMask, packed: Layers.packed(fromData.selection, fromData.rows, training), data: true }
           return [m, input]
         }
+        const embedded = m === "text" && text!.embeds(batch)
         const x = m === "text" ? text!.apply(batch) : batch.x[m]! // (B, T, d)
         const [n, t, dim] = x.shape
         // a wide modality's valid steps, gathered once for its expert and the unified expert
         const packed = Layers.packRows(tf.reshape(x, [n * t, dim]), tf.reshape(stepMask, [n * t]), training)
-        return [m, { x, stepMask, ...(packed === undefined ? {} : { packed }) }]
+        // the batch's own features are data; the token embedding is not (its table gets gradients)
+        return [m, { x, stepMask, ...(packed === undefined ? {} : { packed }), data: !embedded }]
       })),
     taskOutputs: (heads) =>
       info.task === "emotions"
