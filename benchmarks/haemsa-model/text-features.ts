@@ -404,8 +404,9 @@ const induceLexicon = (out: string, vectors: string) =>
   })
 
 const program = Effect.gen(function*() {
+  const induceTo = argOption("induce-lexicon", "")
   if (argFlag("probe")) return yield* probe(argOption("vectors", "glove"), argOption("induced", "") || undefined)
-  if (argOption("induce-lexicon", "") !== "") return yield* induceLexicon(argOption("induce-lexicon", ""), argOption("vectors", "glove"))
+  if (induceTo !== "") return yield* induceLexicon(induceTo, argOption("vectors", "glove"))
   const names = argOption("variants", "").split(",").filter((s) => s !== "")
   for (const n of names) {
     if (!(n in VARIANTS) && !(n in SEARCHED)) throw new Error(`unknown variant "${n}" (known: ${[...Object.keys(VARIANTS), ...Object.keys(SEARCHED)].join(", ")})`)

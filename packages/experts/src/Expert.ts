@@ -408,14 +408,10 @@ export const makeExpert = (
     variables: Module.prefixed({ input: new Map([["kernel", kernel], ["bias", bias]]), body: body.variables }),
     apply: (input, training) =>
       tf.tidy(() => {
-        const { packed, stepMask } = input
+        const { stepMask } = input
         const [b, t] = stepMask.shape
-        // padded steps never reach the output: project only the valid ones (the others get the bias);
-        // x is read only when its rows are not packed already (a batch may make it only when read)
-        const data = input.data === true
-        const rows = packed !== undefined
-          ? Layers.projectPacked(packed, kernel as tf.Tensor2D, bias as tf.Tensor1D, data)
-          : Layers.projectKept(tf.reshape(input.x, [b * t, input.x.shape[2]]), tf.reshape(stepMask, [b * t]), kernel as tf.Tensor2D, bias as tf.Tensor1D, undefined, data)
+        // padded steps never reach the output: project only the valid ones (the others get the bias)
+        const rows = Layers.projectInput(input, stepMask, kernel as tf.Tensor2D, bias as tf.Tensor1D)
         return body.apply(tf.reshape(rows, [b, t, body.inputWidth]), stepMask, training)
       })
   }

@@ -91,16 +91,12 @@ export const makeUnifiedExpert = (
         let sum: tf.Tensor3D | undefined
         let stepMask: tf.Tensor2D | undefined
         names.forEach((name, i) => {
-          const { packed, stepMask: steps } = inputs[name]
+          const steps = inputs[name].stepMask
           const tm = steps.shape[1]
           const keep = tf.mul(steps, tf.slice(modalityMask, [0, columns[i]], [b, 1])) as tf.Tensor2D
           // rows with keep = 0 are multiplied by 0 below: project only the others (or the valid steps
-          // packed for every expert, a superset of them; x is then not read)
-          const kernel = kernels.get(name) as tf.Tensor2D
-          const data = inputs[name].data === true
-          const rows = packed !== undefined
-            ? Layers.projectPacked(packed, kernel, undefined, data)
-            : Layers.projectKept(tf.reshape(inputs[name].x, [b * tm, inputs[name].x.shape[2]]), tf.reshape(keep, [b * tm]), kernel, undefined, undefined, data)
+          // packed for every expert, a superset of them)
+          const rows = Layers.projectInput(inputs[name], keep, kernels.get(name) as tf.Tensor2D)
           const scale = gates === undefined ? keep : tf.mul(keep, tf.slice(gates, [0, columns[i]], [-1, 1]))
           const part = tf.mul(tf.reshape(rows, [b, tm, body.inputWidth]), tf.expandDims(scale, 2)) as tf.Tensor3D
           sum = sum === undefined ? part : tf.add(sum, part)

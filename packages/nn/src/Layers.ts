@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs"
 import { customOp } from "./CustomOp"
 import * as Fused from "./Fused"
 import { gatherRows } from "./RowGather"
-import type { Module, PackedRows, RowSelection, SeedSource } from "./Module"
+import type { Module, PackedRows, RowSelection, SeedSource, SequenceInput } from "./Module"
 import * as WasmMaskedMean from "./wasm/WasmMaskedMean"
 import * as WasmMatMul from "./wasm/WasmMatMul"
 
@@ -133,13 +133,14 @@ export const project = (x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D, xT?:
       gradFunc: (dy, [saved]) => (bias === undefined ? dw(saved, dy) : [dw(saved, dy), tf.sum(dy, 0)])
     }
   })
+  const product = (bias === undefined ? weightPath(w) : weightPath(w, bias)) as tf.Tensor2D
+  if (weightsOnly) return product
   const inputPath = customOp((_, save) => {
     save([w])
     // tf.fill runs on the backend (tf.zeros would build the zeros in JS and upload them)
     return { value: tf.fill([x.shape[0], w.shape[1]], 0), gradFunc: (dy, [sw]) => inputGrad(dy, sw) }
   })
-  const product = bias === undefined ? weightPath(w) : weightPath(w, bias)
-  return weightsOnly ? (product as tf.Tensor2D) : (tf.add(product, inputPath(x)) as tf.Tensor2D)
+  return tf.add(product, inputPath(x)) as tf.Tensor2D
 }
 
 let dataProjection = true
@@ -274,6 +275,19 @@ export const projectKept = (x: tf.Tensor2D, rowMask: tf.Tensor, w: tf.Tensor2D, 
  */
 export const projectPacked = (packed: PackedRows, w: tf.Tensor2D, bias?: tf.Tensor1D, data = false): tf.Tensor2D =>
   tf.tidy(() => expandRows(project(packed.rows, w, bias, packed.rowsT, data), zeroRow(w.shape[1], bias), packed.selection))
+
+/**
+ * The first projection of a module's input (B, T, d) -> (B·T, m): {@link projectKept} of the steps
+ * `rowMask` (B, T) keeps. Rows packed already (`input.packed`, for a mask that keeps at least those
+ * steps) are projected as they are, without reading `input.x` (a batch may make x only when read);
+ * an input marked as data (`input.data`) gets no input-gradient path ({@link project}).
+ */
+export const projectInput = (input: SequenceInput, rowMask: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D => {
+  const data = input.data === true
+  if (input.packed !== undefined) return projectPacked(input.packed, w, bias, data)
+  const [b, t, d] = input.x.shape
+  return tf.tidy(() => projectKept(tf.reshape(input.x, [b * t, d]), tf.reshape(rowMask, [b * t]), w, bias, undefined, data))
+}
 
 /**
  * A seeded dense layer `(N, inDim) -> (N, outDim)`: one {@link linear} (fused bias), then the

@@ -102,19 +102,21 @@ const makeTextInput = (info: DataInfo, spec: ArchitectureSpec, seeds: Module.See
   const table = info.tokens ? Layers.glorotVariable([vocab, spec.embedding], seeds) : undefined
   const featureDim = info.features.text?.dim ?? 0
   const dim = (table ? spec.embedding : 0) + featureDim
+  /** Whether the text of `batch` goes through the token embedding (then it is not plain data). */
+  const embeds = (batch: BatchTensors): boolean => table !== undefined && batch.tokens !== undefined
   return {
     dim,
     variables: new Map(table ? [["table", table]] : []) as ReadonlyMap<string, tf.Variable>,
-    /** Whether the text of `batch` goes through the token embedding (then it is not plain data). */
-    embeds: (batch: BatchTensors): boolean => table !== undefined && batch.tokens !== undefined,
+    embeds,
     /** (B, T, dim) */
     apply: (batch: BatchTensors): tf.Tensor3D =>
       tf.tidy(() => {
         const feats = batch.x.text
-        if (!table || !batch.tokens) return feats!
-        const [b, t] = batch.tokens.shape
-        const oneHot = tf.oneHot(tf.reshape(batch.tokens, [b * t]) as tf.Tensor1D, vocab) as tf.Tensor2D
-        const emb = tf.reshape(Layers.project(tf.cast(oneHot, "float32"), table as tf.Tensor2D), [b, t, spec.embedding]) as tf.Tensor3D
+        if (!embeds(batch)) return feats!
+        const [b, t] = batch.tokens!.shape
+        const oneHot = tf.oneHot(tf.reshape(batch.tokens!, [b * t]) as tf.Tensor1D, vocab) as tf.Tensor2D
+        // the one-hot rows are data: the table's gradient only
+        const emb = tf.reshape(Layers.project(tf.cast(oneHot, "float32"), table as tf.Tensor2D, undefined, undefined, true), [b, t, spec.embedding]) as tf.Tensor3D
         return feats ? (tf.concat([emb, feats], 2) as tf.Tensor3D) : emb
       })
   }
