@@ -43,6 +43,8 @@ interface Variant {
   readonly spec?: Partial<ArchitectureSpec.ArchitectureSpec>
   /** Drop the token ids: the text expert reads the word vectors (and lexicon) without a trained token embedding. */
   readonly noTokens?: boolean
+  /** Each word's row ends with the transcript's sentence vector (`--text-features use`, `glove+use`). */
+  readonly sentence?: boolean
   readonly help: string
 }
 
@@ -98,7 +100,11 @@ const VARIANTS: Record<string, Variant> = {
   "glove-nolexicon-lstm": { text: "vectors", modalities: ["text", "audio"], spec: textExpert({ kind: "lstm" }), help: "GloVe alone, lstm text expert" },
   "glove-nolexicon-meanpool": { text: "vectors", modalities: ["text", "audio"], spec: textExpert({ kind: "meanpool" }), help: "GloVe alone, mean-pool text expert" },
   "glove-nolexicon-dropout-0.3": { text: "vectors", modalities: ["text", "audio"], spec: { dropout: 0.3 }, help: "GloVe alone, dropout 0.3" },
-  "glove-nolexicon-lr-3e-4": { text: "vectors", modalities: ["text", "audio"], spec: { learningRate: 3e-4 }, help: "GloVe alone, learning rate 3e-4" }
+  "glove-nolexicon-lr-3e-4": { text: "vectors", modalities: ["text", "audio"], spec: { learningRate: 3e-4 }, help: "GloVe alone, learning rate 3e-4" },
+  use: { text: "tokens", sentence: true, modalities: ["text", "audio"], help: "HAEMSA, tokens + lexicon + sentence vectors (--text-features use)" },
+  "use-text": { text: "tokens", sentence: true, modalities: ["text"], help: "HAEMSA text only, tokens + lexicon + sentence vectors" },
+  "glove-lexicon-use": { text: "vectors+lexicon", sentence: true, modalities: ["text", "audio"], help: "HAEMSA, GloVe + lexicon + sentence vectors (--text-features glove+use)" },
+  "glove-lexicon-use-text": { text: "vectors+lexicon", sentence: true, modalities: ["text"], help: "HAEMSA text only, GloVe + lexicon + sentence vectors" }
 }
 
 const KEYS = ["acc2_has0", "acc2_non0", "f1_non0", "acc7", "mae", "corr"] as const
@@ -115,6 +121,7 @@ interface VariantFile {
   readonly variant: string
   readonly help: string
   readonly text: Text
+  readonly sentence?: boolean
   readonly vectors: string | null
   readonly modalities: ReadonlyArray<string>
   readonly spec: ArchitectureSpec.ArchitectureSpec
@@ -185,6 +192,7 @@ const trainVariant = (name: string, seeds: ReadonlyArray<number>, epochs: number
       variant: name,
       help: v.help,
       text: v.text,
+      ...(v.sentence === true ? { sentence: true } : {}),
       vectors: v.text === "tokens" ? null : vectors,
       modalities: v.modalities,
       spec,
@@ -195,8 +203,9 @@ const trainVariant = (name: string, seeds: ReadonlyArray<number>, epochs: number
     }
     const todo = seeds.filter((s) => !file.runs.some((r) => r.seed === s))
     if (todo.length === 0) return file
-    const choice = v.text === "tokens" ? undefined : { kind: "vectors" as const, source: vectors, lexicon: v.text === "vectors+lexicon" }
-    const loaded = v.noTokens === true && choice !== undefined
+    const words: TextFeatures.Choice | undefined = v.text === "tokens" ? undefined : { kind: "vectors", source: vectors, lexicon: v.text === "vectors+lexicon" }
+    const choice: TextFeatures.Choice | undefined = v.sentence === true ? { ...(words ?? TextFeatures.TOKENS), sentence: true } : words
+    const loaded = v.noTokens === true && choice !== undefined && choice.kind !== "tokens"
       ? yield* withoutTokens(choice)
       : yield* Experiment.loadNormalized(MOSI_REAL, undefined, choice !== undefined ? { choice } : undefined)
     for (const seed of todo) {

@@ -101,7 +101,7 @@ const fileError = (file: string, what: string) => (e: unknown) =>
   new FileError({ file, reason: `${what}: ${e instanceof Error ? e.message : String(e)}`, cause: e })
 
 /** Write `data` to `target` atomically: a temporary file next to it, then a rename. */
-const writeAtomic = async (target: string, data: Uint8Array | string): Promise<void> => {
+export const writeAtomic = async (target: string, data: Uint8Array | string): Promise<void> => {
   const temp = `${target}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`
   try {
     await fs.writeFile(temp, data)

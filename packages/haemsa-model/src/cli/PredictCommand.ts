@@ -23,6 +23,7 @@ import type { CheckpointError } from "../model/Checkpoint"
 import * as Experiment from "../model/Experiment"
 import * as Network from "../model/Network"
 import * as Predict from "../model/Predict"
+import * as SentenceEncoder from "../model/SentenceEncoder"
 import * as TextSettings from "../model/TextSettings"
 import * as Args from "./Args"
 import * as Command from "./Command"
@@ -59,7 +60,9 @@ export const flags = {
 export type PredictCommandError =
   | Args.UsageError
   | DatasetErrors.FileError
+  | DatasetErrors.FormatError
   | DatasetErrors.InvalidOption
+  | DatasetErrors.PackageMissing
   | Network.ModelError
   | CheckpointError
   | OutputFile.OutputError
@@ -142,7 +145,8 @@ export const command: Command.Command<typeof flags, PredictCommandError> = Comma
       return yield* Effect.gen(function*() {
         const { net, extra } = yield* Experiment.loadNetwork(f.checkpoint)
         let cuts = 0
-        // the network's weights are freed whatever happens after it is built
+        let encoder: SentenceEncoder.Encoder | undefined
+        // the network's weights (and the sentence encoder's) are freed whatever happens after it is built
         const written = yield* Effect.gen(function*() {
           const reads = Predict.readsRawText(net.info)
           if (text !== undefined && "problem" in reads) {
@@ -160,6 +164,8 @@ export const command: Command.Command<typeof flags, PredictCommandError> = Comma
               io.err(`haemsa: note: ${loaded}: a word outside the checkpoint's ${reads.settings.vectors.words.length} training words gets the unknown vector (counted in unknownTokens)`)
             } else fullVectors = loaded
           }
+          // a model that reads sentence vectors needs the encoder's package (a PackageMissing saying how to install it)
+          if ("settings" in reads && reads.settings.sentence !== undefined) encoder = yield* SentenceEncoder.load()
           const gates = yield* Effect.promise(() => Predict.gatesOf(net))
           const layout: PredictionTable.Layout = {
             ...(net.info.task === "emotions" ? { emotions: net.info.emotions ?? [] } : {}),
@@ -196,7 +202,8 @@ export const command: Command.Command<typeof flags, PredictCommandError> = Comma
                       where: (index) => batch[index - offset].where,
                       strictSteps: f["strict-steps"],
                       onCut,
-                      ...(fullVectors ? { fullVectors } : {})
+                      ...(fullVectors ? { fullVectors } : {}),
+                      ...(encoder ? { encoder } : {})
                     }),
                   catch: (e) => e
                 }).pipe(
@@ -218,7 +225,10 @@ export const command: Command.Command<typeof flags, PredictCommandError> = Comma
               if (!jsonLines && !table) yield* sink.write(`${n === 0 ? head : ""}\n ]\n}\n`)
               return n
             }), { stdout: io.stdout })
-        }).pipe(Effect.ensuring(Effect.sync(() => Network.dispose(net))))
+        }).pipe(Effect.ensuring(Effect.sync(() => {
+          Network.dispose(net)
+          if (encoder !== undefined) SentenceEncoder.dispose(encoder)
+        })))
         if (cuts > MAX_CUT_WARNINGS) {
           io.err(`haemsa: warning: --input ${file}: ${cuts - MAX_CUT_WARNINGS} more sequences cut to the model's steps (${cuts} in all)`)
         }

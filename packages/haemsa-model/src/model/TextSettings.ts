@@ -8,7 +8,9 @@
  *   data info has `tokens`;
  * - the dense text features, one row per word: the word's vector (kinds `glove` and `vectors`: the
  *   vectors of the training vocabulary are stored in the checkpoint, see {@link make}), then the 4
- *   AFINN lexicon columns of `Lexicon.lexiconFeatures` when `lexicon`.
+ *   AFINN lexicon columns of `Lexicon.lexiconFeatures` when `lexicon`, then the transcript's sentence
+ *   vector when `sentence` (the same on every word; computed by the caller with `SentenceEncoder`,
+ *   whose package must then be installed).
  *
  * Checkpoints written before these settings existed have no `info.text`: {@link of} infers them
  * (kind `tokens`, `lexicon` when the model reads 4 dense text columns, lower-cased), which is what
@@ -18,6 +20,7 @@
  */
 import type { Dataset } from "@haemsa/datasets"
 import { Errors, Lexicon, Tokenizer, WordVectors } from "@haemsa/datasets"
+import * as SentenceEncoder from "./SentenceEncoder"
 
 /** Where the dense text features come from: none but the lexicon (`tokens`), GloVe vectors, or a vector file. */
 export type Kind = "tokens" | "glove" | "vectors"
@@ -42,6 +45,8 @@ export interface TextSettings {
   readonly vectors?: StoredVectors
   /** Where the full vectors come from: `glove` or a file path (kinds `glove` and `vectors`). */
   readonly source?: string
+  /** Each word's row ends with the transcript's sentence vector of this encoder (`SentenceEncoder.NAME`), `dim` numbers. */
+  readonly sentence?: { readonly encoder: string; readonly dim: number }
 }
 
 /** A word -> vector lookup of `dim` numbers (undefined for a word without a vector). */
@@ -72,7 +77,13 @@ export interface MakeOptions {
   readonly source?: string
   /** Lower-case transcripts (default true, like `Tokenizer.fitTokenizer`). */
   readonly lowercase?: boolean
+  /** The sentence vectors of `SentenceEncoder` follow each word's columns. */
+  readonly sentence?: boolean
 }
+
+/** The stored description of the sentence vectors (`SentenceEncoder`'s name and size), when asked for. */
+const sentenceOf = (options: MakeOptions): Pick<TextSettings, "sentence"> =>
+  options.sentence === true ? { sentence: { encoder: SentenceEncoder.NAME, dim: SentenceEncoder.DIM } } : {}
 
 const invalid = (option: string, value: string, reason: string) => new Errors.InvalidOption({ option, value, reason })
 
@@ -89,7 +100,7 @@ export const make = (options: MakeOptions, trainingWords: Iterable<string>): Tex
   const lowercase = options.lowercase ?? true
   if (kind === "tokens") {
     if (options.vectors !== undefined) throw invalid("textFeatures", kind, "kind tokens takes no word vectors")
-    return { kind, lexicon, lowercase }
+    return { kind, lexicon, lowercase, ...sentenceOf(options) }
   }
   const v = options.vectors
   if (v === undefined) throw invalid("textFeatures", kind, `kind ${kind} needs its word vectors`)
@@ -98,7 +109,7 @@ export const make = (options: MakeOptions, trainingWords: Iterable<string>): Tex
   }
   // each training word under its own spelling (an exact lookup hits it at prediction), its vector found as the training found it
   const words = [...new Set(trainingWords)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-  return { kind, lexicon, lowercase, vectors: WordVectors.toJson(WordVectors.subset(v, words)), source: options.source ?? v.source }
+  return { kind, lexicon, lowercase, vectors: WordVectors.toJson(WordVectors.subset(v, words)), source: options.source ?? v.source, ...sentenceOf(options) }
 }
 
 /** The words of a (training) split's transcripts, as the tokenizer splits them (none without transcripts). */
@@ -114,7 +125,8 @@ export interface TextInfo {
 }
 
 /** The dense text columns the settings make per word. */
-export const featureDim = (settings: TextSettings): number => (settings.vectors?.dim ?? 0) + (settings.lexicon ? LEXICON_DIM : 0)
+export const featureDim = (settings: Pick<TextSettings, "lexicon" | "sentence"> & { readonly vectors?: { readonly dim: number } }): number =>
+  (settings.vectors?.dim ?? 0) + (settings.lexicon ? LEXICON_DIM : 0) + (settings.sentence?.dim ?? 0)
 
 /**
  * The text settings of a model, or why it cannot read raw text: the stored `info.text`, or for a
@@ -153,6 +165,7 @@ export const describe = (settings: TextSettings): string => {
       : `${settings.kind}${settings.source !== undefined && settings.kind === "vectors" ? ` ${settings.source}` : ""} (${settings.vectors?.dim ?? "?"}-d, ${settings.vectors?.words.length ?? 0} training words)`
   ]
   if (settings.lexicon) parts.push("lexicon")
+  if (settings.sentence) parts.push(`${settings.sentence.encoder} sentence vectors (${settings.sentence.dim}-d)`)
   return parts.join(" + ")
 }
 
@@ -168,14 +181,19 @@ export interface Features {
 
 /**
  * The dense text features of transcripts split into words: per word its vector (the stored training
- * vocabulary's, else `full`'s, else the unknown vector, counted in `unknownTokens`) then the lexicon
- * columns. Words past `steps` are dropped; lengths follow `Lexicon.lexiconFeatures` (at least 1).
+ * vocabulary's, else `full`'s, else the unknown vector, counted in `unknownTokens`), the lexicon
+ * columns, then the sample's row of `sentences` ((n, sentence dim), for settings with `sentence`).
+ * Words past `steps` are dropped; lengths follow `Lexicon.lexiconFeatures` (at least 1).
+ *
+ * @throws InvalidOption naming `sentences` when the settings read sentence vectors and `sentences` is
+ * missing or not (n, sentence dim).
  */
 export const features = (
   settings: TextSettings,
   words: ReadonlyArray<ReadonlyArray<string>>,
   steps: number,
-  full?: Lookup
+  full?: Lookup,
+  sentences?: Float32Array
 ): Features => {
   const n = words.length
   const tokens = words.map((w) => Math.min(w.length, steps))
@@ -184,6 +202,11 @@ export const features = (
   if (dim === 0) return { tokens, unknownTokens: tokens.map(() => 0) }
   const lexicon = settings.lexicon ? Lexicon.lexiconFeatures(words, steps) : undefined
   const vdim = stored?.dim ?? 0
+  const sdim = settings.sentence?.dim ?? 0
+  if (sdim > 0 && (sentences === undefined || sentences.length !== n * sdim)) {
+    throw invalid("sentences", String(sentences?.length ?? "none"), `the text settings read ${settings.sentence!.encoder} sentence vectors: ${n} x ${sdim} numbers expected`)
+  }
+  const ldim = settings.lexicon ? LEXICON_DIM : 0
   const own = stored ? lookupOf(WordVectors.fromJson(stored, "the checkpoint's text settings (info.text.vectors)")) : undefined
   const fallback = full !== undefined && full.dim === vdim ? full : undefined
   const data = new Float32Array(n * steps * dim)
@@ -201,6 +224,8 @@ export const features = (
       if (lexicon) for (let d = 0; d < LEXICON_DIM; d++) data[o + vdim + d] = lexicon.data[(i * steps + t) * LEXICON_DIM + d]
     }
     lengths[i] = Math.max(1, tokens[i])
+    // the sentence vector on every step the sample's length covers (an empty transcript's one step too, as in training)
+    if (sdim > 0) for (let t = 0; t < lengths[i]; t++) data.set(sentences!.subarray(i * sdim, (i + 1) * sdim), (i * steps + t) * dim + vdim + ldim)
     return unknown
   })
   return { block: { n, steps, dim, data, lengths }, tokens, unknownTokens }
