@@ -190,6 +190,21 @@ describe("haemsa train --text-features use on mosi-real", () => {
     expect(ps[0].sentiment).not.toBe(p.sentiment)
   })
 
+  it("haemsa search --text-features use: the genomes carry the text gene (tokens or tokens + sentence vectors)", async () => {
+    const json = path.join(root, "search.json")
+    const r = await cli(
+      "search", "--data", MOSI_REAL, "--text-features", "use", "--population", "4", "--generations", "1", "--fidelity", "1:0.05",
+      "--workers", "0", "--checkpoint", path.join(root, "search-use"), "--json", json, "--backend", "wasm"
+    )
+    expect(r.code, r.stderr).toBe(0)
+    const output = JSON.parse(fs.readFileSync(json, "utf8")) as { best: { genome: Array<number>; text_features?: string } }
+    expect(output.best.genome).toHaveLength(25)
+    expect(["tokens", "tokens + use-lite sentence vectors"]).toContain(output.best.text_features)
+    // the seed genome (the default architecture) reads the search's text features: sentence vectors
+    const visited = fs.readFileSync(path.join(root, "search-use", fs.readdirSync(path.join(root, "search-use")).find((f) => f.endsWith(".json"))!), "utf8")
+    expect(visited).toContain("use-lite")
+  }, 300_000)
+
   it("on synthetic data, and with nothing before +use: usage errors", async () => {
     const synthetic = await cli("train", "--data", "synthetic", "--text-features", "use", "--epochs", "1")
     expect(synthetic.code).toBe(2)

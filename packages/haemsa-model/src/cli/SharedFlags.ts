@@ -92,7 +92,7 @@ export const textChoice = (
       return yield* new Args.UsageError({ reason: `--text-features takes tokens, glove, a word-vector file's path, use, glove+use or PATH+use, got '${value}'` })
     }
     const choice = TextFeatures.parse(value)
-    if (choice.kind === "tokens" && choice.sentence !== true) return choice
+    if (TextFeatures.isTokens(choice)) return choice
     const loader = yield* DatasetLoader.DatasetLoader
     const detected = yield* loader.detect(source)
     const problem = TextFeatures.problem(choice, detected.kind, source)

@@ -225,7 +225,7 @@ const loadForTraining = (source: string, options?: DatasetLoader.LoadOptions, ch
     const text: TextOptions | undefined = choice === undefined ? undefined : {
       choice,
       onProgress: (fraction, message) =>
-        fraction >= 1 ? progress.log(`word vectors: ${message}`) : progress.update(`word vectors ${bar(fraction)} ${message}`)
+        fraction >= 1 ? progress.log(`text features: ${message}`) : progress.update(`text features ${bar(fraction)} ${message}`)
     }
     const { raw, dataset, info } = yield* loadData(source, options, text)
     // the normalised data's hash (the training state's) is taken here, as the data is loaded: the

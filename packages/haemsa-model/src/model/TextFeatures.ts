@@ -58,6 +58,9 @@ export type Choice =
 /** The default choice: tokens, today's text features. */
 export const TOKENS: Choice = { kind: "tokens" }
 
+/** Whether a choice is the tokens alone (the default's features: no word vectors, no sentence vectors). */
+export const isTokens = (choice: Choice): boolean => choice.kind === "tokens" && choice.sentence !== true
+
 /**
  * The choice a `--text-features` value names: `tokens`, `glove`, or any other (non-empty) value as a
  * vector file's path; word vectors keep the lexicon columns as `lexicon` says (default

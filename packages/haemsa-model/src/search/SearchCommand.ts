@@ -27,6 +27,7 @@ import { metricsTable } from "../cli/MetricsTable"
 import { type OutputError, writeJson, writeText } from "../cli/OutputFile"
 import { formatDuration, Progress } from "../cli/Progress"
 import * as SharedFlags from "../cli/SharedFlags"
+import * as Experiment from "../model/Experiment"
 import * as TextFeatures from "../model/TextFeatures"
 import * as SearchEvaluator from "./SearchEvaluator"
 import * as SearchReport from "./SearchReport"
@@ -246,7 +247,7 @@ const evaluatorLayer = (
     source: options.source,
     seed: options.seed,
     ...(options.loadOptions !== undefined ? { loadOptions: options.loadOptions } : {}),
-    ...(options.textFeatures !== undefined && options.textFeatures.kind !== "tokens" ? { textFeatures: options.textFeatures } : {}),
+    ...(options.textFeatures !== undefined && !TextFeatures.isTokens(options.textFeatures) ? { textFeatures: options.textFeatures } : {}),
     ...(options.base !== undefined ? { base: options.base } : {})
   }
   if (options.queue !== undefined) {
@@ -330,10 +331,11 @@ export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput
   const workers = options.workers ?? os.availableParallelism()
   return withFolderLock(options.checkpointDir, Effect.gen(function*() {
     const logger = yield* Progress
-    if (options.textFeatures !== undefined && options.textFeatures.kind !== "tokens") {
-      // the vectors' first load (their cache) here, once, with its progress: the workers then read the cache
-      yield* TextFeatures.resolve(options.textFeatures, {
-        onProgress: (fraction, message) => (fraction >= 1 ? logger.log(`word vectors: ${message}`) : logger.update(`word vectors: ${message}`))
+    if (options.textFeatures !== undefined && !TextFeatures.isTokens(options.textFeatures)) {
+      // the text features' first load (the caches of word and sentence vectors) here, once, with its progress: the workers then read the caches
+      yield* Experiment.loadData(options.source, options.loadOptions, {
+        choice: options.textFeatures,
+        onProgress: (fraction, message) => (fraction >= 1 ? logger.log(`text features: ${message}`) : logger.update(`text features: ${message}`))
       })
     }
     return yield* searchWith(options, workers).pipe(Effect.provide(evaluatorLayer(options, workers, (line) => logger.log(line))))
@@ -565,7 +567,7 @@ export const command: Command.Command<typeof flags, SearchCommandError> = Comman
       const source = yield* resolveDataSource(f.data)
       const loadOptions = SharedFlags.loadOptions(f)
       const textFeatures = yield* SharedFlags.textChoice(f, source)
-      const choosesText = textFeatures !== undefined && textFeatures.kind !== "tokens"
+      const choosesText = textFeatures !== undefined && !TextFeatures.isTokens(textFeatures)
       const queueUrl = yield* Effect.fromResult(QueueUrl.resolve({ flag: f.queue, file: f["queue-file"], env: process.env }))
       if (choosesText && queueUrl !== undefined) {
         return yield* new Args.UsageError({ reason: "--text-features with word vectors is not supported with --queue yet: search with worker threads (--workers N)" })

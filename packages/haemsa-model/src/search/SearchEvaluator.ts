@@ -68,7 +68,7 @@ export interface EvaluatorOptions {
 }
 
 /** Whether a search with these options chooses the text features (its genomes carry the text gene). */
-export const choosesText = (options: EvaluatorOptions): boolean => options.textFeatures !== undefined && options.textFeatures.kind !== "tokens"
+export const choosesText = (options: EvaluatorOptions): boolean => options.textFeatures !== undefined && !TextFeatures.isTokens(options.textFeatures)
 
 /** The data of a search: loaded with the tokens, and with the word vectors when it chooses the text features. */
 export interface SearchData {
@@ -145,7 +145,7 @@ export const makeSpace = (
   base: ArchitectureSpec = defaultSpec,
   textFeatures?: TextFeatures.Choice
 ): SearchSpace["Service"] => {
-  const withText = textFeatures !== undefined && textFeatures.kind !== "tokens"
+  const withText = textFeatures !== undefined && !TextFeatures.isTokens(textFeatures)
   const decode = (genome: ReadonlyArray<number>) => Genome.decode(genome, base, { modalities, textFeatures: withText })
   if (!withText) return { modalities, decode, key: (genome) => Genome.canonicalKey(decode(genome)), genes: Genome.GENE_COUNT, text: () => "tokens" }
   const text = (genome: ReadonlyArray<number>) => Genome.decodeText(genome)
