@@ -59,7 +59,8 @@ export const defaultCacheDir = (env: Readonly<Record<string, string | undefined>
 
 /** This module's file (`__filename` in the CommonJS build, else from `import.meta.url`). */
 const thisFile = (): string => {
-  if (typeof __filename === "string" && __filename !== "") return __filename
+  // an eval'd worker has a global __filename of "[worker eval]": not this module's
+  if (typeof __filename === "string" && path.isAbsolute(__filename)) return __filename
   return fileURLToPath(import.meta.url)
 }
 

@@ -190,11 +190,12 @@ describe("haemsa train --text-features use on mosi-real", () => {
     expect(ps[0].sentiment).not.toBe(p.sentiment)
   })
 
-  it("haemsa search --text-features use: the genomes carry the text gene (tokens or tokens + sentence vectors)", async () => {
+  // in a worker thread: the worker finds the encoder's package (for the cache key) from its own module, not from "[worker eval]"
+  it("haemsa search --text-features use: the genomes carry the text gene (tokens or tokens + sentence vectors), in a worker thread", async () => {
     const json = path.join(root, "search.json")
     const r = await cli(
       "search", "--data", MOSI_REAL, "--text-features", "use", "--population", "4", "--generations", "1", "--fidelity", "1:0.05",
-      "--workers", "0", "--checkpoint", path.join(root, "search-use"), "--json", json, "--backend", "wasm"
+      "--workers", "1", "--checkpoint", path.join(root, "search-use"), "--json", json, "--backend", "wasm"
     )
     expect(r.code, r.stderr).toBe(0)
     const output = JSON.parse(fs.readFileSync(json, "utf8")) as { best: { genome: Array<number>; text_features?: string } }

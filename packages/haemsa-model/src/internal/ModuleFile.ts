@@ -5,15 +5,17 @@
  *
  * @internal
  */
+import { isAbsolute } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 
 /**
- * The module's file: `__filename` where CommonJS defines it (the CJS build; a bundle whose banner
- * defines it, e.g. the Deno bundle), else from `import.meta.url` (the ESM build, the sources);
+ * The module's file: `__filename` where CommonJS defines it as a path (the CJS build; a bundle whose
+ * banner defines it, e.g. the Deno bundle), else from `import.meta.url` (the ESM build, the sources);
  * undefined when neither gives a file.
  */
 export const moduleFile = (): string | undefined => {
-  if (typeof __filename === "string" && __filename !== "") return __filename
+  // an eval'd worker (the sources' worker bootstrap) has a global __filename of "[worker eval]": not this module's
+  if (typeof __filename === "string" && isAbsolute(__filename)) return __filename
   try {
     return fileURLToPath(import.meta.url)
   } catch {

