@@ -13,7 +13,8 @@
  *     --fidelity medium --checkpoint runs/search-text --json runs/search-text.json
  *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/text-features.ts --variants searched \
  *     --searched runs/search-text.json --seeds 1,2,3 --vectors PATH --record
- *   # a linear probe: ridge on each sample's mean text vector (lexicon, GloVe, GloVe + lexicon[, induced valence + lexicon])
+ *   # a linear probe: ridge on each sample's mean text vector (lexicon, GloVe, GloVe + lexicon[, induced valence + lexicon],
+ *   # lexicon + sentence vectors, GloVe + lexicon + sentence vectors)
  *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/text-features.ts --probe --vectors PATH [--induced FILE]
  *   # an AFINN valence induced from GloVe for every word of mosi-real's transcripts, as a 1-d vector file
  *   # (train the variants on it with --vectors FILE; --out DIR keeps their files apart from the GloVe ones)
@@ -27,7 +28,7 @@
  */
 import type { Dataset, Errors } from "@haemsa/datasets"
 import { DatasetLoader, Lexicon, Metrics, Normalize, Tokenizer, WordVectors } from "@haemsa/datasets"
-import { ArchitectureSpec, DataInfo, Environment, Experiment, Network, TextFeatures } from "@haemsa/haemsa-model"
+import { ArchitectureSpec, DataInfo, Environment, Experiment, Network, SentenceEncoder, TextFeatures } from "@haemsa/haemsa-model"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -153,9 +154,14 @@ const commit = (): string => {
 const searchedVariant = (file: string, forced?: Text): Variant & { readonly full: ArchitectureSpec.ArchitectureSpec } => {
   const output = JSON.parse(fs.readFileSync(file, "utf8")) as { best: { architecture: ArchitectureSpec.ArchitectureSpec; text_features?: string } }
   const t = output.best.text_features
-  const text: Text = forced ?? (t === undefined || t === "tokens" ? "tokens" : t.endsWith("+ lexicon") ? "vectors+lexicon" : "vectors")
+  // "tokens", "vectors FILE + lexicon", each possibly followed by " + use-lite sentence vectors"
+  const sentenceSuffix = ` + ${SentenceEncoder.NAME} sentence vectors`
+  const sentence = forced === undefined && t !== undefined && t.endsWith(sentenceSuffix)
+  const words = sentence ? t!.slice(0, -sentenceSuffix.length) : t
+  const text: Text = forced ?? (words === undefined || words === "tokens" ? "tokens" : words.endsWith("+ lexicon") ? "vectors+lexicon" : "vectors")
   return {
     text,
+    ...(sentence ? { sentence: true } : {}),
     modalities: output.best.architecture.modalities as ReadonlyArray<"text" | "audio">,
     full: output.best.architecture,
     help: forced === undefined
@@ -332,7 +338,9 @@ const probe = (vectors: string, induced?: string) =>
       ["lexicon (tokens' dense features)", undefined],
       ["GloVe", { kind: "vectors" as const, source: vectors, lexicon: false }],
       ["GloVe + lexicon", { kind: "vectors" as const, source: vectors, lexicon: true }],
-      ...(induced === undefined ? [] : [["induced valence + lexicon", { kind: "vectors" as const, source: induced, lexicon: true }] as const])
+      ...(induced === undefined ? [] : [["induced valence + lexicon", { kind: "vectors" as const, source: induced, lexicon: true }] as const]),
+      ["lexicon + sentence vectors (use)", { kind: "tokens" as const, sentence: true }],
+      ["GloVe + lexicon + sentence vectors (glove+use)", { kind: "vectors" as const, source: vectors, lexicon: true, sentence: true }]
     ] as const) {
       const { dataset } = yield* Experiment.loadNormalized(MOSI_REAL, undefined, choice !== undefined ? { choice } : undefined)
       const split = (s: Dataset.Split) => ({ x: meanPooled(s.features.text!), y: s.labels.regression!, n: s.n })
