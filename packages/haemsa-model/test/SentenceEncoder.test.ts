@@ -162,6 +162,7 @@ describe("haemsa train --text-features use on mosi-real", () => {
     expect(info.text).toEqual({ kind: "tokens", lexicon: true, lowercase: true, sentence: { encoder: "use-lite", dim: 512 } })
     expect(fs.readdirSync(path.join(process.env["HAEMSA_CACHE"]!, "sentences")).length).toBe(1)
     expect(report.card.command).toContain("use")
+    expect(report.card.text).toEqual({ kind: "tokens", lexicon: true, sentence: { encoder: "use-lite", dim: 512 } })
   })
 
   it("haemsa eval rebuilds the same features from the checkpoint (the cache): the training's metrics", async () => {

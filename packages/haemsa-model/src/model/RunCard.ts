@@ -63,14 +63,17 @@ export interface TextCard {
   readonly dim?: number
   /** The training words that have a vector, stored in the checkpoint (kinds `glove` and `vectors`). */
   readonly words?: number
+  /** The sentence vectors after each word's columns: the encoder and its size (`--text-features use`, `glove+use`). */
+  readonly sentence?: { readonly encoder: string; readonly dim: number }
 }
 
-/** The card's view of text settings: kind, lexicon, and the vectors' source, size and stored words. */
+/** The card's view of text settings: kind, lexicon, the vectors' source, size and stored words, and the sentence encoder. */
 export const textCard = (settings: TextSettings.TextSettings): TextCard => ({
   kind: settings.kind,
   lexicon: settings.lexicon,
   ...(settings.source !== undefined ? { source: settings.source } : {}),
-  ...(settings.vectors !== undefined ? { dim: settings.vectors.dim, words: settings.vectors.words.length } : {})
+  ...(settings.vectors !== undefined ? { dim: settings.vectors.dim, words: settings.vectors.words.length } : {}),
+  ...(settings.sentence !== undefined ? { sentence: settings.sentence } : {})
 })
 
 /** What marks a flag whose value is a secret (its name contains one of these). */
