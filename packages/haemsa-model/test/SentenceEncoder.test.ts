@@ -7,14 +7,17 @@
  * bit for bit, a corrupt entry encoded again, with a note); the package missing (an error saying how
  * to install it); the flag's values; and the command line on mosi-real: `haemsa train --text-features
  * use` stores the settings, `haemsa eval` rebuilds the same features from them (the same metrics),
- * `haemsa predict --text` reads raw text with them.
+ * `haemsa predict --text` reads raw text with them, and under Deno (the esbuild bundle, run from a
+ * folder outside the repository) gives the same prediction.
  */
 import { Errors } from "@haemsa/datasets"
 import * as tf from "@tensorflow/tfjs"
 import { Effect, Exit } from "effect"
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Bundle from "../../../benchmarks/deno/Bundle"
 import * as Backend from "../src/backends/Backend"
 import * as Checkpoint from "../src/model/Checkpoint"
 import type * as Experiment from "../src/model/Experiment"
@@ -190,6 +193,26 @@ describe("haemsa train --text-features use on mosi-real", () => {
     expect(ps[1].sentiment).toBe(p.sentiment)
     expect(ps[0].sentiment).not.toBe(p.sentiment)
   })
+
+  const deno = Bundle.denoBinary()
+  // the bundle alone in a folder, run from a project folder whose node_modules hold the package: found from the working directory
+  it.skipIf(deno === undefined)("under Deno, haemsa predict --text finds the encoder's package and gives Node's prediction", async () => {
+    const bundle = path.join(root, "bundle", "haemsa.mjs")
+    fs.mkdirSync(path.dirname(bundle))
+    fs.copyFileSync(await Bundle.bundle("packages/haemsa-model/src/bin.ts", Bundle.outPath("haemsa-deno-sentence-test.mjs")), bundle)
+    const project = path.join(root, "project")
+    fs.mkdirSync(path.join(project, "node_modules", "@energetic-ai"), { recursive: true })
+    fs.symlinkSync(path.dirname(SentenceEncoder.resolvePackage()), path.join(project, "node_modules", SentenceEncoder.PACKAGE))
+    const wasm = Backend.locateWasm()
+    const args = ["--checkpoint", checkpoint, "--backend", "wasm", "--text", "AND I LOVED IT", "--json", "-"]
+    const env: NodeJS.ProcessEnv = { ...Bundle.bundleEnv(), DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", ...(wasm._tag === "Found" ? { HAEMSA_WASM_DIR: wasm.dir } : {}) }
+    delete env.NODE_PATH
+    const r = spawnSync(deno!, ["run", "-A", bundle, "predict", ...args], { cwd: project, encoding: "utf8", env, maxBuffer: 64 * 1024 * 1024 })
+    expect(r.status, r.stderr).toBe(0)
+    const node = await cli("predict", ...args)
+    const sentiment = (out: string) => (JSON.parse(out) as { predictions: Array<Predict.Prediction> }).predictions[0].sentiment
+    expect(sentiment(r.stdout)).toBe(sentiment(node.out.join("\n")))
+  }, 180_000)
 
   // in a worker thread: the worker finds the encoder's package (for the cache key) from its own module, not from "[worker eval]"
   it("haemsa search --text-features use: the genomes carry the text gene (tokens or tokens + sentence vectors), in a worker thread", async () => {

