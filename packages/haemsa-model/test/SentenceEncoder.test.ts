@@ -230,13 +230,16 @@ describe("haemsa train --text-features use on mosi-real", () => {
     expect(visited).toContain("use-lite")
   }, 300_000)
 
-  it("on synthetic data, and with nothing before +use: usage errors", async () => {
+  it("on synthetic data, with nothing before +use, and in a search over a queue: usage errors", async () => {
     const synthetic = await cli("train", "--data", "synthetic", "--text-features", "use", "--epochs", "1")
     expect(synthetic.code).toBe(2)
     expect(synthetic.stderr).toMatch(/needs a mosi-real-style folder/)
     const empty = await cli("train", "--data", MOSI_REAL, "--text-features", "+use", "--epochs", "1")
     expect(empty.code).toBe(2)
     expect(empty.stderr).toContain("got '+use'")
+    const queued = await cli("search", "--data", MOSI_REAL, "--text-features", "use", "--queue", "redis://127.0.0.1:1", "--checkpoint", path.join(root, "q"))
+    expect(queued.code).toBe(2)
+    expect(queued.stderr).toContain("--text-features with word or sentence vectors is not supported with --queue yet")
   })
 })
 

@@ -570,7 +570,7 @@ export const command: Command.Command<typeof flags, SearchCommandError> = Comman
       const choosesText = textFeatures !== undefined && !TextFeatures.isTokens(textFeatures)
       const queueUrl = yield* Effect.fromResult(QueueUrl.resolve({ flag: f.queue, file: f["queue-file"], env: process.env }))
       if (choosesText && queueUrl !== undefined) {
-        return yield* new Args.UsageError({ reason: "--text-features with word vectors is not supported with --queue yet: search with worker threads (--workers N)" })
+        return yield* new Args.UsageError({ reason: "--text-features with word or sentence vectors is not supported with --queue yet: search with worker threads (--workers N)" })
       }
       if ((f.status || f.cancel) && queueUrl === undefined) {
         return yield* new Args.UsageError({ reason: `--status and --cancel need the search's queue (--queue, --queue-file or $${QueueUrl.ENV_VAR})` })
