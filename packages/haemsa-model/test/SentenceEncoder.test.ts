@@ -75,10 +75,12 @@ describe("SentenceEncoder", () => {
     expect(row(v, 0)).toEqual(row(v, 1))
   })
 
-  it("a text's vector is the same alone and among others, bit for bit", async () => {
+  it("a text's vector is the same alone and among others, bit for bit; no tensor is left behind", async () => {
     const texts = ["it was a waste of time", "BUT I CAN SAFELY ASSURE YOU THAT EVEN IF THEY DIDNT IT WOULD STILL BE A HIT", "meh"]
+    const before = tf.memory().numTensors
     const together = await SentenceEncoder.embed(encoder, texts)
     for (let i = 0; i < texts.length; i++) expect(await SentenceEncoder.embed(encoder, [texts[i]])).toEqual(row(together, i))
+    expect(tf.memory().numTensors).toBe(before)
   })
 
   it("keeps the vectors of a list of texts in the cache; a corrupt entry is encoded again, with a note", async () => {
@@ -86,7 +88,10 @@ describe("SentenceEncoder", () => {
     const texts = ["a good film", "a bad film"]
     const notes: string[] = []
     const onProgress = (_: number, m: string) => void notes.push(m)
+    const before = tf.memory().numTensors
     const first = await Effect.runPromise(SentenceEncoder.vectors(texts, { cacheDir, onProgress }))
+    // the encoder it loaded is freed
+    expect(tf.memory().numTensors).toBe(before)
     const [file] = fs.readdirSync(path.join(cacheDir, "sentences"))
     expect(file).toMatch(/^use-lite-[0-9a-f]{24}\.f32$/)
     expect(notes.at(-1)).toContain("cached the sentence vectors of 2 texts")
