@@ -105,7 +105,11 @@ const VARIANTS: Record<string, Variant> = {
   use: { text: "tokens", sentence: true, modalities: ["text", "audio"], help: "HAEMSA, tokens + lexicon + sentence vectors (--text-features use)" },
   "use-text": { text: "tokens", sentence: true, modalities: ["text"], help: "HAEMSA text only, tokens + lexicon + sentence vectors" },
   "glove-lexicon-use": { text: "vectors+lexicon", sentence: true, modalities: ["text", "audio"], help: "HAEMSA, GloVe + lexicon + sentence vectors (--text-features glove+use)" },
-  "glove-lexicon-use-text": { text: "vectors+lexicon", sentence: true, modalities: ["text"], help: "HAEMSA text only, GloVe + lexicon + sentence vectors" }
+  "glove-lexicon-use-text": { text: "vectors+lexicon", sentence: true, modalities: ["text"], help: "HAEMSA text only, GloVe + lexicon + sentence vectors" },
+  "glove-lexicon-use-dropout-0.3": { text: "vectors+lexicon", sentence: true, modalities: ["text", "audio"], spec: { dropout: 0.3 }, help: "GloVe + lexicon + sentence vectors, dropout 0.3" },
+  "glove-lexicon-use-lr-3e-4": { text: "vectors+lexicon", sentence: true, modalities: ["text", "audio"], spec: { learningRate: 3e-4 }, help: "GloVe + lexicon + sentence vectors, learning rate 3e-4" },
+  "glove-lexicon-use-lstm": { text: "vectors+lexicon", sentence: true, modalities: ["text", "audio"], spec: textExpert({ kind: "lstm" }), help: "GloVe + lexicon + sentence vectors, lstm text expert" },
+  "use-dropout-0.3": { text: "tokens", sentence: true, modalities: ["text", "audio"], spec: { dropout: 0.3 }, help: "tokens + lexicon + sentence vectors, dropout 0.3" }
 }
 
 const KEYS = ["acc2_has0", "acc2_non0", "f1_non0", "acc7", "mae", "corr"] as const
