@@ -43,6 +43,18 @@ export interface SequenceBlock {
   readonly lengths: Int32Array
 }
 
+/** The features of `b` after those of `a` at every step (same n and steps); the lengths of `a`. */
+export const appendSteps = (a: SequenceBlock, b: SequenceBlock): SequenceBlock => {
+  const dim = a.dim + b.dim
+  const rows = a.n * a.steps
+  const data = new Float32Array(rows * dim)
+  for (let r = 0; r < rows; r++) {
+    data.set(a.data.subarray(r * a.dim, (r + 1) * a.dim), r * dim)
+    data.set(b.data.subarray(r * b.dim, (r + 1) * b.dim), r * dim + a.dim)
+  }
+  return { n: a.n, steps: a.steps, dim, data, lengths: a.lengths }
+}
+
 /**
  * Raw text as token ids for a trainable embedding: `ids` is (n, steps) int32, 0 = padding,
  * 1 = out-of-vocabulary, `vocabulary[id]` the token.

@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import type { Dataset, SequenceBlock, Split, SplitName } from "./Dataset"
-import { MODALITIES, SPLITS } from "./Dataset"
+import { appendSteps, MODALITIES, SPLITS } from "./Dataset"
 import { checkSplits } from "./DatasetCheck"
 import { FormatError, InvalidOption, jsonError, quote } from "./Errors"
 import { lexiconFeatures } from "./Lexicon"
@@ -208,18 +208,6 @@ export const readMosiReal = (
   checkSplits(dataset, file.folds)
   const report: MosiRealReport = { maxSteps, vocabularySize: tokenizer.vocabulary.length, missingAudio }
   return { dataset, report: options.textFeatures === undefined ? report : { ...report, unknownTokens } }
-}
-
-/** The features of `b` after those of `a` at every step (same n and steps); lengths of `a`. */
-const appendSteps = (a: SequenceBlock, b: SequenceBlock): SequenceBlock => {
-  const dim = a.dim + b.dim
-  const rows = a.n * a.steps
-  const data = new Float32Array(rows * dim)
-  for (let r = 0; r < rows; r++) {
-    data.set(a.data.subarray(r * a.dim, (r + 1) * a.dim), r * dim)
-    data.set(b.data.subarray(r * b.dim, (r + 1) * b.dim), r * dim + a.dim)
-  }
-  return { n: a.n, steps: a.steps, dim, data, lengths: a.lengths }
 }
 
 const formatError = (file: string, reason: string): FormatError => new FormatError({ file, format: FORMAT, reason })

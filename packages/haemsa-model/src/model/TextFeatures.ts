@@ -16,11 +16,11 @@
  *
  * @since 0.3.0
  */
-import type { Dataset, DatasetLoader } from "@haemsa/datasets"
-import { type Errors, Errors as DatasetErrors, Lexicon, Tokenizer, WordVectors } from "@haemsa/datasets"
+import type { DatasetLoader } from "@haemsa/datasets"
+import { Dataset, type Errors, Errors as DatasetErrors, Lexicon, Tokenizer, WordVectors } from "@haemsa/datasets"
 import { Effect } from "effect"
 import * as SentenceEncoder from "./SentenceEncoder"
-import type * as TextSettings from "./TextSettings"
+import * as TextSettings from "./TextSettings"
 
 /**
  * Whether `glove` and a vector file keep the 4 lexicon columns after each word's vector by default:
@@ -167,24 +167,13 @@ export const appendSentences = (
     const D = SentenceEncoder.DIM
     let offset = 0
     const withSentences = (split: Dataset.Split): Dataset.Split => {
-      const sentences: Dataset.SequenceBlock = repeatOnSteps(all.subarray(offset * D, (offset + split.n) * D), split.features.text!)
+      const sentences: Dataset.SequenceBlock = TextSettings.repeatOnSteps(all.subarray(offset * D, (offset + split.n) * D), split.features.text!)
       offset += split.n
-      return { ...split, features: { ...split.features, text: appendSteps(split.features.text!, sentences) } }
+      return { ...split, features: { ...split.features, text: Dataset.appendSteps(split.features.text!, sentences) } }
     }
     const { train, valid, test } = dataset.splits
     return { ...dataset, splits: { train: withSentences(train), valid: withSentences(valid), test: withSentences(test) } }
   })
-
-/** One vector per sample, (n, DIM), repeated on the steps `like.lengths` covers: (n, like.steps, DIM). */
-export const repeatOnSteps = (vectors: Float32Array, like: { readonly n: number; readonly steps: number; readonly lengths: Int32Array }): Dataset.SequenceBlock => {
-  const D = vectors.length / Math.max(1, like.n)
-  const data = new Float32Array(like.n * like.steps * D)
-  for (let i = 0; i < like.n; i++) {
-    const v = vectors.subarray(i * D, (i + 1) * D)
-    for (let t = 0; t < Math.min(like.lengths[i], like.steps); t++) data.set(v, (i * like.steps + t) * D)
-  }
-  return { n: like.n, steps: like.steps, dim: D, data, lengths: like.lengths }
-}
 
 /**
  * Why a dataset of this detected kind cannot take the choice, or undefined when it may: word vectors
@@ -247,17 +236,6 @@ export const fromSettings = (settings: TextSettings.TextSettings, given?: string
   return withSentence({ kind: from === "glove" ? "glove" : "vectors", source: from, lexicon: settings.lexicon })
 }
 
-/** The features of `b` after those of `a` at every step (same n and steps); the lengths of `a`. */
-const appendSteps = (a: Dataset.SequenceBlock, b: Dataset.SequenceBlock): Dataset.SequenceBlock => {
-  const dim = a.dim + b.dim
-  const data = new Float32Array(a.n * a.steps * dim)
-  for (let r = 0; r < a.n * a.steps; r++) {
-    data.set(a.data.subarray(r * a.dim, (r + 1) * a.dim), r * dim)
-    data.set(b.data.subarray(r * b.dim, (r + 1) * b.dim), r * dim + a.dim)
-  }
-  return { n: a.n, steps: a.steps, dim, data, lengths: a.lengths }
-}
-
 /**
  * A dataset read from a file whose samples carry raw transcripts (an MMSA pickle's `raw_text`) with
  * its text features replaced by word vectors: each transcript split into words (`Tokenizer.tokenize`,
@@ -287,7 +265,7 @@ export const embedRawText = (
   const embedSplit = (split: Dataset.Split): Dataset.Split => {
     const w = words(split)
     const vectors = WordVectors.embed(features.vectors, w, steps).block
-    const text = features.lexicon ? appendSteps(vectors, Lexicon.lexiconFeatures(w, steps)) : vectors
+    const text = features.lexicon ? Dataset.appendSteps(vectors, Lexicon.lexiconFeatures(w, steps)) : vectors
     return { ...split, features: { ...split.features, text } }
   }
   return { ...dataset, splits: { train: embedSplit(splits.train), valid: embedSplit(splits.valid), test: embedSplit(splits.test) } }

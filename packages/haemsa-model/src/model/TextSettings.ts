@@ -18,8 +18,7 @@
  *
  * @since 0.2.0
  */
-import type { Dataset } from "@haemsa/datasets"
-import { Errors, Lexicon, Tokenizer, WordVectors } from "@haemsa/datasets"
+import { Dataset, Errors, Lexicon, Tokenizer, WordVectors } from "@haemsa/datasets"
 import * as SentenceEncoder from "./SentenceEncoder"
 
 /** Where the dense text features come from: none but the lexicon (`tokens`), GloVe vectors, or a vector file. */
@@ -206,15 +205,16 @@ export const features = (
   if (sdim > 0 && (sentences === undefined || sentences.length !== n * sdim)) {
     throw invalid("sentences", String(sentences?.length ?? "none"), `the text settings read ${settings.sentence!.encoder} sentence vectors: ${n} x ${sdim} numbers expected`)
   }
-  const ldim = settings.lexicon ? LEXICON_DIM : 0
+  const wdim = dim - sdim
   const own = stored ? lookupOf(WordVectors.fromJson(stored, "the checkpoint's text settings (info.text.vectors)")) : undefined
   const fallback = full !== undefined && full.dim === vdim ? full : undefined
-  const data = new Float32Array(n * steps * dim)
+  // the words' columns (vector, lexicon), then the sentence vectors as training appends them
+  const data = new Float32Array(n * steps * wdim)
   const lengths = new Int32Array(n)
   const unknownTokens = words.map((w, i) => {
     let unknown = 0
     for (let t = 0; t < tokens[i]; t++) {
-      const o = (i * steps + t) * dim
+      const o = (i * steps + t) * wdim
       if (own) {
         const found = own.get(w[t]) ?? fallback?.get(w[t])
         if (found === undefined) unknown++
@@ -224,11 +224,26 @@ export const features = (
       if (lexicon) for (let d = 0; d < LEXICON_DIM; d++) data[o + vdim + d] = lexicon.data[(i * steps + t) * LEXICON_DIM + d]
     }
     lengths[i] = Math.max(1, tokens[i])
-    // the sentence vector on every step the sample's length covers (an empty transcript's one step too, as in training)
-    if (sdim > 0) for (let t = 0; t < lengths[i]; t++) data.set(sentences!.subarray(i * sdim, (i + 1) * sdim), (i * steps + t) * dim + vdim + ldim)
     return unknown
   })
-  return { block: { n, steps, dim, data, lengths }, tokens, unknownTokens }
+  const wordBlock: Dataset.SequenceBlock = { n, steps, dim: wdim, data, lengths }
+  const block = sdim > 0 ? Dataset.appendSteps(wordBlock, repeatOnSteps(sentences!, wordBlock)) : wordBlock
+  return { block, tokens, unknownTokens }
+}
+
+/**
+ * One vector per sample, (n, dim) row-major, repeated on the steps each sample's length covers (an
+ * empty transcript's one step too): (n, like.steps, dim), padding zero. How sentence vectors sit next
+ * to the words' columns, in training (`TextFeatures.appendSentences`) and in prediction ({@link features}).
+ */
+export const repeatOnSteps = (vectors: Float32Array, like: { readonly n: number; readonly steps: number; readonly lengths: Int32Array }): Dataset.SequenceBlock => {
+  const dim = vectors.length / Math.max(1, like.n)
+  const data = new Float32Array(like.n * like.steps * dim)
+  for (let i = 0; i < like.n; i++) {
+    const v = vectors.subarray(i * dim, (i + 1) * dim)
+    for (let t = 0; t < Math.min(like.lengths[i], like.steps); t++) data.set(v, (i * like.steps + t) * dim)
+  }
+  return { n: like.n, steps: like.steps, dim, data, lengths: like.lengths }
 }
 
 /** Per sample, the words read (at most `steps`) that are not in the token vocabulary (`<unk>`). */
