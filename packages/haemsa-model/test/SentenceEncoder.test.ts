@@ -242,6 +242,10 @@ describe("haemsa train --text-features use on mosi-real", () => {
     const empty = await cli("train", "--data", MOSI_REAL, "--text-features", "+use", "--epochs", "1")
     expect(empty.code).toBe(2)
     expect(empty.stderr).toContain("got '+use'")
+    // a value parse refuses is a usage error too, not a crash
+    const twice = await cli("train", "--data", MOSI_REAL, "--text-features", "use+use", "--epochs", "1")
+    expect(twice.code).toBe(2)
+    expect(twice.stderr).toContain("got 'use+use'")
     const queued = await cli("search", "--data", MOSI_REAL, "--text-features", "use", "--queue", "redis://127.0.0.1:1", "--checkpoint", path.join(root, "q"))
     expect(queued.code).toBe(2)
     expect(queued.stderr).toContain("--text-features with word or sentence vectors is not supported with --queue yet")

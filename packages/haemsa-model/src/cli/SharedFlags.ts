@@ -88,10 +88,11 @@ export const textChoice = (
   Effect.gen(function*() {
     const value = values["text-features"]
     if (value === undefined) return undefined
-    if (value === "" || value === TextFeatures.SENTENCE_SUFFIX) {
-      return yield* new Args.UsageError({ reason: `--text-features takes tokens, glove, a word-vector file's path, use, glove+use or PATH+use, got '${value}'` })
-    }
-    const choice = TextFeatures.parse(value)
+    // every value parse refuses ("", "+use", "use+use") is a usage error
+    const choice = yield* Effect.try({
+      try: () => TextFeatures.parse(value),
+      catch: () => new Args.UsageError({ reason: `--text-features takes tokens, glove, a word-vector file's path, use, glove+use or PATH+use, got '${value}'` })
+    })
     if (TextFeatures.isTokens(choice)) return choice
     const loader = yield* DatasetLoader.DatasetLoader
     const detected = yield* loader.detect(source)

@@ -136,8 +136,8 @@ const loadRaw = (source: string, options?: DatasetLoader.LoadOptions, text?: Tex
     if (choice.sentence !== true) return { raw, settings }
     const progress = text?.onProgress !== undefined ? { onProgress: text.onProgress } : {}
     const withSentences = yield* TextFeatures.appendSentences(raw, source, progress)
-    const lexicon = choice.kind === "tokens" ? raw.format === "mosi-real" : choice.lexicon
-    return { raw: withSentences, settings: settings !== undefined ? settings : { kind: "tokens" as const, lexicon, sentence: true } }
+    // word vectors' settings carry `sentence` already (TextFeatures.resolve); the tokens' lexicon is mosi-real's
+    return { raw: withSentences, settings: settings ?? { kind: "tokens" as const, lexicon: raw.format === "mosi-real", sentence: true } }
   })
 
 /** The dataset as read with the word-level text features of `text`, and the text settings to store (none for tokens). */

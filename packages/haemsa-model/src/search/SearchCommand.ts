@@ -332,11 +332,11 @@ export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput
   return withFolderLock(options.checkpointDir, Effect.gen(function*() {
     const logger = yield* Progress
     if (options.textFeatures !== undefined && !TextFeatures.isTokens(options.textFeatures)) {
-      // the text features' first load (the caches of word and sentence vectors) here, once, with its progress: the workers then read the caches
-      yield* Experiment.loadData(options.source, options.loadOptions, {
-        choice: options.textFeatures,
-        onProgress: (fraction, message) => (fraction >= 1 ? logger.log(`text features: ${message}`) : logger.update(`text features: ${message}`))
-      })
+      // the text features' first load (their caches) here, once, with its progress: the workers then read the caches;
+      // sentence vectors are those of the data's transcripts, so only they need the data read here
+      const onProgress = (fraction: number, message: string) => (fraction >= 1 ? logger.log(`text features: ${message}`) : logger.update(`text features: ${message}`))
+      if (options.textFeatures.sentence === true) yield* Experiment.loadData(options.source, options.loadOptions, { choice: options.textFeatures, onProgress })
+      else yield* TextFeatures.resolve(options.textFeatures, { onProgress })
     }
     return yield* searchWith(options, workers).pipe(Effect.provide(evaluatorLayer(options, workers, (line) => logger.log(line))))
   }))
