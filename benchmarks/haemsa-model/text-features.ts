@@ -153,11 +153,15 @@ const commit = (): string => {
 
 /**
  * The variant `searched`: the winner of a `haemsa search --json FILE` (its architecture, modalities
- * included, and its text features: `best.text_features`, tokens when the search did not choose them).
+ * included, and its text features: `best.text_features`, tokens when the search did not choose them),
+ * or with `--select-seeds` the finalist chosen on validation (`selection.finalists[selection.chosen]`).
  */
 const searchedVariant = (file: string, forced?: Text): Variant & { readonly full: ArchitectureSpec.ArchitectureSpec } => {
-  const output = JSON.parse(fs.readFileSync(file, "utf8")) as { best: { architecture: ArchitectureSpec.ArchitectureSpec; text_features?: string } }
-  const t = output.best.text_features
+  type Winner = { architecture: ArchitectureSpec.ArchitectureSpec; text_features?: string }
+  const output = JSON.parse(fs.readFileSync(file, "utf8")) as { best: Winner; selection?: { finalists: ReadonlyArray<Winner>; chosen: number } }
+  // with --select-seeds the winner is the finalist chosen on validation over the seeds, else the search's best
+  const winner = output.selection !== undefined ? output.selection.finalists[output.selection.chosen] : output.best
+  const t = winner.text_features
   // "tokens", "vectors FILE + lexicon", each possibly followed by " + use-lite sentence vectors"
   const sentenceSuffix = ` + ${SentenceEncoder.NAME} sentence vectors`
   const sentence = forced === undefined && t !== undefined && t.endsWith(sentenceSuffix)
@@ -166,8 +170,8 @@ const searchedVariant = (file: string, forced?: Text): Variant & { readonly full
   return {
     text,
     ...(sentence ? { sentence: true } : {}),
-    modalities: output.best.architecture.modalities as ReadonlyArray<"text" | "audio">,
-    full: output.best.architecture,
+    modalities: winner.architecture.modalities as ReadonlyArray<"text" | "audio">,
+    full: winner.architecture,
     help: forced === undefined
       ? `the winner of the search in ${path.basename(file)} (${t ?? "tokens"})`
       : `the architecture of the winner of the search in ${path.basename(file)}, with ${forced} text features`

@@ -84,6 +84,31 @@ export interface SearchOptions {
   readonly speculate?: boolean
 }
 
+/**
+ * The `count` best distinct individuals of a search's generations, best first by
+ * {@link Strategy.compare} (the highest fidelity level first, then the lowest fitness; the first of
+ * equals), one per `key` (default: the genome's JSON), failed ones left out: the candidates to
+ * compare again, e.g. over several training seeds. Its first is the search's best unless that failed. Pure.
+ */
+export const finalists = (
+  generations: ReadonlyArray<GenerationRecord>,
+  count: number,
+  key: (genome: Genome) => string = defaultKey
+): ReadonlyArray<Individual> => {
+  // (Array.prototype.sort is stable: equal individuals keep the order they were met in)
+  const ranked = generations.flatMap((g) => g.population).filter((i) => !Number.isNaN(i.fitness)).sort(Strategy.compare)
+  const seen = new Set<string>()
+  const chosen: Array<Individual> = []
+  for (const individual of ranked) {
+    if (chosen.length >= count) break
+    const k = key(individual.genome)
+    if (seen.has(k)) continue
+    seen.add(k)
+    chosen.push(individual)
+  }
+  return chosen
+}
+
 /** Why the search stopped. */
 export type StopReason = "generations" | "max-evaluations" | "max-seconds"
 

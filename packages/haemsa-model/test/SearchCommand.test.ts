@@ -146,6 +146,44 @@ describe("searchJob", () => {
     expect(pooled.speculation!.used).toBeLessThanOrEqual(pooled.speculation!.started)
   })
 
+  it("with a selection, trains the best distinct architectures and the default once per seed and chooses the lowest mean validation objective", async () => {
+    const lines: string[] = []
+    const selected = { ...options, checkpointDir: path.join(tmp, "selection"), selection: { seeds: [1, 2], finalists: 2, epochs: 2 }, retrainEpochs: 2 }
+    const output = await runJob(selected, lines)
+    const sel = output.selection!
+    expect(sel.seeds).toEqual([1, 2])
+    expect(sel.epochs).toBe(2)
+    // the search's two best distinct architectures, then the default one unless it is among them
+    const ranked = sel.finalists.filter((f) => f.search !== undefined)
+    expect(ranked.map((f) => f.search!.rank)).toEqual([1, 2])
+    expect(ranked[0].architecture).toEqual(output.best.architecture)
+    expect(ranked[0].search!.fitness).toBe(output.best.fitness)
+    expect(Genome.canonicalKey(ranked[0].architecture)).not.toBe(Genome.canonicalKey(ranked[1].architecture))
+    expect(sel.finalists.filter((f) => f.default)).toHaveLength(1)
+    expect(sel.finalists).toHaveLength(ranked.some((f) => f.default) ? 2 : 3)
+    const reference = sel.finalists.find((f) => f.default)!
+    expect(Genome.canonicalKey(reference.architecture)).toBe(Genome.canonicalKey(ArchitectureSpec.defaultSpec))
+    for (const f of sel.finalists) {
+      expect(f.runs.map((r) => r.seed)).toEqual([1, 2])
+      expect(f.mean.valid_objective).toBeCloseTo((f.runs[0].valid_objective + f.runs[1].valid_objective) / 2, 12)
+      expect(f.std.valid_objective).toBeCloseTo(Math.abs(f.runs[0].valid_objective - f.runs[1].valid_objective) / Math.SQRT2, 12)
+      // each seed trains its own model: the seed reaches the training
+      expect(f.runs[0].valid_objective).not.toBe(f.runs[1].valid_objective)
+    }
+    const means = sel.finalists.map((f) => f.mean.valid_objective)
+    expect(sel.chosen).toBe(means.indexOf(Math.min(...means)))
+    // the retraining is the chosen finalist's (with the search's seed)
+    expect(output.retrain!.winner.architecture).toEqual(sel.finalists[sel.chosen].architecture)
+    expect(output.retrain!.same).toBe(sel.finalists[sel.chosen].default)
+    expect(lines.some((l) => /^selection: [23] finalists.*[46] trainings of up to 2 epochs \(seeds 1,2\)/.test(l))).toBe(true)
+
+    // a finalist's run with a seed is that seed's training, whatever else ran beside it: the same as a search of that seed retraining it
+    const alone = await runJob({ ...options, seed: 2, checkpointDir: path.join(tmp, "selection-seed-2"), generations: 1, population: 3, retrainEpochs: 2 })
+    const withSeed2 = sel.finalists.find((f) => f.default)!.runs[1]
+    expect(alone.retrain!.default.valid_objective).toBe(withSeed2.valid_objective)
+    expect(alone.retrain!.default.test).toEqual(withSeed2.test)
+  })
+
   it("refuses a checkpoint written by another configuration", async () => {
     const error = await Effect.runPromise(
       Effect.flip(SearchCommand.searchJob({ ...options, seed: 12, retrainEpochs: undefined })).pipe(Effect.provide(services([])))
@@ -171,6 +209,24 @@ describe("haemsa search", () => {
     expect(fs.readFileSync(report, "utf8")).toMatch(/^<svg[\s\S]*id="series-best"[\s\S]*<\/svg>$/)
   })
 
+  it("--select-seeds prints the finalists and the winner chosen on validation, and writes them in the JSON", async () => {
+    const json = path.join(tmp, "cli-select", "search.json")
+    const { code, out } = await cli(
+      "search", "--data", MMSA, "--workers", "0", "--population", "3", "--generations", "1", "--fidelity", "1",
+      "--select-seeds", "3,4", "--finalists", "1", "--retrain-epochs", "1",
+      "--checkpoint", path.join(tmp, "cli-select", "ckpt"), "--json", json, "--backend", "cpu"
+    )
+    expect(code).toBe(0)
+    const text = out.join("\n")
+    expect(text).toMatch(/selection over seeds 3,4 \(up to 1 epochs each; chosen on the mean validation objective, test not looked at\):/)
+    expect(text).toMatch(/^\* \d\. valid objective [\d.]+ ± [\d.]+, test MAE [\d.]+ ± [\d.]+; /m)
+    expect(text).toMatch(/winner: finalist \d/)
+    const written = JSON.parse(fs.readFileSync(json, "utf8"))
+    expect(written.selection.seeds).toEqual([3, 4])
+    expect(written.selection.finalists[0].search.rank).toBe(1)
+    expect(written.selection.finalists[written.selection.chosen].runs).toHaveLength(2)
+  })
+
   it("bad usage exits with code 2 and says what is wrong", async () => {
     // a new folder: tmp itself holds other folders, which --checkpoint refuses
     const usage = path.join(tmp, "usage")
@@ -179,7 +235,11 @@ describe("haemsa search", () => {
       [["search", "--checkpoint", usage, "--fidelity", "2:3"], /--fidelity: bad level/],
       [["search", "--checkpoint", usage, "--report", "out.png"], /--report must name a \.svg or \.html file/],
       [["search", "--checkpoint", usage, "--population", "2"], /--population must be >= 3 \(got 2\)/],
-      [["search", "--checkpoint", usage, "--bogus"], /unknown option --bogus/]
+      [["search", "--checkpoint", usage, "--bogus"], /unknown option --bogus/],
+      [["search", "--checkpoint", usage, "--finalists", "2"], /--finalists K goes with --select-seeds/],
+      [["search", "--checkpoint", usage, "--select-seeds", "1,1"], /--select-seeds names seed 1 twice/],
+      [["search", "--checkpoint", usage, "--select-seeds", "1,x"], /--select-seeds must be comma-separated integers/],
+      [["search", "--checkpoint", usage, "--select-seeds", "1", "--finalists", "0"], /--finalists must be >= 1/]
     ]
     for (const [argv, message] of cases) {
       const { code, stderr } = await cli(...argv, "--backend", "cpu")

@@ -32,8 +32,17 @@ const probe = Effect.gen(function*() {
   const retrainer = yield* SearchEvaluator.Retrainer
   const fitness = yield* Effect.forEach(GENOMES, (g) => evaluator.evaluate(g, FIDELITY), { concurrency: "unbounded" })
   const retrained = yield* retrainer.retrain(space.decode(GENOMES[1]), 2)
+  // another training seed than the search's (the selection among finalists)
+  const reseeded = yield* retrainer.retrain(space.decode(GENOMES[1]), 2, "tokens", 8)
   const invalid = yield* Effect.flip(evaluator.evaluate([0.5, 0.5], FIDELITY))
-  return { fitness, retrained: { ...retrained, seconds: 0 }, invalid, modalities: space.modalities, keys: GENOMES.map(space.key) }
+  return {
+    fitness,
+    retrained: { ...retrained, seconds: 0 },
+    reseeded: { ...reseeded, seconds: 0 },
+    invalid,
+    modalities: space.modalities,
+    keys: GENOMES.map(space.key)
+  }
 })
 
 const inProcess = SearchEvaluator.layerInProcess(OPTIONS).pipe(Layer.provideMerge(Environment.test))
@@ -47,6 +56,8 @@ describe("SearchEvaluator", () => {
     expect(new Set(local.fitness).size).toBe(GENOMES.length)
     expect(pooled.fitness).toEqual(local.fitness)
     expect(pooled.retrained).toEqual(local.retrained)
+    expect(pooled.reseeded).toEqual(local.reseeded)
+    expect(local.reseeded.objective).not.toBe(local.retrained.objective)
     expect(local.retrained.epochs).toBe(2)
     expect(pooled.modalities).toEqual(["text", "audio", "vision"])
     expect(pooled.keys).toEqual(local.keys)

@@ -115,3 +115,23 @@ export const modalities: Args.Flag<ReadonlyArray<Dataset.Modality> | undefined> 
 
 /** `--json FILE`: the command's report as JSON. */
 export const json: Args.Flag<string | undefined> = Args.string({ metavar: "FILE", help: "write the report as JSON" })
+
+/**
+ * A list of seeds (`--seeds S,S,...` of `train`, `--select-seeds` of `search`): comma-separated
+ * integers (decimal digits within `Number.MAX_SAFE_INTEGER`), at least one, none twice; anything else
+ * is a `UsageError` naming the flag and the value.
+ */
+export const parseSeeds = (flag: string, raw: string): Effect.Effect<ReadonlyArray<number>, Args.UsageError> =>
+  Effect.gen(function*() {
+    const parts = raw.split(",").map((p) => p.trim())
+    const seeds: Array<number> = []
+    for (const part of parts) {
+      const v = Number(part)
+      if (!/^[+-]?\d+$/.test(part) || !Number.isSafeInteger(v)) {
+        return yield* new Args.UsageError({ reason: `${flag} must be comma-separated integers (e.g. 1,2,3,4,5), got '${raw}'` })
+      }
+      if (seeds.includes(v)) return yield* new Args.UsageError({ reason: `${flag} names seed ${v} twice (got '${raw}')` })
+      seeds.push(v)
+    }
+    return seeds
+  })

@@ -71,25 +71,6 @@ const readSpecFile = (file: string) =>
     catch: (e) => new Args.UsageError({ reason: `--spec ${file}: ${DatasetErrors.jsonError(e)}` })
   })
 
-/**
- * The seeds of `--seeds S,S,...`: comma-separated integers (decimal digits within
- * `Number.MAX_SAFE_INTEGER`), at least one, none twice; anything else is a `UsageError` naming the value.
- */
-export const parseSeeds = (raw: string): Effect.Effect<ReadonlyArray<number>, Args.UsageError> =>
-  Effect.gen(function*() {
-    const parts = raw.split(",").map((p) => p.trim())
-    const seeds: Array<number> = []
-    for (const part of parts) {
-      const v = Number(part)
-      if (!/^[+-]?\d+$/.test(part) || !Number.isSafeInteger(v)) {
-        return yield* new Args.UsageError({ reason: `--seeds must be comma-separated integers (e.g. 1,2,3,4,5), got '${raw}'` })
-      }
-      if (seeds.includes(v)) return yield* new Args.UsageError({ reason: `--seeds names seed ${v} twice (got '${raw}')` })
-      seeds.push(v)
-    }
-    return seeds
-  })
-
 /** Whether the command line names `--seed` itself (its default is 0, so the parsed value cannot tell). */
 const givesSeed = (argv: ReadonlyArray<string>) => argv.some((a) => a === "--seed" || a.startsWith("--seed="))
 
@@ -103,7 +84,7 @@ export const command: Command.Command<typeof flags, TrainCommandError> = Command
       if (f.seeds !== undefined && givesSeed(argv)) {
         return yield* new Args.UsageError({ reason: "--seeds and --seed exclude each other (--seed S trains one seed, --seeds S,S,... several)" })
       }
-      const seeds = f.seeds !== undefined ? yield* parseSeeds(f.seeds) : undefined
+      const seeds = f.seeds !== undefined ? yield* SharedFlags.parseSeeds("--seeds", f.seeds) : undefined
       if (seeds !== undefined && f.resume) return yield* new Args.UsageError({ reason: "--resume continues a single-seed training: it does not take --seeds" })
       const command = ["haemsa", "train", ...argv]
       // the state in --out is checked before any data is read or trained on

@@ -131,8 +131,11 @@ export interface TrainOutcome {
 
 /** Trains an architecture at full fidelity (all the train split, `epochs` with early stopping). */
 export class Retrainer extends Context.Service<Retrainer, {
-  /** Train `spec` with the text features `text` (default tokens: the search's vectors are `vectors`). */
-  readonly retrain: (spec: ArchitectureSpec, epochs: number, text?: Genome.TextGene) => Effect.Effect<TrainOutcome, SearchErrors.EvaluationError>
+  /**
+   * Train `spec` with the text features `text` (default tokens: the search's vectors are `vectors`)
+   * and the training seed `seed` (default the search's).
+   */
+  readonly retrain: (spec: ArchitectureSpec, epochs: number, text?: Genome.TextGene, seed?: number) => Effect.Effect<TrainOutcome, SearchErrors.EvaluationError>
 }>()("@haemsa/haemsa-model/Retrainer") {}
 
 /**
@@ -285,6 +288,10 @@ export class Reuse extends Context.Service<Reuse, {
   readonly stats: () => ReuseStats
 }>()("@haemsa/haemsa-model/SearchReuse") {}
 
+/** The options with another training seed (`undefined`: the same). */
+export const withSeed = (options: EvaluatorOptions, seed: number | undefined): EvaluatorOptions =>
+  seed === undefined ? options : { ...options, seed }
+
 /** Trains `spec` for `epochs` on all the train split (early stopping as configured) and scores valid and test. */
 export const retrain = (
   spec: ArchitectureSpec,
@@ -338,8 +345,8 @@ export const layerInProcess = (
           )
       }
       const retrainer: Retrainer["Service"] = {
-        retrain: (spec, epochs, text = "tokens") =>
-          retrain(spec, dataFor(data, text), epochs, options).pipe(Effect.provideContext(context), Effect.mapError(evaluationError))
+        retrain: (spec, epochs, text = "tokens", seed) =>
+          retrain(spec, dataFor(data, text), epochs, withSeed(options, seed)).pipe(Effect.provideContext(context), Effect.mapError(evaluationError))
       }
       return Context.make(SearchSpace, space).pipe(
         Context.add(FitnessEvaluator.FitnessEvaluator, evaluator),
@@ -377,7 +384,14 @@ export type WorkerJob =
     /** Answer with the training's final state too ({@link FitnessRun.keep}). */
     readonly keep?: boolean
   }
-  | { readonly type: "retrain"; readonly spec: ArchitectureSpec; readonly epochs: number; readonly text?: Genome.TextGene }
+  | {
+    readonly type: "retrain"
+    readonly spec: ArchitectureSpec
+    readonly epochs: number
+    readonly text?: Genome.TextGene
+    /** The training seed (default the search's). */
+    readonly seed?: number
+  }
 
 /** What the parent sends a worker: a job and its id. */
 export type WorkerRequest = WorkerJob & { readonly id: number }
@@ -437,8 +451,11 @@ export const layerWorkers = (options: PoolOptions): Layer.Layer<SearchServices, 
           )
       }
       const retrainer: Retrainer["Service"] = {
-        retrain: (spec, epochs, text = "tokens") =>
-          Effect.map(run({ type: "retrain", spec, epochs, ...(text !== "tokens" ? { text } : {}) }, "retrain"), (reply) => reply.outcome)
+        retrain: (spec, epochs, text = "tokens", seed) =>
+          Effect.map(
+            run({ type: "retrain", spec, epochs, ...(text !== "tokens" ? { text } : {}), ...(seed !== undefined ? { seed } : {}) }, "retrain"),
+            (reply) => reply.outcome
+          )
       }
       return Context.make(SearchSpace, space).pipe(
         Context.add(FitnessEvaluator.FitnessEvaluator, evaluator),
