@@ -148,8 +148,11 @@ describe("searchJob", () => {
 
   it("with a selection, trains the best distinct architectures and the default once per seed and chooses the lowest mean validation objective", async () => {
     const lines: string[] = []
-    const selected = { ...options, checkpointDir: path.join(tmp, "selection"), selection: { seeds: [1, 2], finalists: 2, epochs: 2 }, retrainEpochs: 2 }
+    // the finished search of the first test: it resumes, trains nothing again, and only the selection runs
+    const selected = { ...options, selection: { seeds: [1, 2], finalists: 2, epochs: 2 }, retrainEpochs: 2 }
     const output = await runJob(selected, lines)
+    expect(lines[0]).toMatch(/^resuming .*checkpoint\.json: 2 generations done/)
+    expect(lines.some((l) => l.includes("trainings finished in this run"))).toBe(false)
     const sel = output.selection!
     expect(sel.seeds).toEqual([1, 2])
     expect(sel.epochs).toBe(2)
