@@ -73,6 +73,31 @@ describe("SearchReport.svg", () => {
   })
 })
 
+describe("SearchReport.summaryLines", () => {
+  it("lists the selection's finalists with their means and marks the chosen one", () => {
+    const text = { ...ArchitectureSpec.defaultSpec, modalities: ["text"] as ["text"] }
+    const lines = SearchReport.summaryLines({
+      ...input,
+      selection: {
+        seeds: [1, 2, 3],
+        epochs: 30,
+        finalists: [
+          { architecture: text, search: { rank: 1 }, default: false, mean: { valid_objective: 0.95, valid: { mae: 0.95, acc7: 0.3, corr: 0.6 }, test: { mae: 0.97, acc7: 0.31, corr: 0.65 } } },
+          { architecture: ArchitectureSpec.defaultSpec, default: true, mean: { valid_objective: 0.93, valid: { mae: 0.93, acc7: 0.32, corr: 0.62 }, test: { mae: 0.96, acc7: 0.33, corr: 0.66 } } }
+        ],
+        chosen: 1
+      }
+    })
+    const at = lines.indexOf("Selection over seeds 1,2,3 (up to 30 epochs each), chosen on the mean validation objective:")
+    expect(at).toBeGreaterThan(0)
+    expect(lines[at + 1]).toBe("  1. (search rank 1) valid objective 0.95 | valid MAE 0.95, Acc-7 0.3, Corr 0.6 | test MAE 0.97, Acc-7 0.31, Corr 0.65")
+    expect(lines[at + 2]).toMatch(/^ {5}t \| t: meanpool/)
+    expect(lines[at + 3]).toMatch(/^ {2}\* 2\. \(not among the search's best, the default architecture\) valid objective 0\.93 \|/)
+    // the retraining comes after it
+    expect(lines.findIndex((l) => l.startsWith("Retrained"))).toBe(at + 5)
+  })
+})
+
 describe("SearchReport.html", () => {
   it("holds the SVG inline, a row per generation and the best architecture", () => {
     const html = SearchReport.html(input)

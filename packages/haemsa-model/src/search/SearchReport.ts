@@ -38,6 +38,21 @@ export interface ReportInput {
   /** Training spent against a full-fidelity search of the same architectures (epochs x data fraction). */
   readonly fidelity_cost?: FidelityCost
   readonly retrain?: { readonly epochs: number; readonly same: boolean; readonly winner: ReportRetrain; readonly default: ReportRetrain }
+  /** The selection among the finalists (`--select-seeds`): each one's mean over the seeds, and the chosen one. */
+  readonly selection?: ReportSelection
+}
+
+/** The selection among a search's finalists, as the report shows it. */
+export interface ReportSelection {
+  readonly seeds: ReadonlyArray<number>
+  readonly epochs: number
+  readonly finalists: ReadonlyArray<{
+    readonly architecture: ArchitectureSpec
+    readonly search?: { readonly rank: number }
+    readonly default: boolean
+    readonly mean: { readonly valid_objective: number; readonly valid: object; readonly test: object }
+  }>
+  readonly chosen: number
 }
 
 /** The report formats. */
@@ -284,6 +299,15 @@ export const summaryLines = (input: ReportInput): string[] => {
         // (a report of a search before continued trainings has no such field)
         ((f.continued_epoch_equivalents ?? 0) > 0 ? `; ${num(f.continued_epoch_equivalents, 1)} of them continued from the level below instead of trained again` : "")
     )
+  }
+  if (input.selection) {
+    const sel = input.selection
+    lines.push(`Selection over seeds ${sel.seeds.join(",")} (up to ${sel.epochs} epochs each), chosen on the mean validation objective:`)
+    sel.finalists.forEach((f, i) => {
+      const who = `${f.search !== undefined ? `search rank ${f.search.rank}` : "not among the search's best"}${f.default ? ", the default architecture" : ""}`
+      lines.push(`  ${i === sel.chosen ? "* " : ""}${i + 1}. (${who}) valid objective ${num(f.mean.valid_objective)} | valid ${headline(f.mean.valid)} | test ${headline(f.mean.test)}`)
+      lines.push(`     ${describeArchitecture(f.architecture)}`)
+    })
   }
   if (input.retrain) {
     const r = input.retrain
