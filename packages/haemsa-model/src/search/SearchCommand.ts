@@ -304,7 +304,7 @@ const evaluatorLayer = (
     source: options.source,
     seed: options.seed,
     ...(options.loadOptions !== undefined ? { loadOptions: options.loadOptions } : {}),
-    ...(options.textFeatures !== undefined && !TextFeatures.isTokens(options.textFeatures) ? { textFeatures: options.textFeatures } : {}),
+    ...(SearchEvaluator.choosesText(options.textFeatures) ? { textFeatures: options.textFeatures } : {}),
     ...(options.base !== undefined ? { base: options.base } : {})
   }
   if (options.queue !== undefined) {
@@ -388,7 +388,7 @@ export const searchJob = (options: SearchJobOptions): Effect.Effect<SearchOutput
   const workers = options.workers ?? os.availableParallelism()
   return withFolderLock(options.checkpointDir, Effect.gen(function*() {
     const logger = yield* Progress
-    if (options.textFeatures !== undefined && !TextFeatures.isTokens(options.textFeatures)) {
+    if (SearchEvaluator.choosesText(options.textFeatures)) {
       // the text features' first load (their caches) here, once, with its progress: the workers then read the caches;
       // sentence vectors are those of the data's transcripts, so only they need the data read here
       const onProgress = (fraction: number, message: string) => (fraction >= 1 ? logger.log(`text features: ${message}`) : logger.update(`text features: ${message}`))
@@ -719,7 +719,7 @@ export const command: Command.Command<typeof flags, SearchCommandError> = Comman
       const source = yield* resolveDataSource(f.data)
       const loadOptions = SharedFlags.loadOptions(f)
       const textFeatures = yield* SharedFlags.textChoice(f, source)
-      const choosesText = textFeatures !== undefined && !TextFeatures.isTokens(textFeatures)
+      const choosesText = SearchEvaluator.choosesText(textFeatures)
       if (f.finalists !== undefined && f["select-seeds"] === undefined) {
         return yield* new Args.UsageError({ reason: "--finalists K goes with --select-seeds S,S,... (the seeds each finalist is trained with)" })
       }

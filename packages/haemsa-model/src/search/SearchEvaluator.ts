@@ -67,8 +67,12 @@ export interface EvaluatorOptions {
   readonly textFeatures?: TextFeatures.Choice
 }
 
-/** Whether a search with these options chooses the text features (its genomes carry the text gene). */
-export const choosesText = (options: EvaluatorOptions): boolean => options.textFeatures !== undefined && !TextFeatures.isTokens(options.textFeatures)
+/**
+ * Whether a search given these text features chooses them (word or sentence vectors: its genomes carry
+ * the text gene); absent or tokens, it does not.
+ */
+export const choosesText = (textFeatures: TextFeatures.Choice | undefined): textFeatures is TextFeatures.Choice =>
+  textFeatures !== undefined && !TextFeatures.isTokens(textFeatures)
 
 /** The data of a search: loaded with the tokens, and with the word vectors when it chooses the text features. */
 export interface SearchData {
@@ -83,8 +87,8 @@ export const dataFor = (data: SearchData, text: Genome.TextGene): Experiment.Loa
 export const loadSearchData = (options: EvaluatorOptions): Effect.Effect<SearchData, DatasetErrors.DatasetError, DatasetLoader.DatasetLoader> =>
   Effect.gen(function*() {
     const tokens = yield* Experiment.loadNormalized(options.source, options.loadOptions)
-    if (!choosesText(options)) return { tokens }
-    const vectors = yield* Experiment.loadNormalized(options.source, options.loadOptions, { choice: options.textFeatures! })
+    if (!choosesText(options.textFeatures)) return { tokens }
+    const vectors = yield* Experiment.loadNormalized(options.source, options.loadOptions, { choice: options.textFeatures })
     return { tokens, vectors }
   })
 
@@ -148,7 +152,7 @@ export const makeSpace = (
   base: ArchitectureSpec = defaultSpec,
   textFeatures?: TextFeatures.Choice
 ): SearchSpace["Service"] => {
-  const withText = textFeatures !== undefined && !TextFeatures.isTokens(textFeatures)
+  const withText = choosesText(textFeatures)
   const decode = (genome: ReadonlyArray<number>) => Genome.decode(genome, base, { modalities, textFeatures: withText })
   if (!withText) return { modalities, decode, key: (genome) => Genome.canonicalKey(decode(genome)), genes: Genome.GENE_COUNT, text: () => "tokens" }
   const text = (genome: ReadonlyArray<number>) => Genome.decodeText(genome)
