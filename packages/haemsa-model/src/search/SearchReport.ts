@@ -50,7 +50,9 @@ export interface ReportSelection {
     readonly architecture: ArchitectureSpec
     readonly search?: { readonly rank: number }
     readonly default: boolean
-    readonly mean: { readonly valid_objective: number; readonly valid: object; readonly test: object }
+    /** Absent when one of its trainings failed (`failed` says which). */
+    readonly mean?: { readonly valid_objective: number; readonly valid: object; readonly test: object }
+    readonly failed?: string
   }>
   readonly chosen: number
 }
@@ -305,7 +307,10 @@ export const summaryLines = (input: ReportInput): string[] => {
     lines.push(`Selection over seeds ${sel.seeds.join(",")} (up to ${sel.epochs} epochs each), chosen on the mean validation objective:`)
     sel.finalists.forEach((f, i) => {
       const who = `${f.search !== undefined ? `search rank ${f.search.rank}` : "not among the search's best"}${f.default ? ", the default architecture" : ""}`
-      lines.push(`  ${i === sel.chosen ? "* " : ""}${i + 1}. (${who}) valid objective ${num(f.mean.valid_objective)} | valid ${headline(f.mean.valid)} | test ${headline(f.mean.test)}`)
+      const scores = f.mean !== undefined
+        ? `valid objective ${num(f.mean.valid_objective)} | valid ${headline(f.mean.valid)} | test ${headline(f.mean.test)}`
+        : `out: ${f.failed ?? "a training failed"}`
+      lines.push(`  ${i === sel.chosen ? "* " : ""}${i + 1}. (${who}) ${scores}`)
       lines.push(`     ${describeArchitecture(f.architecture)}`)
     })
   }
