@@ -3,7 +3,8 @@
  * `@haemsa/evo-search`, score each decoded architecture by its validation objective after a short
  * training (successive halving over fidelity levels, in parallel worker threads, cached by the
  * canonical architecture), checkpoint after every evaluation (rerunning the same command resumes),
- * then optionally retrain the winner and the default architecture at full fidelity. With
+ * then optionally choose the winner among the best finalists on validation over several seeds
+ * (`--select-seeds`, {@link Selection}) and retrain the winner and the default architecture at full fidelity. With
  * `--text-features glove|PATH` on data with raw transcripts, the search also chooses the text
  * features (tokens or those vectors: the text gene, `Genome.TEXT_GENE`).
  *
@@ -486,22 +487,25 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
     const sameAs = (a: ArchitectureSpec, aText: Genome.TextGene, b: ArchitectureSpec, bText: Genome.TextGene) =>
       aText === bText && Genome.canonicalKey(a) === Genome.canonicalKey(b)
 
-    // the selection among the finalists, on validation over several seeds: its choice is the winner
-    let winner: Selection.Candidate = { architecture, text: winnerText, default: sameAs(architecture, winnerText, reference, referenceText) }
-    let selected: SearchOutput = output
-    if (options.selection !== undefined) {
-      const count = options.selection.finalists ?? Selection.DEFAULT_FINALISTS
-      const best: Array<Selection.Candidate> = Search.finalists(result.generations, count, space.key).map((individual, rank) => {
+    // the finalists: the search's best distinct architectures, and the default one whatever its rank
+    const finalists = (count: number): ReadonlyArray<Selection.Candidate> => {
+      const best = Search.finalists(result.generations, count, space.key).map((individual, rank): Selection.Candidate => {
         const spec = space.decode(individual.genome)
         const text = space.text(individual.genome)
         return { architecture: spec, text, search: { fitness: individual.fitness, level: individual.level, rank: rank + 1 }, default: sameAs(spec, text, reference, referenceText) }
       })
-      const candidates = best.some((c) => c.default) ? best : [...best, { architecture: reference, text: referenceText, default: true }]
-      // (on a queue the trainings run here, in this thread, like the retraining)
-      const selection = yield* Selection.select(candidates, options.selection, { workers: options.queue !== undefined ? 1 : workers, dir: options.checkpointDir, textName })
-      winner = candidates[selection.chosen]
-      selected = { ...output, selection }
+      return best.some((c) => c.default) ? best : [...best, { architecture: reference, text: referenceText, default: true }]
     }
+    // with a selection among them, on validation over several seeds, its choice is the winner
+    const candidates = options.selection === undefined ? [] : finalists(options.selection.finalists ?? Selection.DEFAULT_FINALISTS)
+    const selection = options.selection === undefined
+      ? undefined
+      // (on a queue the trainings run here, in this thread, like the retraining)
+      : yield* Selection.select(candidates, options.selection, { workers: options.queue !== undefined ? 1 : workers, dir: options.checkpointDir, textName })
+    const winner: Selection.Candidate = selection !== undefined
+      ? candidates[selection.chosen]
+      : { architecture, text: winnerText, default: sameAs(architecture, winnerText, reference, referenceText) }
+    const selected: SearchOutput = selection !== undefined ? { ...output, selection } : output
     if (options.retrainEpochs === undefined) return selected
 
     const epochs = options.retrainEpochs
