@@ -162,7 +162,7 @@ export const select = (
     /** The text features in words, when the search chose them. */
     readonly textName: (text: Genome.TextGene) => string | undefined
   }
-) =>
+): Effect.Effect<SelectionOutput, SearchErrors.CheckpointError | SearchErrors.EvaluationError, Progress | SearchEvaluator.Retrainer> =>
   Effect.gen(function*() {
     const progress = yield* Progress
     const retrainer = yield* SearchEvaluator.Retrainer
