@@ -584,9 +584,9 @@ export const flags = {
 /** What `haemsa search` can fail with. */
 export type SearchCommandError = SearchJobError | Args.UsageError | DataPackageMissing | OutputError | QueueUrl.QueueUrlError
 
-/** `haemsa search`: run or resume a search; print progress, the winner, and (with --retrain) its metrics next to the default's. */
+/** `haemsa search`: run or resume a search; print progress, the winner, (with --select-seeds) the finalists over the seeds, and (with --retrain) its metrics next to the default's. */
 export const command: Command.Command<typeof flags, SearchCommandError> = Command.make({
-  spec: { name: "search", summary: "Evolve architectures (resumable), report, and optionally retrain the winner.", flags },
+  spec: { name: "search", summary: "Evolve architectures (resumable), report, and optionally choose the winner over several seeds and retrain it.", flags },
   backend: SharedFlags.backendChoice,
   outputs: (f) => [
     { option: "--checkpoint", path: f.checkpoint, kind: "folder", ownFilesOnly: f.force ? false : "search" },
