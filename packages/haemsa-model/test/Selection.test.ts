@@ -46,7 +46,8 @@ const fakeRetrainer = (fails: (spec: ArchitectureSpec.ArchitectureSpec, seed: nu
         calls.n++
         if (fails(spec, seed)) return Effect.fail(new SearchErrors.EvaluationError({ reason: `diverged (seed ${seed})` }))
         const objective = (spec.modalities.length === 1 ? 0.5 : 0.6) + seed / 100
-        const metrics = { mae: objective, acc2_has0: 0.7, acc2_non0: 0.7, f1_has0: 0.7, f1_non0: 0.7, acc5: 0.4, acc7: 0.3, corr: 0.5 }
+        // (seed 3's correlation is NaN, as for a constant prediction: it must survive the file)
+        const metrics = { mae: objective, acc2_has0: 0.7, acc2_non0: 0.7, f1_has0: 0.7, f1_non0: 0.7, acc5: 0.4, acc7: 0.3, corr: seed === 3 ? NaN : 0.5 }
         return Effect.succeed({ objective, valid: metrics, test: { ...metrics, mae: objective + 0.1 }, epochs, bestEpoch: epochs, seconds: 1 })
       })
   })
@@ -69,7 +70,8 @@ describe("Selection.select", () => {
       expect(out.finalists[0].mean!.test).toMatchObject({ mae: expect.closeTo(0.62, 12) })
       expect(out.finalists[0].std!.valid_objective).toBeCloseTo(0.01, 12)
       expect(out.finalists.map((f) => f.default)).toEqual([false, true])
-      // rerun: nothing trained again, the same result
+      expect(Number.isNaN((out.finalists[0].runs[2] as Selection.TrainedRun).valid["corr" as keyof object])).toBe(true)
+      // rerun: nothing trained again, the same result (NaN read back as NaN, not null or 0)
       const again = { n: 0 }
       const lines: string[] = []
       expect(yield* run(dir, () => false, again, lines)).toEqual(out)

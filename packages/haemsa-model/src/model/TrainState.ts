@@ -22,6 +22,7 @@ import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
+import * as ExactJson from "../internal/ExactJson"
 import type { ArchitectureSpec } from "./ArchitectureSpec"
 import type { Weights } from "./Checkpoint"
 import type { AdamState } from "./Optimizer"
@@ -196,15 +197,6 @@ export const checkContinuation = (found: Snapshot, expected: Config): Effect.Eff
     : Effect.fail(new TrainStateError({ file: IN_MEMORY, reason: `cannot continue a training of another configuration: ${difference}` }))
 }
 
-// JSON keeps numbers exactly (shortest round-trip form) but not NaN, ±Infinity or -0: those are tagged
-const NUMBER_TAG = "$number"
-const replacer = (_key: string, v: unknown) =>
-  typeof v === "number" && (!Number.isFinite(v) || Object.is(v, -0)) ? { [NUMBER_TAG]: Object.is(v, -0) ? "-0" : String(v) } : v
-const reviver = (_key: string, v: unknown) =>
-  v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as Record<string, unknown>)[NUMBER_TAG] === "string"
-    ? Number((v as Record<string, string>)[NUMBER_TAG])
-    : v
-
 /** One tensor of the state's binary file. */
 interface Entry {
   readonly name: string
@@ -293,7 +285,7 @@ const write = async (dir: string, snapshot: Snapshot): Promise<void> => {
     optimizer: { ...optimizer, moments: snapshot.optimizer.moments.length },
     tensors: { file: binFile, sha256, elements: total, entries }
   }
-  await writeAtomic(path.join(dir, FILE), JSON.stringify(manifest, replacer, 1))
+  await writeAtomic(path.join(dir, FILE), ExactJson.stringify(manifest, 1))
   await syncFolder(dir)
   for (const f of await fsp.readdir(dir)) if (isStateBin(f) && f !== binFile) await fsp.rm(path.join(dir, f), { force: true })
 }
@@ -309,7 +301,7 @@ export const load = (dir: string): Effect.Effect<Snapshot, TrainStateError> =>
     }
     const text = yield* Effect.tryPromise({ try: () => fsp.readFile(file, "utf8"), catch: (e) => new TrainStateError({ file, reason: `cannot read: ${errorText(e)}` }) })
     const manifest = yield* Effect.try({
-      try: () => JSON.parse(text, reviver),
+      try: () => ExactJson.parse(text),
       catch: (e) => new TrainStateError({ file, reason: `corrupt training state (not JSON): ${errorText(e)}` })
     })
     if (manifest?.format !== "haemsa-train-state") return yield* fail(`not a haemsa training state (format ${JSON.stringify(manifest?.format)})`)

@@ -13,6 +13,7 @@ import { Checkpoint, Errors as SearchErrors } from "@haemsa/evo-search"
 import { Effect, Semaphore } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as ExactJson from "../internal/ExactJson"
 import type { ArchitectureSpec } from "../model/ArchitectureSpec"
 import type * as Evaluate from "../model/Evaluate"
 import * as SeedStats from "../model/SeedStats"
@@ -128,7 +129,7 @@ const readRuns = (file: string): Effect.Effect<Record<string, SelectionRun>, Sea
         if ((e as NodeJS.ErrnoException).code === "ENOENT") return {}
         throw e
       }
-      const parsed = JSON.parse(text) as { version?: unknown; runs?: unknown }
+      const parsed = ExactJson.parse(text) as { version?: unknown; runs?: unknown } | null
       if (parsed === null || typeof parsed !== "object" || parsed.version !== 1 || parsed.runs === null || typeof parsed.runs !== "object") {
         throw new Error("not a selection file of version 1")
       }
@@ -182,7 +183,7 @@ export const select = (
       lock.withPermits(1)(Effect.tryPromise({
         try: () => {
           runs[key] = run
-          return Checkpoint.writeAtomic(file, JSON.stringify({ version: 1, runs }, null, 1) + "\n")
+          return Checkpoint.writeAtomic(file, ExactJson.stringify({ version: 1, runs }, 1) + "\n")
         },
         catch: (e) => new SearchErrors.CheckpointError({ file, reason: `cannot write the selection's trainings: ${e instanceof Error ? e.message : String(e)}` })
       }))
