@@ -224,14 +224,22 @@ describe("haemsa train --text-features use on mosi-real", () => {
     const json = path.join(root, "search.json")
     const r = await cli(
       "search", "--data", MOSI_REAL, "--text-features", "use", "--population", "4", "--generations", "1", "--fidelity", "1:0.05",
-      "--workers", "1", "--checkpoint", path.join(root, "search-use"), "--json", json, "--backend", "wasm"
+      "--workers", "1", "--checkpoint", path.join(root, "search-use"), "--json", json, "--backend", "wasm",
+      // and the selection, whose default finalist trains with the sentence vectors on the worker
+      "--select-seeds", "1", "--finalists", "1", "--retrain-epochs", "1"
     )
     expect(r.code, r.stderr).toBe(0)
-    const output = JSON.parse(fs.readFileSync(json, "utf8")) as { best: { genome: Array<number>; text_features?: string } }
+    const output = JSON.parse(fs.readFileSync(json, "utf8")) as {
+      best: { genome: Array<number>; text_features?: string }
+      selection: { finalists: Array<{ default: boolean; text_features?: string; runs: Array<{ valid_objective: number }> }> }
+    }
     expect(output.best.genome).toHaveLength(25)
     expect(["tokens", "tokens + use-lite sentence vectors"]).toContain(output.best.text_features)
+    const reference = output.selection.finalists.find((f) => f.default)!
+    expect(reference.text_features).toBe("tokens + use-lite sentence vectors")
+    expect(reference.runs[0].valid_objective).toBeGreaterThan(0)
     // the seed genome (the default architecture) reads the search's text features: sentence vectors
-    const visited = fs.readFileSync(path.join(root, "search-use", fs.readdirSync(path.join(root, "search-use")).find((f) => f.endsWith(".json"))!), "utf8")
+    const visited = fs.readFileSync(path.join(root, "search-use", "checkpoint.json"), "utf8")
     expect(visited).toContain("use-lite")
   }, 300_000)
 
