@@ -13,7 +13,7 @@ import * as Backend from "../backends/Backend"
 import { availableModalities } from "../model/DataInfo"
 import * as Environment from "../Environment"
 import type { FitnessServices, WorkerConfig, WorkerReply, WorkerRequest } from "./SearchEvaluator"
-import { dataFor, fitness, loadSearchData, retrain, withSeed } from "./SearchEvaluator"
+import { dataFor, fitness, loadSearchData, retrain } from "./SearchEvaluator"
 
 const port = parentPort
 if (port === null) throw new Error("FitnessWorker runs in a worker thread (see SearchEvaluator.layerWorkers)")
@@ -45,7 +45,7 @@ const start = async () => {
         }),
         (outcome) => ({ type: "fitness", id: request.id, outcome })
       )
-      : Effect.map(retrain(request.spec, dataFor(data, request.text ?? "tokens"), request.epochs, withSeed(config.options, request.seed)), (outcome) => ({ type: "retrain", id: request.id, outcome }))
+      : Effect.map(retrain(request.spec, dataFor(data, request.text ?? "tokens"), request.epochs, config.options, request.seed), (outcome) => ({ type: "retrain", id: request.id, outcome }))
     const exit = await Effect.runPromiseExit(job.pipe(Effect.provide(Environment.parts)))
     reply(Exit.isSuccess(exit) ? exit.value : { type: "failed", id: request.id, reason: reason(Cause.squash(exit.cause)) })
   })

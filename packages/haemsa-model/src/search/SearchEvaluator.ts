@@ -292,19 +292,19 @@ export class Reuse extends Context.Service<Reuse, {
   readonly stats: () => ReuseStats
 }>()("@haemsa/haemsa-model/SearchReuse") {}
 
-/** The options with another training seed (`undefined`: the same). */
-export const withSeed = (options: EvaluatorOptions, seed: number | undefined): EvaluatorOptions =>
-  seed === undefined ? options : { ...options, seed }
-
-/** Trains `spec` for `epochs` on all the train split (early stopping as configured) and scores valid and test. */
+/**
+ * Trains `spec` for `epochs` on all the train split (early stopping as configured) with the training
+ * seed `seed` (default the options' one) and scores valid and test.
+ */
 export const retrain = (
   spec: ArchitectureSpec,
   data: { readonly dataset: Dataset.Dataset; readonly info: DataInfo },
   epochs: number,
-  options: EvaluatorOptions
+  options: EvaluatorOptions,
+  seed?: number
 ) =>
   Effect.gen(function*() {
-    const { result, valid, test } = yield* Experiment.trainOn(spec, data, trainOptions({ level: 0, epochs }, options))
+    const { result, valid, test } = yield* Experiment.trainOn(spec, data, trainOptions({ level: 0, epochs }, seed === undefined ? options : { ...options, seed }))
     Network.dispose(result.net)
     return {
       objective: result.bestObjective,
@@ -350,7 +350,7 @@ export const layerInProcess = (
       }
       const retrainer: Retrainer["Service"] = {
         retrain: (spec, epochs, text = "tokens", seed) =>
-          retrain(spec, dataFor(data, text), epochs, withSeed(options, seed)).pipe(Effect.provideContext(context), Effect.mapError(evaluationError))
+          retrain(spec, dataFor(data, text), epochs, options, seed).pipe(Effect.provideContext(context), Effect.mapError(evaluationError))
       }
       return Context.make(SearchSpace, space).pipe(
         Context.add(FitnessEvaluator.FitnessEvaluator, evaluator),

@@ -21,7 +21,7 @@ import { availableModalities } from "../../model/DataInfo"
 import * as Experiment from "../../model/Experiment"
 import * as Genome from "../Genome"
 import type { EvaluatorOptions, FitnessServices, SearchServices } from "../SearchEvaluator"
-import { makeSpace, retrain, Retrainer, Reuse, SearchSpace, withSeed } from "../SearchEvaluator"
+import { makeSpace, retrain, Retrainer, Reuse, SearchSpace } from "../SearchEvaluator"
 import * as Bull from "./Bull"
 import * as QueueJob from "./QueueJob"
 import * as QueueUrl from "./QueueUrl"
@@ -158,7 +158,7 @@ export const layer = (
       }
       const retrainer: Retrainer["Service"] = {
         retrain: (spec, epochs, _text, seed) =>
-          retrain(spec, data, epochs, withSeed(options, seed)).pipe(Effect.provideContext(context), Effect.mapError((e) => evaluationError(url, e)))
+          retrain(spec, data, epochs, options, seed).pipe(Effect.provideContext(context), Effect.mapError((e) => evaluationError(url, e)))
       }
       // the queue is gone from the registry: `haemsa search --cancel` ran (a failed check is retried)
       const registered = Effect.tryPromise(async () => (await (await queue.client).hexists(Bull.REGISTRY, name)) === 1).pipe(
