@@ -274,3 +274,39 @@ describe("OutputFolder.firstForeign", () => {
     }
   })
 })
+
+describe("OutputFolder.replaceFile", () => {
+  it("replaces a file through a flushed temp file of haemsa's naming, then flushes the folder", async () => {
+    const dir = fresh()
+    await fs.mkdir(dir)
+    const file = path.join(dir, "state.json")
+    await fs.writeFile(file, "old")
+    const steps: string[] = []
+    await OutputFolder.replaceFile(file, "new", { fs: hooked((step, args) => { steps.push(`${step} ${args.map((a) => path.basename(a)).join(" ")}`) }) })
+    expect(await fs.readFile(file, "utf8")).toBe("new")
+    expect(steps.map((s) => s.split(" ")[0])).toEqual(["create", "fsync", "rename", "fsyncFolder"])
+    expect(OutputFolder.tempOwner(steps[0].split(" ")[1])).toBe(process.pid)
+    expect(await fs.readdir(dir)).toEqual(["state.json"])
+  })
+
+  it("a failed step leaves the file as it was and removes the temp file; syncFolder false skips the folder flush", async () => {
+    for (const failing of ["create", "fsync", "rename"] as const) {
+      const dir = fresh()
+      await fs.mkdir(dir)
+      const file = path.join(dir, "state.json")
+      await fs.writeFile(file, "old")
+      const failAt = hooked((step) => {
+        if (step === failing) throw Object.assign(new Error("no space left"), { code: "ENOSPC" })
+      })
+      await expect(OutputFolder.replaceFile(file, "new", { fs: failAt })).rejects.toThrow("no space left")
+      expect(await fs.readFile(file, "utf8"), failing).toBe("old")
+      expect(await fs.readdir(dir), failing).toEqual(["state.json"])
+    }
+    const dir = fresh()
+    await fs.mkdir(dir)
+    const steps: Step[] = []
+    await OutputFolder.replaceFile(path.join(dir, "a.bin"), new Uint8Array([1, 2]), { syncFolder: false, fs: hooked((step) => { steps.push(step) }) })
+    expect(steps).toEqual(["create", "fsync", "rename"])
+    expect([...await fs.readFile(path.join(dir, "a.bin"))]).toEqual([1, 2])
+  })
+})

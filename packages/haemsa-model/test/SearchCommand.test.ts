@@ -130,6 +130,11 @@ describe("searchJob", () => {
     expect(resumed.generations).toEqual(output.generations)
     expect(resumed.best).toEqual(output.best)
     expect(resumed.retrain).toBeUndefined()
+    // the CPU time adds up over the runs, kept in cost.json (no temp file left beside it)
+    expect(resumed.cpu_seconds).toBeGreaterThan(output.cpu_seconds)
+    const cost = JSON.parse(fs.readFileSync(path.join(options.checkpointDir, SearchCommand.COST_FILE), "utf8"))
+    expect(cost.cpu_seconds).toBeCloseTo(resumed.cpu_seconds, 2)
+    expect(fs.readdirSync(options.checkpointDir).filter((f) => f.endsWith(".tmp"))).toEqual([])
   })
 
   it("on two worker threads (continued trainings, idle workers starting what comes next) gives the result of a search in process", async () => {

@@ -133,7 +133,6 @@ export const save = async <Extra>(dir: string, contents: Contents<Extra>, option
   }
   const fsys = options.fs ?? OutputFolder.nodeFileSystem
   const pid = options.lock?.holder.pid ?? options.locking?.pid ?? process.pid
-  const temps: string[] = []
   let lock: OutputFolder.Lock | undefined
   let placed: string | undefined // the new weights file, once renamed into place
   let previous: string | undefined
@@ -157,11 +156,9 @@ export const save = async <Extra>(dir: string, contents: Contents<Extra>, option
     const bytes = new Uint8Array(all.buffer)
     const hash = sha256(bytes)
     const weightsFile = `weights-${hash.slice(0, 16)}.bin`
-    const weightsTmp = OutputFolder.tempPath(path.join(dir, weightsFile), pid)
-    temps.push(weightsTmp)
-    await fsys.create(weightsTmp, bytes)
-    await fsys.fsync(weightsTmp)
-    await fsys.rename(weightsTmp, path.join(dir, weightsFile))
+    // each file written, flushed and renamed into place; the folder flushed once, after the manifest
+    const replace = { fs: fsys, pid, syncFolder: false }
+    await OutputFolder.replaceFile(path.join(dir, weightsFile), bytes, replace)
     placed = weightsFile
     const body = JSON.parse(JSON.stringify({
       format: "haemsa-checkpoint",
@@ -171,17 +168,13 @@ export const save = async <Extra>(dir: string, contents: Contents<Extra>, option
       weights: { file: weightsFile, sha256: hash, elements: total, tensors }
     }))
     const manifest = { ...body, integrity: { sha256: integrityOf(body) } }
-    const manifestTmp = OutputFolder.tempPath(path.join(dir, MANIFEST), pid)
-    temps.push(manifestTmp)
-    await fsys.create(manifestTmp, JSON.stringify(manifest, null, 1))
-    await fsys.fsync(manifestTmp)
-    await fsys.rename(manifestTmp, path.join(dir, MANIFEST))
+    await OutputFolder.replaceFile(path.join(dir, MANIFEST), JSON.stringify(manifest, null, 1), replace)
     committed = true
     await fsys.fsyncFolder(dir)
     if (previous !== undefined && previous !== weightsFile) await fsys.unlink(path.join(dir, previous)).catch(ignoreMissing)
   } catch (e) {
-    // remove what this write made and no manifest names (best effort: a dead process removes nothing)
-    for (const tmp of temps) await fsys.unlink(tmp).catch(() => undefined)
+    // remove the weights file this write placed and no manifest names (best effort: a dead process
+    // removes nothing; replaceFile removed its own temp file)
     if (!committed && placed !== undefined && placed !== previous) await fsys.unlink(path.join(dir, placed)).catch(() => undefined)
     if (e instanceof OutputFolder.LockError) throw new CheckpointError({ file: e.file, reason: e.reason })
     throw new CheckpointError({ file: dir, reason: `cannot write checkpoint: ${(e as Error).message}` })

@@ -14,7 +14,7 @@
  *   {@link LockError} naming the holder. A lock of a process that is gone (its pid not alive on this
  *   host) is taken over.
  * - {@link tempPath}: `.<name>.<pid>.<random>.tmp` next to the target; {@link removeStaleTemps}
- *   removes those whose process is gone.
+ *   removes those whose process is gone; {@link replaceFile} writes a file through one.
  *
  * @since 0.2.0
  */
@@ -110,6 +110,35 @@ const TEMP = /^\.(.+)\.(\d+)\.([0-9a-f]+)\.tmp$/
 /** A temp file path for `target` written by process `pid` (default this one): `.<name>.<pid>.<random>.tmp` in the same folder. */
 export const tempPath = (target: string, pid: number = process.pid): string =>
   path.join(path.dirname(target), `.${path.basename(target)}.${pid}.${randomBytes(4).toString("hex")}.tmp`)
+
+/** Options of {@link replaceFile}. */
+export interface ReplaceOptions {
+  readonly fs?: Fs
+  /** The pid in the temp file's name (default this process's). */
+  readonly pid?: number
+  /** Flush the folder after the rename, so the new file survives a crash (default true; a writer of several files flushes it once, after the last). */
+  readonly syncFolder?: boolean
+}
+
+/**
+ * Replace `file` atomically: `data` goes to a temp file of haemsa's naming ({@link tempPath}) in the same
+ * folder, which is flushed and renamed over `file`, then the folder is flushed. A kill leaves `file` old
+ * or new, never part written; a failed step removes the temp file (when it can) and rejects, `file` as it
+ * was. The folder must exist. Every writer of haemsa's output folders and caches goes through this.
+ */
+export const replaceFile = async (file: string, data: Uint8Array | string, options: ReplaceOptions = {}): Promise<void> => {
+  const fs = options.fs ?? nodeFileSystem
+  const tmp = tempPath(file, options.pid)
+  try {
+    await fs.create(tmp, data)
+    await fs.fsync(tmp)
+    await fs.rename(tmp, file)
+  } catch (e) {
+    await fs.unlink(tmp).catch(() => undefined)
+    throw e
+  }
+  if (options.syncFolder ?? true) await fs.fsyncFolder(path.dirname(file))
+}
 
 /** The pid in a haemsa temp file name, or undefined when `name` is not one. */
 export const tempOwner = (name: string): number | undefined => {

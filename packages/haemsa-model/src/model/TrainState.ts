@@ -205,34 +205,6 @@ interface Entry {
   readonly offset: number
 }
 
-/** Write `bytes` to `file` atomically: a flushed temp file in the same folder, renamed over it. */
-const writeAtomic = async (file: string, bytes: Uint8Array | string): Promise<void> => {
-  const tmp = OutputFolder.tempPath(file)
-  try {
-    const handle = await fsp.open(tmp, "w")
-    try {
-      await handle.writeFile(bytes)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await fsp.rename(tmp, file)
-  } catch (e) {
-    await fsp.rm(tmp, { force: true })
-    throw e
-  }
-}
-
-/** Flush a folder (so a rename in it is on disk). */
-const syncFolder = async (dir: string): Promise<void> => {
-  const handle = await fsp.open(dir, "r")
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-}
-
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 const isStateBin = (f: string) => /^train-state-[0-9a-f]+\.bin$/.test(f)
@@ -270,7 +242,7 @@ const write = async (dir: string, snapshot: Snapshot): Promise<void> => {
   const bytes = new Uint8Array(all.buffer)
   const sha256 = createHash("sha256").update(bytes).digest("hex")
   const binFile = `train-state-${sha256.slice(0, 16)}.bin`
-  await writeAtomic(path.join(dir, binFile), bytes)
+  await OutputFolder.replaceFile(path.join(dir, binFile), bytes, { syncFolder: false })
   const { moments: _moments, ...optimizer } = snapshot.optimizer
   const manifest = {
     format: "haemsa-train-state",
@@ -285,8 +257,7 @@ const write = async (dir: string, snapshot: Snapshot): Promise<void> => {
     optimizer: { ...optimizer, moments: snapshot.optimizer.moments.length },
     tensors: { file: binFile, sha256, elements: total, entries }
   }
-  await writeAtomic(path.join(dir, FILE), ExactJson.stringify(manifest, 1))
-  await syncFolder(dir)
+  await OutputFolder.replaceFile(path.join(dir, FILE), ExactJson.stringify(manifest, 1))
   for (const f of await fsp.readdir(dir)) if (isStateBin(f) && f !== binFile) await fsp.rm(path.join(dir, f), { force: true })
 }
 

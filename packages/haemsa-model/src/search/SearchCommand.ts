@@ -231,11 +231,31 @@ const readCost = (dir: string): Cost => {
   }
 }
 
-const writeCost = (dir: string, cost: Cost): void => {
+/**
+ * Keeps the cost in {@link COST_FILE}, one write after another (the search's progress callback, which
+ * asks for them, is synchronous); `done` waits for the last and fails with the first write's error.
+ */
+const costWriter = (dir: string) => {
   const file = path.join(dir, COST_FILE)
-  fs.mkdirSync(dir, { recursive: true })
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify(cost) + "\n")
-  fs.renameSync(`${file}.tmp`, file)
+  let writes: Promise<void> = Promise.resolve()
+  let failure: unknown
+  return {
+    keep: (cost: Cost): void => {
+      writes = writes
+        .then(async () => {
+          if (failure !== undefined) return
+          await OutputFolder.nodeFileSystem.mkdir(dir)
+          await OutputFolder.replaceFile(file, JSON.stringify(cost) + "\n")
+        })
+        .catch((e) => {
+          failure ??= e
+        })
+    },
+    done: Effect.flatMap(Effect.promise(() => writes), () =>
+      failure === undefined
+        ? Effect.void
+        : Effect.fail(new SearchErrors.CheckpointError({ file, reason: `cannot write the search's cost: ${failure instanceof Error ? failure.message : String(failure)}` })))
+  }
 }
 
 const cpuSecondsSince = (start: NodeJS.CpuUsage): number => {
@@ -392,6 +412,7 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
     }
 
     const before = readCost(options.checkpointDir)
+    const costFile = costWriter(options.checkpointDir)
     const cpuStart = process.cpuUsage()
     const reuse = yield* SearchEvaluator.Reuse
     /** The cost over all runs so far. */
@@ -427,7 +448,7 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
       ...searchOptions,
       onProgress: (p) => {
         generation = p.generation
-        writeCost(options.checkpointDir, costNow())
+        costFile.keep(costNow())
         progress.log(
           `generation ${p.generation}/${p.generations}  best ${p.best.toFixed(4)}  mean ${p.mean.toFixed(4)}  ` +
             `evaluations ${p.evaluations}  cache hits ${p.cacheHits}${p.failures > 0 ? `  failures ${p.failures}` : ""}  ETA ${formatDuration(p.etaSeconds)}`
@@ -437,7 +458,8 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
     const result = yield* Effect.raceFirst(run, watch.cancelled)
     const cost = costNow()
     const cpuSeconds = cost.cpu_seconds
-    writeCost(options.checkpointDir, cost)
+    costFile.keep(cost)
+    yield* costFile.done
 
     // the fitness cache (every architecture and level trained, over all runs) gives the fidelity cost
     const final = yield* Checkpoint.read(file)

@@ -9,13 +9,14 @@
  *
  * @since 0.4.0
  */
-import { Checkpoint, Errors as SearchErrors } from "@haemsa/evo-search"
+import { Errors as SearchErrors } from "@haemsa/evo-search"
 import { Effect, Semaphore } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as ExactJson from "../internal/ExactJson"
 import type { ArchitectureSpec } from "../model/ArchitectureSpec"
 import type * as Evaluate from "../model/Evaluate"
+import * as OutputFolder from "../model/OutputFolder"
 import * as SeedStats from "../model/SeedStats"
 import { formatDuration, Progress } from "../cli/Progress"
 import * as Genome from "./Genome"
@@ -181,9 +182,10 @@ export const select = (
     /** Keeps a finished training: the file rewritten atomically, one writer at a time. */
     const keep = (key: string, run: SelectionRun) =>
       lock.withPermits(1)(Effect.tryPromise({
-        try: () => {
+        try: async () => {
           runs[key] = run
-          return Checkpoint.writeAtomic(file, ExactJson.stringify({ version: 1, runs }, 1) + "\n")
+          await OutputFolder.nodeFileSystem.mkdir(settings.dir)
+          await OutputFolder.replaceFile(file, ExactJson.stringify({ version: 1, runs }, 1) + "\n")
         },
         catch: (e) => new SearchErrors.CheckpointError({ file, reason: `cannot write the selection's trainings: ${e instanceof Error ? e.message : String(e)}` })
       }))
