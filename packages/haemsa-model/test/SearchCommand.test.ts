@@ -247,7 +247,7 @@ describe("haemsa search", () => {
     expect(code).toBe(0)
     const text = out.join("\n")
     expect(text).toMatch(/selection over seeds 3,4 \(up to 1 epochs each; chosen on the mean validation objective, test not looked at\):/)
-    expect(text).toMatch(/^\* \d\. valid objective [\d.]+ ± [\d.]+, test MAE [\d.]+ ± [\d.]+; /m)
+    expect(text).toMatch(/^ {2}\* \d\. \((search rank \d, fitness [\d.]+ at level \d|not among the search's best)(, the default architecture)?\) valid objective [\d.]+ ± [\d.]+ \| valid MAE [\d.]+ ± [\d.]+, Acc-7 [\d.]+ ± [\d.]+, Corr [-\d.n/a]+ ± [-\d.n/a]+ \| test MAE [\d.]+ ± [\d.]+/m)
     expect(text).toMatch(/winner: finalist \d/)
     const written = JSON.parse(fs.readFileSync(json, "utf8"))
     expect(written.selection.seeds).toEqual([3, 4])

@@ -96,6 +96,27 @@ describe("SearchReport.summaryLines", () => {
     // the retraining comes after it
     expect(lines.findIndex((l) => l.startsWith("Retrained"))).toBe(at + 5)
   })
+
+  it("gives the finalists' standard deviations, search fitness and text features where the search's JSON has them (haemsa search prints the same lines)", () => {
+    const mean = { valid_objective: 0.934, valid: { mae: 0.934, acc7: 0.3, corr: 0.6 }, test: { mae: 0.9638, acc7: 0.33, corr: 0.667 } }
+    const std = { valid_objective: 0.013, valid: { mae: 0.013, acc7: 0.01, corr: 0.02 }, test: { mae: 0.023, acc7: 0.01, corr: 0.01 } }
+    const lines = SearchReport.finalistLines({
+      seeds: [1, 2, 3],
+      epochs: 30,
+      finalists: [
+        { architecture: ArchitectureSpec.defaultSpec, text_features: "glove+use", search: { rank: 2, fitness: 0.9321, level: 1 }, default: true, mean, std },
+        { architecture: ArchitectureSpec.defaultSpec, default: false, failed: "seed 2: the loss diverged" }
+      ],
+      chosen: 0
+    })
+    expect(lines).toHaveLength(4)
+    expect(lines[0]).toBe(
+      "  * 1. (search rank 2, fitness 0.9321 at level 1, the default architecture) valid objective 0.934 ± 0.013 | " +
+        "valid MAE 0.934 ± 0.013, Acc-7 0.3 ± 0.01, Corr 0.6 ± 0.02 | test MAE 0.9638 ± 0.023, Acc-7 0.33 ± 0.01, Corr 0.667 ± 0.01"
+    )
+    expect(lines[1]).toMatch(/^ {5}t\+a\+v \| .* \| text: glove\+use$/)
+    expect(lines[2]).toBe("  2. (not among the search's best) out: seed 2: the loss diverged")
+  })
 })
 
 describe("SearchReport.html", () => {

@@ -693,22 +693,8 @@ export const command: Command.Command<typeof flags, SearchCommandError> = Comman
       if (output.best.text_features !== undefined) io.out(`best text features: ${output.best.text_features}`)
       if (output.selection !== undefined) {
         const sel = output.selection
-        const pm = (m: number, sd: number) => `${m.toFixed(4)} ± ${sd.toFixed(4)}`
         io.out(`\nselection over seeds ${sel.seeds.join(",")} (up to ${sel.epochs} epochs each; chosen on the mean validation objective, test not looked at):`)
-        sel.finalists.forEach((finalist, i) => {
-          const where = finalist.search !== undefined
-            ? `search rank ${finalist.search.rank} (fitness ${finalist.search.fitness.toFixed(4)} at level ${finalist.search.level})`
-            : "not among the search's best"
-          // (the test MAE where the data is regression; an emotion data set's test scores are in the JSON)
-          const mae = (m: Evaluate.SplitMetrics) => ("mae" in m && typeof m.mae === "number" ? m.mae : undefined)
-          const { mean, std } = finalist
-          const testMae = mean !== undefined ? mae(mean.test) : undefined
-          const scores = mean === undefined || std === undefined
-            ? `out: ${finalist.failed}`
-            : `valid objective ${pm(mean.valid_objective, std.valid_objective)}${testMae !== undefined ? `, test MAE ${pm(testMae, mae(std.test) ?? NaN)}` : ""}`
-          io.out(`${i === sel.chosen ? "*" : " "} ${i + 1}. ${scores}; ${where}${finalist.default ? ", the default architecture" : ""}`)
-          io.out(`     ${SearchReport.describeArchitecture(finalist.architecture)}${finalist.text_features !== undefined ? ` | text: ${finalist.text_features}` : ""}`)
-        })
+        for (const line of SearchReport.finalistLines(sel)) io.out(line)
         io.out(`winner: finalist ${sel.chosen + 1}${sel.chosen === 0 && sel.finalists[0].search?.rank === 1 ? " (the search's best)" : ""} (selection.finalists[${sel.chosen}] in the JSON)`)
       }
       if (output.retrain) {

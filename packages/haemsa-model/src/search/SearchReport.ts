@@ -48,13 +48,23 @@ export interface ReportSelection {
   readonly epochs: number
   readonly finalists: ReadonlyArray<{
     readonly architecture: ArchitectureSpec
-    readonly search?: { readonly rank: number }
+    readonly text_features?: string
+    readonly search?: { readonly rank: number; readonly fitness?: number; readonly level?: number }
     readonly default: boolean
     /** Absent when one of its trainings failed (`failed` says which). */
-    readonly mean?: { readonly valid_objective: number; readonly valid: object; readonly test: object }
+    readonly mean?: ReportSummary
+    /** The standard deviation over the seeds (the search's JSON has it; older reports may not). */
+    readonly std?: ReportSummary
     readonly failed?: string
   }>
   readonly chosen: number
+}
+
+/** A finalist's validation objective and metrics over the seeds (their mean, or their standard deviation). */
+export interface ReportSummary {
+  readonly valid_objective: number
+  readonly valid: object
+  readonly test: object
 }
 
 /** The report formats. */
@@ -234,13 +244,42 @@ const subsetChart = (box: Box, generations: ReadonlyArray<ReportGeneration>): st
   ].join("")
 }
 
-/** The main regression metric of a split (MAE), or the mean F1 for emotions. */
-const headline = (metrics: object): string => {
+/**
+ * The main metrics of a split: MAE, Acc-7 and Corr for regression, the mean F1 for emotions; each
+ * with `± std` when the standard deviations over seeds are given.
+ */
+const headline = (metrics: object, spread?: object): string => {
   const m = metrics as Record<string, unknown>
-  if (typeof m["mae"] === "number") return `MAE ${num(m["mae"] as number)}, Acc-7 ${num(m["acc7"] as number)}, Corr ${num(m["corr"] as number)}`
-  const scores = Object.values(m).filter((v): v is { f1: number } => typeof v === "object" && v !== null && "f1" in v)
-  return `mean F1 ${num(scores.reduce((a, s) => a + s.f1, 0) / Math.max(1, scores.length))}`
+  const sd = spread as Record<string, unknown> | undefined
+  const value = (x: number, s: unknown) => `${num(x)}${typeof s === "number" ? ` ± ${num(s)}` : ""}`
+  if (typeof m["mae"] === "number") {
+    return `MAE ${value(m["mae"] as number, sd?.["mae"])}, Acc-7 ${value(m["acc7"] as number, sd?.["acc7"])}, Corr ${value(m["corr"] as number, sd?.["corr"])}`
+  }
+  const f1s = (x: Record<string, unknown>) => Object.values(x).filter((v): v is { f1: number } => typeof v === "object" && v !== null && "f1" in v)
+  const meanF1 = (scores: ReadonlyArray<{ f1: number }>) => scores.reduce((a, s) => a + s.f1, 0) / Math.max(1, scores.length)
+  return `mean F1 ${num(meanF1(f1s(m)))}`
 }
+
+/**
+ * A selection's finalists, two lines each: `* 2. (where the search ranked it) valid objective m ± s |
+ * valid ... | test ...` (`*` marks the chosen one), then its architecture and text features. Used by
+ * `haemsa search`'s output and by the report.
+ */
+export const finalistLines = (selection: ReportSelection): string[] =>
+  selection.finalists.flatMap((f, i) => {
+    const rank = f.search === undefined
+      ? "not among the search's best"
+      : `search rank ${f.search.rank}${f.search.fitness !== undefined ? `, fitness ${num(f.search.fitness)}${f.search.level !== undefined ? ` at level ${f.search.level}` : ""}` : ""}`
+    const who = `${rank}${f.default ? ", the default architecture" : ""}`
+    const scores = f.mean !== undefined
+      ? `valid objective ${num(f.mean.valid_objective)}${f.std !== undefined ? ` ± ${num(f.std.valid_objective)}` : ""} | ` +
+        `valid ${headline(f.mean.valid, f.std?.valid)} | test ${headline(f.mean.test, f.std?.test)}`
+      : `out: ${f.failed ?? "a training failed"}`
+    return [
+      `  ${i === selection.chosen ? "* " : ""}${i + 1}. (${who}) ${scores}`,
+      `     ${describeArchitecture(f.architecture)}${f.text_features !== undefined ? ` | text: ${f.text_features}` : ""}`
+    ]
+  })
 
 /** The training a search spent, in epoch-equivalents (epochs x data fraction), against full fidelity. */
 export interface FidelityCost {
@@ -305,14 +344,7 @@ export const summaryLines = (input: ReportInput): string[] => {
   if (input.selection) {
     const sel = input.selection
     lines.push(`Selection over seeds ${sel.seeds.join(",")} (up to ${sel.epochs} epochs each), chosen on the mean validation objective:`)
-    sel.finalists.forEach((f, i) => {
-      const who = `${f.search !== undefined ? `search rank ${f.search.rank}` : "not among the search's best"}${f.default ? ", the default architecture" : ""}`
-      const scores = f.mean !== undefined
-        ? `valid objective ${num(f.mean.valid_objective)} | valid ${headline(f.mean.valid)} | test ${headline(f.mean.test)}`
-        : `out: ${f.failed ?? "a training failed"}`
-      lines.push(`  ${i === sel.chosen ? "* " : ""}${i + 1}. (${who}) ${scores}`)
-      lines.push(`     ${describeArchitecture(f.architecture)}`)
-    })
+    lines.push(...finalistLines(sel))
   }
   if (input.retrain) {
     const r = input.retrain
