@@ -2,8 +2,9 @@
  * A search across processes on a real Redis: a coordinator and two `haemsa worker` processes on
  * small synthetic data. One worker and then the coordinator are SIGKILLed mid-search; the restarted
  * coordinator resumes from its checkpoint and from the queue. The result equals the single-machine
- * search with the same seed and backend, no evaluation is counted twice, and the queue's password
- * appears in no output.
+ * search with the same seed and backend, no evaluation is counted twice, the selection over seeds and
+ * the retraining run on the coordinator as they do in process, and the queue's password appears in no
+ * output.
  */
 import { DatasetLoader } from "@haemsa/datasets"
 import { Effect, Layer, Result } from "effect"
@@ -96,8 +97,10 @@ describe.skipIf(!Redis.available)("a search on the job queue", () => {
     const workerB = tsx("worker.ts", [redis.url, "2000"])
     procs.push(workerA, workerB)
     const out = path.join(tmp, "out.json")
-    // the coordinator also retrains the winner (on its own backend, here cpu), after the search
-    const coordinatorArgs = [JSON.stringify({ url: redis.url, out, options: { ...options, retrainEpochs: 1 } })]
+    // the coordinator also chooses the winner among the search's best and the default architecture
+    // over two seeds, and retrains it (both on its own backend, here cpu), after the search
+    const selection = { seeds: [3, 4], epochs: 1, finalists: 1 }
+    const coordinatorArgs = [JSON.stringify({ url: redis.url, out, options: { ...options, retrainEpochs: 1, selection } })]
     const first = tsx("coordinator.ts", coordinatorArgs)
     procs.push(first)
     // a worker dies as it trains a candidate: its job goes to the other worker once its lock expires
@@ -128,12 +131,29 @@ describe.skipIf(!Redis.available)("a search on the job queue", () => {
     expect(local.fidelity_cost.continued_epoch_equivalents).toBeGreaterThan(0)
     expect(queued.fidelity_cost.continued_epoch_equivalents).toBe(0)
 
-    // --retrain on the queue: the coordinator retrains the winner and the default architecture itself,
-    // exactly as an in-process retraining on the same backend does
+    // --select-seeds on the queue: the coordinator trains the finalists itself (the search's best and
+    // the default architecture), each run exactly as an in-process retraining with its seed
     const data = await Effect.runPromise(Experiment.loadNormalized(options.source, options.loadOptions).pipe(Effect.provide(services)))
-    const expected = await Effect.runPromise(
-      SearchEvaluator.retrain(queued.best.architecture, data, 1, { source: options.source, seed: options.seed }).pipe(Effect.provide(services))
-    )
+    const retrained = (architecture: typeof queued.best.architecture, seed?: number) =>
+      Effect.runPromise(SearchEvaluator.retrain(architecture, data, 1, { source: options.source, seed: options.seed }, seed).pipe(Effect.provide(services)))
+    const sel = queued.selection!
+    expect(sel.seeds).toEqual([3, 4])
+    expect(sel.finalists[0].architecture).toEqual(queued.best.architecture)
+    expect(sel.finalists.some((f) => f.default)).toBe(true)
+    for (const finalist of sel.finalists) {
+      expect(finalist.runs.map((r) => r.seed)).toEqual([3, 4])
+      for (const run of finalist.runs) {
+        const again = await retrained(finalist.architecture, run.seed)
+        expect("valid" in run && run.valid).toEqual(again.valid)
+      }
+    }
+    const means = sel.finalists.map((f) => f.mean!.valid_objective)
+    expect(means[sel.chosen]).toBe(Math.min(...means))
+    expect(fs.existsSync(path.join(options.checkpointDir, "selection.json"))).toBe(true)
+
+    // --retrain on the queue: the coordinator retrains the winner (the chosen finalist) and the default
+    // architecture itself, exactly as an in-process retraining on the same backend does
+    const expected = await retrained(sel.finalists[sel.chosen].architecture)
     expect(queued.retrain?.epochs).toBe(1)
     expect(queued.retrain?.winner.valid).toEqual(expected.valid)
     expect(queued.retrain?.winner.test).toEqual(expected.test)
