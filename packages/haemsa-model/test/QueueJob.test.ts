@@ -30,6 +30,18 @@ describe("QueueJob.validate", () => {
     expect(Result.isFailure(QueueJob.validate({ spec: defaultSpec }))).toBe(true)
     expect(Result.isFailure(QueueJob.validate("not an object"))).toBe(true)
   })
+
+  it("takes a full training (retrain) instead of a fidelity, and refuses a job with both or neither", () => {
+    const { fidelity: _fidelity, ...common } = payload()
+    const training = { ...common, retrain: { epochs: 20, seed: 3 } }
+    expect(Result.getOrThrow(QueueJob.validate(JSON.parse(JSON.stringify(training))))).toEqual(training)
+    for (const bad of [common, { ...training, fidelity: { level: 0 } }]) {
+      const refused = QueueJob.validate(bad)
+      expect(Result.isFailure(refused)).toBe(true)
+      if (Result.isFailure(refused)) expect(refused.failure.reason).toContain("either a fidelity (an evaluation) or retrain (a full training)")
+    }
+    expect(Result.isFailure(QueueJob.validate({ ...training, retrain: { epochs: 2.5 } }))).toBe(true)
+  })
 })
 
 describe("QueueJob.incompatibility", () => {
@@ -66,6 +78,14 @@ describe("QueueJob.jobId and queueName", () => {
     expect(QueueJob.jobId(p)).not.toBe(QueueJob.jobId(payload({ fidelity: { level: 1, epochs: 4, fraction: 0.5 } })))
     expect(QueueJob.jobId(p)).not.toBe(QueueJob.jobId(payload({ key: "other" })))
     expect(QueueJob.jobId(p)).not.toContain(":")
+    expect(QueueJob.jobId(p)).toMatch(/^c-[0-9a-f]{32}$/)
+    // a full training's id: its epochs and training seed, apart from the evaluations'
+    const { fidelity: _fidelity, ...common } = p
+    const training = (retrain: QueueJob.JobPayload["retrain"]) => QueueJob.jobId({ ...common, retrain })
+    expect(training({ epochs: 20, seed: 3 })).toMatch(/^r-[0-9a-f]{32}$/)
+    expect(training({ epochs: 20, seed: 3 })).toBe(training({ epochs: 20, seed: 3 }))
+    const ids = [training({ epochs: 20, seed: 3 }), training({ epochs: 20, seed: 4 }), training({ epochs: 20 }), training({ epochs: 30, seed: 3 })]
+    expect(new Set(ids).size).toBe(4)
     expect(QueueJob.queueName({ seed: 1 }, "/a")).toBe(QueueJob.queueName({ seed: 1 }, "/a"))
     expect(QueueJob.queueName({ seed: 1 }, "/a")).not.toBe(QueueJob.queueName({ seed: 2 }, "/a"))
   })

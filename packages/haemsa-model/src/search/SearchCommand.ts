@@ -522,8 +522,12 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
     const candidates = options.selection === undefined ? [] : finalists(options.selection.finalists ?? Selection.DEFAULT_FINALISTS)
     const selection = options.selection === undefined
       ? undefined
-      // (on a queue the trainings run here, in this thread, like the retraining)
-      : yield* Selection.select(candidates, options.selection, { workers: options.queue !== undefined ? 1 : workers, dir: options.checkpointDir, textName })
+      // (on a queue every training is a job at once: the queue's workers take them as they can)
+      : yield* Selection.select(candidates, options.selection, {
+        workers: options.queue !== undefined ? candidates.length * options.selection.seeds.length : workers,
+        dir: options.checkpointDir,
+        textName
+      })
     const winner: Selection.Candidate = selection !== undefined
       ? candidates[selection.chosen]
       : { architecture, text: winnerText, default: sameAs(architecture, winnerText, reference, referenceText) }
@@ -535,7 +539,7 @@ const searchWith = (options: SearchJobOptions, workers: number) =>
     const same = winner.default
     progress.log(same
       ? `retraining the winner (the default architecture) for up to ${epochs} epochs`
-      : `retraining the winner and the default architecture for up to ${epochs} epochs${workers > 1 ? ", in parallel" : ""}`)
+      : `retraining the winner and the default architecture for up to ${epochs} epochs${workers > 1 || options.queue !== undefined ? ", in parallel" : ""}`)
     const [trained, other] = yield* Effect.all(
       [retrainer.retrain(winner.architecture, epochs, winner.text), same ? Effect.succeed(undefined) : retrainer.retrain(reference, epochs, referenceText)],
       { concurrency: 2 }

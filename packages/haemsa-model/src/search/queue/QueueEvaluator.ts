@@ -5,7 +5,9 @@
  * candidate's canonical key and fidelity), then the evaluation waits for the job to finish on any
  * `haemsa worker`. Because the id is deterministic, a coordinator restarted after a crash re-enqueues
  * the same ids and finds the jobs already there: finished ones answer at once, from Redis, and are not
- * trained again; two evaluations of one candidate at one fidelity share one job (counted once).
+ * trained again; two evaluations of one candidate at one fidelity share one job (counted once). The
+ * full trainings after the search (`--select-seeds`, `--retrain`) are jobs of the same queue, with ids
+ * of their own ({@link QueueJob.jobId}: the epochs and the training seed).
  *
  * `Search.run` is unchanged: its cache, checkpoint and resume work as with the local worker threads,
  * and since every job trains with the same function, seed, backend and thread count as a local worker
@@ -17,11 +19,13 @@ import type { DatasetLoader, Errors as DatasetErrors } from "@haemsa/datasets"
 import { Errors as SearchErrors, FitnessEvaluator } from "@haemsa/evo-search"
 import type { Scope } from "effect"
 import { Context, Effect, Layer } from "effect"
+import * as ExactJson from "../../internal/ExactJson"
+import type { ArchitectureSpec } from "../../model/ArchitectureSpec"
 import { availableModalities } from "../../model/DataInfo"
 import * as Experiment from "../../model/Experiment"
 import * as Genome from "../Genome"
-import type { EvaluatorOptions, FitnessServices, SearchServices } from "../SearchEvaluator"
-import { makeSpace, retrain, Retrainer, Reuse, SearchSpace } from "../SearchEvaluator"
+import type { EvaluatorOptions, SearchServices } from "../SearchEvaluator"
+import { makeSpace, Retrainer, Reuse, SearchSpace, type TrainOutcome } from "../SearchEvaluator"
 import * as Bull from "./Bull"
 import * as QueueJob from "./QueueJob"
 import * as QueueUrl from "./QueueUrl"
@@ -57,29 +61,44 @@ const evaluationError = (url: QueueUrl.QueueUrl, e: unknown) =>
   new SearchErrors.EvaluationError({ reason: QueueUrl.redactText(e instanceof Error ? e.message : String(e), url) })
 
 /** The return value of a finished job, whether BullMQ gives it parsed or as JSON text. */
+const resultOf = (value: unknown): Record<string, unknown> | null =>
+  (typeof value === "string" ? JSON.parse(value) : value) as Record<string, unknown> | null
+
+/** An evaluation job's fitness. */
 const fitnessOf = (value: unknown): number => {
-  const result = (typeof value === "string" ? JSON.parse(value) : value) as Partial<QueueJob.JobResult> | null
+  const result = resultOf(value)
   if (result === null || typeof result.fitness !== "number") throw new Error(`a worker returned no fitness (${JSON.stringify(value)})`)
   return result.fitness
+}
+
+/** A full training job's outcome (sent as `ExactJson`: NaN metrics stay NaN). */
+const outcomeOf = (value: unknown): TrainOutcome => {
+  const result = resultOf(value)
+  if (result === null || typeof result.retrain !== "string") throw new Error(`a worker returned no training outcome (${JSON.stringify(value)})`)
+  const outcome = ExactJson.parse(result.retrain) as TrainOutcome
+  if (typeof outcome?.objective !== "number" || typeof outcome.valid !== "object" || typeof outcome.test !== "object") {
+    throw new Error(`a worker returned a malformed training outcome (${result.retrain.slice(0, 200)})`)
+  }
+  return outcome
 }
 
 /**
  * The coordinator's evaluator: loads the data once (its modalities decode genomes; its content hash
  * goes into every job), registers the search's queue where workers find it ({@link Bull.REGISTRY}),
  * and turns each evaluation into a job. Also provides the {@link QueueWatch} of the search. The queue's
- * connections close with the layer's scope. The retraining of the winner (`--retrain`) runs here, on
- * the coordinator, on its backend, with the data it loaded (the {@link Retrainer} of the local search).
+ * connections close with the layer's scope. The full trainings after the search (the selection's
+ * finalists, `--retrain`'s winner and default) are jobs too ({@link QueueJob.RetrainSchema}), trained
+ * by the workers like the evaluations: its {@link Retrainer}.
  */
 export const layer = (
   options: QueueOptions
-): Layer.Layer<SearchServices | QueueWatch, DatasetErrors.DatasetError | Bull.QueueError, DatasetLoader.DatasetLoader | FitnessServices> =>
+): Layer.Layer<SearchServices | QueueWatch, DatasetErrors.DatasetError | Bull.QueueError, DatasetLoader.DatasetLoader> =>
   Layer.effectContext(
     Effect.gen(function*(): Effect.fn.Return<
       Context.Context<SearchServices | QueueWatch>,
       DatasetErrors.DatasetError | Bull.QueueError,
-      DatasetLoader.DatasetLoader | FitnessServices | Scope.Scope
+      DatasetLoader.DatasetLoader | Scope.Scope
     > {
-      const context = yield* Effect.context<FitnessServices>()
       const bull = yield* Bull.load
       const data = yield* Experiment.loadNormalized(options.source, options.loadOptions)
       const hash = QueueJob.dataHash(data.dataset)
@@ -111,9 +130,10 @@ export const layer = (
       })
       options.log?.(`queue ${name} on ${QueueUrl.redact(url)}: jobs wait for haemsa workers`)
       const versions = QueueJob.localVersions()
-      const inflight = new Map<string, Promise<number>>()
+      const inflight = new Map<string, Promise<unknown>>()
 
-      const submit = (payload: QueueJob.JobPayload): Promise<number> => {
+      /** Enqueues a job (or finds the one with its id) and resolves with its return value. */
+      const submit = (payload: QueueJob.JobPayload): Promise<unknown> => {
         const id = QueueJob.jobId(payload)
         const running = inflight.get(id)
         if (running !== undefined) return running
@@ -126,39 +146,44 @@ export const layer = (
             removeOnComplete: false,
             removeOnFail: false
           })
-          return fitnessOf(await job.waitUntilFinished(events))
+          return job.waitUntilFinished(events)
         })()
         inflight.set(id, promise)
         promise.then(() => inflight.delete(id), () => inflight.delete(id))
         return promise
       }
 
+      /** A job's payload: what every job of this search shares, the architecture, and what to train. */
+      const payload = (spec: ArchitectureSpec, task: Pick<QueueJob.JobPayload, "fidelity" | "retrain">): QueueJob.JobPayload => ({
+        versions,
+        key: Genome.canonicalKey(spec),
+        spec,
+        ...task,
+        seed: options.seed ?? 0,
+        data: { source: options.source, ...(options.loadOptions !== undefined ? { loadOptions: options.loadOptions } : {}), hash },
+        backend: options.backend ?? "wasm",
+        threads: options.threads ?? 1,
+        ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+        ...(options.patience !== undefined ? { patience: options.patience } : {})
+      })
       const evaluator: FitnessEvaluator.FitnessEvaluator["Service"] = {
         evaluate: (genome, fidelity) =>
           Effect.try({ try: () => space.decode(genome), catch: (e) => evaluationError(url, e) }).pipe(
             Effect.flatMap((spec) =>
               Effect.tryPromise({
-                try: () =>
-                  submit({
-                    versions,
-                    key: Genome.canonicalKey(spec),
-                    spec,
-                    fidelity: { ...fidelity },
-                    seed: options.seed ?? 0,
-                    data: { source: options.source, ...(options.loadOptions !== undefined ? { loadOptions: options.loadOptions } : {}), hash },
-                    backend: options.backend ?? "wasm",
-                    threads: options.threads ?? 1,
-                    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
-                    ...(options.patience !== undefined ? { patience: options.patience } : {})
-                  }),
+                try: () => submit(payload(spec, { fidelity: { ...fidelity } })).then(fitnessOf),
                 catch: (e) => evaluationError(url, e)
               })
             )
           )
       }
+      // (text features other than tokens are refused with --queue before the search starts)
       const retrainer: Retrainer["Service"] = {
         retrain: (spec, epochs, _text, seed) =>
-          retrain(spec, data, epochs, options, seed).pipe(Effect.provideContext(context), Effect.mapError((e) => evaluationError(url, e)))
+          Effect.tryPromise({
+            try: () => submit(payload(spec, { retrain: { epochs, ...(seed !== undefined ? { seed } : {}) } })).then(outcomeOf),
+            catch: (e) => evaluationError(url, e)
+          })
       }
       // the queue is gone from the registry: `haemsa search --cancel` ran (a failed check is retried)
       const registered = Effect.tryPromise(async () => (await (await queue.client).hexists(Bull.REGISTRY, name)) === 1).pipe(

@@ -1,6 +1,7 @@
 /**
- * One candidate evaluation as a job of the search's queue: its payload (what a worker needs to train
- * the candidate the way the coordinator's own worker threads would), the checks a worker makes before
+ * One candidate evaluation, or one full training after the search (the selection's, the retraining's),
+ * as a job of the search's queue: its payload (what a worker needs to train the candidate the way the
+ * coordinator's own worker threads would), the checks a worker makes before
  * building anything (the payload decodes with the {@link ArchitectureSpec} Schema; the coordinator runs
  * the same haemsa and tfjs versions; the backend can be provided; its copy of the data has the same
  * content hash), the search's queue name and the deterministic job id of a candidate at a fidelity.
@@ -47,13 +48,28 @@ export const FidelitySchema = Schema.Struct({
   fraction: Schema.optional(Schema.Finite)
 })
 
-/** The payload of a candidate evaluation job. */
+/**
+ * A full training of an architecture after the search: a finalist of the selection (`--select-seeds`,
+ * with its own seed) or the winner and the default (`--retrain`, the search's seed): all the train
+ * split, up to `epochs` with early stopping. The job answers the training's metrics.
+ */
+export const RetrainSchema = Schema.Struct({
+  epochs: Schema.Int,
+  /** The training seed (default the search's, `seed`). */
+  seed: Schema.optional(Schema.Int)
+})
+
+/** The payload of a job: a candidate's evaluation at a fidelity (`fidelity`) or a full training (`retrain`), one of the two. */
 export const JobPayload = Schema.Struct({
   versions: Versions,
   /** The candidate's canonical key (the search's cache key). */
   key: Schema.String,
   spec: ArchitectureSpec,
-  fidelity: FidelitySchema,
+  /** An evaluation: the fitness at this fidelity. */
+  fidelity: Schema.optional(FidelitySchema),
+  /** A full training: its metrics. */
+  retrain: Schema.optional(RetrainSchema),
+  /** The search's seed. */
   seed: Schema.Int,
   data: DataReference,
   backend: Schema.String,
@@ -65,9 +81,12 @@ export const JobPayload = Schema.Struct({
 /** The payload type. */
 export type JobPayload = typeof JobPayload.Type
 
-/** What a worker returns for a job. */
-export interface JobResult {
-  readonly fitness: number
+/** What a worker returns for a job: the fitness of an evaluation, or a full training's outcome. */
+export type JobResult = (
+  | { readonly fitness: number }
+  /** The training's outcome (`SearchEvaluator.TrainOutcome`) as `ExactJson`, so a NaN metric stays NaN. */
+  | { readonly retrain: string }
+) & {
   /** Seconds the training took on the worker. */
   readonly seconds: number
   /** The worker that trained it (host and process id). */
@@ -76,9 +95,18 @@ export interface JobResult {
 
 const decodePayload = Schema.decodeUnknownResult(JobPayload)
 
-/** Validates a job's data as a {@link JobPayload} (the architecture with its Schema) before anything is built. */
+/**
+ * Validates a job's data as a {@link JobPayload} (the architecture with its Schema) before anything is
+ * built: exactly one of `fidelity` and `retrain`.
+ */
 export const validate = (data: unknown): Result.Result<JobPayload, JobRefused> =>
-  Result.mapError(decodePayload(data), (e) => new JobRefused({ reason: `invalid payload: ${String(e.message ?? e)}` }))
+  Result.flatMap(
+    Result.mapError(decodePayload(data), (e) => new JobRefused({ reason: `invalid payload: ${String(e.message ?? e)}` })),
+    (payload) =>
+      (payload.fidelity === undefined) === (payload.retrain === undefined)
+        ? Result.fail(new JobRefused({ reason: "invalid payload: a job has either a fidelity (an evaluation) or retrain (a full training), not both or neither" }))
+        : Result.succeed(payload)
+  )
 
 /** What a worker can run. */
 export interface Capabilities {
@@ -161,8 +189,13 @@ const sha = (text: string) => crypto.createHash("sha256").update(text).digest("h
 export const queueName = (config: unknown, checkpointDir: string): string => `haemsa-${sha(JSON.stringify({ config, checkpointDir })).slice(0, 16)}`
 
 /**
- * The job id of a candidate at a fidelity: deterministic (a hash of the canonical key, the fidelity
- * and the data), so a re-enqueue after a restart finds the existing job, finished or not.
+ * The job id of a candidate at a fidelity (`c-`), or of a full training (`r-`): deterministic (a hash
+ * of the canonical key, the fidelity or the epochs and training seed, the search's seed, the data and
+ * the backend), so a re-enqueue after a restart finds the existing job, finished or not.
  */
-export const jobId = (payload: Pick<JobPayload, "key" | "fidelity" | "seed" | "data" | "backend">): string =>
-  `c-${sha(JSON.stringify([payload.key, payload.fidelity.level, payload.fidelity.epochs ?? null, payload.fidelity.fraction ?? null, payload.seed, payload.data.hash, payload.backend])).slice(0, 32)}`
+export const jobId = (payload: Pick<JobPayload, "key" | "fidelity" | "retrain" | "seed" | "data" | "backend">): string => {
+  const { fidelity, retrain } = payload
+  return fidelity !== undefined
+    ? `c-${sha(JSON.stringify([payload.key, fidelity.level, fidelity.epochs ?? null, fidelity.fraction ?? null, payload.seed, payload.data.hash, payload.backend])).slice(0, 32)}`
+    : `r-${sha(JSON.stringify([payload.key, retrain?.epochs ?? null, retrain?.seed ?? null, payload.seed, payload.data.hash, payload.backend])).slice(0, 32)}`
+}

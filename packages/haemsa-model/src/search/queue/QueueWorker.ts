@@ -1,7 +1,8 @@
 /**
  * The worker's side of a search across machines (`haemsa worker --queue URL`): it finds every
  * search's queue in Redis ({@link Bull.REGISTRY}), takes jobs from them, and trains each candidate on
- * a fitness worker thread (the same `FitnessWorker` threads and `fitness` function as a local search),
+ * a fitness worker thread (the same `FitnessWorker` threads and `fitness` and `retrain` jobs as a local
+ * search: the evaluations, and the full trainings of `--select-seeds` and `--retrain`),
  * so this process's event loop stays free for BullMQ's lock renewal while training runs.
  *
  * Before building anything a job is checked, and refused (failed at once, not retried, with the reason
@@ -17,6 +18,7 @@ import { DatasetLoader } from "@haemsa/datasets"
 import type { Job, Worker as BullWorker } from "bullmq"
 import { Deferred, Effect, Exit, Scope } from "effect"
 import * as os from "node:os"
+import * as ExactJson from "../../internal/ExactJson"
 import * as Experiment from "../../model/Experiment"
 import * as SearchReport from "../SearchReport"
 import { spawnWorker, type WorkerConfig } from "../SearchEvaluator"
@@ -146,10 +148,18 @@ export const run = (options: WorkerOptions): Effect.Effect<void, Bull.QueueError
       }
       await job.updateProgress({ worker: name })
       const candidate = SearchReport.describeArchitecture(payload.spec)
-      log(`job ${job.id} (attempt ${job.attemptsMade + 1}): candidate ${candidate} at level ${payload.fidelity.level} (${payload.fidelity.epochs ?? "default"} epochs, fraction ${payload.fidelity.fraction ?? 1})`)
+      const { fidelity, retrain } = payload
+      log(`job ${job.id} (attempt ${job.attemptsMade + 1}): candidate ${candidate} ` + (fidelity !== undefined
+        ? `at level ${fidelity.level} (${fidelity.epochs ?? "default"} epochs, fraction ${fidelity.fraction ?? 1})`
+        : `trained for up to ${retrain!.epochs} epochs on all the train split (seed ${retrain!.seed ?? payload.seed})`))
       const started = performance.now()
       const exit = await Effect.runPromiseExit(
-        pool.run({ type: "fitness", spec: payload.spec, fidelity: payload.fidelity, progress: true }, (line) => log(`job ${job.id}: ${line}`))
+        pool.run(
+          fidelity !== undefined
+            ? { type: "fitness", spec: payload.spec, fidelity, progress: true }
+            : { type: "retrain", spec: payload.spec, epochs: retrain!.epochs, ...(retrain!.seed !== undefined ? { seed: retrain!.seed } : {}) },
+          (line) => log(`job ${job.id}: ${line}`)
+        )
       )
       const seconds = (performance.now() - started) / 1000
       if (Exit.isFailure(exit)) {
@@ -158,9 +168,15 @@ export const run = (options: WorkerOptions): Effect.Effect<void, Bull.QueueError
         throw new Error(reason)
       }
       const reply = exit.value
-      if (reply.type !== "fitness") throw new Error(`the fitness thread answered ${reply.type}`)
-      log(`job ${job.id}: fitness ${reply.outcome.fitness.toFixed(4)} in ${seconds.toFixed(1)}s`)
-      return { fitness: reply.outcome.fitness, seconds, worker: name } satisfies QueueJob.JobResult
+      if (reply.type === "fitness" && fidelity !== undefined) {
+        log(`job ${job.id}: fitness ${reply.outcome.fitness.toFixed(4)} in ${seconds.toFixed(1)}s`)
+        return { fitness: reply.outcome.fitness, seconds, worker: name } satisfies QueueJob.JobResult
+      }
+      if (reply.type === "retrain" && retrain !== undefined) {
+        log(`job ${job.id}: valid objective ${reply.outcome.objective.toFixed(4)} after ${reply.outcome.epochs} epochs in ${seconds.toFixed(1)}s`)
+        return { retrain: ExactJson.stringify(reply.outcome), seconds, worker: name } satisfies QueueJob.JobResult
+      }
+      throw new Error(`the training thread answered ${reply.type} to a ${fidelity !== undefined ? "fitness" : "retrain"} job`)
     }
 
     const workers = new Map<string, BullWorker>()
