@@ -245,8 +245,8 @@ const subsetChart = (box: Box, generations: ReadonlyArray<ReportGeneration>): st
 }
 
 /**
- * The main metrics of a split: MAE, Acc-7 and Corr for regression, the mean F1 for emotions; each
- * with `± std` when the standard deviations over seeds are given.
+ * The main metrics of a split: MAE, Acc-7 and Corr for regression (each with `± std` when the
+ * standard deviations over seeds are given), or the mean F1 for emotions.
  */
 const headline = (metrics: object, spread?: object): string => {
   const m = metrics as Record<string, unknown>
@@ -255,9 +255,8 @@ const headline = (metrics: object, spread?: object): string => {
   if (typeof m["mae"] === "number") {
     return `MAE ${value(m["mae"] as number, sd?.["mae"])}, Acc-7 ${value(m["acc7"] as number, sd?.["acc7"])}, Corr ${value(m["corr"] as number, sd?.["corr"])}`
   }
-  const f1s = (x: Record<string, unknown>) => Object.values(x).filter((v): v is { f1: number } => typeof v === "object" && v !== null && "f1" in v)
-  const meanF1 = (scores: ReadonlyArray<{ f1: number }>) => scores.reduce((a, s) => a + s.f1, 0) / Math.max(1, scores.length)
-  return `mean F1 ${num(meanF1(f1s(m)))}`
+  const scores = Object.values(m).filter((v): v is { f1: number } => typeof v === "object" && v !== null && "f1" in v)
+  return `mean F1 ${num(scores.reduce((a, s) => a + s.f1, 0) / Math.max(1, scores.length))}`
 }
 
 /**
