@@ -71,6 +71,17 @@ describe("QueueJob.dataHash", () => {
   })
 })
 
+describe("QueueJob.describeWork", () => {
+  it("names the candidate and its level, or the full training with its epochs and seed, whatever the stored data", () => {
+    expect(QueueJob.describeWork(payload())).toBe("k (level 0)")
+    const { fidelity: _fidelity, ...common } = payload()
+    expect(QueueJob.describeWork({ ...common, retrain: { epochs: 20, seed: 3 } })).toBe("k (full training, up to 20 epochs, seed 3)")
+    expect(QueueJob.describeWork({ ...common, seed: 7, retrain: { epochs: 20 } })).toBe("k (full training, up to 20 epochs, seed 7)")
+    expect(QueueJob.describeWork(null)).toBe("?")
+    expect(QueueJob.describeWork({ key: 5 })).toBe("?")
+  })
+})
+
 describe("QueueJob.jobId and queueName", () => {
   it("are deterministic per candidate and fidelity, distinct otherwise", () => {
     const p = payload()

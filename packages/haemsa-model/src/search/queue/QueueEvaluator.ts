@@ -211,7 +211,7 @@ export interface QueueStatus {
   readonly active: number
   readonly done: number
   readonly failed: number
-  /** Active jobs and the worker that holds each. */
+  /** Active jobs, the worker that holds each, and what it trains ({@link QueueJob.describeWork}). */
   readonly running: ReadonlyArray<{ readonly job: string; readonly candidate: string; readonly worker: string }>
   /** Jobs failed for good and why. */
   readonly failures: ReadonlyArray<{ readonly job: string; readonly reason: string }>
@@ -251,7 +251,7 @@ export const status = (url: QueueUrl.QueueUrl, name: string): Effect.Effect<Queu
       failed: counts.failed ?? 0,
       running: active.map((job) => ({
         job: job.id ?? "?",
-        candidate: typeof job.data?.key === "string" ? job.data.key : "?",
+        candidate: QueueJob.describeWork(job.data),
         worker: typeof job.progress === "object" && job.progress !== null && "worker" in job.progress ? String(job.progress.worker) : "?"
       })),
       failures: failed.map((job) => ({ job: job.id ?? "?", reason: QueueUrl.redactText(job.failedReason ?? "", url) }))

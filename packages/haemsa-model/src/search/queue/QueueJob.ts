@@ -108,6 +108,19 @@ export const validate = (data: unknown): Result.Result<JobPayload, JobRefused> =
         : Result.succeed(payload)
   )
 
+/**
+ * A job's work in words, for `haemsa search --status`: the candidate's key and its fidelity level, or
+ * `(full training, up to E epochs, seed S)`. Reads the job's data as stored (it may be of any shape).
+ */
+export const describeWork = (data: unknown): string => {
+  const d = (typeof data === "object" && data !== null ? data : {}) as Record<string, any>
+  const key = typeof d.key === "string" ? d.key : "?"
+  if (typeof d.retrain?.epochs === "number") {
+    return `${key} (full training, up to ${d.retrain.epochs} epochs, seed ${d.retrain.seed ?? d.seed ?? "?"})`
+  }
+  return typeof d.fidelity?.level === "number" ? `${key} (level ${d.fidelity.level})` : key
+}
+
 /** What a worker can run. */
 export interface Capabilities {
   readonly versions: Versions
