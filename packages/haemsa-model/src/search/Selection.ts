@@ -221,8 +221,8 @@ export const select = (
       { concurrency: Math.max(1, settings.workers), discard: true }
     )
     const finalists: Array<Finalist> = candidates.map((candidate) => {
-      const own = options.seeds.map((seed) => runs[runKey(candidate, seed, epochs, settings.textName(candidate.text))])
       const text = settings.textName(candidate.text)
+      const own = options.seeds.map((seed) => runs[runKey(candidate, seed, epochs, text)])
       const failure = own.find(isFailed)
       const trained = own.filter((r): r is TrainedRun => !isFailed(r))
       const objective = SeedStats.meanStd(trained.map((r) => r.valid_objective))

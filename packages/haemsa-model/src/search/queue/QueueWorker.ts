@@ -21,7 +21,7 @@ import * as os from "node:os"
 import * as ExactJson from "../../internal/ExactJson"
 import * as Experiment from "../../model/Experiment"
 import * as SearchReport from "../SearchReport"
-import { spawnWorker, type WorkerConfig } from "../SearchEvaluator"
+import { spawnWorker, type WorkerConfig, type WorkerJob } from "../SearchEvaluator"
 import * as WorkerPool from "../internal/workerPool"
 import * as Bull from "./Bull"
 import * as QueueJob from "./QueueJob"
@@ -148,19 +148,16 @@ export const run = (options: WorkerOptions): Effect.Effect<void, Bull.QueueError
       }
       await job.updateProgress({ worker: name })
       const candidate = SearchReport.describeArchitecture(payload.spec)
+      // an evaluation or a full training (validate let through only jobs with one of the two)
       const { fidelity, retrain } = payload
-      log(`job ${job.id} (attempt ${job.attemptsMade + 1}): candidate ${candidate} ` + (fidelity !== undefined
-        ? `at level ${fidelity.level} (${fidelity.epochs ?? "default"} epochs, fraction ${fidelity.fraction ?? 1})`
-        : `trained for up to ${retrain!.epochs} epochs on all the train split (seed ${retrain!.seed ?? payload.seed})`))
+      const work: WorkerJob = fidelity !== undefined
+        ? { type: "fitness", spec: payload.spec, fidelity, progress: true }
+        : { type: "retrain", spec: payload.spec, epochs: retrain!.epochs, ...(retrain!.seed !== undefined ? { seed: retrain!.seed } : {}) }
+      log(`job ${job.id} (attempt ${job.attemptsMade + 1}): candidate ${candidate} ` + (work.type === "fitness"
+        ? `at level ${work.fidelity.level} (${work.fidelity.epochs ?? "default"} epochs, fraction ${work.fidelity.fraction ?? 1})`
+        : `trained for up to ${work.epochs} epochs on all the train split (seed ${work.seed ?? payload.seed})`))
       const started = performance.now()
-      const exit = await Effect.runPromiseExit(
-        pool.run(
-          fidelity !== undefined
-            ? { type: "fitness", spec: payload.spec, fidelity, progress: true }
-            : { type: "retrain", spec: payload.spec, epochs: retrain!.epochs, ...(retrain!.seed !== undefined ? { seed: retrain!.seed } : {}) },
-          (line) => log(`job ${job.id}: ${line}`)
-        )
-      )
+      const exit = await Effect.runPromiseExit(pool.run(work, (line) => log(`job ${job.id}: ${line}`)))
       const seconds = (performance.now() - started) / 1000
       if (Exit.isFailure(exit)) {
         const reason = exit.cause.toString()
@@ -168,15 +165,15 @@ export const run = (options: WorkerOptions): Effect.Effect<void, Bull.QueueError
         throw new Error(reason)
       }
       const reply = exit.value
-      if (reply.type === "fitness" && fidelity !== undefined) {
+      if (reply.type === "fitness" && work.type === "fitness") {
         log(`job ${job.id}: fitness ${reply.outcome.fitness.toFixed(4)} in ${seconds.toFixed(1)}s`)
         return { fitness: reply.outcome.fitness, seconds, worker: name } satisfies QueueJob.JobResult
       }
-      if (reply.type === "retrain" && retrain !== undefined) {
+      if (reply.type === "retrain" && work.type === "retrain") {
         log(`job ${job.id}: valid objective ${reply.outcome.objective.toFixed(4)} after ${reply.outcome.epochs} epochs in ${seconds.toFixed(1)}s`)
         return { retrain: ExactJson.stringify(reply.outcome), seconds, worker: name } satisfies QueueJob.JobResult
       }
-      throw new Error(`the training thread answered ${reply.type} to a ${fidelity !== undefined ? "fitness" : "retrain"} job`)
+      throw new Error(`the training thread answered ${reply.type} to a ${work.type} job`)
     }
 
     const workers = new Map<string, BullWorker>()
