@@ -22,13 +22,16 @@
  *   # the tables from the recorded files (mean ± sample std over the seeds), for docs/results.md
  *   # (with --record also into benchmarks/results/accuracy/text-features-tables.md)
  *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/text-features.ts --tables [--extra V,V] [--ten V,V] [--record]
+ *   # how sure a test-MAE difference is, over seeds and test samples: train both variants with
+ *   # --predictions (their runs keep their test predictions), then
+ *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/text-features.ts --paired A,B --seeds 1,2,3 [--out DIR] [--record]
  *
  * Selection (the lexicon setting, any architecture setting) is by validation MAE only, as everywhere
  * in this project; the test columns are reported, not chosen on.
  */
 import type { Dataset, Errors } from "@haemsa/datasets"
 import { DatasetLoader, Lexicon, Metrics, Normalize, Tokenizer, WordVectors } from "@haemsa/datasets"
-import { ArchitectureSpec, DataInfo, Environment, Experiment, Network, SentenceEncoder, TextFeatures } from "@haemsa/haemsa-model"
+import { ArchitectureSpec, DataInfo, Environment, Evaluate, Experiment, Network, SeedStats, SentenceEncoder, TextFeatures } from "@haemsa/haemsa-model"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -121,6 +124,8 @@ interface Run {
   readonly seconds: number
   readonly valid: Scores
   readonly test: Scores
+  /** The test split's predictions (with `--predictions`), for `--paired`. */
+  readonly test_predictions?: ReadonlyArray<number>
 }
 interface VariantFile {
   readonly variant: string
@@ -133,6 +138,8 @@ interface VariantFile {
   readonly epochs: number
   readonly machine: ReturnType<typeof machine>
   readonly commit: string
+  /** The test split's labels (with `--predictions`). */
+  test_labels?: ReadonlyArray<number>
   runs: Run[]
 }
 
@@ -191,8 +198,14 @@ const withoutTokens = (choice: TextFeatures.Choice) =>
     return { dataset, info: DataInfo.fromDataset(dataset, stats, resolved.settings) }
   })
 
-/** Train the seeds of one variant not yet in its file; write the file after every run with `--record`. */
-const trainVariant = (name: string, seeds: ReadonlyArray<number>, epochs: number, vectors: string, record: boolean) =>
+/** Six decimals: a prediction as the variant files keep it (`--predictions`). */
+const round6 = (x: number) => Math.round(x * 1e6) / 1e6
+
+/**
+ * Train the seeds of one variant not yet in its file; write the file after every run with `--record`
+ * (with `predictions`, each run's test predictions and the file's test labels too).
+ */
+const trainVariant = (name: string, seeds: ReadonlyArray<number>, epochs: number, vectors: string, record: boolean, predictions: boolean) =>
   Effect.gen(function*() {
     const searched = name in SEARCHED ? searchedVariant(argOption("searched", ""), SEARCHED[name]) : undefined
     const v = searched ?? VARIANTS[name]
@@ -224,9 +237,20 @@ const trainVariant = (name: string, seeds: ReadonlyArray<number>, epochs: number
       : yield* Experiment.loadNormalized(MOSI_REAL, undefined, choice !== undefined ? { choice } : undefined)
     for (const seed of todo) {
       const { result, valid, test } = yield* Experiment.trainOn(spec, loaded, { epochs, seed, threads: 1, label: `${name} seed ${seed}` })
+      const testSplit = loaded.dataset.splits.test
+      const predicted = predictions ? yield* Effect.promise(() => Evaluate.predict(result.net, testSplit)) : undefined
       Network.dispose(result.net)
       const [v, t] = [pick(valid), pick(test)]
-      file.runs.push({ seed, epochs: result.history.length, bestEpoch: result.bestEpoch, seconds: Math.round(result.seconds), valid: v, test: t })
+      if (predicted !== undefined) file.test_labels = Array.from(testSplit.labels.regression!, round6)
+      file.runs.push({
+        seed,
+        epochs: result.history.length,
+        bestEpoch: result.bestEpoch,
+        seconds: Math.round(result.seconds),
+        valid: v,
+        test: t,
+        ...(predicted !== undefined ? { test_predictions: Array.from(predicted.regression!, round6) } : {})
+      })
       file.runs.sort((a, b) => a.seed - b.seed)
       console.log(`${name} seed ${seed}: valid MAE ${v.mae.toFixed(3)}, test MAE ${t.mae.toFixed(3)} Acc-2 ${t.acc2_non0.toFixed(3)} Corr ${t.corr.toFixed(3)} (${Math.round(result.seconds)} s)`)
       if (record) {
@@ -274,6 +298,39 @@ export const table = (names: ReadonlyArray<string>, seeds: ReadonlyArray<number>
 }
 
 const parseSeeds = (s: string) => s.split(",").map(Number)
+
+/**
+ * `--paired A,B`: how sure the test-MAE difference of variant A against variant B is, over the
+ * seeds (`--seeds`) and the test samples (`SeedStats.pairedMaeDifference`, 10,000 resamples, seed 0),
+ * from the runs' recorded test predictions (trained with `--predictions`). With `--record` the result
+ * also goes to `text-features-paired-A-B.json` beside the variant files.
+ */
+const paired = (names: ReadonlyArray<string>, seeds: ReadonlyArray<number>) => {
+  if (names.length !== 2) throw new Error(`--paired takes two variants, got "${names.join(",")}"`)
+  const files = names.map((name): VariantFile => {
+    if (!fs.existsSync(fileOf(name))) throw new Error(`${fileOf(name)}: no runs of ${name} (train it with --predictions --record)`)
+    return JSON.parse(fs.readFileSync(fileOf(name), "utf8"))
+  })
+  const runs = files.map((file) =>
+    seeds.map((seed) => {
+      const run = file.runs.find((r) => r.seed === seed)
+      if (run?.test_predictions === undefined) throw new Error(`${fileOf(file.variant)}: seed ${seed} has no test predictions (train it with --predictions)`)
+      return run.test_predictions
+    })
+  )
+  const labels = files[0].test_labels!
+  if (JSON.stringify(labels) !== JSON.stringify(files[1].test_labels)) throw new Error(`${names.join(" and ")} were scored on different test labels`)
+  const r = SeedStats.pairedMaeDifference(labels, runs[0], runs[1])
+  const mae = (i: number) => meanStd(files[i].runs.filter((x) => seeds.includes(x.seed)).map((x) => x.test.mae)).m
+  console.log(
+    `| ${names[0]} against ${names[1]} | ${seeds.length} | ${mae(0).toFixed(4)} | ${mae(1).toFixed(4)} | ` +
+      `${r.difference >= 0 ? "+" : ""}${r.difference.toFixed(4)} | [${r.low.toFixed(4)}, ${r.high.toFixed(4)}] | ${r.noWorse.toFixed(2)} |`
+  )
+  if (argFlag("record")) {
+    const out = path.join(DIR, `text-features-paired-${names[0]}-${names[1]}-seeds-${seeds.length}.json`)
+    fs.writeFileSync(out, JSON.stringify({ variants: names, seeds, test_mae: [mae(0), mae(1)], ...r, commit: commit() }, null, 1) + "\n")
+  }
+}
 
 const tables = () => {
   const three = parseSeeds(argOption("seeds", "1,2,3"))
@@ -439,11 +496,13 @@ const program = Effect.gen(function*() {
   const seeds = parseSeeds(argOption("seeds", "1,2,3"))
   const epochs = Number(argOption("epochs", "30"))
   const vectors = argOption("vectors", "glove")
-  for (const name of names) yield* trainVariant(name, seeds, epochs, vectors, argFlag("record"))
+  for (const name of names) yield* trainVariant(name, seeds, epochs, vectors, argFlag("record"), argFlag("predictions"))
 })
 
 if (argFlag("tables")) {
   tables()
+} else if (argOption("paired", "") !== "") {
+  paired(argOption("paired", "").split(","), parseSeeds(argOption("seeds", "1,2,3")))
 } else {
   Effect.runPromise(program.pipe(Effect.provide(Environment.make("wasm"))) as Effect.Effect<void, Errors.DatasetError>).catch((e) => {
     console.error(String(e))

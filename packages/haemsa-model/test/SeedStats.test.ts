@@ -1,6 +1,7 @@
 /** The mean and sample standard deviation (n - 1) of a multi-seed run's metrics. */
 import { describe, expect, it } from "vitest"
 import type * as Evaluate from "../src/model/Evaluate"
+import { Random } from "@haemsa/datasets"
 import * as SeedStats from "../src/model/SeedStats"
 
 const sentiment = (x: number): Evaluate.SplitMetrics =>
@@ -42,5 +43,59 @@ describe("SeedStats", () => {
     expect(m.sad.f1).toBeCloseTo(0.2, 12)
     expect(s.happy.acc).toBeCloseTo(Math.sqrt(0.02), 12)
     expect(s.sad.acc).toBe(0)
+  })
+})
+
+describe("SeedStats.pairedMaeDifference", () => {
+  const labels = Array.from({ length: 50 }, (_, i) => Math.sin(i) * 2)
+  const shifted = (by: number) => labels.map((y) => y + by)
+  const noisy = (seed: number, scale: number) => {
+    const rng = Random.makeRng(seed)
+    return labels.map((y) => y + scale * Random.normal(rng))
+  }
+
+  it("the difference of the mean MAEs; a sure difference has a narrow interval", () => {
+    const r = SeedStats.pairedMaeDifference(labels, [shifted(0.1), shifted(-0.1)], [shifted(0.5), shifted(0.7)], { resamples: 500 })
+    expect(r.difference).toBeCloseTo(0.1 - 0.6, 12)
+    expect(r.low).toBeCloseTo(-0.6, 12)
+    expect(r.high).toBeCloseTo(-0.4, 12)
+    expect(r.noWorse).toBe(1)
+    expect(r.resamples).toBe(500)
+  })
+
+  it("the same model against itself: 0, and never worse", () => {
+    const runs = [noisy(1, 0.5), noisy(2, 0.5)]
+    expect(SeedStats.pairedMaeDifference(labels, runs, runs, { resamples: 200 })).toEqual({ difference: 0, low: 0, high: 0, noWorse: 1, resamples: 200 })
+  })
+
+  it("the seeds' spread widens the interval: one good and one bad run against two middling ones", () => {
+    const r = SeedStats.pairedMaeDifference(labels, [shifted(0), shifted(1)], [shifted(0.5), shifted(0.5)], { resamples: 2000 })
+    expect(r.difference).toBeCloseTo(0, 12)
+    // a resample draws both runs of A, or twice the good one (-0.5), or twice the bad one (+0.5)
+    expect(r.low).toBeCloseTo(-0.5, 12)
+    expect(r.high).toBeCloseTo(0.5, 12)
+    expect(r.noWorse).toBeGreaterThan(0.6)
+    expect(r.noWorse).toBeLessThan(0.9)
+  })
+
+  it("two models of the same error, different noise: an interval around 0, the same for the same seed", () => {
+    const a = [noisy(1, 0.5), noisy(2, 0.5), noisy(3, 0.5)]
+    const b = [noisy(4, 0.5), noisy(5, 0.5), noisy(6, 0.5)]
+    const r = SeedStats.pairedMaeDifference(labels, a, b, { resamples: 1000, seed: 7 })
+    expect(r.low).toBeLessThan(r.difference)
+    expect(r.high).toBeGreaterThan(r.difference)
+    expect(r.low).toBeLessThan(0)
+    expect(r.high).toBeGreaterThan(0)
+    expect(SeedStats.pairedMaeDifference(labels, a, b, { resamples: 1000, seed: 7 })).toEqual(r)
+    expect(SeedStats.pairedMaeDifference(labels, a, b, { resamples: 1000, seed: 8 })).not.toEqual(r)
+  })
+
+  it("refuses runs that do not pair, or a value that is not finite, naming it", () => {
+    expect(() => SeedStats.pairedMaeDifference(labels, [labels], [labels, labels])).toThrow(/same number of runs/)
+    expect(() => SeedStats.pairedMaeDifference(labels, [], [])).toThrow(/at least one/)
+    expect(() => SeedStats.pairedMaeDifference(labels, [labels.slice(1)], [labels])).toThrow(/model A, run 0: 49 predictions for 50 labels/)
+    const bad = [...labels]
+    bad[7] = NaN
+    expect(() => SeedStats.pairedMaeDifference(labels, [labels], [bad])).toThrow(/model B, run 0, sample 7: prediction NaN/)
   })
 })
