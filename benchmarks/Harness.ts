@@ -171,6 +171,35 @@ export const insertRows = (text: string, lines: ReadonlyArray<string>): string =
   return all.join("\n")
 }
 
+/** The lines that open and close the generated block `name` of a markdown file (HTML comments: not rendered). */
+const blockMarkers = (name: string): readonly [string, string] => [`<!-- generated:${name} -->`, `<!-- /generated:${name} -->`]
+
+/**
+ * `body` as the generated block `name`: a part of a document that a script writes, and rewrites in
+ * place on a rerun ({@link replaceBlocks}) while the hand-written text around it stays.
+ */
+export const block = (name: string, body: string): string => {
+  const [open, close] = blockMarkers(name)
+  return `${open}\n${body}\n${close}`
+}
+
+/**
+ * `text` with each of `blocks` (name to new body) replaced in place, everything outside the blocks
+ * kept as it was; `undefined` when `text` lacks one of them or has it twice (the caller then writes
+ * the whole document anew).
+ */
+export const replaceBlocks = (text: string, blocks: Readonly<Record<string, string>>): string | undefined => {
+  let out = text
+  for (const [name, body] of Object.entries(blocks)) {
+    const [open, close] = blockMarkers(name)
+    const start = out.indexOf(open)
+    const end = out.indexOf(close, start)
+    if (start < 0 || end < 0 || out.indexOf(open, start + open.length) >= 0) return undefined
+    out = out.slice(0, start) + block(name, body) + out.slice(end + close.length)
+  }
+  return out
+}
+
 /** Append one row per measurement to the table under "## Results" in docs/benchmarks.md. */
 export const record = (
   benchmark: string,

@@ -2,6 +2,8 @@
  * The accuracy results of docs/results.md: HAEMSA against the early- and late-fusion baselines (and,
  * on mosi-real, HAEMSA's own text-only variant and the ridge anchor), mean and spread over seeds, plus
  * the missing-modality table of HAEMSA. Writes docs/results.md and a JSON file with every run.
+ * A rerun replaces only its generated blocks of docs/results.md (the header, and each data set's
+ * targets and tables: `Harness.block`), so the hand-written text between and after them stays.
  *
  *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/results.ts [--seeds 1,2,3] [--epochs 30] [--datasets synthetic,mosi-real] [--backend wasm]
  */
@@ -10,7 +12,7 @@ import { ArchitectureSpec, Environment, Evaluate, Experiment, Network } from "@h
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { argOption, machine, MOSI_REAL, ROOT } from "../Harness"
+import { argOption, block, machine, MOSI_REAL, replaceBlocks, ROOT } from "../Harness"
 
 const seeds = argOption("seeds", "1,2,3").split(",").map(Number)
 const epochs = Number(argOption("epochs", "30"))
@@ -18,7 +20,7 @@ const backend = argOption("backend", "wasm")
 const datasets = argOption("datasets", "synthetic,mosi-real").split(",")
 const out = argOption("json", path.join(ROOT, "docs/results.json"))
 
-/** docs/results.md from this line on is hand-written: a rerun keeps it. */
+/** docs/results.md from this line on is hand-written: a rerun that writes the whole file keeps it. */
 const NOTES_MARKER = "<!-- notes: hand-written below this line; results.ts keeps them -->"
 
 const KEYS = ["acc2_has0", "acc2_non0", "f1_has0", "f1_non0", "acc5", "acc7", "mae", "corr"] as const
@@ -59,9 +61,10 @@ const table = (rows: ReadonlyArray<{ name: string; runs: Row[] }>) => {
 const program = Effect.gen(function*() {
   const started = Date.now()
   const all: Record<string, unknown> = {}
-  const sections: string[] = []
-  const targets: string[] = []
+  // the generated blocks, by name: "header", and "targets-NAME" and "tables-NAME" per data set
+  const blocks: Record<string, string> = {}
   for (const name of datasets) {
+    const targets: string[] = []
     const source = name === "mosi-real" ? MOSI_REAL : name
     const loaded = yield* Experiment.loadNormalized(source)
     const results: Array<{ name: string; runs: Row[]; valid: Row[] }> = []
@@ -109,33 +112,35 @@ const program = Effect.gen(function*() {
     const anchor = name === "mosi-real"
       ? "\n| ridge anchor (data README): text | 0.682 | 0.695 | - | 0.694 | - | 0.239 | 1.158 | 0.531 |\n"
       : ""
-    sections.push(
-      `## ${name}: test split, mean ± std over seeds ${seeds.join(", ")}\n\n${table(results)}${anchor}\n\n` +
-        `### ${name}: HAEMSA with modalities missing at test time (others masked)\n\n` +
-        table(missing.map((r) => ({ name: r.modalities.join(" + "), runs: r.runs })))
-    )
+    blocks[`targets-${name}`] = targets.join("\n")
+    blocks[`tables-${name}`] = `## ${name}: test split, mean ± std over seeds ${seeds.join(", ")}\n\n${table(results)}${anchor}\n\n` +
+      `### ${name}: HAEMSA with modalities missing at test time (others masked)\n\n` +
+      table(missing.map((r) => ({ name: r.modalities.join(" + "), runs: r.runs })))
   }
   const minutes = ((Date.now() - started) / 60000).toFixed(1)
   const mach = machine()
-  const doc = `# Results
-
-Measured by \`npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/results.ts --seeds ${seeds.join(",")} --epochs ${epochs}\`
+  blocks.header = `Measured by \`npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/results.ts --seeds ${seeds.join(",")} --epochs ${epochs}\`
 on ${new Date().toISOString().slice(0, 10)}, ${mach.cores}x ${mach.cpu}, backend ${backend}, ${mach.node}; ${minutes} minutes in all.
 Each run trains for at most ${epochs} epochs with early stopping on validation MAE (patience 6) and
 reports the test split of the best validation epoch. Metrics are MMSA's (see docs/datasets.md).
-The default architecture is \`ArchitectureSpec.defaultSpec\`; the baselines share its experts' settings.
+The default architecture is \`ArchitectureSpec.defaultSpec\`; the baselines share its experts' settings.`
+  const doc = `# Results
+
+${block("header", blocks.header)}
 
 ## Targets (means over the seeds)
 
-${targets.join("\n")}
+${datasets.map((name) => block(`targets-${name}`, blocks[`targets-${name}`])).join("\n")}
 
-${sections.join("\n\n")}
+${datasets.map((name) => block(`tables-${name}`, blocks[`tables-${name}`])).join("\n\n")}
 `
-  // hand-written notes after the marker survive a rerun
+  // a rerun rewrites its blocks in place; without them the whole file is written, and the
+  // hand-written notes after the marker survive
   const file = path.join(ROOT, "docs/results.md")
   const previous = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : ""
+  const merged = replaceBlocks(previous, blocks)
   const at = previous.indexOf(NOTES_MARKER)
-  fs.writeFileSync(file, at >= 0 ? `${doc}\n${previous.slice(at)}` : doc)
+  fs.writeFileSync(file, merged ?? (at >= 0 ? `${doc}\n${previous.slice(at)}` : doc))
   fs.writeFileSync(out, JSON.stringify(all, null, 1))
   console.log(doc)
 })

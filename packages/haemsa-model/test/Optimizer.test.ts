@@ -1,7 +1,6 @@
 import { Fused } from "@haemsa/nn"
 import * as tf from "@tensorflow/tfjs"
 import * as fc from "fast-check"
-import * as fs from "node:fs"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import * as Backend from "../src/backends/Backend"
