@@ -141,7 +141,9 @@ ${datasets.map((name) => block(`tables-${name}`, blocks[`tables-${name}`])).join
   const merged = replaceBlocks(previous, blocks)
   const at = previous.indexOf(NOTES_MARKER)
   fs.writeFileSync(file, merged ?? (at >= 0 ? `${doc}\n${previous.slice(at)}` : doc))
-  fs.writeFileSync(out, JSON.stringify(all, null, 1))
+  // the JSON keeps the data sets this run did not train, as the page keeps their blocks
+  const kept: Record<string, unknown> = fs.existsSync(out) ? JSON.parse(fs.readFileSync(out, "utf8")) : {}
+  fs.writeFileSync(out, JSON.stringify({ ...kept, ...all }, null, 1))
   console.log(doc)
 })
 
