@@ -303,7 +303,7 @@ const parseSeeds = (s: string) => s.split(",").map(Number)
  * `--paired A,B`: how sure the test-MAE difference of variant A against variant B is, over the
  * seeds (`--seeds`) and the test samples (`SeedStats.pairedMaeDifference`, 10,000 resamples, seed 0),
  * from the runs' recorded test predictions (trained with `--predictions`). With `--record` the result
- * also goes to `text-features-paired-A-B.json` beside the variant files.
+ * also goes to `text-features-paired-A-B-seeds-N.json` beside the variant files (N: the number of seeds).
  */
 const paired = (names: ReadonlyArray<string>, seeds: ReadonlyArray<number>) => {
   if (names.length !== 2) throw new Error(`--paired takes two variants, got "${names.join(",")}"`)
@@ -314,7 +314,7 @@ const paired = (names: ReadonlyArray<string>, seeds: ReadonlyArray<number>) => {
   const runs = files.map((file) =>
     seeds.map((seed) => {
       const run = file.runs.find((r) => r.seed === seed)
-      if (run?.test_predictions === undefined) throw new Error(`${fileOf(file.variant)}: seed ${seed} has no test predictions (train it with --predictions)`)
+      if (run?.test_predictions === undefined) throw new Error(`${fileOf(file.variant)}: seed ${seed} has no test predictions (train the variant with --predictions into another --out folder: a seed already recorded is not trained again)`)
       return run.test_predictions
     })
   )
