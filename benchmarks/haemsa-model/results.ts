@@ -8,7 +8,7 @@
  *   npx -y pnpm@12.4.2 tsx --conditions=source benchmarks/haemsa-model/results.ts [--seeds 1,2,3] [--epochs 30] [--datasets synthetic,mosi-real] [--backend wasm]
  */
 import type { Dataset } from "@haemsa/datasets"
-import { ArchitectureSpec, Environment, Evaluate, Experiment, Network } from "@haemsa/haemsa-model"
+import { ArchitectureSpec, Environment, Evaluate, Experiment, Network, SeedStats } from "@haemsa/haemsa-model"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -41,18 +41,12 @@ const variantsFor = (source: string): Variant[] => {
   return base
 }
 
-const meanStd = (xs: number[]) => {
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length
-  const s = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1))
-  return { m, s }
-}
-
 const table = (rows: ReadonlyArray<{ name: string; runs: Row[] }>) => {
   const head = `| model | ${KEYS.join(" | ")} |\n| --- |${KEYS.map(() => " --- |").join("")}`
   const lines = rows.map(({ name, runs }) =>
     `| ${name} | ${KEYS.map((k) => {
-      const { m, s } = meanStd(runs.map((r) => r[k]))
-      return runs.length > 1 ? `${m.toFixed(3)} ± ${s.toFixed(3)}` : m.toFixed(3)
+      const { mean, std } = SeedStats.meanStd(runs.map((r) => r[k]))
+      return runs.length > 1 ? `${mean.toFixed(3)} ± ${std.toFixed(3)}` : mean.toFixed(3)
     }).join(" | ")} |`
   )
   return [head, ...lines].join("\n")
@@ -86,7 +80,7 @@ const program = Effect.gen(function*() {
       results.push({ name: variant.name, runs, valid })
     }
     all[name] = { results, missing }
-    const mean = (variant: string, key: (typeof KEYS)[number]) => meanStd(results.find((r) => r.name === variant)!.runs.map((r) => r[key])).m
+    const mean = (variant: string, key: (typeof KEYS)[number]) => SeedStats.meanStd(results.find((r) => r.name === variant)!.runs.map((r) => r[key])).mean
     const verdict = (ok: boolean) => (ok ? "met" : "**not met**")
     if (name === "synthetic") {
       const ok = (k: "mae" | "acc7", better: (a: number, b: number) => boolean) =>

@@ -261,14 +261,9 @@ const trainVariant = (name: string, seeds: ReadonlyArray<number>, epochs: number
     return file
   })
 
-const meanStd = (xs: ReadonlyArray<number>) => {
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length
-  const s = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1))
-  return { m, s }
-}
 const cell = (xs: ReadonlyArray<number>) => {
-  const { m, s } = meanStd(xs)
-  return xs.length > 1 ? `${m.toFixed(3)} ± ${s.toFixed(3)}` : m.toFixed(3)
+  const { mean, std } = SeedStats.meanStd(xs)
+  return xs.length > 1 ? `${mean.toFixed(3)} ± ${std.toFixed(3)}` : mean.toFixed(3)
 }
 
 /** The recorded runs of a variant for these seeds (all of them must be there). */
@@ -287,7 +282,7 @@ export const table = (names: ReadonlyArray<string>, seeds: ReadonlyArray<number>
     return [
       `| ${name} | ${cell(runs.map((r) => r.valid.mae))} | ${cell(runs.map((r) => r.valid.acc2_non0))} | ` +
       `${cell(runs.map((r) => r.test.mae))} | ${cell(runs.map((r) => r.test.acc2_non0))} | ${cell(runs.map((r) => r.test.corr))} | ` +
-      `${cell(runs.map((r) => r.test.acc7))} | ${meanStd(runs.map((r) => r.bestEpoch)).m.toFixed(1)} |`
+      `${cell(runs.map((r) => r.test.acc7))} | ${SeedStats.meanStd(runs.map((r) => r.bestEpoch)).mean.toFixed(1)} |`
     ]
   })
   return [
@@ -321,7 +316,7 @@ const paired = (names: ReadonlyArray<string>, seeds: ReadonlyArray<number>) => {
   const labels = files[0].test_labels!
   if (JSON.stringify(labels) !== JSON.stringify(files[1].test_labels)) throw new Error(`${names.join(" and ")} were scored on different test labels`)
   const r = SeedStats.pairedMaeDifference(labels, runs[0], runs[1])
-  const mae = (i: number) => meanStd(files[i].runs.filter((x) => seeds.includes(x.seed)).map((x) => x.test.mae)).m
+  const mae = (i: number) => SeedStats.meanStd(files[i].runs.filter((x) => seeds.includes(x.seed)).map((x) => x.test.mae)).mean
   console.log(
     `| ${names[0]} against ${names[1]} | ${seeds.length} | ${mae(0).toFixed(4)} | ${mae(1).toFixed(4)} | ` +
       `${r.difference >= 0 ? "+" : ""}${r.difference.toFixed(4)} | [${r.low.toFixed(4)}, ${r.high.toFixed(4)}] | ${r.noWorse.toFixed(2)} |`
