@@ -97,5 +97,7 @@ describe("SeedStats.pairedMaeDifference", () => {
     const bad = [...labels]
     bad[7] = NaN
     expect(() => SeedStats.pairedMaeDifference(labels, [labels], [bad])).toThrow(/model B, run 0, sample 7: prediction NaN/)
+    expect(() => SeedStats.pairedMaeDifference(labels, [labels], [labels], { resamples: 0 })).toThrow(/resamples must be a positive integer, got 0/)
+    expect(() => SeedStats.pairedMaeDifference(labels, [labels], [labels], { resamples: 2.5 })).toThrow(/got 2.5/)
   })
 })

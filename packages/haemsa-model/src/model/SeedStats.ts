@@ -65,7 +65,8 @@ export interface PairedDifference {
  * drawn samples. `a` and `b` are one prediction array per run (each as long as `labels`). Pure;
  * `seed` (default 0) fixes the draws.
  *
- * @throws RangeError when the runs differ in number or length from the labels, or a value is not finite.
+ * @throws RangeError when the runs differ in number or length from the labels, a value is not finite,
+ *   or `resamples` is not a positive integer.
  */
 export const pairedMaeDifference = (
   labels: ArrayLike<number>,
@@ -89,8 +90,9 @@ export const pairedMaeDifference = (
   const [eA, eB] = [errors(a, "A"), errors(b, "B")]
   // per run, A's absolute error minus B's: the difference of the mean MAEs is a weighted sum of these
   const d = eA.map((e, s) => e.map((x, i) => x - eB[s][i]))
-  const rng = Random.makeRng(options.seed ?? 0)
   const R = options.resamples ?? 10000
+  if (!Number.isInteger(R) || R < 1) throw new RangeError(`resamples must be a positive integer, got ${R}`)
+  const rng = Random.makeRng(options.seed ?? 0)
   const diffs = new Float64Array(R)
   const counts = new Float64Array(n)
   let noWorse = 0
